@@ -1,0 +1,125 @@
+# Spatial-TTT toolkit build.
+#
+#   make            build every tool into bin/
+#   make deps       check the Debian packages and install what is missing
+#   make test       unit tests (Criterion) + end-to-end scripts, ends with "N passed, N failed"
+#   make check      the same suite built with -fsanitize=address,undefined in build-san/
+#   make bench      benchmarks, figures as ratios measured in one run
+#   make demo       the main job on the synthetic default
+#   make clean
+#
+# Layout rules the wildcards rely on:
+#   <stage>/tool_<name>.c   the thin main of bin/sptt-<name>
+#   <stage>/*_mpi.c         code that needs MPI; linked only into MPI tools (built with mpicc)
+#   <stage>/*.c             everything else goes into one static library
+#   tests/unit/test_*.c     one Criterion binary each
+#   tests/e2e/*.sh          one end-to-end script each
+#   tests/bench/bench_*.c   one benchmark binary each
+
+CC     := gcc
+MPICC  := mpicc
+SAN    ?=
+B      := build$(if $(SAN),-san)
+BIN    := $(if $(SAN),$(B)/bin,bin)
+
+STAGES := common schemas ingest geometry annotate train runtime
+PKGS   := assimp qhull_r libzstd sqlite3 libpng openblas jansson libturbojpeg zlib
+
+# Debian packages behind PKGS, the tests and the MPI tools.
+DEB_PKGS := gcc make pkg-config libassimp-dev libqhull-dev libzstd-dev libsqlite3-dev \
+            libpng-dev libopenblas-dev libjansson-dev libturbojpeg0-dev zlib1g-dev \
+            libcriterion-dev libopenmpi-dev openmpi-bin
+
+# Evaluated lazily so that `make deps` works before the packages exist.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CRIT_CFLAGS = $(shell pkg-config --cflags criterion 2>/dev/null)
+CRIT_LIBS   = $(shell pkg-config --libs criterion 2>/dev/null)
+
+SANFLAGS := $(if $(SAN),-fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all)
+CFLAGS   := -std=c11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+            -Wno-unknown-pragmas -fopenmp $(SANFLAGS)
+CPPFLAGS  = -D_DEFAULT_SOURCE -MMD -MP $(addprefix -I,$(STAGES)) -I$(B)/gen $(PKG_CFLAGS)
+LDFLAGS  := -fopenmp $(SANFLAGS)
+LDLIBS    = $(PKG_LIBS) -lm
+
+ALL_C     := $(wildcard $(addsuffix /*.c,$(STAGES)))
+TOOL_SRCS := $(foreach f,$(ALL_C),$(if $(filter tool_%,$(notdir $(f))),$(f)))
+MPI_SRCS  := $(filter %_mpi.c,$(ALL_C))
+LIB_SRCS  := $(filter-out $(TOOL_SRCS) $(MPI_SRCS),$(ALL_C))
+LIB_OBJS  := $(LIB_SRCS:%.c=$(B)/%.o) $(B)/gen/dataset_sql.o
+LIB       := $(B)/libsptt.a
+
+# Tools whose main needs MPI are named tool_<name>_mpi.c: built with mpicc.
+MPI_TOOL_SRCS := $(filter %_mpi.c,$(foreach f,$(ALL_C),$(if $(filter tool_%,$(notdir $(f))),$(f))))
+PLAIN_TOOL_SRCS := $(filter-out $(MPI_TOOL_SRCS),$(TOOL_SRCS))
+tool_name = $(subst _,-,$(patsubst tool_%,%,$(basename $(notdir $(1)))))
+TOOLS     := $(foreach f,$(PLAIN_TOOL_SRCS),$(BIN)/sptt-$(call tool_name,$(f)))
+
+UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
+UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
+BENCH_SRCS := $(wildcard tests/bench/bench_*.c)
+BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(B)/bench/%)
+
+.PHONY: all deps test check bench demo clean tests-build
+.SECONDARY:
+.DEFAULT_GOAL := all
+
+all: $(TOOLS)
+
+$(B)/gen/dataset_sql.c: schemas/dataset.sql
+	@mkdir -p $(@D)
+	@{ echo '/* Generated from schemas/dataset.sql by the Makefile; do not edit. */'; \
+	   echo 'const char sptt_dataset_sql[] ='; \
+	   sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; \
+	   echo ';'; } > $@.tmp && mv $@.tmp $@
+
+$(B)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+define TOOL_RULE
+$(BIN)/sptt-$(call tool_name,$(1)): $(B)/$(1:.c=.o) $(LIB)
+	@mkdir -p $$(@D)
+	$$(CC) $$(LDFLAGS) $$^ $$(LDLIBS) -o $$@
+endef
+$(foreach f,$(PLAIN_TOOL_SRCS),$(eval $(call TOOL_RULE,$(f))))
+
+$(B)/tests/%: tests/unit/%.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CRIT_CFLAGS) $(CFLAGS) $< $(LIB) $(LDFLAGS) $(CRIT_LIBS) $(LDLIBS) -o $@
+
+$(B)/bench/%: tests/bench/%.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
+
+tests-build: $(TOOLS) $(UNIT_BINS)
+
+deps:
+	@sh tests/deps.sh $(DEB_PKGS)
+
+test: deps
+	@$(MAKE) --no-print-directory tests-build
+	@sh tests/run.sh "$(B)/tests" "$(BIN)"
+
+check: deps
+	@$(MAKE) --no-print-directory SAN=address,undefined tests-build
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	  sh tests/run.sh "build-san/tests" "build-san/bin"
+
+bench: deps
+	@$(MAKE) --no-print-directory $(TOOLS) $(BENCH_BINS)
+	@sh tests/bench.sh "$(B)/bench" "$(BIN)"
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@sh tests/demo.sh "$(BIN)"
+
+clean:
+	rm -rf build build-san bin
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,17 @@
+#!/bin/sh
+# Runs every benchmark binary in $1 with the tools in $2. Each prints its own table rows;
+# figures are ratios measured in the same run, so they compare across machines.
+dir=$1
+export SPTT_BIN="$2"
+export SPTT_FIXTURES="${SPTT_FIXTURES:-$(cd "$(dirname "$0")/.." && pwd)/../shared/fixtures}"
+export OPENBLAS_NUM_THREADS=1
+status=0
+found=0
+for b in "$dir"/bench_*; do
+    [ -x "$b" ] || continue
+    found=1
+    echo "== $(basename "$b")"
+    "$b" || { echo "bench $(basename "$b") failed" >&2; status=1; }
+done
+[ "$found" = 1 ] || echo "no benchmarks yet"
+exit $status
