@@ -1,0 +1,103 @@
+/*
+** Spatial-TTT data contracts: the SQLite dataset, the zstd scene pack, and the label tables.
+** Byte layouts are documented in schemas/README.md; this header is the C side of them.
+*/
+#ifndef SPTT_SCHEMAS_H
+#define SPTT_SCHEMAS_H
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+/* ---------------------------------------------------------------------------------------------
+** Dataset (SQLite)
+*/
+#define SPTT_DATASET_APP_ID  0x53505454   /* 'SPTT' */
+#define SPTT_DATASET_VERSION 1
+
+#define SPTT_DB_READONLY 0x1   /* open an existing dataset read-only */
+#define SPTT_DB_CREATE   0x2   /* create the file and its schema when absent */
+
+/*
+** Opens a dataset with the pragmas every connection needs (WAL, foreign keys, busy timeout,
+** synchronous NORMAL). A new or empty file gets the schema when SPTT_DB_CREATE is set. Refuses,
+** with SPTT_EVERSION and a message saying what the file is, a file of another application or of
+** a newer schema version. On failure *pDb is NULL.
+*/
+int sptt_dataset_open(const char *zPath, int flags, sqlite3 **pDb);
+void sptt_dataset_close(sqlite3 *db);
+
+/* The `runs` row of this invocation: begun when a tool starts writing, ended when it exits. */
+int sptt_run_begin(sqlite3 *db, const char *zTool, int argc, char **argv, int64_t *pRunId);
+int sptt_run_end(sqlite3 *db, int64_t runId, int status, const char *zSummaryJson);
+
+/* scene_id of a scene by name: SPTT_OK and *pId, or SPTT_EINVAL when absent. */
+int sptt_scene_id(sqlite3 *db, const char *zName, int64_t *pId);
+
+/* ---------------------------------------------------------------------------------------------
+** Scene pack
+*/
+#define SPTT_PACK_MAGIC   "SPTTPACK"
+#define SPTT_PACK_VERSION 1
+
+/* One camera of the walk, in the scene's output frame. */
+typedef struct sptt_frame_info {
+    float c2w[16];          /* row-major camera-to-world; camera x right, y down, z forward */
+    double timestamp;       /* seconds from the first kept frame */
+    float fx, fy, cx, cy;   /* pinhole intrinsics for width x height */
+    uint32_t width, height;
+    uint32_t sourceIndex;   /* index in the source stream (.sens frame, traj line) */
+} sptt_frame_info;
+
+#define SPTT_IMG_NONE 0
+#define SPTT_IMG_RGB8 1     /* width*height*3 bytes per frame */
+#define SPTT_IMG_JPEG 2     /* one JPEG per frame */
+
+typedef struct sptt_pack {
+    char *zMeta;              /* JSON object: name, source, alignment, instances, warnings, ... */
+    uint64_t nPoints;
+    float *xyz;               /* (nPoints, 3) */
+    uint8_t *rgb;             /* (nPoints, 3) */
+    uint16_t *instance;       /* (nPoints) instance id, 0 = none */
+    uint8_t *nyu40;           /* (nPoints) NYU40 id, 0 = unannotated */
+    uint64_t nFaces;
+    uint32_t *faces;          /* (nFaces, 3) vertex indices */
+    uint64_t nFrames;
+    sptt_frame_info *frames;  /* (nFrames) */
+    uint32_t imgEncoding;     /* SPTT_IMG_*; images, when present, cover every frame */
+    uint32_t imgWidth, imgHeight;
+    uint64_t *imgOffsets;     /* (nFrames + 1) byte offsets into imgData */
+    uint8_t *imgData;
+} sptt_pack;
+
+#define SPTT_PACK_SKIP_IMAGES 0x1   /* reader: leave the image section compressed and unread */
+
+/* Writes atomically (temporary name, fsync, rename). Arrays may be NULL when their count is 0. */
+int sptt_pack_write(const char *zPath, const sptt_pack *p, int level);
+/*
+** Reads and validates everything: magic, version, table, checksums, sizes, decoded values.
+** The message of a refusal names the first inconsistency and the section it is in.
+*/
+int sptt_pack_read(const char *zPath, int flags, sptt_pack *p);
+void sptt_pack_free(sptt_pack *p);
+
+/* ---------------------------------------------------------------------------------------------
+** Labels
+*/
+#define SPTT_NYU40_COUNT 41     /* ids 0 (unannotated) to 40 */
+#define SPTT_NYU40_WALL    1
+#define SPTT_NYU40_FLOOR   2
+#define SPTT_NYU40_CEILING 22
+
+const char *sptt_nyu40_name(int id);            /* "unannotated" for 0, NULL when out of range */
+const uint8_t *sptt_nyu40_color(int id);        /* RGB, the ScanNet benchmark palette */
+int sptt_nyu40_is_structure(int id);            /* wall, floor, ceiling */
+
+/* ARKitScenes 3DOD class -> NYU40 id; -1 for a class outside Apple's 17. Accepts the
+** spellings with ' ', '-' or '/' that Apple normalises to '_'. */
+int sptt_arkit_nyu40(const char *zLabel);
+/* The category name QA uses, or NULL when the class takes no part in QA. */
+const char *sptt_arkit_category(const char *zLabel);
+/* ScanNet raw category -> QA category (after the reference's merges), or NULL. */
+const char *sptt_scannet_category(const char *zRaw);
+
+#endif
