@@ -49,6 +49,17 @@ done:
     return rc;
 }
 
+int sptt_pathf(char *zBuf, size_t n, const char *zFormat, ...)
+{
+    va_list ap;
+    int len;
+    va_start(ap, zFormat);
+    len = vsnprintf(zBuf, n, zFormat, ap);
+    va_end(ap);
+    if( len < 0 || (size_t)len >= n ) return sptt_fail(SPTT_EINVAL, "path too long: %.60s...", zBuf);
+    return SPTT_OK;
+}
+
 int sptt_mkdirs(const char *zPath)
 {
     char *z = NULL;

@@ -50,6 +50,8 @@ size_t sptt_mul_size(size_t n, size_t size);
 */
 /* Reads a whole file; *pData is NUL-terminated (not counted in *pSize). Caller frees. */
 int sptt_read_file(const char *zPath, uint8_t **pData, size_t *pSize);
+/* snprintf for file paths; returns SPTT_EINVAL (with a message) when the path does not fit. */
+int sptt_pathf(char *zBuf, size_t n, const char *zFormat, ...) __attribute__((format(printf, 3, 4)));
 /* Creates the directory and its parents. */
 int sptt_mkdirs(const char *zPath);
 

@@ -1,0 +1,165 @@
+/*
+** Z-buffer rasterisation with near-plane clipping and perspective-correct barycentrics.
+**
+** Pixel centres sit on integer coordinates, matching the pinhole intrinsics of ScanNet and
+** ARKitScenes (cx is about (width-1)/2). Coverage uses closed edges, so a pixel on an edge shared
+** by two triangles is drawn twice and the depth test picks one; ties keep the earlier triangle,
+** which makes the output independent of anything but the face order.
+*/
+#include "sptt_common.h"
+#include "sptt_raster.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+int sptt_zbuf_init(sptt_zbuf *z, int width, int height, int withBary)
+{
+    size_t n = (size_t)width * (size_t)height;
+    memset(z, 0, sizeof *z);
+    z->width = width;
+    z->height = height;
+    z->depth = sptt_malloc(n * sizeof(float));
+    z->face = sptt_malloc(n * sizeof(int32_t));
+    if( withBary ) z->bary = sptt_malloc(2 * n * sizeof(float));
+    if( !z->depth || !z->face || (withBary && !z->bary) ){
+        sptt_zbuf_free(z);
+        return SPTT_ENOMEM;
+    }
+    sptt_zbuf_clear(z);
+    return SPTT_OK;
+}
+
+void sptt_zbuf_clear(sptt_zbuf *z)
+{
+    size_t n = (size_t)z->width * (size_t)z->height;
+    for(size_t i = 0; i < n; i++){
+        z->depth[i] = INFINITY;
+        z->face[i] = -1;
+    }
+}
+
+void sptt_zbuf_free(sptt_zbuf *z)
+{
+    free(z->depth);
+    free(z->face);
+    free(z->bary);
+    memset(z, 0, sizeof *z);
+}
+
+/* A clipped vertex: camera-space position and its barycentric weights in the source triangle. */
+typedef struct cvert {
+    double p[3];
+    double b[3];
+} cvert;
+
+static void draw(const sptt_camera *cam, const cvert *a, const cvert *b, const cvert *c, int32_t face, sptt_zbuf *z)
+{
+    const cvert *v[3] = { a, b, c };
+    double u[3], w[3], iz[3];
+    double area, minU, maxU, minV, maxV;
+    int x0, x1, y0, y1;
+    for(int i = 0; i < 3; i++){
+        iz[i] = 1.0 / v[i]->p[2];
+        u[i] = cam->fx * v[i]->p[0] * iz[i] + cam->cx;
+        w[i] = cam->fy * v[i]->p[1] * iz[i] + cam->cy;
+    }
+    area = (u[1] - u[0]) * (w[2] - w[0]) - (w[1] - w[0]) * (u[2] - u[0]);
+    if( !(fabs(area) > 1e-12) ) return;
+    minU = fmin(u[0], fmin(u[1], u[2]));
+    maxU = fmax(u[0], fmax(u[1], u[2]));
+    minV = fmin(w[0], fmin(w[1], w[2]));
+    maxV = fmax(w[0], fmax(w[1], w[2]));
+    if( maxU < 0 || maxV < 0 || minU > z->width - 1 || minV > z->height - 1 ) return;
+    x0 = minU < 0 ? 0 : (int)ceil(minU);
+    y0 = minV < 0 ? 0 : (int)ceil(minV);
+    x1 = maxU > z->width - 1 ? z->width - 1 : (int)floor(maxU);
+    y1 = maxV > z->height - 1 ? z->height - 1 : (int)floor(maxV);
+    {
+        double inv = 1.0 / area;
+        /* Edge functions e_i(x, y) = A_i x + B_i y + C_i, normalised so e0 + e1 + e2 = 1. */
+        double A0 = (w[1] - w[2]) * inv, B0 = (u[2] - u[1]) * inv, C0 = (u[1] * w[2] - u[2] * w[1]) * inv;
+        double A1 = (w[2] - w[0]) * inv, B1 = (u[0] - u[2]) * inv, C1 = (u[2] * w[0] - u[0] * w[2]) * inv;
+        double A2 = (w[0] - w[1]) * inv, B2 = (u[1] - u[0]) * inv, C2 = (u[0] * w[1] - u[1] * w[0]) * inv;
+        for(int y = y0; y <= y1; y++){
+            double e0 = A0 * x0 + B0 * y + C0;
+            double e1 = A1 * x0 + B1 * y + C1;
+            double e2 = A2 * x0 + B2 * y + C2;
+            size_t row = (size_t)y * (size_t)z->width;
+            for(int x = x0; x <= x1; x++, e0 += A0, e1 += A1, e2 += A2){
+                double q0, q1, q2, s, d;
+                size_t i;
+                if( e0 < -1e-12 || e1 < -1e-12 || e2 < -1e-12 ) continue;
+                q0 = e0 * iz[0];
+                q1 = e1 * iz[1];
+                q2 = e2 * iz[2];
+                s = q0 + q1 + q2;
+                if( !(s > 0) ) continue;
+                d = 1.0 / s;
+                i = row + (size_t)x;
+                if( !(d < z->depth[i]) ) continue;
+                z->depth[i] = (float)d;
+                z->face[i] = face;
+                if( z->bary ){
+                    double b1 = (q0 * v[0]->b[1] + q1 * v[1]->b[1] + q2 * v[2]->b[1]) * d;
+                    double b2 = (q0 * v[0]->b[2] + q1 * v[1]->b[2] + q2 * v[2]->b[2]) * d;
+                    z->bary[2 * i] = (float)b1;
+                    z->bary[2 * i + 1] = (float)b2;
+                }
+            }
+        }
+    }
+}
+
+/* Intersection of edge a-b with the plane z = zn, attributes interpolated linearly in 3D. */
+static void cut(const cvert *a, const cvert *b, double zn, cvert *out)
+{
+    double t = (zn - a->p[2]) / (b->p[2] - a->p[2]);
+    for(int k = 0; k < 3; k++){
+        out->p[k] = a->p[k] + t * (b->p[k] - a->p[k]);
+        out->b[k] = a->b[k] + t * (b->b[k] - a->b[k]);
+    }
+    out->p[2] = zn;
+}
+
+int sptt_rasterize(const float *xyz, uint64_t nVerts, const uint32_t *faces, uint64_t nFaces,
+                   const sptt_camera *cam, sptt_zbuf *z)
+{
+    double *cp = sptt_malloc(sptt_mul_size((size_t)nVerts, 3 * sizeof(double)));
+    const double *T = cam->w2c;
+    const double zn = cam->znear > 0 ? cam->znear : 1e-3;
+    if( cp==NULL ) return SPTT_ENOMEM;
+    for(uint64_t i = 0; i < nVerts; i++){
+        double x = xyz[3 * i], y = xyz[3 * i + 1], w = xyz[3 * i + 2];
+        cp[3 * i] = T[0] * x + T[1] * y + T[2] * w + T[3];
+        cp[3 * i + 1] = T[4] * x + T[5] * y + T[6] * w + T[7];
+        cp[3 * i + 2] = T[8] * x + T[9] * y + T[10] * w + T[11];
+    }
+    for(uint64_t f = 0; f < nFaces; f++){
+        cvert in[3], poly[4];
+        int nIn = 0, nPoly = 0;
+        for(int k = 0; k < 3; k++){
+            const double *p = cp + 3 * (size_t)faces[3 * f + k];
+            memcpy(in[k].p, p, sizeof in[k].p);
+            in[k].b[0] = in[k].b[1] = in[k].b[2] = 0;
+            in[k].b[k] = 1;
+            nIn += p[2] >= zn;
+        }
+        if( nIn==0 ) continue;
+        if( nIn==3 ){
+            draw(cam, &in[0], &in[1], &in[2], (int32_t)f, z);
+            continue;
+        }
+        /* Sutherland-Hodgman against z >= zn: one or two vertices in front give a triangle or
+        ** a quad, drawn as a fan. */
+        for(int k = 0; k < 3; k++){
+            const cvert *a = &in[k], *b = &in[(k + 1) % 3];
+            int aIn = a->p[2] >= zn, bIn = b->p[2] >= zn;
+            if( aIn ) poly[nPoly++] = *a;
+            if( aIn!=bIn ) cut(a, b, zn, &poly[nPoly++]);
+        }
+        for(int k = 1; k + 1 < nPoly; k++) draw(cam, &poly[0], &poly[k], &poly[k + 1], (int32_t)f, z);
+    }
+    free(cp);
+    return SPTT_OK;
+}

@@ -1,0 +1,95 @@
+/*
+** Ingest: readers and writers of the raw dataset formats (PLY meshes, ScanNet .sens streams).
+**
+** PLY is read by our own reader, never by Assimp: Debian's Assimp 5.2.5 silently drops the first
+** data byte of a binary PLY when it is 0x0A and discards custom properties (see
+** ../shared/reference/dependencies.md, section 1).
+*/
+#ifndef SPTT_INGEST_H
+#define SPTT_INGEST_H
+
+#include <stdint.h>
+
+/* ---------------------------------------------------------------------------------------------
+** PLY
+*/
+#define SPTT_PLY_ASCII 0
+#define SPTT_PLY_BINARY_LE 1
+#define SPTT_PLY_BINARY_BE 2
+
+typedef struct sptt_ply_column {
+    char zName[32];
+    double *values;       /* (nVerts) */
+} sptt_ply_column;
+
+typedef struct sptt_ply {
+    int format;
+    uint64_t nVerts;
+    float *xyz;           /* (nVerts, 3) */
+    uint8_t *rgb;         /* (nVerts, 3) or NULL when the file has no colour */
+    uint8_t *alpha;       /* (nVerts) or NULL */
+    uint64_t nFaces;
+    uint32_t *faces;      /* (nFaces, 3); polygons are split into fans */
+    int nExtra;
+    sptt_ply_column *extra;   /* vertex properties other than x y z and colour, kept by name */
+    size_t headerSize;        /* bytes up to and including "end_header\n" */
+} sptt_ply;
+
+/*
+** Reads ASCII and binary (either endianness) PLY. Properties are found by name; colour may be
+** red/green/blue[/alpha] or r/g/b or diffuse_*, as uchar (or float in [0, 1]). Refuses, naming
+** the file and the header line or byte offset: a malformed header, an unsupported property
+** type, counts that disagree with the file size, face indices out of range, and non-finite
+** coordinates.
+*/
+int sptt_ply_read(const char *zPath, sptt_ply *p);
+void sptt_ply_free(sptt_ply *p);
+/* Value of an extra column by name, or NULL. */
+const double *sptt_ply_column_values(const sptt_ply *p, const char *zName);
+
+/*
+** Writes a binary little-endian triangle mesh with the same header layout as ScanNet's
+** *_vh_clean_2.ply: x y z float; red green blue [alpha] uchar; face list uchar int.
+*/
+int sptt_ply_write(const char *zPath, const char *zComment, uint64_t nVerts, const float *xyz, const uint8_t *rgb,
+                   int withAlpha, uint64_t nFaces, const uint32_t *faces);
+
+/* ---------------------------------------------------------------------------------------------
+** ScanNet .sens (version 4)
+*/
+typedef struct sptt_sens_frame {
+    float c2w[16];            /* raw scan frame; all -inf where tracking failed */
+    uint64_t tColor, tDepth;  /* microseconds */
+    uint64_t colorOffset, colorSize;   /* byte range of the compressed colour in the file */
+    uint64_t depthOffset, depthSize;
+} sptt_sens_frame;
+
+typedef struct sptt_sens {
+    char zSensor[256];
+    float intrinsicColor[16], extrinsicColor[16], intrinsicDepth[16], extrinsicDepth[16];
+    int32_t colorCompression;     /* 2 = JPEG */
+    int32_t depthCompression;     /* 1 = zlib uint16 */
+    uint32_t colorWidth, colorHeight, depthWidth, depthHeight;
+    float depthShift;
+    uint64_t nFrames;
+    sptt_sens_frame *frames;
+    uint64_t fileSize;
+    void *fp;                     /* the open file, for sptt_sens_blob */
+    char zPath[512];
+} sptt_sens;
+
+/* Reads the header and the frame table (not the images), validating every size against the file. */
+int sptt_sens_read(const char *zPath, sptt_sens *s);
+/* Copies size bytes at offset (a frame's colour or depth) into buf. */
+int sptt_sens_blob(sptt_sens *s, uint64_t offset, uint64_t size, uint8_t *buf);
+void sptt_sens_free(sptt_sens *s);
+
+/* Streaming writer: header first, then frames one at a time, then the IMU block. */
+typedef struct sptt_sens_writer sptt_sens_writer;
+int sptt_sens_create(const char *zPath, const sptt_sens *header, sptt_sens_writer **pw);
+int sptt_sens_add_frame(sptt_sens_writer *w, const float *c2w, uint64_t tColor, uint64_t tDepth, const uint8_t *color,
+                        uint64_t colorSize, const uint8_t *depth, uint64_t depthSize);
+/* Finishes the file (frame count, IMU block) and renames it into place; frees w either way. */
+int sptt_sens_finish(sptt_sens_writer *w, int ok);
+
+#endif

@@ -1,0 +1,54 @@
+/*
+** Renders the synthetic scene's mesh into colour and depth frames, the way a camera on the walk
+** would have seen it, with the shared z-buffer rasteriser.
+*/
+#include "synth.h"
+#include "sptt_math.h"
+#include "sptt_raster.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+int synth_render(const synth_scene *s, const double *c2w, const synth_view *v, uint8_t *rgb, float *depth)
+{
+    sptt_camera cam;
+    sptt_zbuf z;
+    int rc;
+    const synth_mesh *m = &s->mesh;
+
+    memset(&cam, 0, sizeof cam);
+    sptt_rigid_inverse(c2w, cam.w2c);
+    cam.fx = v->fx;
+    cam.fy = v->fy;
+    cam.cx = v->cx;
+    cam.cy = v->cy;
+    cam.width = v->width;
+    cam.height = v->height;
+    cam.znear = 0.05;
+    rc = sptt_zbuf_init(&z, v->width, v->height, rgb!=NULL);
+    if( rc ) return rc;
+    rc = sptt_rasterize(m->xyz, m->nVerts, m->faces, m->nFaces, &cam, &z);
+    if( rc ) goto done;
+    for(int i = 0; i < v->width * v->height; i++){
+        int32_t f = z.face[i];
+        if( depth ) depth[i] = f < 0 ? 0.0f : z.depth[i];
+        if( rgb ){
+            if( f < 0 ){
+                rgb[3 * i] = rgb[3 * i + 1] = rgb[3 * i + 2] = 0;
+                continue;
+            }
+            {
+                const uint32_t *t = m->faces + 3 * (size_t)f;
+                double b1 = z.bary[2 * i], b2 = z.bary[2 * i + 1], b0 = 1 - b1 - b2;
+                for(int k = 0; k < 3; k++){
+                    double c = b0 * m->rgb[3 * t[0] + k] + b1 * m->rgb[3 * t[1] + k] + b2 * m->rgb[3 * t[2] + k];
+                    rgb[3 * i + k] = (uint8_t)(c < 0 ? 0 : c > 255 ? 255 : lrint(c));
+                }
+            }
+        }
+    }
+done:
+    sptt_zbuf_free(&z);
+    return rc;
+}
