@@ -1,0 +1,12 @@
+#!/bin/sh
+# `make demo`: the main job on the synthetic default. Each stage adds its step here as it lands.
+set -eu
+bin=$1
+out=demo
+mkdir -p "$out"
+echo "== 1. synthesise 3 ScanNet scenes and 3 ARKitScenes videos in their real on-disk formats"
+"$bin/sptt-synth" --out "$out/raw" --scenes 3 --seed 0 --format both
+echo
+echo "ScanNet layout:      $out/raw/scannet/scans/<scene>/ (+ scannetv2-labels.combined.tsv)"
+echo "ARKitScenes layout:  $out/raw/arkitscenes/3dod/Training/<video>/"
+echo "Ground truth:        ground_truth.json beside each scene"
