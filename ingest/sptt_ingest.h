@@ -92,4 +92,51 @@ int sptt_sens_add_frame(sptt_sens_writer *w, const float *c2w, uint64_t tColor, 
 /* Finishes the file (frame count, IMU block) and renames it into place; frees w either way. */
 int sptt_sens_finish(sptt_sens_writer *w, int ok);
 
+/* ---------------------------------------------------------------------------------------------
+** Scene ingestion: raw dataset folder -> scene pack + rows, one transaction per scene.
+*/
+#include <sqlite3.h>
+#include "sptt_schemas.h"
+
+typedef struct sptt_ingest_opts {
+    const char *zPackDir;     /* NULL: packs/ beside the database */
+    const char *zDbPath;      /* for the default pack folder */
+    const char *zLabels;      /* ScanNet label table (tsv) */
+    const char *zAlign;       /* ScanNet: file holding an axisAlignment line */
+    const char *zSens;        /* ScanNet: the .sens stream (default <scene>/<scene>.sens) */
+    const char *zPoses;       /* ScanNet: folder with pose/ and intrinsic/ from the exporter */
+    const char *zMap;         /* mesh: name -> category table */
+    const char *zUp;          /* mesh: "y" or "z", the up axis of the file */
+    double fps;               /* frames kept per second of video (default 24 ScanNet, 10 ARKit) */
+    double sourceFps;         /* ScanNet frame rate assumed when timestamps are absent */
+    int frameW, frameH;       /* size of the frames stored in the pack */
+    int noFrames;             /* keep poses, skip decoding images */
+    uint64_t nSample;         /* > 0: also store this many uniform surface samples */
+    uint64_t seed;
+    int force;                /* re-ingest even when the input hash is unchanged */
+    int quiet;
+} sptt_ingest_opts;
+
+typedef struct sptt_ingest_result {
+    char zName[128];
+    int skipped;              /* unchanged since the last ingest */
+    uint64_t nPoints, nFaces, nFrames, nInstances, nWarnings;
+    char zSummary[512];       /* the one-line summary printed per scene */
+} sptt_ingest_result;
+
+int sptt_ingest_scannet(sqlite3 *db, const char *zSceneDir, const sptt_ingest_opts *o, sptt_ingest_result *r);
+int sptt_ingest_arkit(sqlite3 *db, const char *zVideoDir, const sptt_ingest_opts *o, sptt_ingest_result *r);
+int sptt_ingest_mesh(sqlite3 *db, const char *zFile, const sptt_ingest_opts *o, sptt_ingest_result *r);
+
+/* ---------------------------------------------------------------------------------------------
+** ScanNet label table
+*/
+typedef struct sptt_label_table sptt_label_table;
+/* Reads scannetv2-labels.combined.tsv: columns found by name, CRLF and empty cells handled; a raw
+** category listed twice keeps its last row, as the official reader's dictionary does. */
+int sptt_labels_load(const char *zPath, sptt_label_table **pT);
+/* nyu40id of a raw category, or -1 when the table lacks it. */
+int sptt_labels_nyu40(const sptt_label_table *t, const char *zRaw);
+void sptt_labels_free(sptt_label_table *t);
+
 #endif

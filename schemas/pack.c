@@ -24,9 +24,9 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the pack codec copies
 #define IMGS_HEAD   16
 #define MAX_SECTIONS 16
 
-enum { SEC_META, SEC_PNTS, SEC_FACE, SEC_TRAJ, SEC_IMGS, SEC_COUNT };
-static const char azId[SEC_COUNT][5] = { "META", "PNTS", "FACE", "TRAJ", "IMGS" };
-static const char *const azName[SEC_COUNT] = { "meta", "points", "faces", "trajectory", "images" };
+enum { SEC_META, SEC_PNTS, SEC_FACE, SEC_TRAJ, SEC_IMGS, SEC_SAMP, SEC_COUNT };
+static const char azId[SEC_COUNT][5] = { "META", "PNTS", "FACE", "TRAJ", "IMGS", "SAMP" };
+static const char *const azName[SEC_COUNT] = { "meta", "points", "faces", "trajectory", "images", "samples" };
 
 typedef struct entry {
     int kind;
@@ -107,16 +107,18 @@ static int build_raw(int kind, const sptt_pack *p, uint8_t **pRaw, size_t *pN, u
         raw = sptt_malloc(n);
         if( raw ) memcpy(raw, p->zMeta, n);
         break;
-    case SEC_PNTS: {
-        size_t N = (size_t)p->nPoints;
+    case SEC_PNTS:
+    case SEC_SAMP: {
+        int s = kind==SEC_SAMP;
+        size_t N = (size_t)(s ? p->nSamples : p->nPoints);
         n = sptt_mul_size(N, 18);
         *pCount = N;
         raw = sptt_malloc(n);
         if( raw ){
-            memcpy(raw, p->xyz, N * 12);
-            memcpy(raw + N * 12, p->rgb, N * 3);
-            memcpy(raw + N * 15, p->instance, N * 2);
-            memcpy(raw + N * 17, p->nyu40, N);
+            memcpy(raw, s ? p->sxyz : p->xyz, N * 12);
+            memcpy(raw + N * 12, s ? p->srgb : p->rgb, N * 3);
+            memcpy(raw + N * 15, s ? p->sinstance : p->instance, N * 2);
+            memcpy(raw + N * 17, s ? p->snyu40 : p->nyu40, N);
         }
         break;
     }
@@ -170,6 +172,9 @@ int sptt_pack_write(const char *zPath, const sptt_pack *p, int level)
         return sptt_fail(SPTT_EINVAL, "%s: pack points are incomplete", zPath);
     }
     if( p->nFrames && p->frames==NULL ) return sptt_fail(SPTT_EINVAL, "%s: pack frames missing", zPath);
+    if( p->nSamples && (!p->sxyz || !p->srgb || !p->sinstance || !p->snyu40) ){
+        return sptt_fail(SPTT_EINVAL, "%s: pack samples are incomplete", zPath);
+    }
     if( p->imgEncoding!=SPTT_IMG_NONE && (p->imgOffsets==NULL || p->nFrames==0) ){
         return sptt_fail(SPTT_EINVAL, "%s: pack images without frames", zPath);
     }
@@ -186,6 +191,7 @@ int sptt_pack_write(const char *zPath, const sptt_pack *p, int level)
         if( k==SEC_FACE && p->nFaces==0 ) continue;
         if( k==SEC_TRAJ && p->nFrames==0 ) continue;
         if( k==SEC_IMGS && p->imgEncoding==SPTT_IMG_NONE ) continue;
+        if( k==SEC_SAMP && p->nSamples==0 ) continue;
         e = &aE[nE++];
         memset(e, 0, sizeof *e);
         e->kind = k;
@@ -257,6 +263,10 @@ void sptt_pack_free(sptt_pack *p)
     free(p->frames);
     free(p->imgOffsets);
     free(p->imgData);
+    free(p->sxyz);
+    free(p->srgb);
+    free(p->sinstance);
+    free(p->snyu40);
     memset(p, 0, sizeof *p);
 }
 
@@ -341,28 +351,37 @@ static int decode_section(const char *zPath, const entry *e, uint8_t *raw, sptt_
         json_decref(j);
         return SPTT_OK;
     }
-    case SEC_PNTS: {
+    case SEC_PNTS:
+    case SEC_SAMP: {
         size_t N = (size_t)e->count;
+        int smp = e->kind==SEC_SAMP;
+        float *xyz;
+        uint8_t *rgb, *nyu;
+        uint16_t *ins;
         if( sptt_mul_size(N, 18)!=e->raw ) return section_fail(zPath, e, "size is not 18 bytes per point");
-        p->nPoints = N;
-        p->xyz = sptt_malloc(N * 12);
-        p->rgb = sptt_malloc(N * 3);
-        p->instance = sptt_malloc(N * 2);
-        p->nyu40 = sptt_malloc(N);
-        if( !p->xyz || !p->rgb || !p->instance || !p->nyu40 ) return SPTT_ENOMEM;
-        memcpy(p->xyz, raw, N * 12);
-        memcpy(p->rgb, raw + N * 12, N * 3);
-        memcpy(p->instance, raw + N * 15, N * 2);
-        memcpy(p->nyu40, raw + N * 17, N);
+        xyz = sptt_malloc(N * 12);
+        rgb = sptt_malloc(N * 3);
+        ins = sptt_malloc(N * 2);
+        nyu = sptt_malloc(N);
+        if( smp ){
+            p->nSamples = N; p->sxyz = xyz; p->srgb = rgb; p->sinstance = ins; p->snyu40 = nyu;
+        }else{
+            p->nPoints = N; p->xyz = xyz; p->rgb = rgb; p->instance = ins; p->nyu40 = nyu;
+        }
+        if( !xyz || !rgb || !ins || !nyu ) return SPTT_ENOMEM;
+        memcpy(xyz, raw, N * 12);
+        memcpy(rgb, raw + N * 12, N * 3);
+        memcpy(ins, raw + N * 15, N * 2);
+        memcpy(nyu, raw + N * 17, N);
         for(size_t i = 0; i < N * 3; i++){
-            if( !isfinite(p->xyz[i]) ){
+            if( !isfinite(xyz[i]) ){
                 snprintf(zWhy, sizeof zWhy, "point %zu has a non-finite coordinate", i / 3);
                 return section_fail(zPath, e, zWhy);
             }
         }
         for(size_t i = 0; i < N; i++){
-            if( p->nyu40[i] > 40 ){
-                snprintf(zWhy, sizeof zWhy, "point %zu has NYU40 id %d (> 40)", i, p->nyu40[i]);
+            if( nyu[i] > 40 ){
+                snprintf(zWhy, sizeof zWhy, "point %zu has NYU40 id %d (> 40)", i, nyu[i]);
                 return section_fail(zPath, e, zWhy);
             }
         }

@@ -61,6 +61,11 @@ typedef struct sptt_pack {
     uint8_t *nyu40;           /* (nPoints) NYU40 id, 0 = unannotated */
     uint64_t nFaces;
     uint32_t *faces;          /* (nFaces, 3) vertex indices */
+    uint64_t nSamples;        /* optional uniform surface samples (ingest --sample), same layout */
+    float *sxyz;
+    uint8_t *srgb;
+    uint16_t *sinstance;
+    uint8_t *snyu40;
     uint64_t nFrames;
     sptt_frame_info *frames;  /* (nFrames) */
     uint32_t imgEncoding;     /* SPTT_IMG_*; images, when present, cover every frame */

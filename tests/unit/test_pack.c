@@ -58,6 +58,13 @@ static void make_pack(sptt_pack *p, int withImages)
         fr->width = 320; fr->height = 240;
         fr->sourceIndex = (uint32_t)(i * 10);
     }
+    p->nSamples = 7;
+    p->sxyz = malloc(12 * 7); p->srgb = malloc(21); p->sinstance = malloc(14); p->snyu40 = malloc(7);
+    for(int i = 0; i < 7; i++){
+        p->sxyz[3 * i] = (float)i; p->sxyz[3 * i + 1] = 0.5f; p->sxyz[3 * i + 2] = -(float)i;
+        p->srgb[3 * i] = p->srgb[3 * i + 1] = p->srgb[3 * i + 2] = (uint8_t)(40 * i);
+        p->sinstance[i] = (uint16_t)(i + 1); p->snyu40[i] = (uint8_t)(i + 2);
+    }
     if( withImages ){
         p->imgEncoding = SPTT_IMG_RGB8;
         p->imgWidth = 4;
@@ -102,6 +109,8 @@ Test(pack, round_trip_is_exact)
     }
     cr_assert_eq(b.imgEncoding, SPTT_IMG_RGB8);
     cr_assert(memcmp(a.imgData, b.imgData, 36 * a.nFrames) == 0);
+    cr_assert_eq(b.nSamples, 7);
+    cr_assert(memcmp(a.sxyz, b.sxyz, 84) == 0 && memcmp(a.sinstance, b.sinstance, 14) == 0 && memcmp(a.snyu40, b.snyu40, 7) == 0);
     sptt_pack_free(&b);
 
     /* Skipping images still validates the rest. */

@@ -1,0 +1,91 @@
+/*
+** Ingest internals: a scene as read from any source, before it becomes a pack and rows.
+** Each source reader (scannet.c, arkit.c, mesh_import.c) fills a scene_data; scene_commit.c
+** turns it into a pack and the scene's rows in one transaction.
+*/
+#ifndef SPTT_INGEST_INTERNAL_H
+#define SPTT_INGEST_INTERNAL_H
+
+#include "sptt_common.h"
+#include "sptt_ingest.h"
+#include "sptt_schemas.h"
+
+typedef struct scene_instance {
+    int id;                   /* instance id, > 0 */
+    char zRaw[96];            /* raw label as the annotation writes it */
+    int nyu40;                /* 0 when unknown */
+    const char *zCategory;    /* QA category or NULL (static string) */
+    uint64_t nPoints;
+    int hasBox;               /* ARKitScenes: the annotation box */
+    double center[3], size[3], axes[9];
+} scene_instance;
+
+typedef struct scene_warning {
+    char zCode[32];
+    char zMessage[300];
+} scene_warning;
+
+typedef struct scene_data {
+    char zName[128];
+    const char *zSource;      /* "scannet", "arkitscenes", "mesh" */
+    char zSceneType[64];
+    sptt_pack pack;           /* points, faces, frames, images (owned); zMeta built at commit */
+    double alignment[16];     /* raw -> output transform that was applied */
+    double fps;
+    int upRotation;           /* quarter turns clockwise applied to frames (ARKitScenes) */
+    int nInst;
+    scene_instance *inst;
+    int nWarn;
+    scene_warning *warn;
+    sptt_hash inputHash;      /* fed with every input byte and the options that shape output */
+} scene_data;
+
+void scene_init(scene_data *d, const char *zName, const char *zSource);
+void scene_free(scene_data *d);
+void scene_warn(scene_data *d, const char *zCode, const char *zFormat, ...) __attribute__((format(printf, 3, 4)));
+scene_instance *scene_add_instance(scene_data *d, int id);
+/* Reads a whole input file and feeds it to the input hash. */
+int scene_read_input(scene_data *d, const char *zPath, uint8_t **pData, size_t *pSize);
+/* Feeds a file to the input hash in pieces without keeping it (large streams). */
+int scene_hash_file(scene_data *d, const char *zPath);
+/* Applies d->alignment to points and poses; checks the result is finite. */
+void scene_apply_alignment(scene_data *d);
+/* Counts points per instance. */
+void scene_count_points(scene_data *d);
+/* Area-weighted uniform samples of the mesh surface (opts nSample, seed). */
+int scene_sample_surface(scene_data *d, uint64_t n, uint64_t seed);
+
+/*
+** Checks the input hash against the dataset (sets r->skipped and returns SPTT_OK when unchanged),
+** otherwise writes the pack under a name carrying the hash, then replaces the scene's rows in one
+** BEGIN IMMEDIATE transaction; the previous pack is removed only after the commit.
+*/
+int scene_commit(sqlite3 *db, scene_data *d, const sptt_ingest_opts *o, sptt_ingest_result *r);
+/* True when the dataset already holds this scene with this input hash and its pack exists. */
+int scene_unchanged(sqlite3 *db, const char *zName, const char *zHash);
+
+/* JSON helpers with file-and-position messages. */
+struct json_t;
+int ingest_json_parse(const char *zPath, const uint8_t *data, size_t n, struct json_t **pJ);
+
+/* Images: decode a JPEG at the smallest libjpeg-turbo scale that still covers (w, h), resize to
+** exactly (w, h) by area averaging, and encode for the pack. */
+int image_resize_rgb(const uint8_t *src, int sw, int sh, uint8_t *dst, int dw, int dh);
+int image_jpeg_to_rgb(void *tjDec, const uint8_t *jpeg, size_t n, int w, int h, uint8_t *rgb, const char *zWhat);
+int image_rgb_to_jpeg(void *tjEnc, const uint8_t *rgb, int w, int h, uint8_t **pOut, size_t *pN);
+/* Rotates an RGB image by quarter turns clockwise; dst has the rotated size. */
+void image_rotate(const uint8_t *src, int w, int h, int quarterTurns, uint8_t *dst);
+
+/* Frames of a scene being ingested, before they go into the pack. */
+typedef struct frame_list {
+    sptt_frame_info *info;
+    uint8_t **jpeg;           /* encoded frame for the pack, or NULL */
+    size_t *jpegSize;
+    uint64_t n, cap;
+} frame_list;
+int frames_push(frame_list *fl, const sptt_frame_info *f);
+/* Moves frames (and images when every frame has one) into the pack. */
+int frames_to_pack(frame_list *fl, scene_data *d, int w, int h);
+void frames_free(frame_list *fl);
+
+#endif

@@ -1,0 +1,700 @@
+/*
+** ScanNet v2 scene -> scene pack + rows. The path a scene takes, in order:
+**
+**   1. <scene>_vh_clean_2.ply            our PLY reader (never Assimp)
+**   2. <scene>_vh_clean_2.0.010000.segs.json, <scene>.aggregation.json, the label table:
+**      vertex -> segIndices -> segGroups -> raw category -> nyu40id; instance = objectId + 1
+**   3. <scene>.txt axisAlignment (or --align FILE, or identity with a warning)
+**   4. the camera walk from <scene>.sens (or exported pose/ + intrinsic/), -inf poses skipped,
+**      resampled to --fps, colour decoded and resized to --frame-size
+**   5. alignment applied to points and poses; pack and rows in one transaction (scene_commit.c)
+*/
+#include "ingest.h"
+#include "sptt_math.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <turbojpeg.h>
+#include <unistd.h>
+
+static int file_exists(const char *z)
+{
+    struct stat st;
+    return stat(z, &st)==0 && S_ISREG(st.st_mode);
+}
+
+static int need_file(const char *zPath)
+{
+    if( !file_exists(zPath) ) return sptt_fail(SPTT_EFORMAT, "%s: missing file", zPath);
+    return SPTT_OK;
+}
+
+/* ---------------------------------------------------------------------------------------------
+** Labels
+*/
+static int read_labels(scene_data *d, const char *zSegs, const char *zAgg, const sptt_label_table *t)
+{
+    uint8_t *buf = NULL;
+    size_t n;
+    json_t *segs = NULL, *agg = NULL, *idx, *groups;
+    int rc;
+    uint64_t N = d->pack.nPoints;
+    int32_t *segGroup = NULL;     /* segment id -> group index, -1 none */
+    int *groupId = NULL;
+    size_t maxSeg = 0;
+    int nUnknown = 0;
+    uint64_t nUnknownPts = 0;
+    char zUnknown[200] = "";
+
+    if( (rc = scene_read_input(d, zSegs, &buf, &n)) ) goto done;
+    rc = ingest_json_parse(zSegs, buf, n, &segs);
+    free(buf);
+    buf = NULL;
+    if( rc ) goto done;
+    idx = json_object_get(segs, "segIndices");
+    if( !json_is_array(idx) ){
+        rc = sptt_fail(SPTT_EFORMAT, "%s: field 'segIndices': missing or not an array", zSegs);
+        goto done;
+    }
+    if( json_array_size(idx)!=N ){
+        rc = sptt_fail(SPTT_EFORMAT, "%s: field 'segIndices': %zu entries, the mesh has %llu vertices", zSegs,
+                       json_array_size(idx), (unsigned long long)N);
+        goto done;
+    }
+    for(size_t v = 0; v < N; v++){
+        json_t *e = json_array_get(idx, v);
+        json_int_t s = json_integer_value(e);
+        if( !json_is_integer(e) || s < 0 || s > 0x7fffffff ){
+            rc = sptt_fail(SPTT_EFORMAT, "%s: field 'segIndices': entry %zu is not a segment id", zSegs, v);
+            goto done;
+        }
+        if( (size_t)s > maxSeg ) maxSeg = (size_t)s;
+    }
+
+    if( (rc = scene_read_input(d, zAgg, &buf, &n)) ) goto done;
+    rc = ingest_json_parse(zAgg, buf, n, &agg);
+    free(buf);
+    buf = NULL;
+    if( rc ) goto done;
+    groups = json_object_get(agg, "segGroups");
+    if( !json_is_array(groups) ){
+        rc = sptt_fail(SPTT_EFORMAT, "%s: field 'segGroups': missing or not an array", zAgg);
+        goto done;
+    }
+    segGroup = sptt_malloc(sizeof(int32_t) * (maxSeg + 1));
+    groupId = sptt_malloc(sizeof(int) * (json_array_size(groups) + 1));
+    if( !segGroup || !groupId ){ rc = SPTT_ENOMEM; goto done; }
+    for(size_t i = 0; i <= maxSeg; i++) segGroup[i] = -1;
+    for(size_t g = 0; g < json_array_size(groups); g++){
+        json_t *G = json_array_get(groups, g);
+        json_t *jo = json_object_get(G, "objectId"), *jl = json_object_get(G, "label"), *js = json_object_get(G, "segments");
+        json_int_t oid;
+        const char *zRaw;
+        scene_instance *in;
+        int nyu;
+        if( !json_is_integer(jo) || !json_is_string(jl) || !json_is_array(js) ){
+            rc = sptt_fail(SPTT_EFORMAT, "%s: segGroups[%zu]: needs integer 'objectId', string 'label', array 'segments'", zAgg, g);
+            goto done;
+        }
+        oid = json_integer_value(jo);
+        if( oid < 0 || oid > 65533 ){
+            rc = sptt_fail(SPTT_EFORMAT, "%s: segGroups[%zu]: objectId %lld out of range", zAgg, g, (long long)oid);
+            goto done;
+        }
+        for(size_t h = 0; h < g; h++){
+            if( groupId[h]==(int)oid + 1 ){
+                rc = sptt_fail(SPTT_EFORMAT, "%s: segGroups[%zu]: objectId %lld already used by segGroups[%zu]", zAgg, g, (long long)oid, h);
+                goto done;
+            }
+        }
+        groupId[g] = (int)oid + 1;
+        for(size_t k = 0; k < json_array_size(js); k++){
+            json_t *e = json_array_get(js, k);
+            json_int_t s = json_integer_value(e);
+            if( !json_is_integer(e) || s < 0 ){
+                rc = sptt_fail(SPTT_EFORMAT, "%s: segGroups[%zu].segments[%zu]: not a segment id", zAgg, g, k);
+                goto done;
+            }
+            /* A segment no vertex uses is harmless (it may come from another mesh resolution). */
+            if( (size_t)s > maxSeg ) continue;
+            if( segGroup[s] >= 0 ){
+                rc = sptt_fail(SPTT_EFORMAT, "%s: segment %lld is used by segGroups[%d] and segGroups[%zu]", zAgg,
+                               (long long)s, segGroup[s], g);
+                goto done;
+            }
+            segGroup[s] = (int32_t)g;
+        }
+        zRaw = json_string_value(jl);
+        nyu = sptt_labels_nyu40(t, zRaw);
+        in = scene_add_instance(d, (int)oid + 1);
+        if( in==NULL ){ rc = SPTT_ENOMEM; goto done; }
+        snprintf(in->zRaw, sizeof in->zRaw, "%s", zRaw);
+        in->nyu40 = nyu < 0 ? 0 : nyu;
+        in->zCategory = sptt_scannet_category(zRaw);
+        if( nyu < 0 ){
+            int seen = 0;
+            for(int i = 0; i < d->nInst - 1; i++) if( strcmp(d->inst[i].zRaw, zRaw)==0 ) seen = 1;
+            if( !seen ){
+                nUnknown++;
+                if( strlen(zUnknown) + strlen(zRaw) + 4 < sizeof zUnknown ){
+                    if( zUnknown[0] ) strcat(zUnknown, ", ");
+                    strcat(zUnknown, zRaw);
+                }
+            }
+        }
+    }
+    for(uint64_t v = 0; v < N; v++){
+        int32_t g = segGroup[json_integer_value(json_array_get(idx, v))];
+        int id = g < 0 ? 0 : groupId[g];
+        d->pack.instance[v] = (uint16_t)id;
+        d->pack.nyu40[v] = 0;
+        if( id ){
+            /* d->inst[g] is the instance of group g: they were appended in order. */
+            d->pack.nyu40[v] = (uint8_t)d->inst[g].nyu40;
+            if( sptt_labels_nyu40(t, d->inst[g].zRaw) < 0 ) nUnknownPts++;
+        }
+    }
+    if( nUnknown ){
+        scene_warn(d, "unknown_labels", "%d raw categories missing from the label table, kept with NYU40 id 0 "
+                   "(%llu points): %s", nUnknown, (unsigned long long)nUnknownPts, zUnknown);
+    }
+
+done:
+    free(buf);
+    free(segGroup);
+    free(groupId);
+    json_decref(segs);
+    json_decref(agg);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------------------
+** Alignment
+*/
+static int check_rigid(const double *M, const char *zWhere)
+{
+    for(int i = 0; i < 16; i++){
+        if( !isfinite(M[i]) ) return sptt_fail(SPTT_EFORMAT, "%s: axisAlignment: entry %d is not finite", zWhere, i);
+    }
+    if( fabs(M[12]) > 1e-6 || fabs(M[13]) > 1e-6 || fabs(M[14]) > 1e-6 || fabs(M[15] - 1) > 1e-6 ){
+        return sptt_fail(SPTT_EFORMAT, "%s: axisAlignment: last row is not 0 0 0 1", zWhere);
+    }
+    for(int i = 0; i < 3; i++){
+        for(int j = 0; j < 3; j++){
+            double dot = 0;
+            for(int k = 0; k < 3; k++) dot += M[4 * k + i] * M[4 * k + j];
+            if( fabs(dot - (i==j)) > 1e-4 ){
+                return sptt_fail(SPTT_EFORMAT, "%s: axisAlignment: not a rigid transform (columns %d and %d have dot product %.6f)",
+                                 zWhere, i, j, dot);
+            }
+        }
+    }
+    {
+        double det = M[0] * (M[5] * M[10] - M[6] * M[9]) - M[1] * (M[4] * M[10] - M[6] * M[8]) + M[2] * (M[4] * M[9] - M[5] * M[8]);
+        if( det < 0 ) return sptt_fail(SPTT_EFORMAT, "%s: axisAlignment: a reflection, not a rotation", zWhere);
+    }
+    return SPTT_OK;
+}
+
+/* Parses "axisAlignment = m00 ... m33" (or the bare 16 numbers) from a line. */
+static int parse_alignment(const char *zLine, const char *zWhere, double *M)
+{
+    const char *z = zLine;
+    int n = 0;
+    const char *eq = strchr(zLine, '=');
+    if( strncmp(zLine, "axisAlignment", 13)==0 && eq ) z = eq + 1;
+    while( *z ){
+        char *e;
+        double v;
+        while( *z==' ' || *z=='\t' ) z++;
+        if( *z==0 || *z=='\r' || *z=='\n' ) break;
+        v = strtod(z, &e);
+        if( e==z ) return sptt_fail(SPTT_EFORMAT, "%s: axisAlignment: '%.20s' is not a number", zWhere, z);
+        if( n < 16 ) M[n] = v;
+        n++;
+        z = e;
+    }
+    if( n!=16 ) return sptt_fail(SPTT_EFORMAT, "%s: axisAlignment: expected 16 numbers, found %d", zWhere, n);
+    return check_rigid(M, zWhere);
+}
+
+typedef struct scannet_meta {
+    int hasAlign;
+    double M[16];
+    int colorW, colorH;
+    double fx, fy, cx, cy;
+    char zType[64];
+} scannet_meta;
+
+static int read_meta(scene_data *d, const char *zPath, scannet_meta *m)
+{
+    uint8_t *buf;
+    size_t n;
+    char *line, *next;
+    int rc = scene_read_input(d, zPath, &buf, &n);
+    int lineNo = 0;
+    if( rc ) return rc;
+    for(line = (char *)buf; line && *line && rc==SPTT_OK; line = next){
+        char *end = strchr(line, '\n');
+        char *eq;
+        next = end ? end + 1 : NULL;
+        if( end ) *end = 0;
+        if( end && end > line && end[-1]=='\r' ) end[-1] = 0;
+        lineNo++;
+        eq = strstr(line, " = ");
+        if( eq==NULL ) continue;
+        *eq = 0;
+        if( strcmp(line, "axisAlignment")==0 ){
+            char zWhere[600];
+            snprintf(zWhere, sizeof zWhere, "%s: line %d", zPath, lineNo);
+            rc = parse_alignment(eq + 3, zWhere, m->M);
+            m->hasAlign = rc==SPTT_OK;
+        }else if( strcmp(line, "colorWidth")==0 ) m->colorW = atoi(eq + 3);
+        else if( strcmp(line, "colorHeight")==0 ) m->colorH = atoi(eq + 3);
+        else if( strcmp(line, "fx_color")==0 ) m->fx = atof(eq + 3);
+        else if( strcmp(line, "fy_color")==0 ) m->fy = atof(eq + 3);
+        else if( strcmp(line, "mx_color")==0 ) m->cx = atof(eq + 3);
+        else if( strcmp(line, "my_color")==0 ) m->cy = atof(eq + 3);
+        else if( strcmp(line, "sceneType")==0 ) snprintf(m->zType, sizeof m->zType, "%s", eq + 3);
+    }
+    free(buf);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------------------
+** Camera walk
+*/
+
+/*
+** Chooses which source frames to keep: valid poses only, at most fps per second. Ticks fall every
+** 1/fps seconds from the first kept frame; each tick keeps the first valid frame at or after it,
+** so with fps at or above the source rate every valid frame is kept.
+*/
+static void choose_frames(const double *t, const int *valid, uint64_t n, double fps, uint64_t *keep, uint64_t *pKept)
+{
+    uint64_t k = 0;
+    double tick = 0, step = 1.0 / fps;
+    for(uint64_t i = 0; i < n; i++){
+        if( !valid[i] ) continue;
+        if( k && t[i] < tick - 1e-6 ) continue;
+        if( k==0 ) tick = t[i];
+        keep[k++] = i;
+        while( tick <= t[i] + 1e-6 ) tick += step;
+    }
+    *pKept = k;
+}
+
+static int walk_from_sens(scene_data *d, const char *zSens, const sptt_ingest_opts *o, frame_list *fl)
+{
+    sptt_sens s;
+    int rc;
+    double *t = NULL;
+    int *valid = NULL;
+    uint64_t *keep = NULL, nKeep = 0, nInvalid = 0;
+    int fw = o->frameW, fh = o->frameH;
+    int allZero = 1;
+    sptt_progress prog;
+
+    rc = sptt_sens_read(zSens, &s);
+    if( rc ) return rc;
+    if( s.nFrames==0 ){
+        scene_warn(d, "no_frames", "%s holds no frames", zSens);
+        goto done;
+    }
+    if( !o->noFrames && s.colorCompression!=2 ){
+        rc = sptt_fail(SPTT_EFORMAT, "%s: color_compression_type %d is not JPEG (2)", zSens, s.colorCompression);
+        goto done;
+    }
+    t = sptt_malloc(sizeof(double) * (size_t)s.nFrames);
+    valid = sptt_malloc(sizeof(int) * (size_t)s.nFrames);
+    keep = sptt_malloc(sizeof(uint64_t) * (size_t)s.nFrames);
+    if( !t || !valid || !keep ){ rc = SPTT_ENOMEM; goto done; }
+    for(uint64_t i = 0; i < s.nFrames; i++) if( s.frames[i].tColor ) allZero = 0;
+    for(uint64_t i = 0; i < s.nFrames; i++){
+        const float *m = s.frames[i].c2w;
+        int ok = 1;
+        for(int k = 0; k < 16; k++) if( !isfinite(m[k]) ) ok = 0;
+        valid[i] = ok;
+        nInvalid += !ok;
+        /* Timestamps are often all zero in real files: then the frame index at the source rate. */
+        t[i] = allZero ? (double)i / o->sourceFps : (double)(s.frames[i].tColor - s.frames[0].tColor) * 1e-6;
+        if( i && t[i] < t[i - 1] ){
+            rc = sptt_fail(SPTT_EFORMAT, "%s: frame %llu: colour timestamp goes backwards", zSens, (unsigned long long)i);
+            goto done;
+        }
+    }
+    if( nInvalid ){
+        scene_warn(d, "invalid_poses", "%llu of %llu frames have no pose (-inf) and were skipped", (unsigned long long)nInvalid,
+                   (unsigned long long)s.nFrames);
+    }
+    choose_frames(t, valid, s.nFrames, o->fps, keep, &nKeep);
+    if( fw==0 ){
+        fw = (int)s.colorWidth;
+        fh = (int)s.colorHeight;
+    }
+    for(uint64_t k = 0; k < nKeep; k++){
+        sptt_frame_info f;
+        const sptt_sens_frame *sf = &s.frames[keep[k]];
+        memset(&f, 0, sizeof f);
+        memcpy(f.c2w, sf->c2w, sizeof f.c2w);
+        f.timestamp = t[keep[k]] - t[keep[0]];
+        f.fx = s.intrinsicColor[0] * (float)fw / (float)s.colorWidth;
+        f.fy = s.intrinsicColor[5] * (float)fh / (float)s.colorHeight;
+        /* Pixel centres on integers: scale about the half-pixel corner. */
+        f.cx = (float)((s.intrinsicColor[2] + 0.5) * fw / s.colorWidth - 0.5);
+        f.cy = (float)((s.intrinsicColor[6] + 0.5) * fh / s.colorHeight - 0.5);
+        f.width = (uint32_t)fw;
+        f.height = (uint32_t)fh;
+        f.sourceIndex = (uint32_t)keep[k];
+        if( (rc = frames_push(fl, &f)) ) goto done;
+    }
+    if( o->noFrames ) goto done;
+
+    /* Decode, resize and re-encode in parallel batches; results land in their own slots, so the
+    ** output does not depend on the thread count. */
+    sptt_progress_start(&prog, "frames decoded", nKeep);
+    {
+        int failed = SPTT_OK;
+        char zErr[512] = "";
+        const uint64_t B = 64;
+        for(uint64_t b0 = 0; b0 < nKeep && failed==SPTT_OK; b0 += B){
+            uint64_t b1 = b0 + B < nKeep ? b0 + B : nKeep;
+            uint8_t **blob = sptt_calloc((size_t)(b1 - b0), sizeof(uint8_t *));
+            if( blob==NULL ){ failed = SPTT_ENOMEM; break; }
+            /* File reads stay sequential (one FILE); decoding is the parallel part. */
+            for(uint64_t k = b0; k < b1 && failed==SPTT_OK; k++){
+                const sptt_sens_frame *sf = &s.frames[keep[k]];
+                blob[k - b0] = sptt_malloc((size_t)sf->colorSize + 1);
+                if( blob[k - b0]==NULL ) failed = SPTT_ENOMEM;
+                else if( sptt_sens_blob(&s, sf->colorOffset, sf->colorSize, blob[k - b0]) ){
+                    failed = SPTT_EFORMAT;
+                    snprintf(zErr, sizeof zErr, "%s", sptt_errmsg());
+                }
+            }
+            if( failed==SPTT_OK ){
+                #pragma omp parallel
+                {
+                    tjhandle dec = tjInitDecompress(), enc = tjInitCompress();
+                    uint8_t *rgb = malloc((size_t)fw * (size_t)fh * 3);
+                    #pragma omp for schedule(dynamic, 1)
+                    for(uint64_t k = b0; k < b1; k++){
+                        int r2;
+                        char zWhat[600];
+                        const sptt_sens_frame *sf = &s.frames[keep[k]];
+                        if( !dec || !enc || !rgb ){
+                            r2 = sptt_fail(SPTT_ENOMEM, "out of memory decoding frames");
+                        }else{
+                            snprintf(zWhat, sizeof zWhat, "%s: frame %llu (byte %llu)", zSens, (unsigned long long)keep[k],
+                                     (unsigned long long)sf->colorOffset);
+                            r2 = image_jpeg_to_rgb(dec, blob[k - b0], (size_t)sf->colorSize, fw, fh, rgb, zWhat);
+                            if( r2==SPTT_OK ) r2 = image_rgb_to_jpeg(enc, rgb, fw, fh, &fl->jpeg[k], &fl->jpegSize[k]);
+                        }
+                        if( r2 ){
+                            #pragma omp critical
+                            {
+                                if( failed==SPTT_OK ){
+                                    failed = r2;
+                                    snprintf(zErr, sizeof zErr, "%s", sptt_errmsg());
+                                }
+                            }
+                        }
+                    }
+                    free(rgb);
+                    if( dec ) tjDestroy(dec);
+                    if( enc ) tjDestroy(enc);
+                }
+            }
+            for(uint64_t k = b0; k < b1; k++) free(blob[k - b0]);
+            free(blob);
+            sptt_progress_step(&prog, b1 - b0);
+        }
+        sptt_progress_end(&prog);
+        if( failed ) rc = sptt_fail(failed, "%s", zErr[0] ? zErr : "out of memory decoding frames");
+    }
+
+done:
+    free(t);
+    free(valid);
+    free(keep);
+    sptt_sens_free(&s);
+    return rc;
+}
+
+static int read_matrix_file(scene_data *d, const char *zPath, double *M)
+{
+    uint8_t *buf;
+    size_t n;
+    int rc = scene_read_input(d, zPath, &buf, &n);
+    char *z, *e;
+    if( rc ) return rc;
+    z = (char *)buf;
+    for(int i = 0; i < 16; i++){
+        while( *z==' ' || *z=='\t' || *z=='\r' || *z=='\n' ) z++;
+        /* strtod reads "-inf" as the exporter writes it for lost frames */
+        M[i] = strtod(z, &e);
+        if( e==z ){
+            free(buf);
+            return sptt_fail(SPTT_EFORMAT, "%s: entry %d: expected a number (a 4x4 matrix, 16 numbers)", zPath, i);
+        }
+        z = e;
+    }
+    while( *z==' ' || *z=='\t' || *z=='\r' || *z=='\n' ) z++;
+    if( *z ){
+        free(buf);
+        return sptt_fail(SPTT_EFORMAT, "%s: more than 16 numbers", zPath);
+    }
+    free(buf);
+    return SPTT_OK;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int walk_from_poses(scene_data *d, const char *zDir, const scannet_meta *m, const sptt_ingest_opts *o, frame_list *fl)
+{
+    char zPath[1200];
+    DIR *dir;
+    struct dirent *de;
+    uint64_t *ids = NULL, n = 0, cap = 0, nInvalid = 0, nKeep = 0;
+    double K[16];
+    double *t = NULL;
+    int *valid = NULL;
+    uint64_t *keep = NULL;
+    double (*P)[16] = NULL;
+    int rc = SPTT_OK;
+    int W = m->colorW, H = m->colorH, fw = o->frameW, fh = o->frameH;
+
+    if( (rc = sptt_pathf(zPath, sizeof zPath, "%s/intrinsic/intrinsic_color.txt", zDir)) ) return rc;
+    if( (rc = need_file(zPath)) ) return rc;
+    if( (rc = read_matrix_file(d, zPath, K)) ) return rc;
+    if( W==0 || H==0 ){
+        return sptt_fail(SPTT_EFORMAT, "%s: colorWidth/colorHeight missing from the scene's .txt; needed with --poses", zDir);
+    }
+    if( (rc = sptt_pathf(zPath, sizeof zPath, "%s/pose", zDir)) ) return rc;
+    dir = opendir(zPath);
+    if( dir==NULL ) return sptt_fail(SPTT_EFORMAT, "%s: missing folder: %s", zPath, strerror(errno));
+    while( (de = readdir(dir))!=NULL ){
+        char *e;
+        unsigned long long v = strtoull(de->d_name, &e, 10);
+        if( e==de->d_name || strcmp(e, ".txt")!=0 ) continue;
+        if( n==cap ){
+            uint64_t *p2 = sptt_realloc(ids, sizeof *ids * (size_t)(cap = cap ? 2 * cap : 1024));
+            if( p2==NULL ){ rc = SPTT_ENOMEM; break; }
+            ids = p2;
+        }
+        ids[n++] = v;
+    }
+    closedir(dir);
+    if( rc ) goto done;
+    if( n==0 ){
+        scene_warn(d, "no_frames", "%s/pose holds no pose files", zDir);
+        goto done;
+    }
+    qsort(ids, (size_t)n, sizeof *ids, cmp_u64);
+    t = sptt_malloc(sizeof(double) * (size_t)n);
+    valid = sptt_malloc(sizeof(int) * (size_t)n);
+    keep = sptt_malloc(sizeof(uint64_t) * (size_t)n);
+    P = sptt_malloc(sizeof(double[16]) * (size_t)n);
+    if( !t || !valid || !keep || !P ){ rc = SPTT_ENOMEM; goto done; }
+    for(uint64_t i = 0; i < n; i++){
+        if( (rc = sptt_pathf(zPath, sizeof zPath, "%s/pose/%llu.txt", zDir, (unsigned long long)ids[i])) ) goto done;
+        if( (rc = read_matrix_file(d, zPath, P[i])) ) goto done;
+        valid[i] = 1;
+        for(int k = 0; k < 16; k++) if( !isfinite(P[i][k]) ) valid[i] = 0;
+        nInvalid += !valid[i];
+        /* The exporter writes every frame_skip-th frame under its source index. */
+        t[i] = (double)ids[i] / o->sourceFps;
+    }
+    if( nInvalid ){
+        scene_warn(d, "invalid_poses", "%llu of %llu exported poses are -inf and were skipped", (unsigned long long)nInvalid,
+                   (unsigned long long)n);
+    }
+    choose_frames(t, valid, n, o->fps, keep, &nKeep);
+    if( fw==0 ){
+        fw = W;
+        fh = H;
+    }
+    for(uint64_t k = 0; k < nKeep; k++){
+        sptt_frame_info f;
+        uint64_t i = keep[k];
+        memset(&f, 0, sizeof f);
+        for(int j = 0; j < 16; j++) f.c2w[j] = (float)P[i][j];
+        f.timestamp = t[i] - t[keep[0]];
+        f.fx = (float)(K[0] * fw / W);
+        f.fy = (float)(K[5] * fh / H);
+        f.cx = (float)((K[2] + 0.5) * fw / W - 0.5);
+        f.cy = (float)((K[6] + 0.5) * fh / H - 0.5);
+        f.width = (uint32_t)fw;
+        f.height = (uint32_t)fh;
+        f.sourceIndex = (uint32_t)ids[i];
+        if( (rc = frames_push(fl, &f)) ) goto done;
+    }
+    scene_warn(d, "no_images", "camera walk from exported poses: poses only, no frame images");
+
+done:
+    free(ids);
+    free(t);
+    free(valid);
+    free(keep);
+    free(P);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------------------
+** The scene
+*/
+static const char *base_name(const char *zPath, char *zBuf, size_t n)
+{
+    size_t len = strlen(zPath);
+    const char *z;
+    while( len > 1 && zPath[len - 1]=='/' ) len--;
+    z = zPath + len;
+    while( z > zPath && z[-1]!='/' ) z--;
+    snprintf(zBuf, n, "%.*s", (int)(zPath + len - z), z);
+    return zBuf;
+}
+
+int sptt_ingest_scannet(sqlite3 *db, const char *zDir, const sptt_ingest_opts *o, sptt_ingest_result *r)
+{
+    char zName[128], zPly[1200], zSegs[1200], zAgg[1200], zTxt[1200], zSens[1200];
+    scene_data d;
+    sptt_label_table *labels = NULL;
+    scannet_meta meta;
+    sptt_ply ply;
+    frame_list fl;
+    int rc;
+    int haveSens = 0, havePoses = 0;
+
+    memset(&ply, 0, sizeof ply);
+    memset(&fl, 0, sizeof fl);
+    memset(&meta, 0, sizeof meta);
+    memset(r, 0, sizeof *r);
+    base_name(zDir, zName, sizeof zName);
+    snprintf(r->zName, sizeof r->zName, "%s", zName);
+    scene_init(&d, zName, "scannet");
+    d.fps = o->fps;
+
+    if( (rc = sptt_pathf(zPly, sizeof zPly, "%s/%s_vh_clean_2.ply", zDir, zName)) ) goto done;
+    if( (rc = sptt_pathf(zSegs, sizeof zSegs, "%s/%s_vh_clean_2.0.010000.segs.json", zDir, zName)) ) goto done;
+    if( (rc = sptt_pathf(zAgg, sizeof zAgg, "%s/%s.aggregation.json", zDir, zName)) ) goto done;
+    if( (rc = sptt_pathf(zTxt, sizeof zTxt, "%s/%s.txt", zDir, zName)) ) goto done;
+    if( o->zSens ) rc = sptt_pathf(zSens, sizeof zSens, "%s", o->zSens);
+    else rc = sptt_pathf(zSens, sizeof zSens, "%s/%s.sens", zDir, zName);
+    if( rc ) goto done;
+    if( (rc = need_file(zPly)) || (rc = need_file(zSegs)) || (rc = need_file(zAgg)) ) goto done;
+    if( o->zLabels==NULL ){
+        rc = sptt_fail(SPTT_EINVAL, "--labels scannetv2-labels.combined.tsv is required for ScanNet scenes");
+        goto done;
+    }
+    if( (rc = need_file(o->zLabels)) ) goto done;
+    if( o->zSens && (rc = need_file(o->zSens)) ) goto done;
+    haveSens = !o->zPoses && file_exists(zSens);
+    havePoses = o->zPoses!=NULL;
+
+    /* Options that shape the output are part of the input hash. */
+    {
+        char zOpt[256];
+        snprintf(zOpt, sizeof zOpt, "scannet fps=%g src=%g size=%dx%d noframes=%d sample=%llu seed=%llu poses=%d", o->fps,
+                 o->sourceFps, o->frameW, o->frameH, o->noFrames, (unsigned long long)o->nSample,
+                 (unsigned long long)o->seed, havePoses);
+        sptt_hash_update(&d.inputHash, zOpt, strlen(zOpt));
+    }
+
+    if( (rc = sptt_labels_load(o->zLabels, &labels)) ) goto done;
+    if( (rc = scene_hash_file(&d, o->zLabels)) ) goto done;
+    if( (rc = sptt_ply_read(zPly, &ply)) ) goto done;
+    if( (rc = scene_hash_file(&d, zPly)) ) goto done;
+    if( ply.rgb==NULL ){
+        rc = sptt_fail(SPTT_EFORMAT, "%s: vertices have no red/green/blue properties", zPly);
+        goto done;
+    }
+    d.pack.nPoints = ply.nVerts;
+    d.pack.xyz = ply.xyz;
+    d.pack.rgb = ply.rgb;
+    d.pack.nFaces = ply.nFaces;
+    d.pack.faces = ply.faces;
+    ply.xyz = NULL;
+    ply.rgb = NULL;
+    ply.faces = NULL;
+    d.pack.instance = sptt_calloc((size_t)ply.nVerts, 2);
+    d.pack.nyu40 = sptt_calloc((size_t)ply.nVerts, 1);
+    if( !d.pack.instance || !d.pack.nyu40 ){ rc = SPTT_ENOMEM; goto done; }
+    if( (rc = read_labels(&d, zSegs, zAgg, labels)) ) goto done;
+
+    /* Alignment and metadata. */
+    if( file_exists(zTxt) && (rc = read_meta(&d, zTxt, &meta)) ) goto done;
+    snprintf(d.zSceneType, sizeof d.zSceneType, "%s", meta.zType);
+    if( o->zAlign ){
+        uint8_t *buf;
+        size_t n;
+        char *z;
+        if( (rc = need_file(o->zAlign)) ) goto done;
+        if( (rc = scene_read_input(&d, o->zAlign, &buf, &n)) ) goto done;
+        z = strstr((char *)buf, "axisAlignment");
+        rc = parse_alignment(z ? z : (char *)buf, o->zAlign, d.alignment);
+        free(buf);
+        if( rc ) goto done;
+        if( meta.hasAlign ) scene_warn(&d, "alignment_override", "--align %s replaces the axisAlignment of %s", o->zAlign, zTxt);
+    }else if( meta.hasAlign ){
+        memcpy(d.alignment, meta.M, sizeof meta.M);
+    }else{
+        scene_warn(&d, "no_alignment", "no axisAlignment in %s and no --align: the mesh is kept in its raw frame", zTxt);
+    }
+
+    if( haveSens && (rc = scene_hash_file(&d, zSens)) ) goto done;
+    if( !o->force ){
+        char zHash[17];
+        sptt_hash h = d.inputHash;
+        snprintf(zHash, sizeof zHash, "%016llx", (unsigned long long)sptt_hash_final(&h));
+        if( scene_unchanged(db, zName, zHash) ){
+            r->skipped = 1;
+            snprintf(r->zSummary, sizeof r->zSummary, "%s: unchanged since the last ingest, skipped", zName);
+            goto done;
+        }
+    }
+
+    /* Camera walk. */
+    if( havePoses ){
+        rc = walk_from_poses(&d, o->zPoses, &meta, o, &fl);
+    }else if( haveSens ){
+        rc = walk_from_sens(&d, zSens, o, &fl);
+    }else{
+        char zPoseDir[1200];
+        if( (rc = sptt_pathf(zPoseDir, sizeof zPoseDir, "%s/pose", zDir)) ) goto done;
+        if( access(zPoseDir, F_OK)==0 ){
+            rc = walk_from_poses(&d, zDir, &meta, o, &fl);
+        }else{
+            scene_warn(&d, "no_frames", "no %s and no exported poses: the scene has no camera walk", zSens);
+        }
+    }
+    if( rc ) goto done;
+    {
+        int fw = fl.n ? (int)fl.info[0].width : 0, fh = fl.n ? (int)fl.info[0].height : 0;
+        if( (rc = frames_to_pack(&fl, &d, fw, fh)) ) goto done;
+    }
+    scene_apply_alignment(&d);
+    if( o->nSample && (rc = scene_sample_surface(&d, o->nSample, o->seed)) ) goto done;
+    rc = scene_commit(db, &d, o, r);
+    if( rc==SPTT_OK ){
+        int nNoLabel = 0;
+        for(int i = 0; i < d.nInst; i++) nNoLabel += d.inst[i].nyu40==0;
+        snprintf(r->zSummary, sizeof r->zSummary, "%s: %llu points, %llu faces, %d instances (%d without NYU40 label), "
+                 "%llu frames%s, %d warnings", zName, (unsigned long long)d.pack.nPoints, (unsigned long long)d.pack.nFaces,
+                 d.nInst, nNoLabel, (unsigned long long)d.pack.nFrames, d.pack.imgEncoding ? " with images" : "", d.nWarn);
+    }
+
+done:
+    frames_free(&fl);
+    sptt_ply_free(&ply);
+    sptt_labels_free(labels);
+    scene_free(&d);
+    return rc;
+}

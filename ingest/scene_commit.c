@@ -1,0 +1,479 @@
+/*
+** From a scene read by any source to its pack and its rows.
+**
+** Atomicity: the pack is written first, under a name that carries the input hash, so the old pack
+** stays valid; then one BEGIN IMMEDIATE transaction deletes the scene's old rows (children cascade)
+** and inserts the new ones; only after COMMIT is the old pack removed. A failure at any point
+** leaves the previous state: old rows, old pack, and no stray new pack.
+*/
+#include "ingest.h"
+#include "sptt_db.h"
+#include "sptt_math.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void scene_init(scene_data *d, const char *zName, const char *zSource)
+{
+    memset(d, 0, sizeof *d);
+    snprintf(d->zName, sizeof d->zName, "%s", zName);
+    d->zSource = zSource;
+    sptt_identity4(d->alignment);
+    sptt_hash_init(&d->inputHash);
+}
+
+void scene_free(scene_data *d)
+{
+    sptt_pack_free(&d->pack);
+    free(d->inst);
+    free(d->warn);
+    memset(d, 0, sizeof *d);
+}
+
+void scene_warn(scene_data *d, const char *zCode, const char *zFormat, ...)
+{
+    scene_warning *w = sptt_realloc(d->warn, sizeof *w * (size_t)(d->nWarn + 1));
+    va_list ap;
+    if( w==NULL ) return;
+    d->warn = w;
+    w = &d->warn[d->nWarn++];
+    snprintf(w->zCode, sizeof w->zCode, "%s", zCode);
+    va_start(ap, zFormat);
+    vsnprintf(w->zMessage, sizeof w->zMessage, zFormat, ap);
+    va_end(ap);
+}
+
+scene_instance *scene_add_instance(scene_data *d, int id)
+{
+    scene_instance *p = sptt_realloc(d->inst, sizeof *p * (size_t)(d->nInst + 1));
+    if( p==NULL ) return NULL;
+    d->inst = p;
+    p = &d->inst[d->nInst++];
+    memset(p, 0, sizeof *p);
+    p->id = id;
+    return p;
+}
+
+int scene_read_input(scene_data *d, const char *zPath, uint8_t **pData, size_t *pSize)
+{
+    int rc = sptt_read_file(zPath, pData, pSize);
+    if( rc==SPTT_OK ) sptt_hash_update(&d->inputHash, *pData, *pSize);
+    return rc;
+}
+
+int scene_hash_file(scene_data *d, const char *zPath)
+{
+    FILE *fp = fopen(zPath, "rb");
+    uint8_t *buf;
+    size_t n;
+    int rc = SPTT_OK;
+    if( fp==NULL ) return sptt_fail(SPTT_EFORMAT, "%s: cannot open: %s", zPath, strerror(errno));
+    buf = sptt_malloc(1 << 20);
+    if( buf==NULL ){
+        fclose(fp);
+        return SPTT_ENOMEM;
+    }
+    while( (n = fread(buf, 1, 1 << 20, fp)) > 0 ) sptt_hash_update(&d->inputHash, buf, n);
+    if( ferror(fp) ) rc = sptt_fail(SPTT_EIO, "%s: read failed", zPath);
+    free(buf);
+    fclose(fp);
+    return rc;
+}
+
+void scene_apply_alignment(scene_data *d)
+{
+    const double *M = d->alignment;
+    sptt_pack *p = &d->pack;
+    for(uint64_t i = 0; i < p->nPoints; i++){
+        double a[3] = { p->xyz[3 * i], p->xyz[3 * i + 1], p->xyz[3 * i + 2] }, b[3];
+        sptt_xform_point(M, a, b);
+        p->xyz[3 * i] = (float)b[0];
+        p->xyz[3 * i + 1] = (float)b[1];
+        p->xyz[3 * i + 2] = (float)b[2];
+    }
+    for(uint64_t f = 0; f < p->nFrames; f++){
+        double c[16], out[16];
+        for(int k = 0; k < 16; k++) c[k] = p->frames[f].c2w[k];
+        sptt_mul4(M, c, out);
+        for(int k = 0; k < 16; k++) p->frames[f].c2w[k] = (float)out[k];
+    }
+}
+
+void scene_count_points(scene_data *d)
+{
+    for(int i = 0; i < d->nInst; i++) d->inst[i].nPoints = 0;
+    for(uint64_t v = 0; v < d->pack.nPoints; v++){
+        int id = d->pack.instance[v];
+        if( id==0 ) continue;
+        /* Instances are few; a linear scan keeps the table simple and is not the hot path
+        ** for real scenes (tens of instances). */
+        for(int i = 0; i < d->nInst; i++){
+            if( d->inst[i].id==id ){
+                d->inst[i].nPoints++;
+                break;
+            }
+        }
+    }
+}
+
+int scene_sample_surface(scene_data *d, uint64_t n, uint64_t seed)
+{
+    sptt_pack *p = &d->pack;
+    double *cum = NULL, total = 0;
+    sptt_rng rng;
+    if( p->nFaces==0 ) return sptt_fail(SPTT_EINVAL, "%s: --sample needs a mesh with faces", d->zName);
+    cum = sptt_malloc(sizeof(double) * (size_t)p->nFaces);
+    p->sxyz = sptt_malloc(sptt_mul_size((size_t)n, 12));
+    p->srgb = sptt_malloc(sptt_mul_size((size_t)n, 3));
+    p->sinstance = sptt_malloc(sptt_mul_size((size_t)n, 2));
+    p->snyu40 = sptt_malloc((size_t)n);
+    if( !cum || !p->sxyz || !p->srgb || !p->sinstance || !p->snyu40 ){
+        free(cum);
+        return SPTT_ENOMEM;
+    }
+    for(uint64_t f = 0; f < p->nFaces; f++){
+        const float *a = p->xyz + 3 * (size_t)p->faces[3 * f], *b = p->xyz + 3 * (size_t)p->faces[3 * f + 1];
+        const float *c = p->xyz + 3 * (size_t)p->faces[3 * f + 2];
+        double u[3] = { b[0] - a[0], b[1] - a[1], b[2] - a[2] }, v[3] = { c[0] - a[0], c[1] - a[1], c[2] - a[2] }, x[3];
+        sptt_cross3(u, v, x);
+        total += 0.5 * sptt_norm3(x);
+        cum[f] = total;
+    }
+    if( !(total > 0) ){
+        free(cum);
+        return sptt_fail(SPTT_EFORMAT, "%s: --sample: the mesh has no area", d->zName);
+    }
+    sptt_rng_seed(&rng, seed);
+    for(uint64_t i = 0; i < n; i++){
+        double t = sptt_rng_unit(&rng) * total, r1 = sptt_rng_unit(&rng), r2 = sptt_rng_unit(&rng);
+        uint64_t lo = 0, hi = p->nFaces - 1;
+        double w[3];
+        int best = 0;
+        while( lo < hi ){
+            uint64_t mid = (lo + hi) / 2;
+            if( cum[mid] < t ) lo = mid + 1;
+            else hi = mid;
+        }
+        /* Uniform point in a triangle: the square-root warp of two uniforms. */
+        r1 = sqrt(r1);
+        w[0] = 1 - r1;
+        w[1] = r1 * (1 - r2);
+        w[2] = r1 * r2;
+        for(int k = 1; k < 3; k++) if( w[k] > w[best] ) best = k;
+        for(int k = 0; k < 3; k++){
+            double s = 0, col = 0;
+            for(int j = 0; j < 3; j++){
+                uint32_t vi = p->faces[3 * lo + (uint64_t)j];
+                s += w[j] * p->xyz[3 * (size_t)vi + (size_t)k];
+                col += w[j] * p->rgb[3 * (size_t)vi + (size_t)k];
+            }
+            p->sxyz[3 * i + k] = (float)s;
+            p->srgb[3 * i + k] = (uint8_t)lrint(col);
+        }
+        /* Labels are not interpolated: a sample takes its nearest corner's. */
+        p->sinstance[i] = p->instance[p->faces[3 * lo + (uint64_t)best]];
+        p->snyu40[i] = p->nyu40[p->faces[3 * lo + (uint64_t)best]];
+    }
+    p->nSamples = n;
+    free(cum);
+    return SPTT_OK;
+}
+
+int ingest_json_parse(const char *zPath, const uint8_t *data, size_t n, json_t **pJ)
+{
+    json_error_t e;
+    *pJ = json_loadb((const char *)data, n, JSON_REJECT_DUPLICATES, &e);
+    if( *pJ==NULL ){
+        return sptt_fail(SPTT_EFORMAT, "%s: line %d column %d: JSON syntax error: %s", zPath, e.line, e.column, e.text);
+    }
+    return SPTT_OK;
+}
+
+/* ---------------------------------------------------------------------------------------------
+** Frames
+*/
+int frames_push(frame_list *fl, const sptt_frame_info *f)
+{
+    if( fl->n==fl->cap ){
+        uint64_t cap = fl->cap ? 2 * fl->cap : 256;
+        sptt_frame_info *a = sptt_realloc(fl->info, sizeof *a * (size_t)cap);
+        uint8_t **j = a ? sptt_realloc(fl->jpeg, sizeof *j * (size_t)cap) : NULL;
+        size_t *s = j ? sptt_realloc(fl->jpegSize, sizeof *s * (size_t)cap) : NULL;
+        if( a ) fl->info = a;
+        if( j ) fl->jpeg = j;
+        if( s==NULL ) return SPTT_ENOMEM;
+        fl->jpegSize = s;
+        fl->cap = cap;
+    }
+    fl->info[fl->n] = *f;
+    fl->jpeg[fl->n] = NULL;
+    fl->jpegSize[fl->n] = 0;
+    fl->n++;
+    return SPTT_OK;
+}
+
+void frames_free(frame_list *fl)
+{
+    for(uint64_t i = 0; i < fl->n; i++) free(fl->jpeg ? fl->jpeg[i] : NULL);
+    free(fl->info);
+    free(fl->jpeg);
+    free(fl->jpegSize);
+    memset(fl, 0, sizeof *fl);
+}
+
+int frames_to_pack(frame_list *fl, scene_data *d, int w, int h)
+{
+    sptt_pack *p = &d->pack;
+    int all = fl->n > 0;
+    for(uint64_t i = 0; i < fl->n; i++) if( fl->jpeg[i]==NULL ) all = 0;
+    p->nFrames = fl->n;
+    p->frames = fl->info;
+    fl->info = NULL;
+    if( all ){
+        size_t total = 0, at = 0;
+        for(uint64_t i = 0; i < fl->n; i++) total += fl->jpegSize[i];
+        p->imgOffsets = sptt_malloc(sizeof(uint64_t) * (size_t)(fl->n + 1));
+        p->imgData = sptt_malloc(total);
+        if( !p->imgOffsets || !p->imgData ) return SPTT_ENOMEM;
+        for(uint64_t i = 0; i < fl->n; i++){
+            p->imgOffsets[i] = at;
+            memcpy(p->imgData + at, fl->jpeg[i], fl->jpegSize[i]);
+            at += fl->jpegSize[i];
+        }
+        p->imgOffsets[fl->n] = at;
+        p->imgEncoding = SPTT_IMG_JPEG;
+        p->imgWidth = (uint32_t)w;
+        p->imgHeight = (uint32_t)h;
+    }
+    frames_free(fl);
+    return SPTT_OK;
+}
+
+/* ---------------------------------------------------------------------------------------------
+** Commit
+*/
+static void hex64(uint64_t h, char z[17])
+{
+    snprintf(z, 17, "%016llx", (unsigned long long)h);
+}
+
+int scene_unchanged(sqlite3 *db, const char *zName, const char *zHash)
+{
+    sqlite3_stmt *s = NULL;
+    int same = 0;
+    if( sqlite3_prepare_v2(db, "SELECT input_hash, pack_path FROM scenes WHERE name=?", -1, &s, NULL)!=SQLITE_OK ) return 0;
+    sqlite3_bind_text(s, 1, zName, -1, SQLITE_STATIC);
+    if( sqlite3_step(s)==SQLITE_ROW ){
+        const char *h = (const char *)sqlite3_column_text(s, 0), *pk = (const char *)sqlite3_column_text(s, 1);
+        same = h && pk && strcmp(h, zHash)==0 && access(pk, R_OK)==0;
+    }
+    sqlite3_finalize(s);
+    return same;
+}
+
+static char *build_meta(const scene_data *d, const char *zHash)
+{
+    json_t *m = json_object(), *inst = json_array(), *warn = json_array();
+    char *z;
+    json_object_set_new(m, "name", json_string(d->zName));
+    json_object_set_new(m, "source", json_string(d->zSource));
+    if( d->zSceneType[0] ) json_object_set_new(m, "scene_type", json_string(d->zSceneType));
+    {
+        json_t *a = json_array();
+        for(int i = 0; i < 16; i++) json_array_append_new(a, json_real(d->alignment[i]));
+        json_object_set_new(m, "alignment", a);
+    }
+    json_object_set_new(m, "fps", json_real(d->fps));
+    json_object_set_new(m, "up_rotation", json_integer(d->upRotation));
+    json_object_set_new(m, "input_hash", json_string(zHash));
+    for(int i = 0; i < d->nInst; i++){
+        const scene_instance *s = &d->inst[i];
+        json_t *o = json_object();
+        json_object_set_new(o, "id", json_integer(s->id));
+        json_object_set_new(o, "raw_label", json_string(s->zRaw));
+        json_object_set_new(o, "nyu40", json_integer(s->nyu40));
+        json_object_set_new(o, "category", s->zCategory ? json_string(s->zCategory) : json_null());
+        if( s->hasBox ){
+            json_t *b = json_object(), *c = json_array(), *sz = json_array(), *ax = json_array();
+            for(int k = 0; k < 3; k++){
+                json_array_append_new(c, json_real(s->center[k]));
+                json_array_append_new(sz, json_real(s->size[k]));
+            }
+            for(int k = 0; k < 9; k++) json_array_append_new(ax, json_real(s->axes[k]));
+            json_object_set_new(b, "center", c);
+            json_object_set_new(b, "size", sz);
+            json_object_set_new(b, "axes", ax);
+            json_object_set_new(o, "box", b);
+        }
+        json_array_append_new(inst, o);
+    }
+    json_object_set_new(m, "instances", inst);
+    for(int i = 0; i < d->nWarn; i++) json_array_append_new(warn, json_string(d->warn[i].zMessage));
+    json_object_set_new(m, "warnings", warn);
+    z = json_dumps(m, JSON_PRESERVE_ORDER | JSON_COMPACT | JSON_REAL_PRECISION(10));
+    json_decref(m);
+    return z;
+}
+
+/* Absolute-or-relative pack folder: as given, or packs/ beside the database. */
+static int pack_path(const scene_data *d, const sptt_ingest_opts *o, const char *zHash, char *z, size_t n)
+{
+    char zDir[1024];
+    int rc;
+    if( o->zPackDir ){
+        rc = sptt_pathf(zDir, sizeof zDir, "%s", o->zPackDir);
+    }else{
+        const char *zSlash = strrchr(o->zDbPath, '/');
+        if( zSlash ) rc = sptt_pathf(zDir, sizeof zDir, "%.*s/packs", (int)(zSlash - o->zDbPath), o->zDbPath);
+        else rc = sptt_pathf(zDir, sizeof zDir, "packs");
+    }
+    if( rc ) return rc;
+    if( (rc = sptt_mkdirs(zDir)) ) return rc;
+    return sptt_pathf(z, n, "%s/%s.%.8s.sptt", zDir, d->zName, zHash);
+}
+
+static int insert_rows(sqlite3 *db, const scene_data *d, const char *zPack, const char *zHash, int64_t *pId)
+{
+    sqlite3_stmt *s = NULL;
+    int rc;
+    char zNow[32];
+    int64_t id;
+    const sptt_pack *p = &d->pack;
+
+    sptt_db_timestamp(zNow);
+    /* Delete then insert: the scene's children cascade away with the old row. */
+    rc = sptt_db_prepare(db, "DELETE FROM scenes WHERE name=?", &s);
+    if( rc ) goto done;
+    sqlite3_bind_text(s, 1, d->zName, -1, SQLITE_STATIC);
+    if( (rc = sptt_db_step_done(db, s, "delete old scene")) ) goto done;
+    sqlite3_finalize(s);
+    s = NULL;
+
+    rc = sptt_db_prepare(db, "INSERT INTO scenes(name, source, pack_path, input_hash, n_points, n_faces, n_frames, fps, "
+                             "alignment, ingested_at) VALUES(?,?,?,?,?,?,?,?,?,?)", &s);
+    if( rc ) goto done;
+    sqlite3_bind_text(s, 1, d->zName, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, d->zSource, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, zPack, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 4, zHash, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 5, (int64_t)p->nPoints);
+    sqlite3_bind_int64(s, 6, (int64_t)p->nFaces);
+    sqlite3_bind_int64(s, 7, (int64_t)p->nFrames);
+    sptt_db_bind_real(s, 8, d->fps);
+    sptt_db_bind_floats(s, 9, d->alignment, 16);
+    sqlite3_bind_text(s, 10, zNow, -1, SQLITE_STATIC);
+    if( (rc = sptt_db_step_done(db, s, "insert scene")) ) goto done;
+    id = sqlite3_last_insert_rowid(db);
+    sqlite3_finalize(s);
+    s = NULL;
+
+    rc = sptt_db_prepare(db, "INSERT INTO scene_warnings(scene_id, stage, code, message) VALUES(?, 'ingest', ?, ?)", &s);
+    if( rc ) goto done;
+    for(int i = 0; i < d->nWarn; i++){
+        sqlite3_bind_int64(s, 1, id);
+        sqlite3_bind_text(s, 2, d->warn[i].zCode, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 3, d->warn[i].zMessage, -1, SQLITE_STATIC);
+        if( (rc = sptt_db_step_done(db, s, "insert warning")) ) goto done;
+    }
+    sqlite3_finalize(s);
+    s = NULL;
+
+    rc = sptt_db_prepare(db, "INSERT INTO objects(scene_id, instance_id, raw_label, nyu40_id, label, category, n_points) "
+                             "VALUES(?,?,?,?,?,?,?)", &s);
+    if( rc ) goto done;
+    for(int i = 0; i < d->nInst; i++){
+        const scene_instance *in = &d->inst[i];
+        sqlite3_bind_int64(s, 1, id);
+        sqlite3_bind_int(s, 2, in->id);
+        sqlite3_bind_text(s, 3, in->zRaw, -1, SQLITE_STATIC);
+        sqlite3_bind_int(s, 4, in->nyu40);
+        sqlite3_bind_text(s, 5, sptt_nyu40_name(in->nyu40), -1, SQLITE_STATIC);
+        if( in->zCategory ) sqlite3_bind_text(s, 6, in->zCategory, -1, SQLITE_STATIC);
+        else sqlite3_bind_null(s, 6);
+        sqlite3_bind_int64(s, 7, (int64_t)in->nPoints);
+        if( (rc = sptt_db_step_done(db, s, "insert object")) ) goto done;
+    }
+    sqlite3_finalize(s);
+    s = NULL;
+
+    rc = sptt_db_prepare(db, "INSERT INTO frames(scene_id, frame_index, source_index, timestamp, pose, fx, fy, cx, cy, width, "
+                             "height, has_image) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)", &s);
+    if( rc ) goto done;
+    for(uint64_t f = 0; f < p->nFrames; f++){
+        const sptt_frame_info *fr = &p->frames[f];
+        double pose[16];
+        for(int k = 0; k < 16; k++) pose[k] = fr->c2w[k];
+        sqlite3_bind_int64(s, 1, id);
+        sqlite3_bind_int64(s, 2, (int64_t)f);
+        sqlite3_bind_int64(s, 3, fr->sourceIndex);
+        sqlite3_bind_double(s, 4, fr->timestamp);
+        sptt_db_bind_floats(s, 5, pose, 16);
+        sqlite3_bind_double(s, 6, fr->fx);
+        sqlite3_bind_double(s, 7, fr->fy);
+        sqlite3_bind_double(s, 8, fr->cx);
+        sqlite3_bind_double(s, 9, fr->cy);
+        sqlite3_bind_int(s, 10, (int)fr->width);
+        sqlite3_bind_int(s, 11, (int)fr->height);
+        sqlite3_bind_int(s, 12, p->imgEncoding!=SPTT_IMG_NONE);
+        if( (rc = sptt_db_step_done(db, s, "insert frame")) ) goto done;
+    }
+    *pId = id;
+
+done:
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int scene_commit(sqlite3 *db, scene_data *d, const sptt_ingest_opts *o, sptt_ingest_result *r)
+{
+    char zHash[17], zPack[1200], zOld[1200] = "";
+    int rc = SPTT_OK;
+    int packWritten = 0;
+    int64_t id = 0;
+    sqlite3_stmt *s = NULL;
+
+    hex64(sptt_hash_final(&d->inputHash), zHash);
+    scene_count_points(d);
+    free(d->pack.zMeta);
+    d->pack.zMeta = build_meta(d, zHash);
+    if( d->pack.zMeta==NULL ) return sptt_fail(SPTT_ENOMEM, "json: out of memory");
+    if( (rc = pack_path(d, o, zHash, zPack, sizeof zPack)) ) return rc;
+
+    /* The previous pack, removed after a successful commit when its name differs. */
+    if( sqlite3_prepare_v2(db, "SELECT pack_path FROM scenes WHERE name=?", -1, &s, NULL)==SQLITE_OK ){
+        sqlite3_bind_text(s, 1, d->zName, -1, SQLITE_STATIC);
+        if( sqlite3_step(s)==SQLITE_ROW && sqlite3_column_text(s, 0) ){
+            snprintf(zOld, sizeof zOld, "%s", (const char *)sqlite3_column_text(s, 0));
+        }
+        sqlite3_finalize(s);
+    }
+
+    rc = sptt_pack_write(zPack, &d->pack, 3);
+    if( rc ) goto done;
+    packWritten = strcmp(zOld, zPack)!=0;
+    rc = sptt_db_begin(db);
+    if( rc ) goto done;
+    rc = insert_rows(db, d, zPack, zHash, &id);
+    if( rc==SPTT_OK ) rc = sptt_db_commit(db);
+    if( rc ){
+        sptt_db_rollback(db);
+        goto done;
+    }
+    packWritten = 0;
+    if( zOld[0] && strcmp(zOld, zPack)!=0 ) unlink(zOld);
+
+    r->nPoints = d->pack.nPoints;
+    r->nFaces = d->pack.nFaces;
+    r->nFrames = d->pack.nFrames;
+    r->nInstances = (uint64_t)d->nInst;
+    r->nWarnings = (uint64_t)d->nWarn;
+
+done:
+    if( packWritten ) unlink(zPack);
+    return rc;
+}
