@@ -28,7 +28,7 @@ PKGS   := assimp qhull_r libzstd sqlite3 libpng openblas jansson libturbojpeg zl
 # Debian packages behind PKGS, the tests and the MPI tools.
 DEB_PKGS := gcc make pkg-config libassimp-dev libqhull-dev libzstd-dev libsqlite3-dev \
             libpng-dev libopenblas-dev libjansson-dev libturbojpeg0-dev zlib1g-dev \
-            libcriterion-dev libopenmpi-dev openmpi-bin
+            libcriterion-dev libopenmpi-dev openmpi-bin sqlite3
 
 # Evaluated lazily so that `make deps` works before the packages exist.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

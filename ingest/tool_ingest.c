@@ -87,6 +87,8 @@ int main(int argc, char **argv)
     o.frameW = 320;
     o.frameH = 240;
     if( strcmp(zCmd, "scannet")==0 ) fn = sptt_ingest_scannet;
+    else if( strcmp(zCmd, "arkitscenes")==0 ) fn = sptt_ingest_arkit;
+    else if( strcmp(zCmd, "mesh")==0 ) fn = sptt_ingest_mesh;
     else{
         sptt_report("sptt-ingest", "unknown source '%s': expected scannet, arkitscenes or mesh (see --help)", zCmd);
         return 2;

@@ -7,6 +7,14 @@ mkdir -p "$out"
 echo "== 1. synthesise 3 ScanNet scenes and 3 ARKitScenes videos in their real on-disk formats"
 "$bin/sptt-synth" --out "$out/raw" --scenes 3 --seed 0 --format both
 echo
+echo "== 2. ingest them into $out/dataset.db (packs in $out/packs/)"
+"$bin/sptt-ingest" scannet "$out"/raw/scannet/scans/scene* --labels "$out/raw/scannet/scannetv2-labels.combined.tsv" \
+    --db "$out/dataset.db"
+if [ -x "$bin/sptt-ingest" ] && "$bin/sptt-ingest" --help | grep -q "arkitscenes VIDEO_DIR"; then
+    "$bin/sptt-ingest" arkitscenes "$out"/raw/arkitscenes/3dod/Training/* --db "$out/dataset.db" || true
+fi
+echo
 echo "ScanNet layout:      $out/raw/scannet/scans/<scene>/ (+ scannetv2-labels.combined.tsv)"
 echo "ARKitScenes layout:  $out/raw/arkitscenes/3dod/Training/<video>/"
 echo "Ground truth:        ground_truth.json beside each scene"
+echo "Dataset:             $out/dataset.db  (sqlite3 $out/dataset.db 'SELECT name, n_points, n_frames FROM scenes')"
