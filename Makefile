@@ -71,7 +71,7 @@ all: $(TOOLS)
 
 $(B)/gen/dataset_sql.c: schemas/dataset.sql
 	@mkdir -p $(@D)
-	@{ echo '/* Generated from schemas/dataset.sql by the Makefile; do not edit. */'; \
+	@echo "  GEN $@"; { echo '/* Generated from schemas/dataset.sql by the Makefile; do not edit. */'; \
 	   echo 'const char sptt_dataset_sql[] ='; \
 	   sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; \
 	   echo ';'; } > $@.tmp && mv $@.tmp $@
@@ -82,22 +82,22 @@ $(B)/%.o: %.c
 
 $(LIB): $(LIB_OBJS)
 	@rm -f $@
-	ar rcs $@ $^
+	@echo "  AR  $@"; ar rcs $@ $^
 
 define TOOL_RULE
 $(BIN)/sptt-$(call tool_name,$(1)): $(B)/$(1:.c=.o) $(LIB)
 	@mkdir -p $$(@D)
-	$$(CC) $$(LDFLAGS) $$^ $$(LDLIBS) -o $$@
+	@echo "  LD  $$@"; $$(CC) $$(LDFLAGS) $$^ $$(LDLIBS) -o $$@
 endef
 $(foreach f,$(PLAIN_TOOL_SRCS),$(eval $(call TOOL_RULE,$(f))))
 
 $(B)/tests/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CRIT_CFLAGS) $(CFLAGS) $< $(LIB) $(LDFLAGS) $(CRIT_LIBS) $(LDLIBS) -o $@
+	@echo "  CC  $@"; $(CC) $(CPPFLAGS) $(CRIT_CFLAGS) $(CFLAGS) $< $(LIB) $(LDFLAGS) $(CRIT_LIBS) $(LDLIBS) -o $@
 
 $(B)/bench/%: tests/bench/%.c $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
+	@echo "  CC  $@"; $(CC) $(CPPFLAGS) $(CFLAGS) $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
 
 tests-build: $(TOOLS) $(UNIT_BINS)
 
