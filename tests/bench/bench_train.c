@@ -1,0 +1,174 @@
+/*
+** Benchmark of the model's training step (forward + backward), on one core.
+**
+** Figures are ratios measured in the same run so they compare across machines:
+**   - the sgemm peak: best of several 1024^3 cblas_sgemm calls, single-threaded;
+**   - tokens/s and MFU = model FLOPs / step time / sgemm peak, where model FLOPs count the matrix
+**     products of the forward and the backward (no recomputation), attention over the pairs a
+**     causal (or windowed) mask keeps, and the fast-weight apply, update and Newton-Schulz;
+**   - the step's time split by component and by layer kind;
+**   - time per token against sequence length (linear models keep it flat).
+*/
+#include <cblas.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sptt_model.h"
+
+static double sgemm_peak(void)
+{
+    int n = 1024;
+    float *a = malloc(sizeof(float) * n * n), *b = malloc(sizeof(float) * n * n), *c = malloc(sizeof(float) * n * n);
+    for(int i = 0; i < n * n; i++){ a[i] = (float)((i % 13) - 6) * 0.01f; b[i] = (float)((i % 7) - 3) * 0.01f; }
+    double best = 0;
+    for(int r = 0; r < 6; r++){
+        double t0 = sptt_now();
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c, n);
+        double dt = sptt_now() - t0;
+        double f = 2.0 * n * n * n / dt;
+        if( f > best ) best = f;
+    }
+    free(a); free(b); free(c);
+    return best;
+}
+
+/* A sequence of about T tokens: video groups, a prompt, an answer of nAnswer tokens. */
+static int make_sample(const sptt_config *c, int T, int nAnswer, sptt_sample *s)
+{
+    int hw = (c->frame_h / c->patch) * (c->frame_w / c->patch);
+    int groups = (T - 4 - nAnswer - 16) / (hw + 2);
+    if( groups < 1 ) groups = 1;
+    int nPrompt = T - 3 - nAnswer - groups * (hw + 2);
+    if( nPrompt < 0 ) nPrompt = 0;
+    int32_t *prompt = malloc(sizeof(int32_t) * (size_t)(nPrompt + 1)), *answer = malloc(sizeof(int32_t) * (size_t)nAnswer);
+    sptt_rng r;
+    sptt_rng_seed(&r, 1);
+    for(int i = 0; i < nPrompt; i++) prompt[i] = SPTT_TOK_BYTE0 + (int32_t)sptt_rng_below(&r, (uint32_t)(c->vocab_size - SPTT_TOK_BYTE0));
+    for(int i = 0; i < nAnswer; i++) answer[i] = SPTT_TOK_BYTE0 + (int32_t)sptt_rng_below(&r, (uint32_t)(c->vocab_size - SPTT_TOK_BYTE0));
+    size_t nPix = (size_t)2 * groups * c->frame_h * c->frame_w * 3;
+    float *pix = malloc(sizeof(float) * nPix);
+    for(size_t i = 0; i < nPix; i++) pix[i] = (float)sptt_rng_uniform(&r, -1, 1);
+    int rc = sptt_sample_build(c, prompt, nPrompt, answer, nAnswer, 2 * groups, pix, s);
+    free(prompt); free(answer); free(pix);
+    return rc;
+}
+
+typedef struct result {
+    double sec;          /* per step */
+    int T;
+    sptt_stats st;       /* per step */
+} result;
+
+static int run_steps(const sptt_config *c, int T, int nStep, result *res)
+{
+    sptt_model *m;
+    sptt_sample s;
+    int rc = sptt_model_create(c, 1, &m);
+    if( rc ) return rc;
+    if( (rc = make_sample(c, T, 32, &s)) ){ sptt_model_free(m); return rc; }
+    float loss;
+    int nLab;
+    // one untimed step: page in the arena and the weights
+    rc = sptt_model_forward(m, &s, 0, &loss, &nLab);
+    if( !rc ) rc = sptt_model_backward(m, 1.0f / nLab);
+    sptt_model_reset_stats(m);
+    double t0 = sptt_now();
+    for(int i = 0; i < nStep && !rc; i++){
+        sptt_model_zero_grad(m);
+        rc = sptt_model_forward(m, &s, 0, &loss, &nLab);
+        if( !rc ) rc = sptt_model_backward(m, 1.0f / nLab);
+    }
+    res->sec = (sptt_now() - t0) / nStep;
+    res->T = s.n_tokens;
+    res->st = *sptt_model_stats(m);
+    for(int k = 0; k < SPTT_T_COUNT; k++){ res->st.seconds[k] /= nStep; res->st.flops[k] /= nStep; }
+    for(int k = 0; k < 3; k++) res->st.layer_seconds[k] /= nStep;
+    sptt_sample_free(&s);
+    sptt_model_free(m);
+    return rc;
+}
+
+static const char *const azBucket[SPTT_T_COUNT] = { "embed", "proj", "attn-full", "attn-window", "ttt", "ffn", "head" };
+
+static void report(const char *zName, const sptt_config *c, const result *r, double peak)
+{
+    double flops = 0;
+    for(int k = 0; k < SPTT_T_COUNT; k++) flops += r->st.flops[k];
+    printf("| %-6s | %4d | %2d | %5d | %5d/%-5d | %6.3f | %8.0f | %6.1f | %5.1f%% |\n", zName, c->hidden, c->n_layer,
+           r->T, c->chunk, c->window, r->sec, r->T / r->sec, flops / r->sec * 1e-9, 100 * flops / r->sec / peak);
+}
+
+static void split(const char *zName, const result *r, double peak)
+{
+    printf("\n%s: time and model FLOP rate by component (forward + backward, one step)\n\n", zName);
+    printf("| component   | seconds | share  | GFLOP  | %% of sgemm peak |\n");
+    printf("|-------------|---------|--------|--------|-----------------|\n");
+    double tot = 0;
+    for(int k = 0; k < SPTT_T_COUNT; k++) tot += r->st.seconds[k];
+    for(int k = 0; k < SPTT_T_COUNT; k++){
+        double s = r->st.seconds[k], f = r->st.flops[k];
+        printf("| %-11s | %7.3f | %5.1f%% | %6.1f | %14.1f%% |\n", azBucket[k], s, 100 * s / tot, f * 1e-9,
+               s > 0 ? 100 * f / s / peak : 0.0);
+    }
+    printf("\nby layer kind (whole blocks, their FFN included):");
+    const char *azKind[3] = { "full attention", "sliding window", "ttt" };
+    for(int k = 0; k < 3; k++){
+        if( r->st.layer_seconds[k] > 0 ) printf(" %s %.3f s (%.1f%%)", azKind[k], r->st.layer_seconds[k], 100 * r->st.layer_seconds[k] / r->sec);
+    }
+    printf("\n");
+}
+
+int main(void)
+{
+    // one core: the element-wise loops too
+    omp_set_num_threads(1);
+    double peak = sgemm_peak();
+    printf("sgemm peak (1024^3, 1 thread): %.1f GFLOP/s\n\n", peak * 1e-9);
+
+    sptt_config small, medium;
+    sptt_config_default(&small);
+    small.vocab_size = 4096;
+    medium = small;
+    medium.hidden = 512;
+    medium.n_head = 8;
+    medium.n_kv_head = 4;
+    medium.head_dim = 64;
+    medium.ffn = 1536;
+    medium.chunk = 512;
+    medium.window = 512;
+
+    result rs, rm;
+    int rc = run_steps(&small, 2048, 3, &rs);
+    if( !rc ) rc = run_steps(&medium, 2048, 2, &rm);
+    if( rc ){
+        fprintf(stderr, "bench_train: %s\n", sptt_errmsg());
+        return 1;
+    }
+    printf("Training step (forward + backward), one core, 32 supervised tokens\n\n");
+    printf("| config | C    | L  | T     | chunk/win   | s/step | tokens/s | GFLOP/s | MFU    |\n");
+    printf("|--------|------|----|-------|-------------|--------|----------|---------|--------|\n");
+    report("small", &small, &rs, peak);
+    report("medium", &medium, &rm, peak);
+    split("small", &rs, peak);
+    split("medium", &rm, peak);
+
+    printf("\nScaling with sequence length (small config): microseconds per token, forward + backward.\n");
+    printf("Linear-time parts keep a flat column; full attention grows with T.\n\n");
+    printf("| T     | ttt blocks | ttt branch | window attn | full blocks | full attn | step   |\n");
+    printf("|-------|------------|------------|-------------|-------------|-----------|--------|\n");
+    int aT[] = { 512, 1024, 2048, 4096 };
+    for(int i = 0; i < 4; i++){
+        result r;
+        if( (rc = run_steps(&small, aT[i], 2, &r)) ){
+            fprintf(stderr, "bench_train: %s\n", sptt_errmsg());
+            return 1;
+        }
+        double u = 1e6 / r.T;
+        printf("| %5d | %10.0f | %10.0f | %11.0f | %11.0f | %9.0f | %6.0f |\n", r.T, u * r.st.layer_seconds[SPTT_LAYER_TTT],
+               u * r.st.seconds[SPTT_T_TTT], u * r.st.seconds[SPTT_T_WINDOW], u * r.st.layer_seconds[SPTT_LAYER_FULL],
+               u * r.st.seconds[SPTT_T_FULL], u * r.sec);
+    }
+    return 0;
+}
