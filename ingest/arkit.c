@@ -504,18 +504,24 @@ done:
 ** a millisecond or two, so with ScanNet's 1 us slack about half the frames of a 10 Hz video would
 ** fall just short of their tick at --fps 10 and be dropped.
 */
-static void choose_frames(const arkit_frame *F, uint64_t n, double fps, uint64_t *keep, uint64_t *pKept)
+/* frames_choose over the listed frames: those without a pose are not candidates. */
+static int choose_frames(const arkit_frame *F, uint64_t n, double fps, uint64_t *keep, uint64_t *pKept)
 {
-    uint64_t k = 0;
-    double step = 1.0 / fps, slack = 0.25 * step, tick = 0;
-    for(uint64_t i = 0; i < n; i++){
-        if( F[i].pose < 0 ) continue;
-        if( k && F[i].t < tick - slack ) continue;
-        if( k==0 ) tick = F[i].t;
-        keep[k++] = i;
-        while( tick <= F[i].t + slack ) tick += step;
+    double *t = sptt_malloc(sizeof(double) * (size_t)(n + 1));
+    int *valid = sptt_malloc(sizeof(int) * (size_t)(n + 1));
+    if( !t || !valid ){
+        free(t);
+        free(valid);
+        return SPTT_ENOMEM;
     }
-    *pKept = k;
+    for(uint64_t i = 0; i < n; i++){
+        t[i] = F[i].t;
+        valid[i] = F[i].pose >= 0;
+    }
+    frames_choose(t, valid, n, fps, keep, pKept);
+    free(t);
+    free(valid);
+    return SPTT_OK;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -707,7 +713,7 @@ static int prepare_walk(scene_data *d, const char *zFramesDir, const char *zVid,
     }
     w->keep = sptt_malloc(sizeof(uint64_t) * (size_t)w->nFrames);
     if( w->keep==NULL ) return SPTT_ENOMEM;
-    choose_frames(w->frames, w->nFrames, o->fps, w->keep, &w->nKeep);
+    if( (rc = choose_frames(w->frames, w->nFrames, o->fps, w->keep, &w->nKeep)) ) return rc;
     if( w->nKeep==0 ) return SPTT_OK;
     w->azPincam = sptt_malloc(sizeof(*w->azPincam) * (size_t)w->nKeep);
     if( w->azPincam==NULL ) return SPTT_ENOMEM;

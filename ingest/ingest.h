@@ -76,6 +76,15 @@ int image_rgb_to_jpeg(void *tjEnc, const uint8_t *rgb, int w, int h, uint8_t **p
 /* Rotates an RGB image by quarter turns clockwise; dst has the rotated size. */
 void image_rotate(const uint8_t *src, int w, int h, int quarterTurns, uint8_t *dst);
 
+/*
+** Chooses which source frames to keep: valid ones only, at most fps per second. Ticks fall every
+** 1/fps seconds from the first kept frame and each keeps the first valid frame at or after it;
+** a frame may come up to min(a quarter step, 5 ms) early, so timestamps jittered by a
+** millisecond or two (ARKitScenes) do not drop every other frame. With fps at or above the
+** source rate every valid frame is kept. t must be non-decreasing.
+*/
+void frames_choose(const double *t, const int *valid, uint64_t n, double fps, uint64_t *keep, uint64_t *pKept);
+
 /* Frames of a scene being ingested, before they go into the pack. */
 typedef struct frame_list {
     sptt_frame_info *info;

@@ -270,25 +270,6 @@ static int read_meta(scene_data *d, const char *zPath, scannet_meta *m)
 ** Camera walk
 */
 
-/*
-** Chooses which source frames to keep: valid poses only, at most fps per second. Ticks fall every
-** 1/fps seconds from the first kept frame; each tick keeps the first valid frame at or after it,
-** so with fps at or above the source rate every valid frame is kept.
-*/
-static void choose_frames(const double *t, const int *valid, uint64_t n, double fps, uint64_t *keep, uint64_t *pKept)
-{
-    uint64_t k = 0;
-    double tick = 0, step = 1.0 / fps;
-    for(uint64_t i = 0; i < n; i++){
-        if( !valid[i] ) continue;
-        if( k && t[i] < tick - 1e-6 ) continue;
-        if( k==0 ) tick = t[i];
-        keep[k++] = i;
-        while( tick <= t[i] + 1e-6 ) tick += step;
-    }
-    *pKept = k;
-}
-
 static int walk_from_sens(scene_data *d, const char *zSens, const sptt_ingest_opts *o, frame_list *fl)
 {
     sptt_sens s;
@@ -332,7 +313,7 @@ static int walk_from_sens(scene_data *d, const char *zSens, const sptt_ingest_op
         scene_warn(d, "invalid_poses", "%llu of %llu frames have no pose (-inf) and were skipped", (unsigned long long)nInvalid,
                    (unsigned long long)s.nFrames);
     }
-    choose_frames(t, valid, s.nFrames, o->fps, keep, &nKeep);
+    frames_choose(t, valid, s.nFrames, o->fps, keep, &nKeep);
     if( fw==0 ){
         fw = (int)s.colorWidth;
         fh = (int)s.colorHeight;
@@ -517,7 +498,7 @@ static int walk_from_poses(scene_data *d, const char *zDir, const scannet_meta *
         scene_warn(d, "invalid_poses", "%llu of %llu exported poses are -inf and were skipped", (unsigned long long)nInvalid,
                    (unsigned long long)n);
     }
-    choose_frames(t, valid, n, o->fps, keep, &nKeep);
+    frames_choose(t, valid, n, o->fps, keep, &nKeep);
     if( fw==0 ){
         fw = W;
         fh = H;

@@ -197,6 +197,20 @@ int ingest_json_parse(const char *zPath, const uint8_t *data, size_t n, json_t *
 /* ---------------------------------------------------------------------------------------------
 ** Frames
 */
+void frames_choose(const double *t, const int *valid, uint64_t n, double fps, uint64_t *keep, uint64_t *pKept)
+{
+    uint64_t k = 0;
+    double step = 1.0 / fps, slack = fmin(0.25 * step, 0.005), tick = 0;
+    for(uint64_t i = 0; i < n; i++){
+        if( !valid[i] ) continue;
+        if( k && t[i] < tick - slack ) continue;
+        if( k==0 ) tick = t[i];
+        keep[k++] = i;
+        while( tick <= t[i] + slack ) tick += step;
+    }
+    *pKept = k;
+}
+
 int frames_push(frame_list *fl, const sptt_frame_info *f)
 {
     if( fl->n==fl->cap ){
