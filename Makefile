@@ -76,6 +76,9 @@ $(B)/gen/dataset_sql.c: schemas/dataset.sql
 	   sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; \
 	   echo ';'; } > $@.tmp && mv $@.tmp $@
 
+$(B)/gen/%.o: $(B)/gen/%.c
+	@echo "  CC  $<"; $(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
 $(B)/%.o: %.c
 	@mkdir -p $(@D)
 	@echo "  CC  $<"; $(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
