@@ -122,31 +122,62 @@ static void cut(const cvert *a, const cvert *b, double zn, cvert *out)
     out->p[2] = zn;
 }
 
+/* Outcode bits: which side of the view frustum a camera-space point is on. A triangle whose
+** three corners share a bit lies wholly outside and is skipped before any setup; in a room most
+** triangles are behind or beside the camera, so this is where most of the time is saved. */
+#define OUT_NEAR   1
+#define OUT_LEFT   2
+#define OUT_RIGHT  4
+#define OUT_TOP    8
+#define OUT_BOTTOM 16
+
 int sptt_rasterize(const float *xyz, uint64_t nVerts, const uint32_t *faces, uint64_t nFaces,
                    const sptt_camera *cam, sptt_zbuf *z)
 {
     double *cp = sptt_malloc(sptt_mul_size((size_t)nVerts, 3 * sizeof(double)));
+    uint8_t *code = sptt_malloc((size_t)nVerts + 1);
     const double *T = cam->w2c;
     const double zn = cam->znear > 0 ? cam->znear : 1e-3;
-    if( cp==NULL ) return SPTT_ENOMEM;
+    /* Pixel centres span [0, W-1]; a triangle can still touch a centre from half a pixel out. */
+    const double uMin = -0.5, uMax = z->width - 0.5, vMin = -0.5, vMax = z->height - 0.5;
+    if( cp==NULL || code==NULL ){
+        free(cp);
+        free(code);
+        return SPTT_ENOMEM;
+    }
     for(uint64_t i = 0; i < nVerts; i++){
         double x = xyz[3 * i], y = xyz[3 * i + 1], w = xyz[3 * i + 2];
-        cp[3 * i] = T[0] * x + T[1] * y + T[2] * w + T[3];
-        cp[3 * i + 1] = T[4] * x + T[5] * y + T[6] * w + T[7];
-        cp[3 * i + 2] = T[8] * x + T[9] * y + T[10] * w + T[11];
+        double cx = T[0] * x + T[1] * y + T[2] * w + T[3];
+        double cy = T[4] * x + T[5] * y + T[6] * w + T[7];
+        double cz = T[8] * x + T[9] * y + T[10] * w + T[11];
+        uint8_t c = 0;
+        cp[3 * i] = cx;
+        cp[3 * i + 1] = cy;
+        cp[3 * i + 2] = cz;
+        if( cz < zn ){
+            c = OUT_NEAR;
+        }else{
+            /* u = fx x / z + cx, compared without dividing (z > 0 here). */
+            if( cam->fx * cx + (cam->cx - uMin) * cz < 0 ) c |= OUT_LEFT;
+            if( cam->fx * cx + (cam->cx - uMax) * cz > 0 ) c |= OUT_RIGHT;
+            if( cam->fy * cy + (cam->cy - vMin) * cz < 0 ) c |= OUT_TOP;
+            if( cam->fy * cy + (cam->cy - vMax) * cz > 0 ) c |= OUT_BOTTOM;
+        }
+        code[i] = c;
     }
     for(uint64_t f = 0; f < nFaces; f++){
+        const uint32_t *t = faces + 3 * f;
         cvert in[3], poly[4];
-        int nIn = 0, nPoly = 0;
+        int nPoly = 0;
+        uint8_t all = code[t[0]] & code[t[1]] & code[t[2]];
+        uint8_t any = code[t[0]] | code[t[1]] | code[t[2]];
+        if( all ) continue;
         for(int k = 0; k < 3; k++){
-            const double *p = cp + 3 * (size_t)faces[3 * f + k];
-            memcpy(in[k].p, p, sizeof in[k].p);
+            memcpy(in[k].p, cp + 3 * (size_t)t[k], sizeof in[k].p);
             in[k].b[0] = in[k].b[1] = in[k].b[2] = 0;
             in[k].b[k] = 1;
-            nIn += p[2] >= zn;
         }
-        if( nIn==0 ) continue;
-        if( nIn==3 ){
+        if( !(any & OUT_NEAR) ){
             draw(cam, &in[0], &in[1], &in[2], (int32_t)f, z);
             continue;
         }
@@ -161,5 +192,27 @@ int sptt_rasterize(const float *xyz, uint64_t nVerts, const uint32_t *faces, uin
         for(int k = 1; k + 1 < nPoly; k++) draw(cam, &poly[0], &poly[k], &poly[k + 1], (int32_t)f, z);
     }
     free(cp);
+    free(code);
+    return SPTT_OK;
+}
+
+int sptt_shade_rgb(const sptt_zbuf *z, const uint32_t *faces, const uint8_t *vertexRgb, uint8_t *rgb)
+{
+    if( z->bary==NULL ) return sptt_fail(SPTT_EINVAL, "shading needs barycentric weights (init with withBary)");
+    for(int i = 0; i < z->width * z->height; i++){
+        int32_t f = z->face[i];
+        if( f < 0 ){
+            rgb[3 * i] = rgb[3 * i + 1] = rgb[3 * i + 2] = 0;
+            continue;
+        }
+        {
+            const uint32_t *t = faces + 3 * (size_t)f;
+            double b1 = z->bary[2 * i], b2 = z->bary[2 * i + 1], b0 = 1 - b1 - b2;
+            for(int k = 0; k < 3; k++){
+                double c = b0 * vertexRgb[3 * t[0] + k] + b1 * vertexRgb[3 * t[1] + k] + b2 * vertexRgb[3 * t[2] + k];
+                rgb[3 * i + k] = (uint8_t)(c < 0 ? 0 : c > 255 ? 255 : lrint(c));
+            }
+        }
+    }
     return SPTT_OK;
 }

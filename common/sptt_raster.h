@@ -36,4 +36,7 @@ void sptt_zbuf_free(sptt_zbuf *z);
 int sptt_rasterize(const float *xyz, uint64_t nVerts, const uint32_t *faces, uint64_t nFaces,
                    const sptt_camera *cam, sptt_zbuf *z);
 
+/* Colours each covered pixel by interpolating its triangle's vertex colours (black where empty). */
+int sptt_shade_rgb(const sptt_zbuf *z, const uint32_t *faces, const uint8_t *vertexRgb, uint8_t *rgb);
+
 #endif

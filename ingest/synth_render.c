@@ -30,24 +30,10 @@ int synth_render(const synth_scene *s, const double *c2w, const synth_view *v, u
     if( rc ) return rc;
     rc = sptt_rasterize(m->xyz, m->nVerts, m->faces, m->nFaces, &cam, &z);
     if( rc ) goto done;
-    for(int i = 0; i < v->width * v->height; i++){
-        int32_t f = z.face[i];
-        if( depth ) depth[i] = f < 0 ? 0.0f : z.depth[i];
-        if( rgb ){
-            if( f < 0 ){
-                rgb[3 * i] = rgb[3 * i + 1] = rgb[3 * i + 2] = 0;
-                continue;
-            }
-            {
-                const uint32_t *t = m->faces + 3 * (size_t)f;
-                double b1 = z.bary[2 * i], b2 = z.bary[2 * i + 1], b0 = 1 - b1 - b2;
-                for(int k = 0; k < 3; k++){
-                    double c = b0 * m->rgb[3 * t[0] + k] + b1 * m->rgb[3 * t[1] + k] + b2 * m->rgb[3 * t[2] + k];
-                    rgb[3 * i + k] = (uint8_t)(c < 0 ? 0 : c > 255 ? 255 : lrint(c));
-                }
-            }
-        }
+    if( depth ){
+        for(int i = 0; i < v->width * v->height; i++) depth[i] = z.face[i] < 0 ? 0.0f : z.depth[i];
     }
+    if( rgb ) rc = sptt_shade_rgb(&z, m->faces, m->rgb, rgb);
 done:
     sptt_zbuf_free(&z);
     return rc;
