@@ -15,46 +15,47 @@
 #include <float.h>
 #include <math.h>
 
-void sptt_obb_corners(const sptt_obb *b, double out[8][3])
+/* Corner k has sign (k&1, k&2, k&4) on axes 0, 1, 2. */
+static void corners(const sptt_box *b, double out[8][3])
 {
     for(int k = 0; k < 8; k++){
         double s[3] = { (k & 1) ? 0.5 : -0.5, (k & 2) ? 0.5 : -0.5, (k & 4) ? 0.5 : -0.5 };
         for(int j = 0; j < 3; j++){
-            out[k][j] = b->c[j];
-            for(int a = 0; a < 3; a++) out[k][j] += s[a] * b->e[a] * b->R[3 * a + j];
+            out[k][j] = b->center[j];
+            for(int a = 0; a < 3; a++) out[k][j] += s[a] * b->size[a] * b->axes[3 * a + j];
         }
     }
 }
 
-double sptt_obb_point_distance(const sptt_obb *b, const double *p)
+double sptt_box_point_distance(const sptt_box *b, const double *p)
 {
     double d2 = 0;
     for(int a = 0; a < 3; a++){
-        double t = 0, h = b->e[a] / 2;
-        for(int j = 0; j < 3; j++) t += (p[j] - b->c[j]) * b->R[3 * a + j];
+        double t = 0, h = b->size[a] / 2;
+        for(int j = 0; j < 3; j++) t += (p[j] - b->center[j]) * b->axes[3 * a + j];
         if( t > h ) d2 += (t - h) * (t - h);
         else if( t < -h ) d2 += (t + h) * (t + h);
     }
     return sqrt(d2);
 }
 
-int sptt_obb_overlap(const sptt_obb *a, const sptt_obb *b)
+int sptt_box_overlap(const sptt_box *a, const sptt_box *b)
 {
     double axes[15][3];
     int n = 0;
     double ca[8][3], cb[8][3];
-    sptt_obb_corners(a, ca);
-    sptt_obb_corners(b, cb);
+    corners(a, ca);
+    corners(b, cb);
     for(int i = 0; i < 3; i++){
         for(int j = 0; j < 3; j++){
-            axes[n][j] = a->R[3 * i + j];
-            axes[n + 1][j] = b->R[3 * i + j];
+            axes[n][j] = a->axes[3 * i + j];
+            axes[n + 1][j] = b->axes[3 * i + j];
         }
         n += 2;
     }
     for(int i = 0; i < 3; i++){
         for(int k = 0; k < 3; k++){
-            sptt_cross3(a->R + 3 * i, b->R + 3 * k, axes[n]);
+            sptt_cross3(a->axes + 3 * i, b->axes + 3 * k, axes[n]);
             /* Parallel edges give a zero cross product: that axis is already covered. */
             if( sptt_norm3(axes[n]) > 1e-9 ) n++;
         }
@@ -116,15 +117,15 @@ static const int aEdge[12][2] = {
     {0, 1}, {2, 3}, {4, 5}, {6, 7}, {0, 2}, {1, 3}, {4, 6}, {5, 7}, {0, 4}, {1, 5}, {2, 6}, {3, 7},
 };
 
-double sptt_obb_distance(const sptt_obb *a, const sptt_obb *b)
+double sptt_box_distance(const sptt_box *a, const sptt_box *b)
 {
     double ca[8][3], cb[8][3], best = DBL_MAX;
-    if( sptt_obb_overlap(a, b) ) return 0;
-    sptt_obb_corners(a, ca);
-    sptt_obb_corners(b, cb);
+    if( sptt_box_overlap(a, b) ) return 0;
+    corners(a, ca);
+    corners(b, cb);
     for(int k = 0; k < 8; k++){
-        best = fmin(best, sptt_obb_point_distance(b, ca[k]));
-        best = fmin(best, sptt_obb_point_distance(a, cb[k]));
+        best = fmin(best, sptt_box_point_distance(b, ca[k]));
+        best = fmin(best, sptt_box_point_distance(a, cb[k]));
     }
     for(int i = 0; i < 12; i++){
         for(int j = 0; j < 12; j++){

@@ -9,23 +9,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* ---------------------------------------------------------------------------------------------
-** Oriented boxes
-*/
-typedef struct sptt_obb {
-    double c[3];    /* centre */
-    double e[3];    /* full edge lengths along the axes */
-    double R[9];    /* rows are the box axes (unit, orthogonal) */
-} sptt_obb;
+#include "sptt_geometry.h"
 
-/* Its 8 corners, corner k having sign (k&1, k&2, k&4) on axes 0, 1, 2. */
-void sptt_obb_corners(const sptt_obb *b, double out[8][3]);
+/* ---------------------------------------------------------------------------------------------
+** Distances between oriented boxes (sptt_box, from geometry: rows of axes are the box axes,
+** size the full edge lengths)
+*/
 /* True when the two solid boxes share a point (separating-axis test, 15 axes). */
-int sptt_obb_overlap(const sptt_obb *a, const sptt_obb *b);
+int sptt_box_overlap(const sptt_box *a, const sptt_box *b);
 /* Exact Euclidean distance between two solid boxes, 0 when they touch or overlap. */
-double sptt_obb_distance(const sptt_obb *a, const sptt_obb *b);
+double sptt_box_distance(const sptt_box *a, const sptt_box *b);
 /* Distance from a point to a solid box (0 inside). */
-double sptt_obb_point_distance(const sptt_obb *b, const double *p);
+double sptt_box_point_distance(const sptt_box *b, const double *p);
 
 /* ---------------------------------------------------------------------------------------------
 ** Relative direction (VSI-Bench): standing at A facing B, where is C?
@@ -59,5 +54,33 @@ int sptt_parse_prediction(const char *zPred, double *pOut);
 double sptt_mra(double pred, double gt);
 /* MRA of a text prediction: 0 when it does not parse as a number. */
 double sptt_mra_text(const char *zPred, double gt);
+
+/* ---------------------------------------------------------------------------------------------
+** sptt-annotate: one scene's annotations, replaced in one transaction
+*/
+#include <sqlite3.h>
+
+typedef struct sptt_annotate_opts {
+    unsigned tasks;          /* bit (1 << task index) per QA task; see sptt_annotate_task_names */
+    int nFrames;             /* frames to project (0 = all) */
+    int width, height;       /* projection raster size */
+    int minPixels;           /* pixels that make an object count as seen in a frame */
+    const char *zMaskDir;    /* write PNG masks below this folder, or NULL */
+    int renderW, renderH;    /* render frames for scenes without images (0 = no) */
+    uint64_t seed;
+    int nVariants;           /* descriptions per scene */
+} sptt_annotate_opts;
+
+typedef struct sptt_annotate_result {
+    int nVisibility, nRelations, nQa, nDescriptions;
+    int nPerTask[16];
+    int nSkippedPerTask[16];
+    int rendered;            /* frames were rendered into the pack */
+    char zSummary[600];
+} sptt_annotate_result;
+
+/* Task names in index order ("object_counting", ...); *pN receives the count. */
+const char *const *sptt_annotate_task_names(int *pN);
+int sptt_annotate_scene(sqlite3 *db, const char *zName, const sptt_annotate_opts *o, sptt_annotate_result *r);
 
 #endif

@@ -14,6 +14,9 @@ if [ -x "$bin/sptt-ingest" ] && "$bin/sptt-ingest" --help | grep -q "arkitscenes
     "$bin/sptt-ingest" arkitscenes "$out"/raw/arkitscenes/3dod/Training/* --db "$out/dataset.db" || true
 fi
 echo
+echo "== 3. room and object geometry, a top-down picture per scene in $out/geometry/"
+"$bin/sptt-geometry" --db "$out/dataset.db" --png "$out/geometry"
+echo
 echo "ScanNet layout:      $out/raw/scannet/scans/<scene>/ (+ scannetv2-labels.combined.tsv)"
 echo "ARKitScenes layout:  $out/raw/arkitscenes/3dod/Training/<video>/"
 echo "Ground truth:        ground_truth.json beside each scene"

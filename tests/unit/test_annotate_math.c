@@ -10,57 +10,58 @@
 #include "sptt_common.h"
 #include "sptt_math.h"
 
-static sptt_obb box(double cx, double cy, double cz, double ex, double ey, double ez, double yawDeg)
+static sptt_box box(double cx, double cy, double cz, double ex, double ey, double ez, double yawDeg)
 {
-    sptt_obb b;
+    sptt_box b;
     double R[9];
     sptt_rot_z(yawDeg * SPTT_PI / 180, R);
-    b.c[0] = cx; b.c[1] = cy; b.c[2] = cz;
-    b.e[0] = ex; b.e[1] = ey; b.e[2] = ez;
-    for(int i = 0; i < 3; i++) for(int j = 0; j < 3; j++) b.R[3 * i + j] = R[3 * j + i];
+    memset(&b, 0, sizeof b);
+    b.center[0] = cx; b.center[1] = cy; b.center[2] = cz;
+    b.size[0] = ex; b.size[1] = ey; b.size[2] = ez;
+    for(int i = 0; i < 3; i++) for(int j = 0; j < 3; j++) b.axes[3 * i + j] = R[3 * j + i];
     return b;
 }
 
 Test(box_distance, parallel_boxes)
 {
-    sptt_obb a = box(0, 0, 0, 1, 1, 1, 0), b = box(3, 0, 0, 1, 1, 1, 0);
-    cr_assert_float_eq(sptt_obb_distance(&a, &b), 2.0, 1e-12);
+    sptt_box a = box(0, 0, 0, 1, 1, 1, 0), b = box(3, 0, 0, 1, 1, 1, 0);
+    cr_assert_float_eq(sptt_box_distance(&a, &b), 2.0, 1e-12);
     b = box(3, 4, 0, 1, 1, 1, 0);   /* corner to corner: gaps 2 and 3 */
-    cr_assert_float_eq(sptt_obb_distance(&a, &b), sqrt(13.0), 1e-12);
+    cr_assert_float_eq(sptt_box_distance(&a, &b), sqrt(13.0), 1e-12);
     b = box(0, 0, 5, 2, 2, 1, 0);   /* stacked with a 4 m gap above */
-    cr_assert_float_eq(sptt_obb_distance(&a, &b), 4.0, 1e-12);
+    cr_assert_float_eq(sptt_box_distance(&a, &b), 4.0, 1e-12);
 }
 
 Test(box_distance, rotated_corner_towards_a_face)
 {
     /* B is a unit square turned 45 degrees, its corner pointing at A's face x = 0.5: the corner
     ** sits at 3 - sqrt(2)/2 on the x axis. */
-    sptt_obb a = box(0, 0, 0, 1, 1, 1, 0), b = box(3, 0, 0, 1, 1, 1, 45);
-    cr_assert_float_eq(sptt_obb_distance(&a, &b), 3 - sqrt(2) / 2 - 0.5, 1e-12);
+    sptt_box a = box(0, 0, 0, 1, 1, 1, 0), b = box(3, 0, 0, 1, 1, 1, 45);
+    cr_assert_float_eq(sptt_box_distance(&a, &b), 3 - sqrt(2) / 2 - 0.5, 1e-12);
 }
 
 Test(box_distance, touching_overlapping_and_nested_are_zero)
 {
-    sptt_obb a = box(0, 0, 0, 1, 1, 1, 0), b = box(1, 0, 0, 1, 1, 1, 0);
-    cr_assert_eq(sptt_obb_distance(&a, &b), 0.0);
+    sptt_box a = box(0, 0, 0, 1, 1, 1, 0), b = box(1, 0, 0, 1, 1, 1, 0);
+    cr_assert_eq(sptt_box_distance(&a, &b), 0.0);
     b = box(0.7, 0.2, 0.1, 1, 1, 1, 30);
-    cr_assert_eq(sptt_obb_distance(&a, &b), 0.0);
+    cr_assert_eq(sptt_box_distance(&a, &b), 0.0);
     b = box(0.05, 0, 0, 0.2, 0.2, 0.2, 17);   /* inside */
-    cr_assert_eq(sptt_obb_distance(&a, &b), 0.0);
-    cr_assert(sptt_obb_overlap(&a, &b));
+    cr_assert_eq(sptt_box_distance(&a, &b), 0.0);
+    cr_assert(sptt_box_overlap(&a, &b));
     /* Separated only along a cross-product axis: two long thin bars crossing like an X above
     ** each other. */
-    sptt_obb p = box(0, 0, 0, 4, 0.1, 0.1, 45), q = box(0, 0, 0.2, 4, 0.1, 0.1, -45);
-    cr_assert(!sptt_obb_overlap(&p, &q));
-    cr_assert_float_eq(sptt_obb_distance(&p, &q), 0.1, 1e-12);
+    sptt_box p = box(0, 0, 0, 4, 0.1, 0.1, 45), q = box(0, 0, 0.2, 4, 0.1, 0.1, -45);
+    cr_assert(!sptt_box_overlap(&p, &q));
+    cr_assert_float_eq(sptt_box_distance(&p, &q), 0.1, 1e-12);
 }
 
 /* Brute force: the closest pair of two dense point grids filling the boxes' surfaces. */
-static double sampled(const sptt_obb *a, const sptt_obb *b, int n)
+static double sampled(const sptt_box *a, const sptt_box *b, int n)
 {
     static double pa[20000][3], pb[20000][3];
     int na = 0, nb = 0;
-    const sptt_obb *bx[2] = { a, b };
+    const sptt_box *bx[2] = { a, b };
     for(int w = 0; w < 2; w++){
         double (*pp)[3] = w ? pb : pa;
         int *cnt = w ? &nb : &na;
@@ -68,8 +69,8 @@ static double sampled(const sptt_obb *a, const sptt_obb *b, int n)
             if( i && j && k && i < n && j < n && k < n ) continue;
             double s[3] = { (double)i / n - 0.5, (double)j / n - 0.5, (double)k / n - 0.5 };
             for(int d = 0; d < 3; d++){
-                pp[*cnt][d] = bx[w]->c[d];
-                for(int ax = 0; ax < 3; ax++) pp[*cnt][d] += s[ax] * bx[w]->e[ax] * bx[w]->R[3 * ax + d];
+                pp[*cnt][d] = bx[w]->center[d];
+                for(int ax = 0; ax < 3; ax++) pp[*cnt][d] += s[ax] * bx[w]->size[ax] * bx[w]->axes[3 * ax + d];
             }
             (*cnt)++;
         }
@@ -88,8 +89,8 @@ Test(box_distance, random_boxes_against_sampling)
     sptt_rng r;
     sptt_rng_seed(&r, 42);
     for(int t = 0; t < 12; t++){
-        sptt_obb a, b;
-        sptt_obb *bx[2] = { &a, &b };
+        sptt_box a, b;
+        sptt_box *bx[2] = { &a, &b };
         for(int w = 0; w < 2; w++){
             double ang[3] = { sptt_rng_uniform(&r, 0, 6.28), sptt_rng_uniform(&r, -1, 1), sptt_rng_uniform(&r, 0, 6.28) };
             double w3[3] = { sptt_rng_normal(&r), sptt_rng_normal(&r), sptt_rng_normal(&r) };
@@ -98,13 +99,13 @@ Test(box_distance, random_boxes_against_sampling)
             for(int k = 0; k < 3; k++) w3[k] *= ang[0];
             sptt_axis_angle_to_matrix(w3, R);
             for(int i = 0; i < 3; i++){
-                bx[w]->c[i] = w ? sptt_rng_uniform(&r, 1.0, 2.5) * (i == 0 ? 1 : 0.3) : 0;
-                bx[w]->e[i] = sptt_rng_uniform(&r, 0.3, 1.2);
-                for(int j = 0; j < 3; j++) bx[w]->R[3 * i + j] = R[3 * j + i];
+                bx[w]->center[i] = w ? sptt_rng_uniform(&r, 1.0, 2.5) * (i == 0 ? 1 : 0.3) : 0;
+                bx[w]->size[i] = sptt_rng_uniform(&r, 0.3, 1.2);
+                for(int j = 0; j < 3; j++) bx[w]->axes[3 * i + j] = R[3 * j + i];
             }
             (void)ang;
         }
-        double exact = sptt_obb_distance(&a, &b);
+        double exact = sptt_box_distance(&a, &b);
         double approx = sampled(&a, &b, 24);
         /* the sampled pair is a real pair of surface points: never closer than the truth, and
         ** no farther than half a grid diagonal per box */
