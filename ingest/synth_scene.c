@@ -1011,7 +1011,7 @@ static int place_order(const synth_category *c)
 */
 typedef struct walk {
     double pts[40][2];
-    int room[40];            /* the room a segment starting here looks into */
+    int room[40];            /* the room a segment starting here looks into; -1 in a doorway */
     int n;
 } walk;
 
@@ -1056,8 +1056,8 @@ static void build_walk(synth_scene *s, sptt_rng *rng, walk *w)
         double dB = fmin(0.9, 0.3 * fmin(s->rects[1].x1 - s->rects[1].x0, s->rects[1].y1 - s->rects[1].y0));
         inset_loop(&s->rects[0], dA, door, 0, w);
         /* Through the doorway: the shared wall is vertical at x = door[0]. */
-        w->pts[w->n][0] = door[0] - 0.5; w->pts[w->n][1] = door[1]; w->room[w->n++] = 1;
-        w->pts[w->n][0] = door[0] + 0.5; w->pts[w->n][1] = door[1]; w->room[w->n++] = 1;
+        w->pts[w->n][0] = door[0] - 0.5; w->pts[w->n][1] = door[1]; w->room[w->n++] = -1;
+        w->pts[w->n][0] = door[0] + 0.5; w->pts[w->n][1] = door[1]; w->room[w->n++] = -1;
         inset_loop(&s->rects[1], dB, door, 1, w);
     }else{
         const synth_rect *r = &s->rects[0];
@@ -1141,10 +1141,22 @@ static int make_camera(synth_scene *s, sptt_rng *rng, const walk *w, int nFrames
             eye[1] = w->pts[seg][1] + u * (w->pts[seg + 1][1] - w->pts[seg][1]);
         }
         eye[2] = 1.45 + 0.03 * sin(2 * SPTT_PI * t / 1.1 + phase1);
-        r = &s->rects[w->room[seg]];
+        r = &s->rects[w->room[seg] < 0 ? 1 : w->room[seg]];
         target[0] = (r->x0 + r->x1) / 2;
         target[1] = (r->y0 + r->y1) / 2;
-        yaw = atan2(target[1] - eye[1], target[0] - eye[0]) + 80 * DEG * sin(2 * SPTT_PI * t / 9.0 + phase2);
+        /* Scanning the way people do: the loops run counter-clockwise, so the walls pass on the
+        ** right; the camera faces them, sweeping between the wall and the room's middle. Objects
+        ** then come into view one stretch of wall at a time, as in real walkthroughs, instead
+        ** of all at once. Between rooms it looks where it goes. */
+        {
+            double travel = atan2(w->pts[seg + 1][1] - w->pts[seg][1], w->pts[seg + 1][0] - w->pts[seg][0]);
+            double inward = atan2(target[1] - eye[1], target[0] - eye[0]);
+            /* 0 faces the wall, 1 the room's middle; starting at the wall and never swinging
+            ** all the way in keeps most of the room for later in the walk. */
+            double sweep = 0.4 * (0.5 - 0.5 * cos(2 * SPTT_PI * at / 3.0));
+            if( w->room[seg] < 0 ) yaw = travel;
+            else yaw = travel - 75 * DEG + sweep * wrap_angle(inward - (travel - 75 * DEG));
+        }
         /* Smooth the heading so a change of room is a quick turn rather than a jump. */
         if( f==0 ) yawSmooth = yaw;
         else yawSmooth += (24.0 / s->fps) * 0.12 * wrap_angle(yaw - yawSmooth);
