@@ -99,8 +99,9 @@ typedef struct frame_out {
     char zErr[300];
 } frame_out;
 
-static int project_frame(const ann_scene *s, const ann_project_opts *o, const uint16_t *triInst, int f, sptt_zbuf *z,
-                         int *counts, int *boxes, int maxId, void *tj, frame_out *out)
+static int project_frame(const ann_scene *s, const ann_project_opts *o, const uint16_t *triInst,
+                         const sptt_raster_index *idx, int f, sptt_zbuf *z, int *counts, int *boxes, int maxId, void *tj,
+                         frame_out *out)
 {
     const sptt_pack *k = &s->pack;
     sptt_camera cam;
@@ -112,7 +113,7 @@ static int project_frame(const ann_scene *s, const ann_project_opts *o, const ui
 
     frame_camera(&k->frames[f], W, H, &cam);
     sptt_zbuf_clear(z);
-    rc = sptt_rasterize(k->xyz, k->nPoints, k->faces, k->nFaces, &cam, z);
+    rc = sptt_rasterize_indexed(k->xyz, k->nPoints, k->faces, k->nFaces, idx, &cam, z);
     if( rc ) return rc;
     for(int id = 0; id <= maxId; id++){
         counts[id] = 0;
@@ -176,7 +177,7 @@ static int project_frame(const ann_scene *s, const ann_project_opts *o, const ui
         if( rc==SPTT_OK ){
             sptt_camera rc2;
             frame_camera(&k->frames[f], o->renderW, o->renderH, &rc2);
-            rc = sptt_rasterize(k->xyz, k->nPoints, k->faces, k->nFaces, &rc2, &zr);
+            rc = sptt_rasterize_indexed(k->xyz, k->nPoints, k->faces, k->nFaces, idx, &rc2, &zr);
             if( rc==SPTT_OK ) rc = sptt_shade_rgb(&zr, k->faces, k->rgb, rgb);
             sptt_zbuf_free(&zr);
         }
@@ -239,6 +240,7 @@ int ann_project(ann_scene *s, const ann_project_opts *o, ann_projection *p)
     const sptt_pack *k = &s->pack;
     int rc = SPTT_OK;
     uint16_t *triInst = NULL;
+    sptt_raster_index idx;
     frame_out *fo = NULL;
     int maxId = 0;
     int nAll = (int)k->nFrames;
@@ -246,6 +248,7 @@ int ann_project(ann_scene *s, const ann_project_opts *o, ann_projection *p)
     char zErr[300] = "";
 
     memset(p, 0, sizeof *p);
+    memset(&idx, 0, sizeof idx);
     for(int i = 0; i < s->nObj; i++){
         s->obj[i].firstFrame = -1;
         s->obj[i].firstTime = NAN;
@@ -264,6 +267,7 @@ int ann_project(ann_scene *s, const ann_project_opts *o, ann_projection *p)
         p->frames[i] = p->nFrames==nAll ? i : (int)llround((double)i * (nAll - 1) / (p->nFrames > 1 ? p->nFrames - 1 : 1));
     }
     for(uint64_t f = 0; f < k->nFaces; f++) triInst[f] = (uint16_t)triangle_instance(k, f);
+    if( (rc = sptt_raster_index_build(k->xyz, k->nPoints, k->faces, k->nFaces, &idx)) ) goto done;
     if( o->zMaskDir ){
         char zPath[1200];
         if( (rc = sptt_pathf(zPath, sizeof zPath, "%s/%s/instance", o->zMaskDir, s->zName)) || (rc = sptt_mkdirs(zPath)) ) goto done;
@@ -282,7 +286,7 @@ int ann_project(ann_scene *s, const ann_project_opts *o, ann_projection *p)
             #pragma omp for schedule(dynamic, 4)
             for(int i = 0; i < p->nFrames; i++){
                 int f = p->frames[i];
-                int r2 = ok ? project_frame(s, o, triInst, f, &z, counts, boxes, maxId, tj, &fo[f]) : SPTT_ENOMEM;
+                int r2 = ok ? project_frame(s, o, triInst, &idx, f, &z, counts, boxes, maxId, tj, &fo[f]) : SPTT_ENOMEM;
                 if( r2 ){
                     #pragma omp critical
                     {
@@ -337,6 +341,7 @@ done:
     }
     free(fo);
     free(triInst);
+    sptt_raster_index_free(&idx);
     if( rc ) ann_projection_free(p);
     return rc;
 }

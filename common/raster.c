@@ -53,6 +53,33 @@ typedef struct cvert {
     double b[3];
 } cvert;
 
+/* Branch-only min/max and rounding: the libm versions are calls at -O2 (they honour NaN rules
+** the rasteriser never needs), and draw() is the hot path. */
+static inline double min3(double a, double b, double c)
+{
+    double m = a < b ? a : b;
+    return m < c ? m : c;
+}
+
+static inline double max3(double a, double b, double c)
+{
+    double m = a > b ? a : b;
+    return m > c ? m : c;
+}
+
+/* ceil and floor for values well inside the int range */
+static inline int iceil(double x)
+{
+    int i = (int)x;
+    return i + (x > (double)i);
+}
+
+static inline int ifloor(double x)
+{
+    int i = (int)x;
+    return i - (x < (double)i);
+}
+
 static void draw(const sptt_camera *cam, const cvert *a, const cvert *b, const cvert *c, int32_t face, sptt_zbuf *z)
 {
     const cvert *v[3] = { a, b, c };
@@ -64,17 +91,19 @@ static void draw(const sptt_camera *cam, const cvert *a, const cvert *b, const c
         u[i] = cam->fx * v[i]->p[0] * iz[i] + cam->cx;
         w[i] = cam->fy * v[i]->p[1] * iz[i] + cam->cy;
     }
+    minU = min3(u[0], u[1], u[2]);
+    maxU = max3(u[0], u[1], u[2]);
+    minV = min3(w[0], w[1], w[2]);
+    maxV = max3(w[0], w[1], w[2]);
+    if( maxU < 0 || maxV < 0 || minU > z->width - 1 || minV > z->height - 1 ) return;
+    x0 = minU < 0 ? 0 : iceil(minU);
+    y0 = minV < 0 ? 0 : iceil(minV);
+    x1 = maxU > z->width - 1 ? z->width - 1 : ifloor(maxU);
+    y1 = maxV > z->height - 1 ? z->height - 1 : ifloor(maxV);
+    /* Most triangles of a scan seen at a few hundred pixels cover no pixel centre at all. */
+    if( x0 > x1 || y0 > y1 ) return;
     area = (u[1] - u[0]) * (w[2] - w[0]) - (w[1] - w[0]) * (u[2] - u[0]);
     if( !(fabs(area) > 1e-12) ) return;
-    minU = fmin(u[0], fmin(u[1], u[2]));
-    maxU = fmax(u[0], fmax(u[1], u[2]));
-    minV = fmin(w[0], fmin(w[1], w[2]));
-    maxV = fmax(w[0], fmax(w[1], w[2]));
-    if( maxU < 0 || maxV < 0 || minU > z->width - 1 || minV > z->height - 1 ) return;
-    x0 = minU < 0 ? 0 : (int)ceil(minU);
-    y0 = minV < 0 ? 0 : (int)ceil(minV);
-    x1 = maxU > z->width - 1 ? z->width - 1 : (int)floor(maxU);
-    y1 = maxV > z->height - 1 ? z->height - 1 : (int)floor(maxV);
     {
         double inv = 1.0 / area;
         /* Edge functions e_i(x, y) = A_i x + B_i y + C_i, normalised so e0 + e1 + e2 = 1. */
@@ -131,68 +160,177 @@ static void cut(const cvert *a, const cvert *b, double zn, cvert *out)
 #define OUT_TOP    8
 #define OUT_BOTTOM 16
 
+#define RUN_FACES 256
+
+int sptt_raster_index_build(const float *xyz, uint64_t nVerts, const uint32_t *faces, uint64_t nFaces,
+                            sptt_raster_index *idx)
+{
+    uint64_t n = (nFaces + RUN_FACES - 1) / RUN_FACES;
+    memset(idx, 0, sizeof *idx);
+    idx->faceStart = sptt_malloc(sizeof(uint64_t) * (size_t)(n + 1));
+    idx->vmin = sptt_malloc(sizeof(uint32_t) * (size_t)(n + 1));
+    idx->vmax = sptt_malloc(sizeof(uint32_t) * (size_t)(n + 1));
+    idx->sphere = sptt_malloc(sizeof(double) * 4 * (size_t)(n + 1));
+    if( !idx->faceStart || !idx->vmin || !idx->vmax || !idx->sphere ){
+        sptt_raster_index_free(idx);
+        return SPTT_ENOMEM;
+    }
+    idx->nRuns = n;
+    (void)nVerts;
+    for(uint64_t r = 0; r < n; r++){
+        uint64_t f0 = r * RUN_FACES, f1 = f0 + RUN_FACES < nFaces ? f0 + RUN_FACES : nFaces;
+        double lo[3] = { INFINITY, INFINITY, INFINITY }, hi[3] = { -INFINITY, -INFINITY, -INFINITY }, c[3], rad = 0;
+        uint32_t vmin = UINT32_MAX, vmax = 0;
+        idx->faceStart[r] = f0;
+        for(uint64_t f = f0; f < f1; f++){
+            for(int k = 0; k < 3; k++){
+                uint32_t v = faces[3 * f + (uint64_t)k];
+                if( v < vmin ) vmin = v;
+                if( v > vmax ) vmax = v;
+                for(int j = 0; j < 3; j++){
+                    lo[j] = fmin(lo[j], xyz[3 * (size_t)v + (size_t)j]);
+                    hi[j] = fmax(hi[j], xyz[3 * (size_t)v + (size_t)j]);
+                }
+            }
+        }
+        for(int j = 0; j < 3; j++) c[j] = (lo[j] + hi[j]) / 2;
+        for(uint64_t f = f0; f < f1; f++){
+            for(int k = 0; k < 3; k++){
+                const float *p = xyz + 3 * (size_t)faces[3 * f + (uint64_t)k];
+                double d = sqrt((p[0] - c[0]) * (p[0] - c[0]) + (p[1] - c[1]) * (p[1] - c[1]) + (p[2] - c[2]) * (p[2] - c[2]));
+                if( d > rad ) rad = d;
+            }
+        }
+        idx->vmin[r] = vmin;
+        idx->vmax[r] = vmax;
+        idx->sphere[4 * r] = c[0];
+        idx->sphere[4 * r + 1] = c[1];
+        idx->sphere[4 * r + 2] = c[2];
+        /* a hair larger than the farthest corner, so rounding never culls a visible run */
+        idx->sphere[4 * r + 3] = rad * (1 + 1e-9) + 1e-9;
+    }
+    idx->faceStart[n] = nFaces;
+    return SPTT_OK;
+}
+
+void sptt_raster_index_free(sptt_raster_index *idx)
+{
+    free(idx->faceStart);
+    free(idx->vmin);
+    free(idx->vmax);
+    free(idx->sphere);
+    memset(idx, 0, sizeof *idx);
+}
+
+/* A sphere (camera coordinates) wholly outside one of the frustum's planes. The side planes
+** are those where a point projects to the border half a pixel outside the image. */
+static int sphere_outside(const sptt_camera *cam, double zn, const double *c, double r, int W, int H)
+{
+    double n[4][3] = {
+        { cam->fx, 0, cam->cx + 0.5 },          /* u >= -0.5 */
+        { -cam->fx, 0, -(cam->cx - W + 0.5) },  /* u <= W - 0.5 */
+        { 0, cam->fy, cam->cy + 0.5 },          /* v >= -0.5 */
+        { 0, -cam->fy, -(cam->cy - H + 0.5) },  /* v <= H - 0.5 */
+    };
+    if( c[2] + r < zn ) return 1;
+    for(int i = 0; i < 4; i++){
+        double len = sqrt(n[i][0] * n[i][0] + n[i][1] * n[i][1] + n[i][2] * n[i][2]);
+        if( n[i][0] * c[0] + n[i][1] * c[1] + n[i][2] * c[2] < -r * len ) return 1;
+    }
+    return 0;
+}
+
 int sptt_rasterize(const float *xyz, uint64_t nVerts, const uint32_t *faces, uint64_t nFaces,
                    const sptt_camera *cam, sptt_zbuf *z)
 {
+    return sptt_rasterize_indexed(xyz, nVerts, faces, nFaces, NULL, cam, z);
+}
+
+int sptt_rasterize_indexed(const float *xyz, uint64_t nVerts, const uint32_t *faces, uint64_t nFaces,
+                           const sptt_raster_index *idx, const sptt_camera *cam, sptt_zbuf *z)
+{
     double *cp = sptt_malloc(sptt_mul_size((size_t)nVerts, 3 * sizeof(double)));
     uint8_t *code = sptt_malloc((size_t)nVerts + 1);
+    uint8_t *done = idx ? sptt_calloc((size_t)nVerts + 1, 1) : NULL;
     const double *T = cam->w2c;
     const double zn = cam->znear > 0 ? cam->znear : 1e-3;
     /* Pixel centres span [0, W-1]; a triangle can still touch a centre from half a pixel out. */
     const double uMin = -0.5, uMax = z->width - 0.5, vMin = -0.5, vMax = z->height - 0.5;
-    if( cp==NULL || code==NULL ){
+    uint64_t nRuns = idx ? idx->nRuns : 1;
+    if( cp==NULL || code==NULL || (idx && done==NULL) ){
         free(cp);
         free(code);
+        free(done);
         return SPTT_ENOMEM;
     }
-    for(uint64_t i = 0; i < nVerts; i++){
-        double x = xyz[3 * i], y = xyz[3 * i + 1], w = xyz[3 * i + 2];
-        double cx = T[0] * x + T[1] * y + T[2] * w + T[3];
-        double cy = T[4] * x + T[5] * y + T[6] * w + T[7];
-        double cz = T[8] * x + T[9] * y + T[10] * w + T[11];
-        uint8_t c = 0;
-        cp[3 * i] = cx;
-        cp[3 * i + 1] = cy;
-        cp[3 * i + 2] = cz;
-        if( cz < zn ){
-            c = OUT_NEAR;
-        }else{
-            /* u = fx x / z + cx, compared without dividing (z > 0 here). */
-            if( cam->fx * cx + (cam->cx - uMin) * cz < 0 ) c |= OUT_LEFT;
-            if( cam->fx * cx + (cam->cx - uMax) * cz > 0 ) c |= OUT_RIGHT;
-            if( cam->fy * cy + (cam->cy - vMin) * cz < 0 ) c |= OUT_TOP;
-            if( cam->fy * cy + (cam->cy - vMax) * cz > 0 ) c |= OUT_BOTTOM;
+    for(uint64_t r = 0; r < nRuns; r++){
+        uint64_t f0 = idx ? idx->faceStart[r] : 0, f1 = idx ? idx->faceStart[r + 1] : nFaces;
+        uint64_t v0 = idx ? idx->vmin[r] : 0, v1 = idx ? (uint64_t)idx->vmax[r] + 1 : nVerts;
+        if( f1 > nFaces ) f1 = nFaces;
+        if( f0 >= f1 ) continue;
+        if( idx ){
+            const double *sp = idx->sphere + 4 * r;
+            double c[3] = { T[0] * sp[0] + T[1] * sp[1] + T[2] * sp[2] + T[3], T[4] * sp[0] + T[5] * sp[1] + T[6] * sp[2] + T[7],
+                            T[8] * sp[0] + T[9] * sp[1] + T[10] * sp[2] + T[11] };
+            if( sphere_outside(cam, zn, c, sp[3], z->width, z->height) ) continue;
         }
-        code[i] = c;
-    }
-    for(uint64_t f = 0; f < nFaces; f++){
-        const uint32_t *t = faces + 3 * f;
-        cvert in[3], poly[4];
-        int nPoly = 0;
-        uint8_t all = code[t[0]] & code[t[1]] & code[t[2]];
-        uint8_t any = code[t[0]] | code[t[1]] | code[t[2]];
-        if( all ) continue;
-        for(int k = 0; k < 3; k++){
-            memcpy(in[k].p, cp + 3 * (size_t)t[k], sizeof in[k].p);
-            in[k].b[0] = in[k].b[1] = in[k].b[2] = 0;
-            in[k].b[k] = 1;
+        for(uint64_t i = v0; i < v1; i++){
+            double x, y, w, cx, cy, cz;
+            uint8_t c = 0;
+            if( done ){
+                if( done[i] ) continue;
+                done[i] = 1;
+            }
+            x = xyz[3 * i];
+            y = xyz[3 * i + 1];
+            w = xyz[3 * i + 2];
+            cx = T[0] * x + T[1] * y + T[2] * w + T[3];
+            cy = T[4] * x + T[5] * y + T[6] * w + T[7];
+            cz = T[8] * x + T[9] * y + T[10] * w + T[11];
+            cp[3 * i] = cx;
+            cp[3 * i + 1] = cy;
+            cp[3 * i + 2] = cz;
+            if( cz < zn ){
+                c = OUT_NEAR;
+            }else{
+                /* u = fx x / z + cx, compared without dividing (z > 0 here). */
+                if( cam->fx * cx + (cam->cx - uMin) * cz < 0 ) c |= OUT_LEFT;
+                if( cam->fx * cx + (cam->cx - uMax) * cz > 0 ) c |= OUT_RIGHT;
+                if( cam->fy * cy + (cam->cy - vMin) * cz < 0 ) c |= OUT_TOP;
+                if( cam->fy * cy + (cam->cy - vMax) * cz > 0 ) c |= OUT_BOTTOM;
+            }
+            code[i] = c;
         }
-        if( !(any & OUT_NEAR) ){
-            draw(cam, &in[0], &in[1], &in[2], (int32_t)f, z);
-            continue;
+        for(uint64_t f = f0; f < f1; f++){
+            const uint32_t *t = faces + 3 * f;
+            cvert in[3], poly[4];
+            int nPoly = 0;
+            uint8_t all = code[t[0]] & code[t[1]] & code[t[2]];
+            uint8_t any = code[t[0]] | code[t[1]] | code[t[2]];
+            if( all ) continue;
+            for(int k = 0; k < 3; k++){
+                memcpy(in[k].p, cp + 3 * (size_t)t[k], sizeof in[k].p);
+                in[k].b[0] = in[k].b[1] = in[k].b[2] = 0;
+                in[k].b[k] = 1;
+            }
+            if( !(any & OUT_NEAR) ){
+                draw(cam, &in[0], &in[1], &in[2], (int32_t)f, z);
+                continue;
+            }
+            /* Sutherland-Hodgman against z >= zn: one or two vertices in front give a triangle
+            ** or a quad, drawn as a fan. */
+            for(int k = 0; k < 3; k++){
+                const cvert *a = &in[k], *b = &in[(k + 1) % 3];
+                int aIn = a->p[2] >= zn, bIn = b->p[2] >= zn;
+                if( aIn ) poly[nPoly++] = *a;
+                if( aIn!=bIn ) cut(a, b, zn, &poly[nPoly++]);
+            }
+            for(int k = 1; k + 1 < nPoly; k++) draw(cam, &poly[0], &poly[k], &poly[k + 1], (int32_t)f, z);
         }
-        /* Sutherland-Hodgman against z >= zn: one or two vertices in front give a triangle or
-        ** a quad, drawn as a fan. */
-        for(int k = 0; k < 3; k++){
-            const cvert *a = &in[k], *b = &in[(k + 1) % 3];
-            int aIn = a->p[2] >= zn, bIn = b->p[2] >= zn;
-            if( aIn ) poly[nPoly++] = *a;
-            if( aIn!=bIn ) cut(a, b, zn, &poly[nPoly++]);
-        }
-        for(int k = 1; k + 1 < nPoly; k++) draw(cam, &poly[0], &poly[k], &poly[k + 1], (int32_t)f, z);
     }
     free(cp);
     free(code);
+    free(done);
     return SPTT_OK;
 }
 

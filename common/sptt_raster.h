@@ -36,6 +36,26 @@ void sptt_zbuf_free(sptt_zbuf *z);
 int sptt_rasterize(const float *xyz, uint64_t nVerts, const uint32_t *faces, uint64_t nFaces,
                    const sptt_camera *cam, sptt_zbuf *z);
 
+/*
+** Optional acceleration for meshes drawn many times: faces grouped in runs of consecutive
+** triangles (mesh files keep nearby triangles together), each run with a bounding sphere and
+** the range of vertices it uses. A run whose sphere lies outside the view is skipped without
+** transforming its vertices. Drawing with or without the index gives identical buffers.
+*/
+typedef struct sptt_raster_index {
+    uint64_t nRuns;
+    uint64_t *faceStart;   /* (nRuns + 1) run r covers faces [faceStart[r], faceStart[r + 1]) */
+    uint32_t *vmin, *vmax; /* (nRuns) vertex index range the run's faces use */
+    double *sphere;        /* (nRuns, 4) centre and radius */
+} sptt_raster_index;
+
+int sptt_raster_index_build(const float *xyz, uint64_t nVerts, const uint32_t *faces, uint64_t nFaces,
+                            sptt_raster_index *idx);
+void sptt_raster_index_free(sptt_raster_index *idx);
+/* sptt_rasterize with an index built for the same mesh (NULL: no index). */
+int sptt_rasterize_indexed(const float *xyz, uint64_t nVerts, const uint32_t *faces, uint64_t nFaces,
+                           const sptt_raster_index *idx, const sptt_camera *cam, sptt_zbuf *z);
+
 /* Colours each covered pixel by interpolating its triangle's vertex colours (black where empty). */
 int sptt_shade_rgb(const sptt_zbuf *z, const uint32_t *faces, const uint8_t *vertexRgb, uint8_t *rgb);
 

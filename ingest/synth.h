@@ -9,6 +9,7 @@
 #define SPTT_SYNTH_INTERNAL_H
 
 #include "sptt_common.h"
+#include "sptt_raster.h"
 #include "sptt_synth.h"
 
 #include <stdint.h>
@@ -98,6 +99,7 @@ typedef struct synth_scene {
     uint8_t *invalid;            /* (nFrames) 1 where the .sens stores a -inf pose */
     int skyIndex;                /* ARKitScenes: 0 up, 1 left, 2 down, 3 right (device roll) */
     double resObj, resStruct;    /* mesh resolutions used */
+    sptt_raster_index raster;    /* culling index of the mesh, for rendering frames */
 } synth_scene;
 
 /* synth_scene.c */

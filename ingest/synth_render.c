@@ -28,7 +28,7 @@ int synth_render(const synth_scene *s, const double *c2w, const synth_view *v, u
     cam.znear = 0.05;
     rc = sptt_zbuf_init(&z, v->width, v->height, rgb!=NULL);
     if( rc ) return rc;
-    rc = sptt_rasterize(m->xyz, m->nVerts, m->faces, m->nFaces, &cam, &z);
+    rc = sptt_rasterize_indexed(m->xyz, m->nVerts, m->faces, m->nFaces, &s->raster, &cam, &z);
     if( rc ) goto done;
     if( depth ){
         for(int i = 0; i < v->width * v->height; i++) depth[i] = z.face[i] < 0 ? 0.0f : z.depth[i];

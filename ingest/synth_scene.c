@@ -1586,6 +1586,7 @@ int synth_build_scene(synth_scene *s, sptt_rng *rng, const sptt_synth_opts *o, i
 
     nFrames = o->nFrames > 0 ? o->nFrames : o->scale==SPTT_SCALE_SCANNET ? (isArkit ? 600 : 1600) : (isArkit ? 40 : 96);
     rc = make_camera(s, rng, &w, nFrames);
+    if( rc==SPTT_OK ) rc = sptt_raster_index_build(s->mesh.xyz, s->mesh.nVerts, s->mesh.faces, s->mesh.nFaces, &s->raster);
     return rc;
 }
 
@@ -1600,5 +1601,6 @@ void synth_free_scene(synth_scene *s)
     free(s->c2w);
     free(s->times);
     free(s->invalid);
+    sptt_raster_index_free(&s->raster);
     memset(s, 0, sizeof *s);
 }

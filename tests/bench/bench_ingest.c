@@ -3,7 +3,7 @@
 **   - the real scene0000_00 (mesh + labels): ingest time / time to read the same bytes;
 **   - a --scale scannet synthetic scene with a 1,600-frame .sens: seconds per scene without
 **     frames and with frames at 320x240, frames decoded per second, on one core.
-** The synthetic scene is generated once into build/bench-data and reused.
+** The synthetic scene is generated once into build/bench-data and reused (bench_data.h).
 */
 #include <omp.h>
 #include <stdio.h>
@@ -15,6 +15,7 @@
 #include "sptt_ingest.h"
 #include "sptt_schemas.h"
 #include "sptt_synth.h"
+#include "bench_data.h"
 
 static double read_all(const char *const *az, int n)
 {
@@ -83,25 +84,7 @@ int main(void)
         printf("%-52s %12s\n", "real scene0000_00", "SKIP (no fixtures)");
     }
 
-    if( access("build/bench-data/raw/scannet/scans/scene0700_00/scene0700_00.sens", R_OK)!=0 ){
-        sptt_synth_opts so;
-        double t0 = sptt_now();
-        memset(&so, 0, sizeof so);
-        so.zOut = "build/bench-data/raw";
-        so.nScenes = 1;
-        so.seed = 1;
-        so.formats = SPTT_SYNTH_SCANNET;
-        so.scale = SPTT_SCALE_SCANNET;
-        so.quiet = 1;
-        omp_set_num_threads(omp_get_num_procs());
-        fprintf(stderr, "bench_ingest: generating a --scale scannet scene once (about a minute)...\n");
-        if( sptt_synth_run(&so) ){
-            fprintf(stderr, "bench_ingest: %s\n", sptt_errmsg());
-            return 1;
-        }
-        fprintf(stderr, "bench_ingest: generated in %.1f s\n", sptt_now() - t0);
-        omp_set_num_threads(1);
-    }
+    if( bench_scannet_scene() ) return 1;
     memset(&o, 0, sizeof o);
     o.zDbPath = zDb;
     o.zLabels = "build/bench-data/raw/scannet/scannetv2-labels.combined.tsv";
