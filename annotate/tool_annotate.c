@@ -62,6 +62,7 @@ int main(int argc, char **argv)
     const char *zDb = NULL;
     const char **azScene = NULL;
     int nScene = 0, quiet = 0, status = 0, nDone = 0, nFailed = 0;
+    int aQuestions[16] = {0}, aScenesWithout[16] = {0};
     sqlite3 *db = NULL;
     int64_t runId = 0;
     int rc;
@@ -167,14 +168,32 @@ int main(int argc, char **argv)
             continue;
         }
         nDone++;
+        for(int t = 0; t < 16; t++){
+            aQuestions[t] += r.nPerTask[t];
+            aScenesWithout[t] += (o.tasks & (1u << t)) && r.nPerTask[t]==0;
+        }
         if( !quiet ) printf("%s\n", r.zSummary);
     }
     {
-        char zSummary[128];
-        snprintf(zSummary, sizeof zSummary, "{\"annotated\":%d,\"failed\":%d}", nDone, nFailed);
+        /* The run's summary: per question type, the questions made and the scenes that got
+        ** none (no frames, no unique objects, every candidate rejected). */
+        int nTask;
+        const char *const *azTask = sptt_annotate_task_names(&nTask);
+        char zSummary[2048];
+        size_t n = (size_t)snprintf(zSummary, sizeof zSummary, "{\"annotated\":%d,\"failed\":%d,\"tasks\":{", nDone, nFailed);
+        for(int t = 0; t < nTask && n < sizeof zSummary; t++){
+            n += (size_t)snprintf(zSummary + n, sizeof zSummary - n, "%s\"%s\":{\"questions\":%d,\"scenes_without\":%d}",
+                                  t ? "," : "", azTask[t], aQuestions[t], aScenesWithout[t]);
+        }
+        if( n < sizeof zSummary ) snprintf(zSummary + n, sizeof zSummary - n, "}}");
         if( sptt_run_end(db, runId, status, zSummary) ) sptt_report("sptt-annotate", "%s", sptt_errmsg());
+        if( !quiet && nScene > 1 ){
+            printf("%d annotated, %d failed; questions per type (scenes without any):\n", nDone, nFailed);
+            for(int t = 0; t < nTask; t++){
+                if( o.tasks & (1u << t) ) printf("  %-28s %6d (%d)\n", azTask[t], aQuestions[t], aScenesWithout[t]);
+            }
+        }
     }
-    if( !quiet && nScene > 1 ) printf("%d annotated, %d failed\n", nDone, nFailed);
     for(int i = 0; i < nScene; i++) free((char *)azScene[i]);
     free(azScene);
     sptt_dataset_close(db);

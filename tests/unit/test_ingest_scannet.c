@@ -583,3 +583,59 @@ Test(ingest_scannet, real_fixture_scene)
     json_decref(agg);
     sptt_pack_free(&p);
 }
+
+/* --sample: area-weighted, seeded, labels carried from the mesh. */
+Test(ingest_scannet, surface_samples_follow_area_and_seed)
+{
+    sptt_ingest_opts o;
+    sptt_ingest_result r;
+    char zDb2[160];
+    default_opts(&o, zDb);
+    o.noFrames = 1;
+    o.nSample = 40000;
+    o.seed = 3;
+    cr_assert_eq(ingest(zScene, &o, zDb, &r), SPTT_OK, "%s", sptt_errmsg());
+    sptt_pack p;
+    pack_of(zDb, SCENE, &p, 0);
+    cr_assert_eq(p.nSamples, 40000u);
+    /* the floor's share of the mesh area against its share of the samples */
+    double floorArea = 0, total = 0;
+    for(uint64_t f = 0; f < p.nFaces; f++){
+        const float *a = p.xyz + 3 * p.faces[3 * f], *b = p.xyz + 3 * p.faces[3 * f + 1], *c = p.xyz + 3 * p.faces[3 * f + 2];
+        double u[3] = { b[0] - a[0], b[1] - a[1], b[2] - a[2] }, v[3] = { c[0] - a[0], c[1] - a[1], c[2] - a[2] };
+        double x = u[1] * v[2] - u[2] * v[1], y = u[2] * v[0] - u[0] * v[2], z = u[0] * v[1] - u[1] * v[0];
+        double area = 0.5 * sqrt(x * x + y * y + z * z);
+        total += area;
+        if( p.nyu40[p.faces[3 * f]] == 2 && p.nyu40[p.faces[3 * f + 1]] == 2 && p.nyu40[p.faces[3 * f + 2]] == 2 ) floorArea += area;
+    }
+    int nFloor = 0;
+    double zmin = 1e9, zmax = -1e9;
+    for(uint64_t s = 0; s < p.nSamples; s++){
+        nFloor += p.snyu40[s] == 2;
+        zmin = fmin(zmin, p.sxyz[3 * s + 2]);
+        zmax = fmax(zmax, p.sxyz[3 * s + 2]);
+    }
+    double share = (double)nFloor / (double)p.nSamples, want = floorArea / total;
+    cr_assert(fabs(share - want) < 0.01, "floor samples %.4f vs floor area share %.4f", share, want);
+    cr_assert(zmin > -0.01 && zmax < 3.1, "samples lie on the aligned mesh: z in [%g, %g]", zmin, zmax);
+
+    /* same seed, same samples; another seed, other samples */
+    snprintf(zDb2, sizeof zDb2, "%s/s2.db", zTmp);
+    sptt_ingest_opts o2 = o;
+    o2.zDbPath = zDb2;
+    char zPk[200];
+    snprintf(zPk, sizeof zPk, "%s/packs2", zTmp);
+    o2.zPackDir = zPk;
+    cr_assert_eq(ingest(zScene, &o2, zDb2, &r), SPTT_OK);
+    sptt_pack q;
+    pack_of(zDb2, SCENE, &q, 0);
+    cr_assert(memcmp(p.sxyz, q.sxyz, 12 * p.nSamples) == 0);
+    sptt_pack_free(&q);
+    o2.seed = 4;
+    o2.force = 1;
+    cr_assert_eq(ingest(zScene, &o2, zDb2, &r), SPTT_OK);
+    pack_of(zDb2, SCENE, &q, 0);
+    cr_assert(memcmp(p.sxyz, q.sxyz, 12 * p.nSamples) != 0);
+    sptt_pack_free(&q);
+    sptt_pack_free(&p);
+}
