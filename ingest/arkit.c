@@ -819,13 +819,11 @@ int sptt_ingest_arkit(sqlite3 *db, const char *zDir, const sptt_ingest_opts *o, 
 {
     char zVid[128], zMesh[1200], zAnn[1200], zFramesDir[1200];
     scene_data d;
-    sptt_ply ply;
     frame_list fl;
     arkit_walk w;
     int rc;
     int turns = 0;
 
-    memset(&ply, 0, sizeof ply);
     memset(&fl, 0, sizeof fl);
     memset(&w, 0, sizeof w);
     memset(r, 0, sizeof *r);
@@ -856,23 +854,7 @@ int sptt_ingest_arkit(sqlite3 *db, const char *zDir, const sptt_ingest_opts *o, 
         sptt_hash_update(&d.inputHash, zOpt, strlen(zOpt));
     }
 
-    if( (rc = sptt_ply_read(zMesh, &ply)) ) goto done;
-    if( (rc = scene_hash_file(&d, zMesh)) ) goto done;
-    if( ply.rgb==NULL ){
-        rc = sptt_fail(SPTT_EFORMAT, "%s: vertices have no red/green/blue properties", zMesh);
-        goto done;
-    }
-    d.pack.nPoints = ply.nVerts;
-    d.pack.xyz = ply.xyz;
-    d.pack.rgb = ply.rgb;
-    d.pack.nFaces = ply.nFaces;
-    d.pack.faces = ply.faces;
-    ply.xyz = NULL;
-    ply.rgb = NULL;
-    ply.faces = NULL;
-    d.pack.instance = sptt_calloc((size_t)ply.nVerts, 2);
-    d.pack.nyu40 = sptt_calloc((size_t)ply.nVerts, 1);
-    if( (ply.nVerts && (!d.pack.instance || !d.pack.nyu40)) ){ rc = SPTT_ENOMEM; goto done; }
+    if( (rc = scene_take_ply(&d, zMesh)) ) goto done;
     if( (rc = read_annotation(&d, zAnn)) ) goto done;
 
     if( dir_exists(zFramesDir) ){
@@ -881,16 +863,7 @@ int sptt_ingest_arkit(sqlite3 *db, const char *zDir, const sptt_ingest_opts *o, 
         scene_warn(&d, "no_frames", "no %s folder: the video has no camera walk", zFramesDir);
     }
 
-    if( !o->force ){
-        char zHash[17];
-        sptt_hash h = d.inputHash;
-        snprintf(zHash, sizeof zHash, "%016llx", (unsigned long long)sptt_hash_final(&h));
-        if( scene_unchanged(db, zVid, zHash) ){
-            r->skipped = 1;
-            snprintf(r->zSummary, sizeof r->zSummary, "%s: unchanged since the last ingest, skipped", zVid);
-            goto done;
-        }
-    }
+    if( scene_skip_if_unchanged(db, &d, o, r) ) goto done;
 
     if( (rc = assign_vertices(&d)) ) goto done;
 
@@ -930,7 +903,6 @@ int sptt_ingest_arkit(sqlite3 *db, const char *zDir, const sptt_ingest_opts *o, 
 done:
     walk_free(&w);
     frames_free(&fl);
-    sptt_ply_free(&ply);
     scene_free(&d);
     return rc;
 }

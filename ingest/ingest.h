@@ -63,6 +63,11 @@ int scene_sample_surface(scene_data *d, uint64_t n, uint64_t seed);
 int scene_commit(sqlite3 *db, scene_data *d, const sptt_ingest_opts *o, sptt_ingest_result *r);
 /* True when the dataset already holds this scene with this input hash and its pack exists. */
 int scene_unchanged(sqlite3 *db, const char *zName, const char *zHash);
+/* Unless --force: when the inputs hashed so far match the dataset's, marks r skipped (with its
+** summary line) and returns 1; the caller then stops before any costly decoding. */
+int scene_skip_if_unchanged(sqlite3 *db, const scene_data *d, const sptt_ingest_opts *o, sptt_ingest_result *r);
+/* Reads a coloured PLY mesh into the pack (points, colours, faces; labels zeroed), hashing it. */
+int scene_take_ply(scene_data *d, const char *zPath);
 
 /* JSON helpers with file-and-position messages. */
 struct json_t;

@@ -500,16 +500,7 @@ int sptt_ingest_mesh(sqlite3 *db, const char *zFile, const sptt_ingest_opts *o, 
         sptt_hash_update(&d.inputHash, zBase, strlen(zBase) + 1);
         if( (rc = scene_hash_file(&d, log.az[i])) ) goto done;
     }
-    if( !o->force ){
-        char zHash[17];
-        sptt_hash h = d.inputHash;
-        snprintf(zHash, sizeof zHash, "%016llx", (unsigned long long)sptt_hash_final(&h));
-        if( scene_unchanged(db, zName, zHash) ){
-            r->skipped = 1;
-            snprintf(r->zSummary, sizeof r->zSummary, "%s: unchanged since the last ingest, skipped", zName);
-            goto done;
-        }
-    }
+    if( scene_skip_if_unchanged(db, &d, o, r) ) goto done;
 
     {
         double I[16];

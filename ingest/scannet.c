@@ -549,12 +549,10 @@ int sptt_ingest_scannet(sqlite3 *db, const char *zDir, const sptt_ingest_opts *o
     scene_data d;
     sptt_label_table *labels = NULL;
     scannet_meta meta;
-    sptt_ply ply;
     frame_list fl;
     int rc;
     int haveSens = 0, havePoses = 0;
 
-    memset(&ply, 0, sizeof ply);
     memset(&fl, 0, sizeof fl);
     memset(&meta, 0, sizeof meta);
     memset(r, 0, sizeof *r);
@@ -591,23 +589,7 @@ int sptt_ingest_scannet(sqlite3 *db, const char *zDir, const sptt_ingest_opts *o
 
     if( (rc = sptt_labels_load(o->zLabels, &labels)) ) goto done;
     if( (rc = scene_hash_file(&d, o->zLabels)) ) goto done;
-    if( (rc = sptt_ply_read(zPly, &ply)) ) goto done;
-    if( (rc = scene_hash_file(&d, zPly)) ) goto done;
-    if( ply.rgb==NULL ){
-        rc = sptt_fail(SPTT_EFORMAT, "%s: vertices have no red/green/blue properties", zPly);
-        goto done;
-    }
-    d.pack.nPoints = ply.nVerts;
-    d.pack.xyz = ply.xyz;
-    d.pack.rgb = ply.rgb;
-    d.pack.nFaces = ply.nFaces;
-    d.pack.faces = ply.faces;
-    ply.xyz = NULL;
-    ply.rgb = NULL;
-    ply.faces = NULL;
-    d.pack.instance = sptt_calloc((size_t)ply.nVerts, 2);
-    d.pack.nyu40 = sptt_calloc((size_t)ply.nVerts, 1);
-    if( !d.pack.instance || !d.pack.nyu40 ){ rc = SPTT_ENOMEM; goto done; }
+    if( (rc = scene_take_ply(&d, zPly)) ) goto done;
     if( (rc = read_labels(&d, zSegs, zAgg, labels)) ) goto done;
 
     /* Alignment and metadata. */
@@ -631,16 +613,7 @@ int sptt_ingest_scannet(sqlite3 *db, const char *zDir, const sptt_ingest_opts *o
     }
 
     if( haveSens && (rc = scene_hash_file(&d, zSens)) ) goto done;
-    if( !o->force ){
-        char zHash[17];
-        sptt_hash h = d.inputHash;
-        snprintf(zHash, sizeof zHash, "%016llx", (unsigned long long)sptt_hash_final(&h));
-        if( scene_unchanged(db, zName, zHash) ){
-            r->skipped = 1;
-            snprintf(r->zSummary, sizeof r->zSummary, "%s: unchanged since the last ingest, skipped", zName);
-            goto done;
-        }
-    }
+    if( scene_skip_if_unchanged(db, &d, o, r) ) goto done;
 
     /* Camera walk. */
     if( havePoses ){
@@ -674,7 +647,6 @@ int sptt_ingest_scannet(sqlite3 *db, const char *zDir, const sptt_ingest_opts *o
 
 done:
     frames_free(&fl);
-    sptt_ply_free(&ply);
     sptt_labels_free(labels);
     scene_free(&d);
     return rc;

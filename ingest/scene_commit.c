@@ -290,6 +290,42 @@ int scene_unchanged(sqlite3 *db, const char *zName, const char *zHash)
     return same;
 }
 
+int scene_skip_if_unchanged(sqlite3 *db, const scene_data *d, const sptt_ingest_opts *o, sptt_ingest_result *r)
+{
+    char zHash[17];
+    sptt_hash h = d->inputHash;
+    if( o->force ) return 0;
+    hex64(sptt_hash_final(&h), zHash);
+    if( !scene_unchanged(db, d->zName, zHash) ) return 0;
+    r->skipped = 1;
+    snprintf(r->zSummary, sizeof r->zSummary, "%s: unchanged since the last ingest, skipped", d->zName);
+    return 1;
+}
+
+int scene_take_ply(scene_data *d, const char *zPath)
+{
+    sptt_ply ply;
+    int rc = sptt_ply_read(zPath, &ply);
+    if( rc ) return rc;
+    rc = scene_hash_file(d, zPath);
+    if( rc==SPTT_OK && ply.rgb==NULL ) rc = sptt_fail(SPTT_EFORMAT, "%s: vertices have no red/green/blue properties", zPath);
+    if( rc==SPTT_OK ){
+        d->pack.nPoints = ply.nVerts;
+        d->pack.xyz = ply.xyz;
+        d->pack.rgb = ply.rgb;
+        d->pack.nFaces = ply.nFaces;
+        d->pack.faces = ply.faces;
+        ply.xyz = NULL;
+        ply.rgb = NULL;
+        ply.faces = NULL;
+        d->pack.instance = sptt_calloc((size_t)ply.nVerts, 2);
+        d->pack.nyu40 = sptt_calloc((size_t)ply.nVerts, 1);
+        if( !d->pack.instance || !d->pack.nyu40 ) rc = SPTT_ENOMEM;
+    }
+    sptt_ply_free(&ply);
+    return rc;
+}
+
 static char *build_meta(const scene_data *d, const char *zHash)
 {
     json_t *m = json_object(), *inst = json_array(), *warn = json_array();
