@@ -83,6 +83,7 @@ typedef struct owner {
     int nx, ny;
     int cx0, cy0, cx1, cy1;    /* the tile's cells, [cx0, cx1) x [cy0, cy1) */
     const uint8_t *exposed;    /* NULL: own everything */
+    int safeOnly;              /* Qhull's default options at once, no proven fast attempt */
 } owner;
 
 static int cell_of(double v, double o, double g, int n)
@@ -106,6 +107,143 @@ static int owns(const owner *w, int32_t a, int32_t b)
 }
 
 /*
+** Qhull first runs without facet merging ('Q0', so no 'Qt' either: every facet is a triangle),
+** which skips the merge tests that cost it a tenth of its time. Without merging, rounding can go
+** uncorrected, so that result is kept only when it is proven to be the Delaunay triangulation:
+** every triangle clearly non-degenerate, the two triangles at each inner edge clearly on either
+** side of it and each clearly outside the other's circumcircle (a triangulation whose edges are
+** all strictly locally Delaunay is the Delaunay triangulation, and it is unique), the hull edges
+** one convex cycle turning clearly left, and every point a vertex. "Clearly" is a relative margin
+** far above rounding (and above what Qhull would merge). Otherwise, and on any Qhull error, the
+** call is made again with the default options, merging included: near-degenerate input (points
+** on a grid, nearly cocircular quadruples) gets exactly the result it always got, and the rest
+** gets the same triangles, found faster.
+*/
+#define DELAUNAY_FAST "qhull d Qbb Qc Qz Q12 Q0"
+#define DELAUNAY_SAFE "qhull d Qt Qbb Qc Qz Q12"
+#define ORIENT_MARGIN 1e-12
+#define INCIRCLE_MARGIN 1e-9
+
+/* Twice the signed area of (a, b, c), or 0 when that is within the margin of rounding. */
+static double orient_clear(const double *a, const double *b, const double *c)
+{
+    double l = (b[0] - a[0]) * (c[1] - a[1]), r = (b[1] - a[1]) * (c[0] - a[0]), det = l - r;
+    return fabs(det) > ORIENT_MARGIN * (fabs(l) + fabs(r)) ? det : 0;
+}
+
+/* 1 when d is clearly outside the circumcircle of the counter-clockwise triangle (a, b, c). */
+static int outside_circle_clear(const double *a, const double *b, const double *c, const double *d)
+{
+    double adx = a[0] - d[0], ady = a[1] - d[1], bdx = b[0] - d[0], bdy = b[1] - d[1], cdx = c[0] - d[0], cdy = c[1] - d[1];
+    double al = adx * adx + ady * ady, bl = bdx * bdx + bdy * bdy, cl = cdx * cdx + cdy * cdy;
+    double det = al * (bdx * cdy - cdx * bdy) + bl * (cdx * ady - adx * cdy) + cl * (adx * bdy - bdx * ady);
+    double perm = al * (fabs(bdx * cdy) + fabs(cdx * bdy)) + bl * (fabs(cdx * ady) + fabs(adx * cdy)) + cl * (fabs(adx * bdy) + fabs(bdx * ady));
+    return det < -INCIRCLE_MARGIN * perm;
+}
+
+/* The proof described above, on the lower facets of a Delaunay call on pts (np points). */
+static int proven_delaunay(qhT *qh, const double *pts, int np)
+{
+    facetT *facet, *neighbor, **neighborp;
+    vertexT *vertex, **vertexp;
+    int32_t *next = sptt_malloc((size_t)np * sizeof(int32_t));
+    uint8_t *seen = sptt_calloc((size_t)np, 1);
+    int ok = next!=NULL && seen!=NULL, nHull = 0, nSeen = 0, start = -1;
+    for(int i = 0; ok && i < np; i++) next[i] = -1;
+    FORALLfacets {
+        vertexT *vt[3];
+        int v[3], k = 0;
+        double o;
+        if( !ok ) break;
+        if( facet->upperdelaunay ) continue;
+        FOREACHvertex_(facet->vertices) {
+            if( k==3 ) break;
+            vt[k] = vertex;
+            v[k++] = qh_pointid(qh, vertex->point);
+        }
+        if( k!=3 || qh_setsize(qh, facet->vertices)!=3 || qh_setsize(qh, facet->neighbors)!=3 ){
+            ok = 0;
+            break;
+        }
+        for(int j = 0; j < 3; j++){
+            if( v[j] < 0 || v[j] >= np ){
+                ok = 0;
+                break;
+            }
+            if( !seen[v[j]] ){
+                seen[v[j]] = 1;
+                nSeen++;
+            }
+        }
+        if( !ok ) break;
+        o = orient_clear(pts + 2 * v[0], pts + 2 * v[1], pts + 2 * v[2]);
+        if( o==0 ){
+            ok = 0;
+            break;
+        }
+        /* Neighbour j is across the edge opposite vertex j. */
+        k = 0;
+        FOREACHneighbor_(facet) {
+            int a = v[(k + 1) % 3], b = v[(k + 2) % 3], c = v[k];
+            if( neighbor->upperdelaunay ){
+                /* A hull edge, directed with this triangle on its left. */
+                int from = o > 0 ? (k==0 ? v[1] : k==1 ? v[2] : v[0]) : (k==0 ? v[2] : k==1 ? v[0] : v[1]);
+                int to = o > 0 ? (k==0 ? v[2] : k==1 ? v[0] : v[1]) : (k==0 ? v[1] : k==1 ? v[2] : v[0]);
+                if( next[from]!=-1 ){
+                    ok = 0;
+                    break;
+                }
+                next[from] = to;
+                start = from;
+                nHull++;
+            }else if( neighbor->id > facet->id ){
+                vertexT *other = NULL, *w, **wp;
+                int dId;
+                double oc, od;
+                FOREACHsetelement_(vertexT, neighbor->vertices, w)
+                    if( w!=vt[(k + 1) % 3] && w!=vt[(k + 2) % 3] ) other = w;
+                dId = other ? qh_pointid(qh, other->point) : -1;
+                if( dId < 0 || dId >= np ){
+                    ok = 0;
+                    break;
+                }
+                oc = orient_clear(pts + 2 * a, pts + 2 * b, pts + 2 * c);
+                od = orient_clear(pts + 2 * a, pts + 2 * b, pts + 2 * dId);
+                if( oc==0 || od==0 || (oc > 0)==(od > 0) ){
+                    ok = 0;
+                    break;
+                }
+                /* (a, b, c) counter-clockwise: swap a and b when c is on the right. */
+                if( !(oc > 0 ? outside_circle_clear(pts + 2 * a, pts + 2 * b, pts + 2 * c, pts + 2 * dId)
+                             : outside_circle_clear(pts + 2 * b, pts + 2 * a, pts + 2 * c, pts + 2 * dId)) ){
+                    ok = 0;
+                    break;
+                }
+            }
+            k++;
+        }
+    }
+    if( ok ) ok = nSeen==np && nHull >= 3 && start >= 0;
+    if( ok ){
+        /* One cycle through every hull edge, turning left at each vertex. */
+        int at = start, steps = 0;
+        do{
+            int to = next[at], after = to >= 0 ? next[to] : -1;
+            if( after < 0 || !(orient_clear(pts + 2 * at, pts + 2 * to, pts + 2 * after) > 0) ){
+                ok = 0;
+                break;
+            }
+            at = to;
+            steps++;
+        }while( at!=start && steps <= nHull );
+        if( ok ) ok = at==start && steps==nHull;
+    }
+    free(next);
+    free(seen);
+    return ok;
+}
+
+/*
 ** One Qhull Delaunay call on np points (local copy, shifted to their centre for precision),
 ** reporting the owned boundary edges. *pSingular is set when Qhull finds the input flat
 ** (collinear), which means no triangles, not an error.
@@ -115,7 +253,7 @@ static int delaunay_edges(const double *xy, const int32_t *ids, int np, double r
 {
     qhT *qh = NULL;
     geo_errstream es;
-    char cmd[] = "qhull d Qt Qbb Qc Qz Q12";
+    char fast[] = DELAUNAY_FAST, safe[] = DELAUNAY_SAFE;
     double *pts = NULL, cx = 0, cy = 0, r2 = rmax * rmax;
     uint8_t *kept = NULL;
     int rc = SPTT_OK, exitcode, curlong, totlong;
@@ -145,7 +283,22 @@ static int delaunay_edges(const double *xy, const int32_t *ids, int np, double r
         pts[2 * i + 1] = xy[2 * ids[i] + 1] - cy;
     }
     qh_zero(qh, es.fp);
-    exitcode = qh_new_qhull(qh, 2, np, pts, False, cmd, NULL, es.fp);
+    exitcode = qh_new_qhull(qh, 2, np, pts, False, w->safeOnly ? safe : fast, NULL, es.fp);
+    if( !w->safeOnly && (exitcode || !proven_delaunay(qh, pts, np)) ){
+        /* Not proven: the default options, from a clean slate. */
+        qh_freeqhull(qh, !qh_ALL);
+        qh_memfreeshort(qh, &curlong, &totlong);
+        assert(curlong==0 && totlong==0);
+        geo_errstream_close(&es);
+        if( (rc = geo_errstream_open(&es)) ){
+            free(qh);
+            qh = NULL;
+            goto cleanup;
+        }
+        memset(qh, 0, sizeof *qh);
+        qh_zero(qh, es.fp);
+        exitcode = qh_new_qhull(qh, 2, np, pts, False, safe, NULL, es.fp);
+    }
     if( exitcode==qh_ERRsingular ){
         *pSingular = 1;
         goto cleanup;
@@ -432,6 +585,7 @@ static int tile_edges(const grid *G, const double *xy, int tx0, int ty0, int tx1
     w.cx1 = tx1;
     w.cy1 = ty1;
     w.exposed = G->exposed;
+    w.safeOnly = 0;
     *pCalled = 1;
     rc = delaunay_edges(xy, ids, np, rmax, &w, out, &singular, pnKept);
 cleanup:
@@ -760,6 +914,7 @@ int geo_alpha_shape_mode(const double *xy, size_t n, double rmax, int mode, sptt
         }
         for(size_t i = 0; i < m; i++) ids[i] = (int32_t)i;
         memset(&w, 0, sizeof w);
+        w.safeOnly = mode==3;
         a->nTiles = 1;
         rc = delaunay_edges(u, ids, (int)m, rmax, &w, &E, &singular, &nKept);
         free(ids);

@@ -6,6 +6,8 @@
 #include "sptt_math.h"
 
 #include <assert.h>
+#include <stddef.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,9 +81,186 @@ static int less3(const pt3 *a, const pt3 *b)
 DEFINE_MERGE_SORT(sort2, pt2, less2)
 DEFINE_MERGE_SORT(sort3, pt3, less3)
 
-static int sort_points(double *p, size_t n, int dim)
+/*
+** Larger inputs: an LSD radix sort on the first coordinate, then each run of equal first
+** coordinates sorted by the others and deduplicated. The key maps a double to an unsigned integer
+** with the same order (finite values, -0.0 made +0.0), so the result is exactly the
+** lexicographic order the merge sort gives, in a few linear passes instead of log2(n) branchy
+** ones. When every first coordinate is a float (scan coordinates are), the key is the float's
+** 32 bits: half the bytes to move per pass, and fewer passes. Digits that every key shares (a
+** common exponent, say) are skipped.
+*/
+#define RADIX_MIN 256
+
+typedef struct key64 {
+    uint64_t k;
+    uint32_t i;
+} key64;
+
+typedef struct key32 {
+    uint32_t k;
+    uint32_t i;
+} key32;
+
+static uint64_t order_key(double v)
 {
-    return dim==2 ? sort2((pt2 *)p, n) : sort3((pt3 *)p, n);
+    uint64_t u;
+    memcpy(&u, &v, sizeof u);
+    return (u >> 63) ? ~u : u | ((uint64_t)1 << 63);
+}
+
+static uint32_t order_key32(float v)
+{
+    uint32_t u;
+    memcpy(&u, &v, sizeof u);
+    return (u >> 31) ? ~u : u | 0x80000000u;
+}
+
+/* LSD radix sort of records with a `k` member over `bytes` key bytes; a and b hold n each, the
+** sorted records end in *pa. */
+#define DEFINE_RADIX(NAME, T)                                                                 \
+    static void NAME(T **pa, T **pb, size_t n, int bytes, uint32_t (*hist)[256])              \
+    {                                                                                         \
+        T *a = *pa, *b = *pb;                                                                 \
+        for(int s = 0; s < bytes; s++){                                                       \
+            uint32_t off = 0, *h = hist[s];                                                   \
+            T *t;                                                                             \
+            if( h[(a[0].k >> (8 * s)) & 255]==n ) continue; /* every key has this digit */   \
+            for(int c = 0; c < 256; c++){                                                     \
+                uint32_t cnt = h[c];                                                          \
+                h[c] = off;                                                                   \
+                off += cnt;                                                                   \
+            }                                                                                 \
+            for(size_t i = 0; i < n; i++) b[h[(a[i].k >> (8 * s)) & 255]++] = a[i];          \
+            t = a;                                                                            \
+            a = b;                                                                            \
+            b = t;                                                                            \
+        }                                                                                     \
+        *pa = a;                                                                              \
+        *pb = b;                                                                              \
+    }
+
+DEFINE_RADIX(radix64, key64)
+DEFINE_RADIX(radix32, key32)
+
+/* The value with -0.0 made +0.0: the same point must not depend on which zero it came with. */
+static double plus_zero(double v) { return v==0 ? 0 : v; }
+
+/*
+** Sorted, deduplicated copy of n >= RADIX_MIN finite points into q (n * dim doubles); returns the
+** distinct count, or -1 when out of memory.
+*/
+static ptrdiff_t radix_sorted_unique(const double *p, size_t n, int dim, double *q)
+{
+    const size_t d = (size_t)dim;
+    uint32_t (*hist)[256] = sptt_calloc(8, sizeof *hist);
+    void *bufA = sptt_malloc(n * sizeof(key64)), *bufB = sptt_malloc(n * sizeof(key64));
+    uint32_t *order = NULL;
+    uint8_t *isEnd = sptt_malloc(n);
+    size_t m = 0;
+    int floats = 1;
+    ptrdiff_t rc = -1;
+    if( hist==NULL || bufA==NULL || bufB==NULL || isEnd==NULL ) goto cleanup;
+    for(size_t i = 0; i < n && floats; i++){
+        double x = p[d * i];
+        floats = fabs(x) <= FLT_MAX && (double)(float)x==x;
+    }
+    if( floats ){
+        key32 *a = bufA, *b = bufB;
+        for(size_t i = 0; i < n; i++){
+            uint32_t k = order_key32((float)plus_zero(p[d * i]));
+            a[i].k = k;
+            a[i].i = (uint32_t)i;
+            for(int s = 0; s < 4; s++) hist[s][(k >> (8 * s)) & 255]++;
+        }
+        radix32(&a, &b, n, 4, hist);
+        /* Where each run of equal keys ends, then the order alone (in the free buffer). */
+        for(size_t i = 0; i < n; i++) isEnd[i] = (uint8_t)(i + 1==n || a[i + 1].k!=a[i].k);
+        order = (uint32_t *)b;
+        for(size_t i = 0; i < n; i++) order[i] = a[i].i;
+    }else{
+        key64 *a = bufA, *b = bufB;
+        for(size_t i = 0; i < n; i++){
+            uint64_t k = order_key(plus_zero(p[d * i]));
+            a[i].k = k;
+            a[i].i = (uint32_t)i;
+            for(int s = 0; s < 8; s++) hist[s][(k >> (8 * s)) & 255]++;
+        }
+        radix64(&a, &b, n, 8, hist);
+        for(size_t i = 0; i < n; i++) isEnd[i] = (uint8_t)(i + 1==n || a[i + 1].k!=a[i].k);
+        order = (uint32_t *)b;
+        for(size_t i = 0; i < n; i++) order[i] = a[i].i;
+    }
+    {
+        size_t start = 0;
+        for(size_t i = 0; i < n; i++){
+            double *w = q + d * m;
+            size_t len, u;
+            for(size_t k = 0; k < d; k++) w[d * (i - start) + k] = plus_zero(p[d * order[i] + k]);
+            if( !isEnd[i] ) continue;
+            /* A run of equal first coordinates: by the others, then its repeats dropped. */
+            len = i + 1 - start;
+            if( len > 1 ){
+                if( len <= 16 ){
+                    if( dim==2 ){
+                        pt2 *v = (pt2 *)w;
+                        for(size_t x = 1; x < len; x++){
+                            pt2 t = v[x];
+                            size_t y = x;
+                            while( y > 0 && less2(&t, &v[y - 1]) ){
+                                v[y] = v[y - 1];
+                                y--;
+                            }
+                            v[y] = t;
+                        }
+                    }else{
+                        pt3 *v = (pt3 *)w;
+                        for(size_t x = 1; x < len; x++){
+                            pt3 t = v[x];
+                            size_t y = x;
+                            while( y > 0 && less3(&t, &v[y - 1]) ){
+                                v[y] = v[y - 1];
+                                y--;
+                            }
+                            v[y] = t;
+                        }
+                    }
+                }else if( (dim==2 ? sort2((pt2 *)w, len) : sort3((pt3 *)w, len))!=SPTT_OK ){
+                    goto cleanup;
+                }
+            }
+            u = 1;
+            for(size_t x = 1; x < len; x++){
+                const double *c = w + d * x, *prev = w + d * (u - 1);
+                /* Equal values are equal bits here: no NaN, and zeros were made +0.0. */
+                if( c[0]==prev[0] && c[1]==prev[1] && (d==2 || c[2]==prev[2]) ) continue;
+                memmove(w + d * u, c, d * sizeof(double));
+                u++;
+            }
+            m += u;
+            start = i + 1;
+        }
+    }
+    rc = (ptrdiff_t)m;
+cleanup:
+    free(hist);
+    free(bufA);
+    free(bufB);
+    free(isEnd);
+    return rc;
+}
+
+int geo_sort_lex3(double *p, size_t n)
+{
+    return sort3((pt3 *)p, n);
+}
+
+int geo_cmp_lex3(const void *a, const void *b)
+{
+    const double *p = a, *q = b;
+    for(int k = 0; k < 3; k++)
+        if( p[k]!=q[k] ) return p[k] < q[k] ? -1 : 1;
+    return 0;
 }
 
 int geo_sorted_unique(const double *p, size_t n, int dim, double **pOut, size_t *pm, size_t *pnDup)
@@ -97,18 +276,33 @@ int geo_sorted_unique(const double *p, size_t n, int dim, double **pOut, size_t 
         if( !isfinite(p[i]) ) return sptt_fail(SPTT_EINVAL, "point %zu: non-finite coordinate", i / d);
     q = sptt_malloc(sptt_mul_size(n ? n : 1, d * sizeof(double)));
     if( q==NULL ) return SPTT_ENOMEM;
+    if( n >= RADIX_MIN && n <= UINT32_MAX ){
+        ptrdiff_t mm = radix_sorted_unique(p, n, dim, q);
+        if( mm < 0 ){
+            free(q);
+            return SPTT_ENOMEM;
+        }
+        *pOut = q;
+        *pm = (size_t)mm;
+        *pnDup = n - (size_t)mm;
+        return SPTT_OK;
+    }
     if( n ) memcpy(q, p, n * d * sizeof(double));
     /* -0.0 and 0.0 are the same point and must not depend on which came first. */
     for(size_t i = 0; i < n * d; i++)
         if( q[i]==0 ) q[i] = 0;
-    rc = sort_points(q, n, dim);
+    rc = dim==2 ? sort2((pt2 *)q, n) : sort3((pt3 *)q, n);
     if( rc ){
         free(q);
         return rc;
     }
     for(size_t i = 0; i < n; i++){
         const double *a = q + d * i;
-        if( m > 0 && memcmp(a, q + d * (m - 1), d * sizeof(double))==0 ) continue;
+        /* Equal values are equal bits here: no NaN, and zeros were made +0.0. */
+        if( m > 0 ){
+            const double *b = q + d * (m - 1);
+            if( a[0]==b[0] && a[1]==b[1] && (d==2 || a[2]==b[2]) ) continue;
+        }
         memmove(q + d * m, a, d * sizeof(double));
         m++;
     }
@@ -159,7 +353,13 @@ int geo_hull2d(const double *xy, int m, double *work, double *hull)
     pt2 *w = (pt2 *)work;
     if( m <= 0 ) return 0;
     memcpy(work, xy, (size_t)m * 2 * sizeof(double));
-    /* Insertion sort for the small shadows the box search makes, merge sort beyond. */
+    /* Insertion sort for the small shadows the box search makes, merge sort beyond; nothing for
+    ** input that is sorted already (the XY of points sorted in 3D, for upright boxes). */
+    if( m > 32 ){
+        int i = 1;
+        while( i < m && !less2(&w[i], &w[i - 1]) ) i++;
+        if( i==m ) return geo_hull2d_sorted(work, m, hull);
+    }
     if( m <= 32 ){
         for(int i = 1; i < m; i++){
             pt2 v = w[i];
@@ -208,8 +408,9 @@ void geo_min_rect(const double *hull, int h, geo_rect *r)
     }
     r->area = INFINITY;
     for(int i = 0; i < h; i++){
-        const double *a = hull + 2 * i, *b = hull + 2 * ((i + 1) % h);
+        const double *a = hull + 2 * i, *b = hull + 2 * (i + 1==h ? 0 : i + 1);
         double u[2] = { b[0] - a[0], b[1] - a[1] }, len = sqrt(u[0] * u[0] + u[1] * u[1]), v[2], area;
+        double dj, dk, dl;
         u[0] /= len;
         u[1] /= len;
         v[0] = -u[1];
@@ -220,16 +421,43 @@ void geo_min_rect(const double *hull, int h, geo_rect *r)
                 if( dot2(v, hull + 2 * t) > dot2(v, hull + 2 * k) ) k = t;
                 if( dot2(u, hull + 2 * t) < dot2(u, hull + 2 * l) ) l = t;
             }
+            dj = dot2(u, hull + 2 * j);
+            dk = dot2(v, hull + 2 * k);
+            dl = dot2(u, hull + 2 * l);
         }else{
             /* Bounded loops: on a plateau (an edge parallel to a caliper) the pointer may stop
-            ** on either end, both are extreme. */
-            for(int s = 0; s < h && dot2(u, hull + 2 * ((j + 1) % h)) >= dot2(u, hull + 2 * j); s++) j = (j + 1) % h;
-            for(int s = 0; s < h && dot2(v, hull + 2 * ((k + 1) % h)) >= dot2(v, hull + 2 * k); s++) k = (k + 1) % h;
-            for(int s = 0; s < h && dot2(u, hull + 2 * ((l + 1) % h)) <= dot2(u, hull + 2 * l); s++) l = (l + 1) % h;
+            ** on either end, both are extreme. Each projection is computed once (the same
+            ** expression as comparing both every time), and no modulo. */
+            double dn;
+            int jn, kn, ln;
+            dj = dot2(u, hull + 2 * j);
+            for(int s = 0; s < h; s++){
+                jn = j + 1==h ? 0 : j + 1;
+                dn = dot2(u, hull + 2 * jn);
+                if( !(dn >= dj) ) break;
+                j = jn;
+                dj = dn;
+            }
+            dk = dot2(v, hull + 2 * k);
+            for(int s = 0; s < h; s++){
+                kn = k + 1==h ? 0 : k + 1;
+                dn = dot2(v, hull + 2 * kn);
+                if( !(dn >= dk) ) break;
+                k = kn;
+                dk = dn;
+            }
+            dl = dot2(u, hull + 2 * l);
+            for(int s = 0; s < h; s++){
+                ln = l + 1==h ? 0 : l + 1;
+                dn = dot2(u, hull + 2 * ln);
+                if( !(dn <= dl) ) break;
+                l = ln;
+                dl = dn;
+            }
         }
         {
-            double u0 = dot2(u, hull + 2 * l), u1 = dot2(u, hull + 2 * j);
-            double v0 = dot2(v, a), v1 = dot2(v, hull + 2 * k);
+            double u0 = dl, u1 = dj;
+            double v0 = dot2(v, a), v1 = dk;
             area = (u1 - u0) * (v1 - v0);
             if( area < r->area ){
                 r->area = area;

@@ -17,6 +17,12 @@
 */
 int geo_sorted_unique(const double *p, size_t n, int dim, double **pOut, size_t *pm, size_t *pnDup);
 
+/* Stable lexicographic merge sort of n 3D points with the comparisons of geo_cmp_lex3 (so -0.0
+** equals 0.0); SPTT_ENOMEM when its buffer cannot be had (then sort with qsort and
+** geo_cmp_lex3). */
+int geo_sort_lex3(double *p, size_t n);
+int geo_cmp_lex3(const void *a, const void *b);
+
 /*
 ** Convex hull of m 2D points that are already sorted lexicographically (Andrew's monotone
 ** chain). Writes h counter-clockwise vertices, no collinear ones, to hull (capacity m + 1) and
@@ -44,8 +50,9 @@ void geo_box_in_frame(const double *R, const double *p, size_t m, const double *
 /* Reorders and flips the axes to the documented convention (sptt_geometry.h). */
 void geo_box_canonical(sptt_box *b);
 
-/* The alpha shape with a forced mode: 0 automatic, 1 one Delaunay call, 2 tiles (tests use it to
-** check that both give the same result). */
+/* The alpha shape with a forced mode: 0 automatic, 1 one Delaunay call, 2 tiles, 3 one Delaunay
+** call with Qhull's default (merging) options only, without the proven fast attempt (tests use
+** these to check that all give the same result). */
 int geo_alpha_shape_mode(const double *xy, size_t n, double rmax, int mode, sptt_alpha_shape *a);
 
 /* Qhull error text goes to a memory stream so that a failure can be reported in a warning. */

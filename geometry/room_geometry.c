@@ -16,53 +16,59 @@
 /* Labelled floor (or ceiling) points needed before their median is trusted over percentiles. */
 #define MIN_LABELLED 100
 
-/* k-th smallest of a[0..n), reordering a: quickselect with a three-way partition, which stays
-** linear when many values are equal (a flat floor). */
-static double select_kth(double *a, size_t n, size_t k)
+/*
+** Heights are float coordinates, and the k-th smallest float is found from its bits: a float maps
+** to an unsigned key with the same order, and three histogram passes over 11, 11 and 10 bits of
+** the key narrow down to the one key that is k-th. Linear, with no data-dependent branches to
+** mispredict, and the same value any exact selection gives (-0.0 is taken as 0.0).
+*/
+static uint32_t float_key(float f)
 {
-    size_t lo = 0, hi = n;
-    while( hi - lo > 1 ){
-        double pivot = a[lo + (hi - lo) / 2], t;
-        size_t lt = lo, i = lo, gt = hi;
-        while( i < gt ){
-            if( a[i] < pivot ){
-                t = a[lt];
-                a[lt++] = a[i];
-                a[i++] = t;
-            }else if( a[i] > pivot ){
-                t = a[--gt];
-                a[gt] = a[i];
-                a[i] = t;
-            }else{
-                i++;
-            }
-        }
-        if( k < lt ) hi = lt;
-        else if( k >= gt ) lo = gt;
-        else return pivot;
+    uint32_t u;
+    if( f==0 ) f = 0;
+    memcpy(&u, &f, sizeof u);
+    return (u >> 31) ? ~u : u | 0x80000000u;
+}
+
+static double key_float(uint32_t k)
+{
+    uint32_t u = (k & 0x80000000u) ? k & 0x7fffffffu : ~k;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+/* k-th smallest (0-based) of the n keys in a, which it reorders. */
+static double select_kth_key(uint32_t *a, size_t n, size_t k)
+{
+    static const int shift[3] = { 21, 10, 0 }, bits[3] = { 11, 11, 10 };
+    uint32_t prefix = 0, hist[2048];
+    for(int pass = 0; pass < 3; pass++){
+        uint32_t mask = (1u << bits[pass]) - 1;
+        size_t below = 0, m = 0;
+        int b = 0;
+        memset(hist, 0, sizeof hist);
+        for(size_t i = 0; i < n; i++) hist[(a[i] >> shift[pass]) & mask]++;
+        while( below + hist[b] <= k ) below += hist[b++];
+        k -= below;
+        prefix |= (uint32_t)b << shift[pass];
+        /* Keep only the keys in the chosen bucket. */
+        for(size_t i = 0; i < n; i++)
+            if( ((a[i] >> shift[pass]) & mask)==(uint32_t)b ) a[m++] = a[i];
+        n = m;
     }
-    return a[lo];
+    return key_float(prefix);
 }
 
-static double percentile(double *a, size_t n, double p)
+static size_t percentile_rank(size_t n, double p)
 {
-    return select_kth(a, n, (size_t)floor(p * (double)(n - 1)));
-}
-
-/* Median of z over points labelled `label`, or NAN when fewer than MIN_LABELLED. */
-static double labelled_median(const float *xyz, const uint8_t *nyu40, size_t n, int label, double *work)
-{
-    size_t m = 0;
-    if( nyu40==NULL ) return NAN;
-    for(size_t i = 0; i < n; i++)
-        if( nyu40[i]==label ) work[m++] = xyz[3 * i + 2];
-    if( m < MIN_LABELLED ) return NAN;
-    return percentile(work, m, 0.5);
+    return (size_t)floor(p * (double)(n - 1));
 }
 
 int sptt_room_compute(const float *xyz, const uint8_t *nyu40, size_t n, const sptt_room_opts *o, sptt_room *r)
 {
-    double *xy = NULL, *p = NULL, *z = NULL;
+    double *xy = NULL, *p = NULL;
+    uint32_t *z = NULL;
     size_t m;
     int rc = SPTT_OK;
 
@@ -94,23 +100,33 @@ int sptt_room_compute(const float *xyz, const uint8_t *nyu40, size_t n, const sp
     r->flags |= r->shape.flags;
 
     /* Floor and ceiling: labelled medians when there are enough such points, else percentiles
-    ** of all heights (robust to a few stray points below the floor or above the ceiling). */
-    z = sptt_malloc(n * sizeof(double));
+    ** of all heights (robust to a few stray points below the floor or above the ceiling). One
+    ** pass collects both labels, floor keys from the front of z, ceiling keys from the back. */
+    z = sptt_malloc(n * sizeof(uint32_t));
     if( z==NULL ){
         rc = SPTT_ENOMEM;
         goto cleanup;
     }
-    r->floorZ = labelled_median(xyz, nyu40, n, SPTT_NYU40_FLOOR, z);
-    r->ceilingZ = labelled_median(xyz, nyu40, n, SPTT_NYU40_CEILING, z);
+    {
+        size_t nFloor = 0, nCeil = 0;
+        r->floorZ = r->ceilingZ = NAN;
+        for(size_t i = 0; i < n && nyu40; i++){
+            if( nyu40[i]==SPTT_NYU40_FLOOR ) z[nFloor++] = float_key(xyz[3 * i + 2]);
+            else if( nyu40[i]==SPTT_NYU40_CEILING ) z[n - 1 - nCeil++] = float_key(xyz[3 * i + 2]);
+        }
+        if( nFloor >= MIN_LABELLED ) r->floorZ = select_kth_key(z, nFloor, percentile_rank(nFloor, 0.5));
+        if( nCeil >= MIN_LABELLED ) r->ceilingZ = select_kth_key(z + n - nCeil, nCeil, percentile_rank(nCeil, 0.5));
+    }
     if( isnan(r->floorZ) || isnan(r->ceilingZ) ){
-        for(size_t i = 0; i < n; i++) z[i] = xyz[3 * i + 2];
         if( isnan(r->floorZ) ){
+            for(size_t i = 0; i < n; i++) z[i] = float_key(xyz[3 * i + 2]);
             r->flags |= SPTT_ROOM_NO_FLOOR;
-            r->floorZ = percentile(z, n, 0.01);
+            r->floorZ = select_kth_key(z, n, percentile_rank(n, 0.01));
         }
         if( isnan(r->ceilingZ) ){
+            for(size_t i = 0; i < n; i++) z[i] = float_key(xyz[3 * i + 2]);
             r->flags |= SPTT_ROOM_NO_CEILING;
-            r->ceilingZ = percentile(z, n, 0.99);
+            r->ceilingZ = select_kth_key(z, n, percentile_rank(n, 0.99));
         }
     }
     r->height = fmax(0.0, r->ceilingZ - r->floorZ);

@@ -452,8 +452,7 @@ int sptt_geometry_scene(sqlite3 *db, const char *zDbPath, const char *zScene, co
             p[3 * k + 1] = q[1];
             p[3 * k + 2] = q[2];
         }
-        ob->rc = sptt_obb_minimal(p, n, &ob->minimal);
-        if( ob->rc==SPTT_OK ) ob->rc = sptt_obb_upright(p, n, &ob->upright);
+        ob->rc = sptt_obb_fit(p, n, &ob->minimal, &ob->upright);
         ob->hasFit = ob->rc==SPTT_OK;
         if( isArkit && !ob->hasAnno && ob->hasFit ){
             ob->minimal.flags |= SPTT_BOX_NO_ANNOTATION;

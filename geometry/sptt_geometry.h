@@ -70,6 +70,9 @@ int sptt_obb_minimal(const double *xyz, size_t n, sptt_box *box);
 /* The smallest box with a vertical axis: minimum-area rectangle of the XY hull (rotating
 ** calipers) times the z extent. */
 int sptt_obb_upright(const double *xyz, size_t n, sptt_box *box);
+/* Both of the above from one pass over the points (sorting, deduplication and the principal
+** frame are shared): the same boxes, bit for bit, as the two calls. */
+int sptt_obb_fit(const double *xyz, size_t n, sptt_box *minimal, sptt_box *upright);
 /* Box along the principal axes of the points' covariance (what libraries call the OBB). */
 int sptt_obb_pca(const double *xyz, size_t n, sptt_box *box);
 /* Axis-aligned box, in the same representation. */

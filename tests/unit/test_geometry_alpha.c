@@ -280,6 +280,49 @@ Test(alpha, result_does_not_depend_on_point_order)
     free(p.xy);
 }
 
+/* The Delaunay call first tries Qhull without facet merging and keeps that only when it proves
+** to be the Delaunay triangulation; the result must be exactly that of Qhull's default options,
+** on random rooms, float coordinates, grids (cocircular everywhere: the proof must fail and fall
+** back) and grids with rounding noise. */
+Test(alpha, proven_fast_delaunay_matches_the_default_options)
+{
+    sptt_rng r;
+    sptt_rng_seed(&r, 21);
+    for(int c = 0; c < 12; c++){
+        pts p = {0};
+        sptt_alpha_shape fast, safe;
+        double rmax = c % 3==0 ? 0.05 : c % 3==1 ? 0.2 : 0.6;
+        if( c < 4 ){
+            random_room(&r, &p, 2000 + 2500 * (size_t)c, 6, 4, c);
+        }else if( c < 8 ){
+            /* Scan-like: float coordinates, dense walls and a sparse floor. */
+            for(int i = 0; i < 6000; i++){
+                double x = sptt_rng_uniform(&r, 0, 5), y = sptt_rng_uniform(&r, 0, 4);
+                if( i % 3==0 ) x = (float)(0.002 * sptt_rng_normal(&r));
+                if( i % 3==1 ) y = (float)(4 + 0.002 * sptt_rng_normal(&r));
+                add(&p, (float)x, (float)y);
+            }
+        }else{
+            grid(&p, 0, 0, 3, 2, 0.05, NULL);
+            if( c >= 10 )
+                for(size_t i = 0; i < 2 * p.n; i++) p.xy[i] += 1e-7 * sptt_rng_normal(&r);
+        }
+        cr_assert_eq(geo_alpha_shape_mode(p.xy, p.n, rmax, 1, &fast), SPTT_OK, "%s", sptt_errmsg());
+        cr_assert_eq(geo_alpha_shape_mode(p.xy, p.n, rmax, 3, &safe), SPTT_OK, "%s", sptt_errmsg());
+        cr_assert_eq(fast.nBoundaryEdges, safe.nBoundaryEdges, "case %d: %zu edges vs %zu", c, fast.nBoundaryEdges, safe.nBoundaryEdges);
+        cr_assert_eq(fast.area, safe.area, "case %d: area %.17g vs %.17g", c, fast.area, safe.area);
+        cr_assert_eq(fast.areaKept, safe.areaKept);
+        cr_assert_eq(fast.flags, safe.flags);
+        cr_assert_eq(fast.nLoops, safe.nLoops);
+        cr_assert_eq(fast.nHoles, safe.nHoles);
+        cr_assert_eq(fast.loopStart[fast.nLoops], safe.loopStart[safe.nLoops]);
+        cr_assert(memcmp(fast.loopXY, safe.loopXY, (size_t)fast.loopStart[fast.nLoops] * 2 * sizeof(double))==0, "case %d: loops differ", c);
+        sptt_alpha_shape_free(&fast);
+        sptt_alpha_shape_free(&safe);
+        free(p.xy);
+    }
+}
+
 /* ---------------------------------------------------------------------------------------------
 ** Degenerate input
 */

@@ -282,6 +282,99 @@ Test(obb, prefiltered_large_set_matches_its_hull)
     free(p);
 }
 
+/* A large set goes through the prefilter: the result must still not depend on the order. */
+Test(obb, prefiltered_result_does_not_depend_on_point_order)
+{
+    sptt_rng r;
+    int n = 30000;
+    double *p, *q, R[9], s[3] = { 6.0, 5.0, 2.6 }, c[3] = { 1, 2, 1.3 };
+    sptt_box a, b, ua, ub;
+    sptt_rng_seed(&r, 17);
+    random_rotation(&r, R);
+    p = cuboid_points(&r, R, s, c, n);
+    for(int i = 8; i < n; i += 3)
+        for(int k = 0; k < 3; k++) p[3 * i + k] = c[k] + 0.8 * (p[3 * i + k] - c[k]);
+    for(int i = 0; i < 3 * n; i++) p[i] += 1e-3 * sptt_rng_normal(&r);   /* a scan's noise */
+    q = malloc((size_t)n * 3 * sizeof(double));
+    memcpy(q, p, (size_t)n * 3 * sizeof(double));
+    sptt_rng_shuffle(&r, q, (size_t)n, 3 * sizeof(double));
+    cr_assert_eq(sptt_obb_fit(p, (size_t)n, &a, &ua), SPTT_OK);
+    cr_assert_eq(sptt_obb_fit(q, (size_t)n, &b, &ub), SPTT_OK);
+    cr_assert(memcmp(a.center, b.center, sizeof a.center)==0 && memcmp(a.size, b.size, sizeof a.size)==0 &&
+              memcmp(a.axes, b.axes, sizeof a.axes)==0, "shuffled points gave another minimal box");
+    cr_assert(memcmp(ua.axes, ub.axes, sizeof ua.axes)==0 && memcmp(ua.size, ub.size, sizeof ua.size)==0);
+    assert_contains_all(&a, p, (size_t)n, 1e-9);
+    free(p);
+    free(q);
+}
+
+/* The combined call is the two calls, bit for bit, on every kind of input. */
+Test(obb, fit_equals_minimal_and_upright)
+{
+    sptt_rng r;
+    sptt_rng_seed(&r, 18);
+    for(int t = 0; t < 12; t++){
+        int n = t < 4 ? 5000 + 3000 * t : 5 + (int)sptt_rng_below(&r, 800);
+        double *p = random_set(&r, t % 4, n);
+        sptt_box m1, u1, m2, u2;
+        cr_assert_eq(sptt_obb_minimal(p, (size_t)n, &m1), SPTT_OK);
+        cr_assert_eq(sptt_obb_upright(p, (size_t)n, &u1), SPTT_OK);
+        cr_assert_eq(sptt_obb_fit(p, (size_t)n, &m2, &u2), SPTT_OK);
+        cr_assert(memcmp(&m1, &m2, sizeof m1)==0, "set %d: minimal boxes differ", t);
+        cr_assert(memcmp(&u1, &u2, sizeof u1)==0, "set %d: upright boxes differ", t);
+        free(p);
+    }
+}
+
+static int cmp_lex_dim(const void *a, const void *b, int dim)
+{
+    const double *p = a, *q = b;
+    for(int k = 0; k < dim; k++)
+        if( p[k]!=q[k] ) return p[k] < q[k] ? -1 : 1;
+    return 0;
+}
+static int cmp_lex2(const void *a, const void *b) { return cmp_lex_dim(a, b, 2); }
+static int cmp_lex3(const void *a, const void *b) { return cmp_lex_dim(a, b, 3); }
+
+/* The radix sort behind geo_sorted_unique against a plain sort and deduplication: float and
+** double coordinates, both zeros, many duplicates, long runs of equal first coordinates. */
+Test(obb, sorted_unique_matches_a_plain_sort)
+{
+    sptt_rng r;
+    sptt_rng_seed(&r, 19);
+    for(int t = 0; t < 24; t++){
+        int dim = 2 + t % 2;
+        size_t n = t < 4 ? (size_t)(100 + 60 * t) : 300 + (size_t)sptt_rng_below(&r, 20000);
+        double *p = malloc(n * (size_t)dim * sizeof(double)), *q, *ref = malloc(n * (size_t)dim * sizeof(double));
+        size_t m, nDup, mRef = 0;
+        for(size_t i = 0; i < n * (size_t)dim; i++){
+            double v;
+            switch( (t / 2) % 5 ){
+            case 0: v = sptt_rng_normal(&r); break;                               /* doubles */
+            case 1: v = (float)sptt_rng_normal(&r); break;                        /* floats */
+            case 2: v = (double)sptt_rng_below(&r, 7) - 3; break;                 /* few values: runs, duplicates */
+            case 3: v = sptt_rng_below(&r, 2) ? 0.0 : -0.0; break;                /* both zeros */
+            default: v = (i % (size_t)dim)==0 ? (float)sptt_rng_below(&r, 3) : sptt_rng_uniform(&r, -1e6, 1e6); break;
+            }
+            p[i] = v;
+        }
+        memcpy(ref, p, n * (size_t)dim * sizeof(double));
+        for(size_t i = 0; i < n * (size_t)dim; i++)
+            if( ref[i]==0 ) ref[i] = 0;
+        qsort(ref, n, (size_t)dim * sizeof(double), dim==2 ? cmp_lex2 : cmp_lex3);
+        for(size_t i = 0; i < n; i++)
+            if( mRef==0 || cmp_lex_dim(ref + (size_t)dim * i, ref + (size_t)dim * (mRef - 1), dim)!=0 )
+                memmove(ref + (size_t)dim * mRef++, ref + (size_t)dim * i, (size_t)dim * sizeof(double));
+        cr_assert_eq(geo_sorted_unique(p, n, dim, &q, &m, &nDup), SPTT_OK);
+        cr_assert_eq(m, mRef, "set %d: %zu distinct, expected %zu", t, m, mRef);
+        cr_assert_eq(nDup, n - mRef);
+        cr_assert(memcmp(q, ref, m * (size_t)dim * sizeof(double))==0, "set %d: another order", t);
+        free(p);
+        free(q);
+        free(ref);
+    }
+}
+
 Test(obb, rotating_calipers_match_brute_force)
 {
     sptt_rng r;
