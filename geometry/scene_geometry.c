@@ -396,6 +396,22 @@ int sptt_geometry_scene(sqlite3 *db, const char *zDbPath, const char *zScene, co
 
     rc = sptt_pack_read(zPack, SPTT_PACK_SKIP_IMAGES, &pack);
     if( rc ) goto cleanup;
+    if( pack.nSamples > 0 ){
+        /* ingest --sample: the uniform surface samples replace the mesh vertices as the point
+        ** cloud (schemas/README.md); the faces index the vertices, so they go too. */
+        float *x = pack.xyz;
+        uint8_t *c = pack.rgb, *l = pack.nyu40;
+        uint16_t *in = pack.instance;
+        uint64_t n = pack.nPoints;
+        pack.xyz = pack.sxyz; pack.sxyz = x;
+        pack.rgb = pack.srgb; pack.srgb = c;
+        pack.nyu40 = pack.snyu40; pack.snyu40 = l;
+        pack.instance = pack.sinstance; pack.sinstance = in;
+        pack.nPoints = pack.nSamples; pack.nSamples = n;
+        free(pack.faces);
+        pack.faces = NULL;
+        pack.nFaces = 0;
+    }
     t0 = sptt_now();
 
     rc = sptt_room_compute(pack.xyz, pack.nyu40, (size_t)pack.nPoints, &o->room, &room);

@@ -10,9 +10,25 @@ echo
 echo "== 2. ingest them into $out/dataset.db (packs in $out/packs/)"
 "$bin/sptt-ingest" scannet "$out"/raw/scannet/scans/scene* --labels "$out/raw/scannet/scannetv2-labels.combined.tsv" \
     --db "$out/dataset.db"
-if [ -x "$bin/sptt-ingest" ] && "$bin/sptt-ingest" --help | grep -q "arkitscenes VIDEO_DIR"; then
-    "$bin/sptt-ingest" arkitscenes "$out"/raw/arkitscenes/3dod/Training/* --db "$out/dataset.db" || true
-fi
+"$bin/sptt-ingest" arkitscenes "$out"/raw/arkitscenes/3dod/Training/* --db "$out/dataset.db"
+# any other mesh goes through Assimp: a small OBJ room with named objects and a name table
+mkdir -p "$out/raw/mesh"
+awk 'function box(name, x0, y0, z0, x1, y1, z1,   i) {
+         printf "o %s\n", name
+         printf "v %g %g %g\nv %g %g %g\nv %g %g %g\nv %g %g %g\n", x0,y0,z0, x1,y0,z0, x1,y1,z0, x0,y1,z0
+         printf "v %g %g %g\nv %g %g %g\nv %g %g %g\nv %g %g %g\n", x0,y0,z1, x1,y0,z1, x1,y1,z1, x0,y1,z1
+         b = n; n += 8
+         printf "f %d %d %d %d\nf %d %d %d %d\n", b+1,b+4,b+3,b+2, b+5,b+6,b+7,b+8
+         printf "f %d %d %d %d\nf %d %d %d %d\n", b+1,b+2,b+6,b+5, b+2,b+3,b+7,b+6
+         printf "f %d %d %d %d\nf %d %d %d %d\n", b+3,b+4,b+8,b+7, b+4,b+1,b+5,b+8 }
+     BEGIN { n = 0
+         box("Floor_main", -2, -1.5, -0.02, 2, 1.5, 0)
+         box("Table_oak", -0.6, -0.4, 0, 0.6, 0.4, 0.75)
+         box("Chair_01", 0.8, -0.25, 0, 1.25, 0.2, 0.9)
+         box("Chair_02", -1.25, -0.2, 0, -0.8, 0.25, 0.9) }' > "$out/raw/mesh/dining.obj"
+printf 'floor\tfloor\t2\ntable\ttable\t7\nchair\tchair\t5\n' > "$out/raw/mesh/names.tsv"
+"$bin/sptt-ingest" mesh "$out/raw/mesh/dining.obj" --labels "$out/raw/mesh/names.tsv" --db "$out/dataset.db" \
+    --sample 40000
 echo
 echo "== 3. room and object geometry, a top-down picture per scene in $out/geometry/"
 "$bin/sptt-geometry" --db "$out/dataset.db" --png "$out/geometry"

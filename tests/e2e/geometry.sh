@@ -105,4 +105,13 @@ fi
 printf 'not a database at all, just text padding padding padding padding padding padding padding padding' > "$t/x.db"
 "$bin/sptt-geometry" --db "$t/x.db" 2> "$t/err"; rc=$?
 [ $rc = 2 ] && grep -q "not a Spatial-TTT dataset" "$t/err" && ok "foreign file refused" || no "foreign db ($rc: $(cat "$t/err"))"
+# ingest --sample: the surface samples stand in for the vertices
+"$bin/sptt-ingest" scannet "$t/raw/scannet/scans/scene0700_00" --labels "$t/raw/scannet/scannetv2-labels.combined.tsv" \
+    --db "$t/s.db" --no-images --quiet --sample 60000 || no "ingest with samples"
+"$bin/sptt-geometry" --db "$t/s.db" --room-sample all --quiet || no "geometry on samples"
+line=$(sqlite3 "$t/s.db" "SELECT json_extract(geometry_params, '\$.room_points'), room_area,
+        json_extract(readfile('$t/raw/scannet/scans/scene0700_00/ground_truth.json'), '\$.room.floor_area') FROM scenes")
+echo "# samples: room points|area|truth = $line"
+echo "$line" | awk -F'|' '{ e = ($2 - $3) / $3; if (e < 0) e = -e; exit !($1 > 20000 && e < 0.02) }' \
+    && ok "--sample: geometry runs on the samples (area within 2%)" || no "geometry on samples: $line"
 exit $fail
