@@ -248,7 +248,11 @@ int ann_project(ann_scene *s, const ann_project_opts *o, ann_projection *p)
     for(int i = 0; i < p->nFrames; i++){
         p->frames[i] = p->nFrames==nAll ? i : (int)llround((double)i * (nAll - 1) / (p->nFrames > 1 ? p->nFrames - 1 : 1));
     }
-    for(uint64_t f = 0; f < k->nFaces; f++) triInst[f] = (uint16_t)triangle_instance(k, f);
+    for(uint64_t f = 0; f < k->nFaces; f++){
+        triInst[f] = (uint16_t)triangle_instance(k, f);
+        /* the pack may hold instances the objects table lacks; count them all safely */
+        if( triInst[f] > maxId ) maxId = triInst[f];
+    }
     if( (rc = sptt_raster_index_build(k->xyz, k->nPoints, k->faces, k->nFaces, &idx)) ) goto done;
     if( o->zMaskDir ){
         char zPath[1200];
