@@ -541,7 +541,10 @@ static int hull3_build(double *pts, int m, hull3 *h)
 {
     qhT *qh = NULL;
     geo_errstream es;
-    char cmd[] = "qhull ";
+    /* Q5: no check of outer planes after the build. That pass only widens each facet's outer
+    ** plane bound (facet->maxoutside) by testing every point; the vertices, facets and normals
+    ** read below are the same without it. */
+    char cmd[] = "qhull Q5";
     int rc = SPTT_OK, exitcode, curlong, totlong, nInc = 0;
     int *map = NULL, *fmap = NULL;
     facetT *facet, *neighbor, **neighborp;
@@ -549,14 +552,15 @@ static int hull3_build(double *pts, int m, hull3 *h)
 
     memset(h, 0, sizeof *h);
     if( (rc = geo_errstream_open(&es)) ) return rc;
-    qh = sptt_calloc(1, sizeof(qhT));
+    /* qh_zero clears the whole qhT: no need for calloc to clear it first. */
+    qh = sptt_malloc(sizeof(qhT));
+    if( qh ) qh_zero(qh, es.fp);
     map = sptt_malloc((size_t)m * sizeof(int));
     if( qh==NULL || map==NULL ){
         rc = SPTT_ENOMEM;
         goto cleanup;
     }
     for(int i = 0; i < m; i++) map[i] = -1;
-    qh_zero(qh, es.fp);
     exitcode = qh_new_qhull(qh, 3, m, pts, False, cmd, NULL, es.fp);
     if( exitcode ){
         rc = sptt_fail(SPTT_ECORRUPT, "qhull exit %d: %s", exitcode, geo_errstream_text(&es));
