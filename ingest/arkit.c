@@ -42,35 +42,6 @@
 
 static const char *const azSky[4] = { "Up", "Left", "Down", "Right" };
 
-static int file_exists(const char *z)
-{
-    struct stat st;
-    return stat(z, &st)==0 && S_ISREG(st.st_mode);
-}
-
-static int dir_exists(const char *z)
-{
-    struct stat st;
-    return stat(z, &st)==0 && S_ISDIR(st.st_mode);
-}
-
-static int need_file(const char *zPath)
-{
-    if( !file_exists(zPath) ) return sptt_fail(SPTT_EFORMAT, "%s: missing file", zPath);
-    return SPTT_OK;
-}
-
-static const char *base_name(const char *zPath, char *zBuf, size_t n)
-{
-    size_t len = strlen(zPath);
-    const char *z;
-    while( len > 1 && zPath[len - 1]=='/' ) len--;
-    z = zPath + len;
-    while( z > zPath && z[-1]!='/' ) z--;
-    snprintf(zBuf, n, "%.*s", (int)(zPath + len - z), z);
-    return zBuf;
-}
-
 /* ---------------------------------------------------------------------------------------------
 ** Annotation boxes
 */
@@ -670,7 +641,7 @@ static int find_pincam(const char *zKDir, const char *zVid, const arkit_frame *f
     snprintf(zTry[2], sizeof zTry[2], "%.3f", (double)(f->ms + 1) / 1000.0);
     for(int i = 0; i < 3; i++){
         if( (rc = sptt_pathf(zOut, n, "%s/%s_%s.pincam", zKDir, zVid, zTry[i])) ) return rc;
-        if( file_exists(zOut) ) return SPTT_OK;
+        if( ingest_file_exists(zOut) ) return SPTT_OK;
     }
     sptt_pathf(zOut, n, "%s/%s_%s.pincam", zKDir, zVid, f->zTs);
     return sptt_fail(SPTT_EFORMAT, "%s: missing file (intrinsics of frame %s_%s.png)", zOut, zVid, f->zTs);
@@ -688,11 +659,11 @@ static int prepare_walk(scene_data *d, const char *zFramesDir, const char *zVid,
     if( (rc = sptt_pathf(zTraj, sizeof zTraj, "%s/lowres_wide.traj", zFramesDir)) ) return rc;
     if( (rc = sptt_pathf(zImg, sizeof zImg, "%s/lowres_wide", zFramesDir)) ) return rc;
     if( (rc = sptt_pathf(zKDir, sizeof zKDir, "%s/lowres_wide_intrinsics", zFramesDir)) ) return rc;
-    if( !dir_exists(zImg) ){
+    if( !ingest_dir_exists(zImg) ){
         scene_warn(d, "no_frames", "no %s folder: the video has no camera walk", zImg);
         return SPTT_OK;
     }
-    if( (rc = need_file(zTraj)) ) return rc;
+    if( (rc = ingest_need_file(zTraj)) ) return rc;
     if( (rc = read_traj(d, zTraj, &w->poses, &w->nPoses)) ) return rc;
     if( (rc = list_frames(zImg, zVid, &w->frames, &w->nFrames, &nIgnored)) ) return rc;
     if( nIgnored ) scene_warn(d, "ignored_files", "%llu files in %s are not named %s_<time>.png and were ignored",
@@ -827,7 +798,7 @@ int sptt_ingest_arkit(sqlite3 *db, const char *zDir, const sptt_ingest_opts *o, 
     memset(&fl, 0, sizeof fl);
     memset(&w, 0, sizeof w);
     memset(r, 0, sizeof *r);
-    base_name(zDir, zVid, sizeof zVid);
+    ingest_base_name(zDir, zVid, sizeof zVid);
     snprintf(r->zName, sizeof r->zName, "%s", zVid);
     scene_init(&d, zVid, "arkitscenes");
     d.fps = o->fps;
@@ -835,11 +806,11 @@ int sptt_ingest_arkit(sqlite3 *db, const char *zDir, const sptt_ingest_opts *o, 
     if( (rc = sptt_pathf(zMesh, sizeof zMesh, "%s/%s_3dod_mesh.ply", zDir, zVid)) ) goto done;
     if( (rc = sptt_pathf(zAnn, sizeof zAnn, "%s/%s_3dod_annotation.json", zDir, zVid)) ) goto done;
     if( (rc = sptt_pathf(zFramesDir, sizeof zFramesDir, "%s/%s_frames", zDir, zVid)) ) goto done;
-    if( !dir_exists(zDir) ){
+    if( !ingest_dir_exists(zDir) ){
         rc = sptt_fail(SPTT_EFORMAT, "%s: missing folder", zDir);
         goto done;
     }
-    if( (rc = need_file(zMesh)) || (rc = need_file(zAnn)) ) goto done;
+    if( (rc = ingest_need_file(zMesh)) || (rc = ingest_need_file(zAnn)) ) goto done;
     if( !(o->fps > 0) ){
         rc = sptt_fail(SPTT_EINVAL, "--fps must be positive for ARKitScenes videos");
         goto done;
@@ -857,7 +828,7 @@ int sptt_ingest_arkit(sqlite3 *db, const char *zDir, const sptt_ingest_opts *o, 
     if( (rc = scene_take_ply(&d, zMesh)) ) goto done;
     if( (rc = read_annotation(&d, zAnn)) ) goto done;
 
-    if( dir_exists(zFramesDir) ){
+    if( ingest_dir_exists(zFramesDir) ){
         if( (rc = prepare_walk(&d, zFramesDir, zVid, o, &w, &fl)) ) goto done;
     }else{
         scene_warn(&d, "no_frames", "no %s folder: the video has no camera walk", zFramesDir);

@@ -69,6 +69,14 @@ int scene_skip_if_unchanged(sqlite3 *db, const scene_data *d, const sptt_ingest_
 /* Reads a coloured PLY mesh into the pack (points, colours, faces; labels zeroed), hashing it. */
 int scene_take_ply(scene_data *d, const char *zPath);
 
+/* Small file-system helpers shared by the sources. */
+int ingest_file_exists(const char *zPath);
+int ingest_dir_exists(const char *zPath);
+/* SPTT_EFORMAT "<path>: missing file" unless zPath is a regular file. */
+int ingest_need_file(const char *zPath);
+/* The last component of a path, trailing slashes ignored (a scene folder's name). */
+const char *ingest_base_name(const char *zPath, char *zBuf, size_t n);
+
 /* JSON helpers with file-and-position messages. */
 struct json_t;
 int ingest_json_parse(const char *zPath, const uint8_t *data, size_t n, struct json_t **pJ);

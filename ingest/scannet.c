@@ -22,18 +22,6 @@
 #include <turbojpeg.h>
 #include <unistd.h>
 
-static int file_exists(const char *z)
-{
-    struct stat st;
-    return stat(z, &st)==0 && S_ISREG(st.st_mode);
-}
-
-static int need_file(const char *zPath)
-{
-    if( !file_exists(zPath) ) return sptt_fail(SPTT_EFORMAT, "%s: missing file", zPath);
-    return SPTT_OK;
-}
-
 /* ---------------------------------------------------------------------------------------------
 ** Labels
 */
@@ -454,7 +442,7 @@ static int walk_from_poses(scene_data *d, const char *zDir, const scannet_meta *
     int W = m->colorW, H = m->colorH, fw = o->frameW, fh = o->frameH;
 
     if( (rc = sptt_pathf(zPath, sizeof zPath, "%s/intrinsic/intrinsic_color.txt", zDir)) ) return rc;
-    if( (rc = need_file(zPath)) ) return rc;
+    if( (rc = ingest_need_file(zPath)) ) return rc;
     if( (rc = read_matrix_file(d, zPath, K)) ) return rc;
     if( W==0 || H==0 ){
         return sptt_fail(SPTT_EFORMAT, "%s: colorWidth/colorHeight missing from the scene's .txt; needed with --poses", zDir);
@@ -532,17 +520,6 @@ done:
 /* ---------------------------------------------------------------------------------------------
 ** The scene
 */
-static const char *base_name(const char *zPath, char *zBuf, size_t n)
-{
-    size_t len = strlen(zPath);
-    const char *z;
-    while( len > 1 && zPath[len - 1]=='/' ) len--;
-    z = zPath + len;
-    while( z > zPath && z[-1]!='/' ) z--;
-    snprintf(zBuf, n, "%.*s", (int)(zPath + len - z), z);
-    return zBuf;
-}
-
 int sptt_ingest_scannet(sqlite3 *db, const char *zDir, const sptt_ingest_opts *o, sptt_ingest_result *r)
 {
     char zName[128], zPly[1200], zSegs[1200], zAgg[1200], zTxt[1200], zSens[1200];
@@ -556,7 +533,7 @@ int sptt_ingest_scannet(sqlite3 *db, const char *zDir, const sptt_ingest_opts *o
     memset(&fl, 0, sizeof fl);
     memset(&meta, 0, sizeof meta);
     memset(r, 0, sizeof *r);
-    base_name(zDir, zName, sizeof zName);
+    ingest_base_name(zDir, zName, sizeof zName);
     snprintf(r->zName, sizeof r->zName, "%s", zName);
     scene_init(&d, zName, "scannet");
     d.fps = o->fps;
@@ -568,14 +545,14 @@ int sptt_ingest_scannet(sqlite3 *db, const char *zDir, const sptt_ingest_opts *o
     if( o->zSens ) rc = sptt_pathf(zSens, sizeof zSens, "%s", o->zSens);
     else rc = sptt_pathf(zSens, sizeof zSens, "%s/%s.sens", zDir, zName);
     if( rc ) goto done;
-    if( (rc = need_file(zPly)) || (rc = need_file(zSegs)) || (rc = need_file(zAgg)) ) goto done;
+    if( (rc = ingest_need_file(zPly)) || (rc = ingest_need_file(zSegs)) || (rc = ingest_need_file(zAgg)) ) goto done;
     if( o->zLabels==NULL ){
         rc = sptt_fail(SPTT_EINVAL, "--labels scannetv2-labels.combined.tsv is required for ScanNet scenes");
         goto done;
     }
-    if( (rc = need_file(o->zLabels)) ) goto done;
-    if( o->zSens && (rc = need_file(o->zSens)) ) goto done;
-    haveSens = !o->zPoses && file_exists(zSens);
+    if( (rc = ingest_need_file(o->zLabels)) ) goto done;
+    if( o->zSens && (rc = ingest_need_file(o->zSens)) ) goto done;
+    haveSens = !o->zPoses && ingest_file_exists(zSens);
     havePoses = o->zPoses!=NULL;
 
     /* Options that shape the output are part of the input hash. */
@@ -593,13 +570,13 @@ int sptt_ingest_scannet(sqlite3 *db, const char *zDir, const sptt_ingest_opts *o
     if( (rc = read_labels(&d, zSegs, zAgg, labels)) ) goto done;
 
     /* Alignment and metadata. */
-    if( file_exists(zTxt) && (rc = read_meta(&d, zTxt, &meta)) ) goto done;
+    if( ingest_file_exists(zTxt) && (rc = read_meta(&d, zTxt, &meta)) ) goto done;
     snprintf(d.zSceneType, sizeof d.zSceneType, "%s", meta.zType);
     if( o->zAlign ){
         uint8_t *buf;
         size_t n;
         char *z;
-        if( (rc = need_file(o->zAlign)) ) goto done;
+        if( (rc = ingest_need_file(o->zAlign)) ) goto done;
         if( (rc = scene_read_input(&d, o->zAlign, &buf, &n)) ) goto done;
         z = strstr((char *)buf, "axisAlignment");
         rc = parse_alignment(z ? z : (char *)buf, o->zAlign, d.alignment);

@@ -16,6 +16,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 void scene_init(scene_data *d, const char *zName, const char *zSource)
@@ -182,6 +183,35 @@ int scene_sample_surface(scene_data *d, uint64_t n, uint64_t seed)
     p->nSamples = n;
     free(cum);
     return SPTT_OK;
+}
+
+int ingest_file_exists(const char *zPath)
+{
+    struct stat st;
+    return stat(zPath, &st)==0 && S_ISREG(st.st_mode);
+}
+
+int ingest_dir_exists(const char *zPath)
+{
+    struct stat st;
+    return stat(zPath, &st)==0 && S_ISDIR(st.st_mode);
+}
+
+int ingest_need_file(const char *zPath)
+{
+    if( !ingest_file_exists(zPath) ) return sptt_fail(SPTT_EFORMAT, "%s: missing file", zPath);
+    return SPTT_OK;
+}
+
+const char *ingest_base_name(const char *zPath, char *zBuf, size_t n)
+{
+    size_t len = strlen(zPath);
+    const char *z;
+    while( len > 1 && zPath[len - 1]=='/' ) len--;
+    z = zPath + len;
+    while( z > zPath && z[-1]!='/' ) z--;
+    snprintf(zBuf, n, "%.*s", (int)(zPath + len - z), z);
+    return zBuf;
 }
 
 int ingest_json_parse(const char *zPath, const uint8_t *data, size_t n, json_t **pJ)

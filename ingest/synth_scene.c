@@ -563,6 +563,17 @@ static int part(emitter *e, const double *size, double x0, double y0, double z0,
     return emit_box(e, lo, hi);
 }
 
+/* Four legs of thickness (fx, fy) at the corners of the footprint, inset by `in`, from the floor
+** to height top (fractions of the box). */
+static int four_legs(emitter *e, const double *size, double in, double fx, double fy, double top)
+{
+    int rc = part(e, size, in, in, 0, in + fx, in + fy, top);
+    if( !rc ) rc = part(e, size, 1 - in - fx, in, 0, 1 - in, in + fy, top);
+    if( !rc ) rc = part(e, size, in, 1 - in - fy, 0, in + fx, 1 - in, top);
+    if( !rc ) rc = part(e, size, 1 - in - fx, 1 - in - fy, 0, 1 - in, 1 - in, top);
+    return rc;
+}
+
 static void set_color(emitter *e, const uint8_t *base, double f)
 {
     for(int k = 0; k < 3; k++){
@@ -590,10 +601,7 @@ static int emit_object_shape(emitter *e, synth_object *o, const uint8_t *col)
         double t = fmin(0.04 / s[2], 0.1);
         rc = part(e, s, 0, 0, 1 - t, 1, 1, 1);
         set_color(e, col, 0.75);
-        if( !rc ) rc = part(e, s, 0.02, 0.02, 0, 0.02 + fx, 0.02 + fy, 1 - t);
-        if( !rc ) rc = part(e, s, 0.98 - fx, 0.02, 0, 0.98, 0.02 + fy, 1 - t);
-        if( !rc ) rc = part(e, s, 0.02, 0.98 - fy, 0, 0.02 + fx, 0.98, 1 - t);
-        if( !rc ) rc = part(e, s, 0.98 - fx, 0.98 - fy, 0, 0.98, 0.98, 1 - t);
+        if( !rc ) rc = four_legs(e, s, 0.02, fx, fy, 1 - t);
         break;
     }
     case SH_CHAIR: {
@@ -601,20 +609,14 @@ static int emit_object_shape(emitter *e, synth_object *o, const uint8_t *col)
         rc = part(e, s, 0, 0, seat - 0.05, 1, 1, seat);
         if( !rc ) rc = part(e, s, 0, 0.9, seat, 1, 1, 1);
         set_color(e, col, 0.7);
-        if( !rc ) rc = part(e, s, 0, 0, 0, fx, fy, seat - 0.05);
-        if( !rc ) rc = part(e, s, 1 - fx, 0, 0, 1, fy, seat - 0.05);
-        if( !rc ) rc = part(e, s, 0, 1 - fy, 0, fx, 1, seat - 0.05);
-        if( !rc ) rc = part(e, s, 1 - fx, 1 - fy, 0, 1, 1, seat - 0.05);
+        if( !rc ) rc = four_legs(e, s, 0, fx, fy, seat - 0.05);
         break;
     }
     case SH_STOOL: {
         double t = 0.05 / s[2];
         rc = emit_cylinder(e, 0, 0, s[0] / 2, s[1] / 2, s[2] / 2 - t * s[2], s[2] / 2);
         set_color(e, col, 0.7);
-        if( !rc ) rc = part(e, s, 0.15, 0.15, 0, 0.15 + fx, 0.15 + fy, 1 - t);
-        if( !rc ) rc = part(e, s, 0.85 - fx, 0.15, 0, 0.85, 0.15 + fy, 1 - t);
-        if( !rc ) rc = part(e, s, 0.15, 0.85 - fy, 0, 0.15 + fx, 0.85, 1 - t);
-        if( !rc ) rc = part(e, s, 0.85 - fx, 0.85 - fy, 0, 0.85, 0.85, 1 - t);
+        if( !rc ) rc = four_legs(e, s, 0.15, fx, fy, 1 - t);
         break;
     }
     case SH_BED: {
