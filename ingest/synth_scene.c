@@ -1177,6 +1177,19 @@ static int make_camera(synth_scene *s, sptt_rng *rng, const walk *w, int nFrames
 /* ---------------------------------------------------------------------------------------------
 ** Structure: floor, ceiling and walls, each an instance with its own segments.
 */
+/* A new floor, ceiling or wall instance whose vertices the emitter writes next. */
+static synth_object *begin_structure(synth_scene *s, emitter *e, const char *zRaw, const uint8_t *color)
+{
+    synth_object *o = new_object(s);
+    if( o==NULL ) return NULL;
+    o->zRaw = zRaw;
+    o->zShape = "plane";
+    o->v0 = s->mesh.nVerts;
+    e->owner = s->nObjs - 1;
+    memcpy(e->color, color, 3);
+    return o;
+}
+
 static int emit_structure(synth_scene *s, sptt_rng *rng, double res)
 {
     int rc = SPTT_OK;
@@ -1193,14 +1206,9 @@ static int emit_structure(synth_scene *s, sptt_rng *rng, double res)
         /* part 0: floors; part 1: ceilings. Two rooms get one floor and ceiling each. */
         int nInst = s->kind==2 ? 2 : 1;
         for(int inst = 0; inst < nInst && rc==0; inst++){
-            synth_object *o = new_object(s);
+            synth_object *o = begin_structure(s, &e, part ? "ceiling" : "floor", part ? ceilCol : floorCol);
             if( o==NULL ) return SPTT_ENOMEM;
-            o->zRaw = part ? "ceiling" : "floor";
-            o->zShape = "plane";
             o->room = inst;
-            o->v0 = s->mesh.nVerts;
-            e.owner = s->nObjs - 1;
-            memcpy(e.color, part ? ceilCol : floorCol, 3);
             for(int r = 0; r < s->nRects && rc==0; r++){
                 const synth_rect *R = &s->rects[r];
                 double z = part ? s->height : 0;
@@ -1217,13 +1225,8 @@ static int emit_structure(synth_scene *s, sptt_rng *rng, double res)
         double len = hypot(b[0] - a[0], b[1] - a[1]);
         double org[3] = { a[0], a[1], 0 }, da[3] = { b[0] - a[0], b[1] - a[1], 0 }, db[3] = { 0, 0, s->height };
         double n[3] = { -(b[1] - a[1]) / len, (b[0] - a[0]) / len, 0 };
-        synth_object *o = new_object(s);
+        synth_object *o = begin_structure(s, &e, "wall", wallCol);
         if( o==NULL ) return SPTT_ENOMEM;
-        o->zRaw = "wall";
-        o->zShape = "plane";
-        o->v0 = s->mesh.nVerts;
-        e.owner = s->nObjs - 1;
-        memcpy(e.color, wallCol, 3);
         rc = emit_grid(&e, org, da, db, n);
         o->v1 = s->mesh.nVerts;
     }
@@ -1232,13 +1235,8 @@ static int emit_structure(synth_scene *s, sptt_rng *rng, double res)
         const synth_rect *A = &s->rects[0], *B = &s->rects[1];
         double x = A->x1, y0 = fmax(A->y0, B->y0), y1 = fmin(A->y1, B->y1);
         double n[3] = { -1, 0, 0 };
-        synth_object *o = new_object(s);
+        synth_object *o = begin_structure(s, &e, "wall", wallCol);
         if( o==NULL ) return SPTT_ENOMEM;
-        o->zRaw = "wall";
-        o->zShape = "plane";
-        o->v0 = s->mesh.nVerts;
-        e.owner = s->nObjs - 1;
-        memcpy(e.color, wallCol, 3);
         {
             double org[3] = { x, y0, 0 }, a[3] = { 0, s->door[1] - y0, 0 }, b[3] = { 0, 0, s->height };
             rc = emit_grid(&e, org, a, b, n);
