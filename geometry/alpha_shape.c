@@ -141,54 +141,137 @@ static int outside_circle_clear(const double *a, const double *b, const double *
     return det < -INCIRCLE_MARGIN * perm;
 }
 
-/* The proof described above, on the lower facets of a Delaunay call on pts (np points). */
-static int proven_delaunay(qhT *qh, const double *pts, int np)
+/*
+** What qh_new_qhull does, less qh_prepare_output: for 'd' that marks the "good" facets, a pass
+** over every facet whose result nothing here reads (a twentieth of the call). 'Qt' triangulates
+** in that step, so it is kept for the options that ask for it.
+*/
+static int run_delaunay(qhT *qh, int np, double *pts, char *cmd, FILE *errfp)
+{
+    int exitcode;
+    if( !qh->qhmem.ferr ) qh_meminit(qh, errfp);
+    else qh_memcheck(qh);
+    qh_initqhull_start(qh, NULL, NULL, errfp);
+    exitcode = setjmp(qh->errexit);
+    if( !exitcode ){
+        qh->NOerrexit = False;
+        qh_initflags(qh, cmd);
+        qh->PROJECTdelaunay = True;
+        qh_init_B(qh, pts, np, 2, False);
+        qh_qhull(qh);
+        qh_check_output(qh);
+        if( qh->TRIangulate ) qh_prepare_output(qh);
+    }
+    qh->NOerrexit = True;
+    return exitcode;
+}
+
+/*
+** The lower facets (the triangles) of a finished Delaunay call, copied out of Qhull's linked
+** structures once, so that the proof, the radius test and the edge pass read flat arrays.
+** v: the point ids of each triangle; nb[k]: the triangle across the edge opposite v[k], or -1
+** for the outside (an upper-Delaunay facet). Returns 0 when a facet is not a triangle with three
+** neighbours, or a vertex is not an input point (only the unproven fast path can meet that).
+*/
+typedef struct tri_mesh {
+    int n;
+    int32_t (*v)[3];
+    int32_t (*nb)[3];
+} tri_mesh;
+
+static void tri_mesh_free(tri_mesh *t)
+{
+    free(t->v);
+    free(t->nb);
+    memset(t, 0, sizeof *t);
+}
+
+static int tri_mesh_extract(qhT *qh, int np, tri_mesh *t, int *pRc)
 {
     facetT *facet, *neighbor, **neighborp;
     vertexT *vertex, **vertexp;
+    int32_t *map = NULL;
+    int ok = 1;
+    memset(t, 0, sizeof *t);
+    *pRc = SPTT_OK;
+    t->v = sptt_malloc((size_t)(qh->num_facets ? qh->num_facets : 1) * sizeof *t->v);
+    t->nb = sptt_malloc((size_t)(qh->num_facets ? qh->num_facets : 1) * sizeof *t->nb);
+    map = sptt_malloc(((size_t)qh->facet_id + 1) * sizeof(int32_t));
+    if( t->v==NULL || t->nb==NULL || map==NULL ){
+        *pRc = SPTT_ENOMEM;
+        ok = 0;
+        goto cleanup;
+    }
+    /* Neighbours are recorded by Qhull id and translated afterwards, so that the walk reads each
+    ** facet once and never follows a pointer into a neighbour. */
+    FORALLfacets {
+        int k = 0;
+        if( facet->upperdelaunay ){
+            map[facet->id] = -1;
+            continue;
+        }
+        if( t->n >= qh->num_facets ){
+            ok = 0;
+            break;
+        }
+        map[facet->id] = t->n;
+        FOREACHvertex_(facet->vertices) {
+            int id;
+            if( k==3 ){
+                k++;
+                break;
+            }
+            id = qh_pointid(qh, vertex->point);
+            if( id < 0 || id >= np ) ok = 0;
+            t->v[t->n][k++] = id;
+        }
+        if( k!=3 ) ok = 0;
+        k = 0;
+        FOREACHneighbor_(facet) {
+            if( k==3 ){
+                k++;
+                break;
+            }
+            t->nb[t->n][k++] = (int32_t)neighbor->id;
+        }
+        if( k!=3 ) ok = 0;
+        if( !ok ) break;
+        t->n++;
+    }
+    for(int f = 0; ok && f < t->n; f++)
+        for(int k = 0; k < 3; k++) t->nb[f][k] = map[t->nb[f][k]];
+cleanup:
+    free(map);
+    if( !ok ) tri_mesh_free(t);
+    return ok;
+}
+
+/* The proof described above, on the triangles of a fast call on pts (np points). */
+static int proven_delaunay(const tri_mesh *t, const double *pts, int np)
+{
     int32_t *next = sptt_malloc((size_t)np * sizeof(int32_t));
     uint8_t *seen = sptt_calloc((size_t)np, 1);
     int ok = next!=NULL && seen!=NULL, nHull = 0, nSeen = 0, start = -1;
     for(int i = 0; ok && i < np; i++) next[i] = -1;
-    FORALLfacets {
-        vertexT *vt[3];
-        int v[3], k = 0;
+    for(int f = 0; ok && f < t->n; f++){
+        const int32_t *v = t->v[f];
         double o;
-        if( !ok ) break;
-        if( facet->upperdelaunay ) continue;
-        FOREACHvertex_(facet->vertices) {
-            if( k==3 ) break;
-            vt[k] = vertex;
-            v[k++] = qh_pointid(qh, vertex->point);
-        }
-        if( k!=3 || qh_setsize(qh, facet->vertices)!=3 || qh_setsize(qh, facet->neighbors)!=3 ){
-            ok = 0;
-            break;
-        }
         for(int j = 0; j < 3; j++){
-            if( v[j] < 0 || v[j] >= np ){
-                ok = 0;
-                break;
-            }
             if( !seen[v[j]] ){
                 seen[v[j]] = 1;
                 nSeen++;
             }
         }
-        if( !ok ) break;
         o = orient_clear(pts + 2 * v[0], pts + 2 * v[1], pts + 2 * v[2]);
         if( o==0 ){
             ok = 0;
             break;
         }
-        /* Neighbour j is across the edge opposite vertex j. */
-        k = 0;
-        FOREACHneighbor_(facet) {
-            int a = v[(k + 1) % 3], b = v[(k + 2) % 3], c = v[k];
-            if( neighbor->upperdelaunay ){
+        for(int k = 0; k < 3; k++){
+            const int a = v[(k + 1) % 3], b = v[(k + 2) % 3], c = v[k], g = t->nb[f][k];
+            if( g < 0 ){
                 /* A hull edge, directed with this triangle on its left. */
-                int from = o > 0 ? (k==0 ? v[1] : k==1 ? v[2] : v[0]) : (k==0 ? v[2] : k==1 ? v[0] : v[1]);
-                int to = o > 0 ? (k==0 ? v[2] : k==1 ? v[0] : v[1]) : (k==0 ? v[1] : k==1 ? v[2] : v[0]);
+                const int from = o > 0 ? a : b, to = o > 0 ? b : a;
                 if( next[from]!=-1 ){
                     ok = 0;
                     break;
@@ -196,31 +279,29 @@ static int proven_delaunay(qhT *qh, const double *pts, int np)
                 next[from] = to;
                 start = from;
                 nHull++;
-            }else if( neighbor->id > facet->id ){
-                vertexT *other = NULL, *w, **wp;
-                int dId;
+            }else if( g > f ){
+                const int32_t *w = t->v[g];
+                int d = -1;
                 double oc, od;
-                FOREACHsetelement_(vertexT, neighbor->vertices, w)
-                    if( w!=vt[(k + 1) % 3] && w!=vt[(k + 2) % 3] ) other = w;
-                dId = other ? qh_pointid(qh, other->point) : -1;
-                if( dId < 0 || dId >= np ){
+                for(int j = 0; j < 3; j++)
+                    if( w[j]!=a && w[j]!=b ) d = w[j];
+                if( d < 0 ){
                     ok = 0;
                     break;
                 }
                 oc = orient_clear(pts + 2 * a, pts + 2 * b, pts + 2 * c);
-                od = orient_clear(pts + 2 * a, pts + 2 * b, pts + 2 * dId);
+                od = orient_clear(pts + 2 * a, pts + 2 * b, pts + 2 * d);
                 if( oc==0 || od==0 || (oc > 0)==(od > 0) ){
                     ok = 0;
                     break;
                 }
                 /* (a, b, c) counter-clockwise: swap a and b when c is on the right. */
-                if( !(oc > 0 ? outside_circle_clear(pts + 2 * a, pts + 2 * b, pts + 2 * c, pts + 2 * dId)
-                             : outside_circle_clear(pts + 2 * b, pts + 2 * a, pts + 2 * c, pts + 2 * dId)) ){
+                if( !(oc > 0 ? outside_circle_clear(pts + 2 * a, pts + 2 * b, pts + 2 * c, pts + 2 * d)
+                             : outside_circle_clear(pts + 2 * b, pts + 2 * a, pts + 2 * c, pts + 2 * d)) ){
                     ok = 0;
                     break;
                 }
             }
-            k++;
         }
     }
     if( ok ) ok = nSeen==np && nHull >= 3 && start >= 0;
@@ -243,6 +324,15 @@ static int proven_delaunay(qhT *qh, const double *pts, int np)
     return ok;
 }
 
+/* A fresh Qhull run: everything the last one allocated is released first. */
+static void qhull_release(qhT *qh)
+{
+    int curlong, totlong;
+    qh_freeqhull(qh, !qh_ALL);
+    qh_memfreeshort(qh, &curlong, &totlong);
+    assert(curlong==0 && totlong==0);
+}
+
 /*
 ** One Qhull Delaunay call on np points (local copy, shifted to their centre for precision),
 ** reporting the owned boundary edges. *pSingular is set when Qhull finds the input flat
@@ -256,9 +346,8 @@ static int delaunay_edges(const double *xy, const int32_t *ids, int np, double r
     char fast[] = DELAUNAY_FAST, safe[] = DELAUNAY_SAFE;
     double *pts = NULL, cx = 0, cy = 0, r2 = rmax * rmax;
     uint8_t *kept = NULL;
-    int rc = SPTT_OK, exitcode, curlong, totlong;
-    facetT *facet, *neighbor, **neighborp;
-    vertexT *vertex, **vertexp;
+    int rc = SPTT_OK, exitcode, ok = 0;
+    tri_mesh t = {0};
 
     *pSingular = 0;
     if( np < 3 ){
@@ -266,7 +355,7 @@ static int delaunay_edges(const double *xy, const int32_t *ids, int np, double r
         return SPTT_OK;
     }
     if( (rc = geo_errstream_open(&es)) ) return rc;
-    qh = sptt_calloc(1, sizeof(qhT));
+    qh = sptt_malloc(sizeof(qhT));
     pts = sptt_malloc((size_t)np * 2 * sizeof(double));
     if( qh==NULL || pts==NULL ){
         rc = SPTT_ENOMEM;
@@ -283,51 +372,59 @@ static int delaunay_edges(const double *xy, const int32_t *ids, int np, double r
         pts[2 * i + 1] = xy[2 * ids[i] + 1] - cy;
     }
     qh_zero(qh, es.fp);
-    exitcode = qh_new_qhull(qh, 2, np, pts, False, w->safeOnly ? safe : fast, NULL, es.fp);
-    if( !w->safeOnly && (exitcode || !proven_delaunay(qh, pts, np)) ){
-        /* Not proven: the default options, from a clean slate. */
-        qh_freeqhull(qh, !qh_ALL);
-        qh_memfreeshort(qh, &curlong, &totlong);
-        assert(curlong==0 && totlong==0);
-        geo_errstream_close(&es);
-        if( (rc = geo_errstream_open(&es)) ){
-            free(qh);
-            qh = NULL;
+    if( !w->safeOnly ){
+        exitcode = run_delaunay(qh, np, pts, fast, es.fp);
+        if( exitcode==0 ){
+            ok = tri_mesh_extract(qh, np, &t, &rc);
+            if( rc ) goto cleanup;
+            ok = ok && proven_delaunay(&t, pts, np);
+        }
+        if( !ok ){
+            /* Not proven: the default options, from a clean slate. */
+            tri_mesh_free(&t);
+            qhull_release(qh);
+            geo_errstream_close(&es);
+            if( (rc = geo_errstream_open(&es)) ){
+                free(qh);
+                qh = NULL;
+                goto cleanup;
+            }
+            qh_zero(qh, es.fp);
+        }
+    }
+    if( !ok ){
+        exitcode = run_delaunay(qh, np, pts, safe, es.fp);
+        if( exitcode==qh_ERRsingular ){
+            *pSingular = 1;
             goto cleanup;
         }
-        memset(qh, 0, sizeof *qh);
-        qh_zero(qh, es.fp);
-        exitcode = qh_new_qhull(qh, 2, np, pts, False, safe, NULL, es.fp);
+        if( exitcode ){
+            rc = sptt_fail(SPTT_ECORRUPT, "alpha shape: qhull exit %d on %d points: %s", exitcode, np, geo_errstream_text(&es));
+            goto cleanup;
+        }
+        if( !tri_mesh_extract(qh, np, &t, &rc) ){
+            if( rc==SPTT_OK ) rc = sptt_fail(SPTT_ECORRUPT, "alpha shape: qhull gave a facet that is not a triangle on %d points", np);
+            goto cleanup;
+        }
     }
-    if( exitcode==qh_ERRsingular ){
-        *pSingular = 1;
-        goto cleanup;
-    }
-    if( exitcode ){
-        rc = sptt_fail(SPTT_ECORRUPT, "alpha shape: qhull exit %d on %d points: %s", exitcode, np, geo_errstream_text(&es));
-        goto cleanup;
-    }
-    kept = sptt_calloc(qh->facet_id + 1, 1);
+    kept = sptt_malloc(t.n ? (size_t)t.n : 1);
     if( kept==NULL ){
         rc = SPTT_ENOMEM;
         goto cleanup;
     }
-    FORALLfacets {
+    for(int f = 0; f < t.n; f++){
         const double *p[3];
         double ab2, bc2, ca2, cr;
         int32_t g[3];
-        int k = 0;
-        if( facet->upperdelaunay ) continue;
-        FOREACHvertex_(facet->vertices) g[k++] = ids[qh_pointid(qh, vertex->point)];
-        assert(k==3);
+        for(int k = 0; k < 3; k++) g[k] = ids[t.v[f][k]];
         /* The test is computed from the global coordinates with the vertices in id order, so
         ** that every tile that sees this triangle reaches the same verdict to the last bit. */
         for(int i = 0; i < 2; i++)
             for(int j = i + 1; j < 3; j++)
                 if( g[j] < g[i] ){
-                    int32_t t = g[i];
+                    int32_t s = g[i];
                     g[i] = g[j];
-                    g[j] = t;
+                    g[j] = s;
                 }
         for(int i = 0; i < 3; i++) p[i] = xy + 2 * g[i];
         ab2 = (p[1][0] - p[0][0]) * (p[1][0] - p[0][0]) + (p[1][1] - p[0][1]) * (p[1][1] - p[0][1]);
@@ -336,43 +433,39 @@ static int delaunay_edges(const double *xy, const int32_t *ids, int np, double r
         cr = (p[1][0] - p[0][0]) * (p[2][1] - p[0][1]) - (p[1][1] - p[0][1]) * (p[2][0] - p[0][0]);
         /* R = abc / (4 area) and |cr| = 2 area, so R < Rmax <=> a^2 b^2 c^2 < 4 cr^2 Rmax^2. A
         ** flat triangle (cr ~ 0) has an unbounded circle and fails. */
-        if( ab2 * bc2 * ca2 < 4 * cr * cr * r2 ) kept[facet->id] = 1;
+        kept[f] = ab2 * bc2 * ca2 < 4 * cr * cr * r2;
     }
-    FORALLfacets {
-        int32_t v[3];
-        int k = 0, ccw;
-        if( facet->upperdelaunay || !kept[facet->id] ) continue;
+    for(int f = 0; f < t.n; f++){
+        const int32_t *v = t.v[f];
+        int ccw;
+        if( !kept[f] ) continue;
         (*pnKept)++;
-        FOREACHvertex_(facet->vertices) v[k++] = qh_pointid(qh, vertex->point);
         {
             const double *a = pts + 2 * v[0], *b = pts + 2 * v[1], *c = pts + 2 * v[2];
             ccw = (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0]) > 0;
         }
-        /* For a simplicial facet, neighbour i is across the edge opposite vertex i. */
-        k = 0;
-        FOREACHneighbor_(facet) {
-            if( neighbor->upperdelaunay || !kept[neighbor->id] ){
+        /* For a simplicial facet, neighbour k is across the edge opposite vertex k. */
+        for(int k = 0; k < 3; k++){
+            const int g = t.nb[f][k];
+            if( g < 0 || !kept[g] ){
                 int32_t a = ids[v[(k + 1) % 3]], b = ids[v[(k + 2) % 3]];
                 if( !ccw ){
-                    int32_t t = a;
+                    int32_t s = a;
                     a = b;
-                    b = t;
+                    b = s;
                 }
                 if( owns(w, a, b) ) edge_push(out, a, b);
             }
-            k++;
         }
-        assert(k==3);
     }
     rc = out->rc;
 cleanup:
     if( qh ){
-        qh_freeqhull(qh, !qh_ALL);
-        qh_memfreeshort(qh, &curlong, &totlong);
-        assert(curlong==0 && totlong==0);
+        qhull_release(qh);
         free(qh);
     }
     geo_errstream_close(&es);
+    tri_mesh_free(&t);
     free(pts);
     free(kept);
     return rc;
