@@ -731,8 +731,6 @@ static int unique_dirs(double *dirs, int n)
 
 /* Edge pairs are tried only while they are few: each costs as much as a facet normal. */
 #define MAX_EDGE_DIRS 48
-/* Every candidate is refined while this is cheap (candidates x hull vertices). */
-#define REFINE_ALL_BUDGET 1024
 
 static int search_hull(const prepared *pp, const hull3 *h, double *Rbest)
 {
@@ -880,12 +878,12 @@ static int search_hull(const prepared *pp, const hull3 *h, double *Rbest)
     }
     vkey_sort(keys, keys + nCand, nCand);
     {
+        /* Only the best few: on the real scene, refining every candidate of the small hulls
+        ** took a fifth of the boxes' time and lowered 3 of 45 volumes, by 1e-5 at most. */
         double best = INFINITY;
-        int all = (double)nCand * h->nv <= REFINE_ALL_BUDGET;
-        for(int c = 0; c < nCand; c++){
+        for(int c = 0; c < nCand && c < N_REFINE; c++){
             double R[9], vol;
             const cand *cd = &cands[keys[c].pos];
-            if( !all && c >= N_REFINE ) break;
             memcpy(R, cd->R, sizeof R);
             vol = refine(R, h->v, h->nv, cd->vol, moves, work);
             if( vol < best ){
