@@ -732,7 +732,10 @@ static int unique_dirs(double *dirs, int n)
 /* Edge pairs are tried only while they are few: each costs as much as a facet normal. */
 #define MAX_EDGE_DIRS 48
 
-static int search_hull(const prepared *pp, const hull3 *h, double *Rbest)
+/* Rbest: the minimal box's frame. Rup, when not NULL: the upright frame, whose shadow rectangle
+** is the same from the hull's vertices as from all points (the hull's XY shadow is the shadow of
+** the points, and its corners are hull vertices). */
+static int search_hull(const prepared *pp, const hull3 *h, double *Rbest, double *Rup)
 {
     int rc = SPTT_OK, nDir = 0, nCand = 0, nEdgeDir = 0, capDir;
     double *dirs = NULL, *sil = NULL, *work = NULL, *edirs = NULL;
@@ -834,6 +837,7 @@ static int search_hull(const prepared *pp, const hull3 *h, double *Rbest)
         memcpy(cands[nCand++].R, I, sizeof I);
     }
     upright_frame(h->v, h->nv, work, cands[nCand++].R);
+    if( Rup ) memcpy(Rup, cands[nCand - 1].R, 9 * sizeof(double));
     for(int c = 0; c < nCand; c++){
         cands[c].vol = frame_volume(cands[c].R, h->v, h->nv);
         cands[c].index = nDir + c;
@@ -1237,9 +1241,11 @@ cleanup:
     return out;
 }
 
-/* The minimal box of prepared points. */
-static int minimal_prepared(const prepared *pp, sptt_box *box)
+/* The minimal box of prepared points; and, when upright is not NULL, the upright box too if the
+** hull gives it on the way (*pUpDone set then). */
+static int minimal_prepared(const prepared *pp, sptt_box *box, sptt_box *upright, int *pUpDone)
 {
+    double Rup[9];
     hull3 h;
     double R[9];
     unsigned flags = 0;
@@ -1278,7 +1284,11 @@ static int minimal_prepared(const prepared *pp, sptt_box *box)
             free(work);
             rc = SPTT_OK;
         }else if( rc==SPTT_OK ){
-            rc = search_hull(pp, &h, R);
+            rc = search_hull(pp, &h, R, upright ? Rup : NULL);
+            if( rc==SPTT_OK && upright ){
+                finish_box(pp, Rup, 0, upright);
+                *pUpDone = 1;
+            }
         }
     }
     if( rc ) goto cleanup;
@@ -1312,7 +1322,7 @@ int sptt_obb_minimal(const double *xyz, size_t n, sptt_box *box)
     if( n > (size_t)0x7fffffff ) return sptt_fail(SPTT_EINVAL, "box: %zu points is more than Qhull takes", n);
     rc = prepare(xyz, n, &pp);
     if( rc ) return rc;
-    rc = minimal_prepared(&pp, box);
+    rc = minimal_prepared(&pp, box, NULL, NULL);
     prepared_free(&pp);
     return rc;
 }
@@ -1332,14 +1342,14 @@ int sptt_obb_upright(const double *xyz, size_t n, sptt_box *box)
 int sptt_obb_fit(const double *xyz, size_t n, sptt_box *minimal, sptt_box *upright)
 {
     prepared pp;
-    int rc;
+    int rc, upDone = 0;
     memset(minimal, 0, sizeof *minimal);
     memset(upright, 0, sizeof *upright);
     if( n > (size_t)0x7fffffff ) return sptt_fail(SPTT_EINVAL, "box: %zu points is more than Qhull takes", n);
     rc = prepare(xyz, n, &pp);
     if( rc ) return rc;
-    rc = minimal_prepared(&pp, minimal);
-    if( rc==SPTT_OK ) rc = upright_prepared(&pp, upright);
+    rc = minimal_prepared(&pp, minimal, upright, &upDone);
+    if( rc==SPTT_OK && !upDone ) rc = upright_prepared(&pp, upright);
     prepared_free(&pp);
     return rc;
 }
