@@ -1056,9 +1056,20 @@ static int cull_poly_build(const hull3 *h, const double *lo, const double *hi, i
     return SPTT_OK;
 }
 
+/* Point a before point b in lexicographic order (x, then y, then z). */
+static int lex_before(const double *p, int a, int b)
+{
+    const double *u = p + 3 * (size_t)a, *v = p + 3 * (size_t)b;
+    if( u[0]!=v[0] ) return u[0] < v[0];
+    if( u[1]!=v[1] ) return u[1] < v[1];
+    return u[2] < v[2];
+}
+
 /*
 ** 1 when point id is not strictly inside the polytope; then the first facet it is above (in the
-** cell's order) records it if it is the farthest above that facet so far.
+** cell's order) records it if it is the farthest above that facet so far, a tie going to the
+** point first in lexicographic order. Sorted input meets its points in that order, so there the
+** rule is "the first one met"; unsorted input gets the same choice whatever its order.
 */
 static int cull_point(const cull_poly *c, const double *p, int id, double tol, int *far, double *farD)
 {
@@ -1068,7 +1079,7 @@ static int cull_point(const cull_poly *c, const double *p, int id, double tol, i
         const plane3 *pf = c->pl + lst[t];
         double d[3] = { q[0] - pf->v[0], q[1] - pf->v[1], q[2] - pf->v[2] }, dist = sptt_dot3(pf->n, d);
         if( dist >= -tol ){
-            if( dist > farD[lst[t]] ){
+            if( dist > farD[lst[t]] || (dist==farD[lst[t]] && lex_before(p, id, far[lst[t]])) ){
                 farD[lst[t]] = dist;
                 far[lst[t]] = id;
             }
@@ -1102,19 +1113,54 @@ static int grid_size(int n, int nf)
     return G;
 }
 
-static double *prefilter(const prepared *pp, int *pm)
+/* Sorts n points (x, y, z) and drops repeats; returns the count kept. */
+static int unique_points(double *e, int n)
+{
+    int w = 0;
+    if( geo_sort_lex3(e, (size_t)n) ) qsort(e, (size_t)n, 3 * sizeof(double), geo_cmp_lex3);
+    for(int i = 0; i < n; i++){
+        const double *a = e + 3 * i, *b = e + 3 * (w - 1);
+        if( w > 0 && a[0]==b[0] && a[1]==b[1] && a[2]==b[2] ) continue;
+        memmove(e + 3 * w, e + 3 * i, 3 * sizeof(double));
+        w++;
+    }
+    return w;
+}
+
+/* Whether a point is in a sample of about one in 2^bits chosen by its coordinates alone, so
+** that the same points are drawn whatever their order. */
+static int in_sample(const double *q, int bits)
+{
+    uint64_t h = 0;
+    if( bits==0 ) return 1;
+    for(int k = 0; k < 3; k++){
+        uint64_t u;
+        memcpy(&u, q + k, sizeof u);
+        h = (h ^ u) * 0x9E3779B97F4A7C15ull;
+        h ^= h >> 29;
+    }
+    return (h >> (64 - bits))==0;
+}
+
+/* cloud: pp->p is in any order and may repeat points (see sptt_obb_minimal_cloud). Then the
+** points looked at for the extremes are drawn by their coordinates, ties go to the point first in
+** lexicographic order, and the polytope's vertices are sorted and deduplicated: nothing depends on
+** the order of the points. */
+static double *prefilter(const prepared *pp, int *pm, int cloud)
 {
     double ext[26][3], *out = NULL, *E = NULL, L = fmax(pp->ext[0], fmax(pp->ext[1], pp->ext[2])), tol = 1e-9 * L;
     double hiv[13], lov[13], lo[3] = { INFINITY, INFINITY, INFINITY }, hi[3] = { -INFINITY, -INFINITY, -INFINITY };
     double blo[3], bhi[3], c[3] = {0}, B = 0, *farD = NULL;
     int nExt = 0, ihi[13], ilo[13], m = 0, sc = 0, *ids = NULL, *far = NULL, *eIds = NULL, nE = 0;
     uint8_t *inE = NULL;
-    size_t stride = pp->m / PREFILTER_SAMPLE > 1 ? pp->m / PREFILTER_SAMPLE : 1;
+    size_t stride = !cloud && pp->m / PREFILTER_SAMPLE > 1 ? pp->m / PREFILTER_SAMPLE : 1;
+    int sampleBits = 0;
     int nTested = 0;
     cull_poly cp;
     hull3 h;
     memset(&cp, 0, sizeof cp);
     memset(&h, 0, sizeof h);
+    while( cloud && sampleBits < 20 && ((size_t)PREFILTER_SAMPLE << (sampleBits + 1)) <= pp->m ) sampleBits++;
     for(int d = 0; d < 13; d++){
         hiv[d] = -INFINITY;
         lov[d] = INFINITY;
@@ -1125,13 +1171,14 @@ static double *prefilter(const prepared *pp, int *pm)
     ** hull of some points, and the rounds below grow it. */
     for(size_t i = 0; i < pp->m; i += stride){
         const double x = pp->p[3 * i], y = pp->p[3 * i + 1], z = pp->p[3 * i + 2];
+        if( cloud && !in_sample(pp->p + 3 * i, sampleBits) ) continue;
         const double v[13] = { x, y, z, x + y, x - y, x + z, x - z, y + z, y - z, x + y + z, x + y - z, x - y + z, x - y - z };
         for(int d = 0; d < 13; d++){
-            if( v[d] > hiv[d] ){
+            if( v[d] > hiv[d] || (cloud && v[d]==hiv[d] && lex_before(pp->p, (int)i, ihi[d])) ){
                 hiv[d] = v[d];
                 ihi[d] = (int)i;
             }
-            if( v[d] < lov[d] ){
+            if( v[d] < lov[d] || (cloud && v[d]==lov[d] && lex_before(pp->p, (int)i, ilo[d])) ){
                 lov[d] = v[d];
                 ilo[d] = (int)i;
             }
@@ -1148,6 +1195,7 @@ static double *prefilter(const prepared *pp, int *pm)
         eIds[nE++] = idx;
         memcpy(ext[nExt++], pp->p + 3 * idx, 3 * sizeof(double));
     }
+    if( cloud ) nExt = unique_points(&ext[0][0], nExt);
     if( nExt < 4 ) goto cleanup;
     if( hull3_build(&ext[0][0], nExt, &h) ) goto cleanup;   /* flat extremes: no filtering */
     /* The largest scaled copy of the extremes' bounding box, about their centroid, that P holds. */
@@ -1211,7 +1259,7 @@ static double *prefilter(const prepared *pp, int *pm)
             E = e2;
             for(int e = 0; e < nE; e++) memcpy(E + 3 * e, pp->p + 3 * eIds[e], 3 * sizeof(double));
             hull3_free(&h);
-            if( hull3_build(E, nE, &h) ) break;   /* keep what the last polytope left */
+            if( hull3_build(E, cloud ? unique_points(E, nE) : nE, &h) ) break;   /* keep what the last polytope left */
         }
         if( cull_poly_build(&h, lo, hi, grid_size(m, h.nf), B, L, tol, &cp) ) goto cleanup;
         free(far);
@@ -1262,7 +1310,7 @@ static int minimal_prepared(const prepared *pp, sptt_box *box, sptt_box *upright
     }else{
         double *kept = NULL;
         int nKept = (int)pp->m;
-        if( pp->m >= PREFILTER_MIN ) kept = prefilter(pp, &nKept);
+        if( pp->m >= PREFILTER_MIN ) kept = prefilter(pp, &nKept, 0);
         rc = hull3_build(kept ? kept : pp->p, nKept, &h);
         free(kept);
         if( rc==SPTT_ECORRUPT ){
@@ -1324,6 +1372,65 @@ int sptt_obb_minimal(const double *xyz, size_t n, sptt_box *box)
     if( rc ) return rc;
     rc = minimal_prepared(&pp, box, NULL, NULL);
     prepared_free(&pp);
+    return rc;
+}
+
+/*
+** Large clouds (the room's every point) skip the sort and deduplication of all their points: the
+** prefilter runs on them as given, in an order-independent way (see prefilter), centred on their
+** bounding box, and only what it keeps, a superset of the hull's vertices, is prepared and
+** searched as usual. The box is the one the search finds for those points, whose extents in any
+** frame are those of the whole cloud. nDistinct is then not counted (0).
+*/
+int sptt_obb_minimal_cloud(const float *xyz, size_t n, sptt_box *box)
+{
+    prepared pc, pp;
+    double c[3], *kept = NULL;
+    float lo[3] = { INFINITY, INFINITY, INFINITY }, hi[3] = { -INFINITY, -INFINITY, -INFINITY };
+    int nKept = 0, rc = SPTT_OK;
+    memset(box, 0, sizeof *box);
+    memset(&pc, 0, sizeof pc);
+    memset(&pp, 0, sizeof pp);
+    if( n==0 ) return sptt_fail(SPTT_EINVAL, "box: no points");
+    if( n > (size_t)0x7fffffff ) return sptt_fail(SPTT_EINVAL, "box: %zu points is more than Qhull takes", n);
+    for(size_t i = 0; i < n; i++)
+        for(int k = 0; k < 3; k++){
+            const float v = xyz[3 * i + k];
+            if( !isfinite(v) ) return sptt_fail(SPTT_EINVAL, "point %zu: non-finite coordinate", i);
+            lo[k] = v < lo[k] ? v : lo[k];
+            hi[k] = v > hi[k] ? v : hi[k];
+        }
+    pc.p = sptt_malloc(sptt_mul_size(n, 3 * sizeof(double)));
+    if( pc.p==NULL ) return SPTT_ENOMEM;
+    if( n < PREFILTER_MIN ){
+        for(size_t i = 0; i < 3 * n; i++) pc.p[i] = xyz[i];
+        rc = sptt_obb_minimal(pc.p, n, box);
+        goto cleanup;
+    }
+    for(int k = 0; k < 3; k++){
+        c[k] = ((double)lo[k] + (double)hi[k]) / 2;
+        pc.lo[k] = lo[k] - c[k];
+        pc.hi[k] = hi[k] - c[k];
+        pc.ext[k] = (double)hi[k] - (double)lo[k];
+    }
+    for(size_t i = 0; i < n; i++)
+        for(int k = 0; k < 3; k++) pc.p[3 * i + k] = xyz[3 * i + k] - c[k];
+    pc.m = pc.n = n;
+    kept = prefilter(&pc, &nKept, 1);
+    rc = kept ? prepare(kept, (size_t)nKept, &pp) : prepare(pc.p, n, &pp);
+    if( rc ) goto cleanup;
+    rc = minimal_prepared(&pp, box, NULL, NULL);
+    if( rc ) goto cleanup;
+    for(int k = 0; k < 3; k++) box->center[k] += c[k];
+    box->nPoints = n;
+    if( kept ){
+        box->nDistinct = 0;
+        box->flags &= ~(unsigned)SPTT_BOX_DUPLICATES;
+    }
+cleanup:
+    prepared_free(&pc);
+    prepared_free(&pp);
+    free(kept);
     return rc;
 }
 

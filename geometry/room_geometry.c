@@ -67,7 +67,7 @@ static size_t percentile_rank(size_t n, double p)
 
 int sptt_room_compute(const float *xyz, const uint8_t *nyu40, size_t n, const sptt_room_opts *o, sptt_room *r)
 {
-    double *xy = NULL, *p = NULL;
+    double *xy = NULL;
     uint32_t *z = NULL;
     size_t m;
     int rc = SPTT_OK;
@@ -132,13 +132,7 @@ int sptt_room_compute(const float *xyz, const uint8_t *nyu40, size_t n, const sp
     r->height = fmax(0.0, r->ceilingZ - r->floorZ);
 
     /* Centre: the minimal-volume box of every point, as the reference defines it. */
-    p = sptt_malloc(sptt_mul_size(n, 3 * sizeof(double)));
-    if( p==NULL ){
-        rc = SPTT_ENOMEM;
-        goto cleanup;
-    }
-    for(size_t i = 0; i < 3 * n; i++) p[i] = xyz[i];
-    rc = sptt_obb_minimal(p, n, &r->box);
+    rc = sptt_obb_minimal_cloud(xyz, n, &r->box);
     if( rc ) goto cleanup;
     memcpy(r->center, r->box.center, sizeof r->center);
     if( r->box.flags & (SPTT_BOX_FEW_POINTS | SPTT_BOX_COLLINEAR | SPTT_BOX_COPLANAR | SPTT_BOX_HULL_FAILED) )
@@ -146,7 +140,6 @@ int sptt_room_compute(const float *xyz, const uint8_t *nyu40, size_t n, const sp
 cleanup:
     free(xy);
     free(z);
-    free(p);
     if( rc ) sptt_room_free(r);
     return rc;
 }

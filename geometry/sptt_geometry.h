@@ -67,6 +67,10 @@ typedef struct sptt_box {
 ** Returns SPTT_OK, SPTT_EINVAL (n == 0 or a non-finite coordinate) or SPTT_ENOMEM.
 */
 int sptt_obb_minimal(const double *xyz, size_t n, sptt_box *box);
+/* The same box for a large float cloud (the room), without sorting all of it: the result does not
+** depend on the order of the points either, but nDistinct is 0 (not counted) and the PCA frame
+** tried is that of the points kept near the hull, not of all points. */
+int sptt_obb_minimal_cloud(const float *xyz, size_t n, sptt_box *box);
 /* The smallest box with a vertical axis: minimum-area rectangle of the XY hull (rotating
 ** calipers) times the z extent. */
 int sptt_obb_upright(const double *xyz, size_t n, sptt_box *box);

@@ -48,14 +48,13 @@ static void fit_all(double **pts, const size_t *np, int n)
 static scene_times time_scene(const gt_scene *s, int reps)
 {
     scene_times t;
-    double *p = malloc(s->n * 3 * sizeof(double)), *xy = malloc(20000 * sizeof(double));
+    double *xy = malloc(20000 * sizeof(double));
     sptt_rng r;
     sptt_alpha_shape a;
     sptt_box b;
     sptt_room room;
     sptt_room_opts o = { 5, 10000, 0 };
     memset(&t, 0, sizeof t);
-    for(size_t i = 0; i < 3 * s->n; i++) p[i] = s->xyz[i];
     sptt_rng_seed(&r, 0);
     for(int i = 0; i < 10000; i++){
         size_t k = sptt_rng_below(&r, (uint32_t)s->n);
@@ -63,7 +62,7 @@ static scene_times time_scene(const gt_scene *s, int reps)
         xy[2 * i + 1] = s->xyz[3 * k + 1];
     }
     BEST_OF(reps, t.alpha, (sptt_alpha_shape_compute(xy, 10000, 0.2, &a), sptt_alpha_shape_free(&a)));
-    BEST_OF(reps, t.roomBox, sptt_obb_minimal(p, s->n, &b));
+    BEST_OF(reps, t.roomBox, sptt_obb_minimal_cloud(s->xyz, s->n, &b));
     BEST_OF(reps, t.room, (sptt_room_compute(s->xyz, s->nyu40, s->n, &o, &room), sptt_room_free(&room)));
     {
         /* Instance points gathered once (the tool does it with one counting sort). */
@@ -81,7 +80,6 @@ static scene_times time_scene(const gt_scene *s, int reps)
         for(int i = 0; i < n; i++) free(pts[i]);
     }
     t.total = t.room + t.boxes;
-    free(p);
     free(xy);
     return t;
 }

@@ -308,6 +308,57 @@ Test(obb, prefiltered_result_does_not_depend_on_point_order)
     free(q);
 }
 
+/* The room's entry: float points as given, with repeats, in any order. It finds the box the
+** sorted path finds (same volume and extents), the same box bit for bit for any order, and it
+** contains every point. */
+Test(obb, cloud_box_matches_the_sorted_path_and_ignores_order)
+{
+    sptt_rng r;
+    sptt_rng_seed(&r, 27);
+    for(int t = 0; t < 3; t++){
+        int n = 20000 + 15000 * t;
+        double *p, R[9], s[3] = { 6.0 - t, 5.0, 2.6 }, c[3] = { 1, -2, 1.3 };
+        float *f, *g;
+        sptt_box a, b, d;
+        random_rotation(&r, R);
+        if( t==2 ) sptt_rot_z(0.4, R);
+        p = cuboid_points(&r, R, s, c, n);
+        for(int i = 8; i < n; i += 3)
+            for(int k = 0; k < 3; k++) p[3 * i + k] = c[k] + 0.8 * (p[3 * i + k] - c[k]);
+        f = malloc((size_t)n * 3 * sizeof(float));
+        g = malloc((size_t)n * 3 * sizeof(float));
+        for(int i = 0; i < 3 * n; i++) f[i] = (float)(p[i] + 1e-3 * sptt_rng_normal(&r));
+        /* Repeats: a tenth of the points twice. */
+        for(int i = 0; i < n / 10; i++) memcpy(f + 3 * (n - 1 - i), f + 3 * i, 3 * sizeof(float));
+        for(int i = 0; i < 3 * n; i++) p[i] = f[i];
+        memcpy(g, f, (size_t)n * 3 * sizeof(float));
+        sptt_rng_shuffle(&r, g, (size_t)n, 3 * sizeof(float));
+        cr_assert_eq(sptt_obb_minimal(p, (size_t)n, &a), SPTT_OK);
+        cr_assert_eq(sptt_obb_minimal_cloud(f, (size_t)n, &b), SPTT_OK, "%s", sptt_errmsg());
+        cr_assert_eq(sptt_obb_minimal_cloud(g, (size_t)n, &d), SPTT_OK);
+        cr_assert_float_eq(b.volume, a.volume, 1e-12 * a.volume, "set %d: %.17g vs %.17g", t, b.volume, a.volume);
+        for(int k = 0; k < 3; k++){
+            cr_assert_float_eq(b.size[k], a.size[k], 1e-12);
+            cr_assert_float_eq(b.center[k], a.center[k], 1e-12);
+        }
+        cr_assert(memcmp(&b, &d, sizeof b)==0, "set %d: shuffled points gave another box", t);
+        cr_assert_eq(b.nPoints, (size_t)n);
+        cr_assert_eq(b.nDistinct, 0u);
+        assert_contains_all(&b, p, (size_t)n, 1e-9);
+        free(p);
+        free(f);
+        free(g);
+    }
+    {
+        float bad[3 * 5000];
+        sptt_box b;
+        for(int i = 0; i < 3 * 5000; i++) bad[i] = (float)sptt_rng_uniform(&r, -1, 1);
+        bad[3 * 4321 + 1] = NAN;
+        cr_assert_eq(sptt_obb_minimal_cloud(bad, 5000, &b), SPTT_EINVAL);
+        cr_assert(strstr(sptt_errmsg(), "point 4321")!=NULL, "%s", sptt_errmsg());
+    }
+}
+
 /* The combined call is the two calls, bit for bit, on every kind of input. */
 Test(obb, fit_equals_minimal_and_upright)
 {
