@@ -822,23 +822,39 @@ static int search_hull(const prepared *pp, const hull3 *h, double *Rbest, double
     for(int i0 = 0; i0 < nDir; i0 += 4){
         const int nb = nDir - i0 < 4 ? nDir - i0 : 4;
         double n[4][3], lo[4], hi[4], a[4];
-        for(int j = 0; j < 4; j++){
-            memcpy(n[j], dirs + 3 * (i0 + (j < nb ? j : 0)), 3 * sizeof(double));
-            lo[j] = INFINITY;
-            hi[j] = -INFINITY;
-            a[j] = 0;
-        }
-        for(int v = 0; v < h->nv; v++){
-            const double *q = h->v + 3 * v;
-            for(int j = 0; j < 4; j++){
-                double d = sptt_dot3(n[j], q);
-                lo[j] = d < lo[j] ? d : lo[j];
-                hi[j] = d > hi[j] ? d : hi[j];
+        for(int j = 0; j < 4; j++) memcpy(n[j], dirs + 3 * (i0 + (j < nb ? j : 0)), 3 * sizeof(double));
+        {
+            /* Named scalars rather than arrays: the compiler then keeps the twelve running
+            ** values in registers instead of storing and reloading them every iteration. The
+            ** arithmetic is sptt_dot3's, term for term. */
+            const double n00 = n[0][0], n01 = n[0][1], n02 = n[0][2], n10 = n[1][0], n11 = n[1][1], n12 = n[1][2];
+            const double n20 = n[2][0], n21 = n[2][1], n22 = n[2][2], n30 = n[3][0], n31 = n[3][1], n32 = n[3][2];
+            double lo0 = INFINITY, lo1 = INFINITY, lo2 = INFINITY, lo3 = INFINITY;
+            double hi0 = -INFINITY, hi1 = -INFINITY, hi2 = -INFINITY, hi3 = -INFINITY;
+            double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+            for(int v = 0; v < h->nv; v++){
+                const double x = h->v[3 * v], y = h->v[3 * v + 1], z = h->v[3 * v + 2];
+                const double d0 = n00 * x + n01 * y + n02 * z, d1 = n10 * x + n11 * y + n12 * z;
+                const double d2 = n20 * x + n21 * y + n22 * z, d3 = n30 * x + n31 * y + n32 * z;
+                lo0 = d0 < lo0 ? d0 : lo0;
+                hi0 = d0 > hi0 ? d0 : hi0;
+                lo1 = d1 < lo1 ? d1 : lo1;
+                hi1 = d1 > hi1 ? d1 : hi1;
+                lo2 = d2 < lo2 ? d2 : lo2;
+                hi2 = d2 > hi2 ? d2 : hi2;
+                lo3 = d3 < lo3 ? d3 : lo3;
+                hi3 = d3 > hi3 ? d3 : hi3;
             }
-        }
-        for(int f = 0; f < h->nf; f++){
-            const double *q = h->nrm + 3 * f, ar = h->area[f];
-            for(int j = 0; j < 4; j++) a[j] += ar * fabs(sptt_dot3(n[j], q));
+            for(int f = 0; f < h->nf; f++){
+                const double x = h->nrm[3 * f], y = h->nrm[3 * f + 1], z = h->nrm[3 * f + 2], ar = h->area[f];
+                a0 += ar * fabs(n00 * x + n01 * y + n02 * z);
+                a1 += ar * fabs(n10 * x + n11 * y + n12 * z);
+                a2 += ar * fabs(n20 * x + n21 * y + n22 * z);
+                a3 += ar * fabs(n30 * x + n31 * y + n32 * z);
+            }
+            lo[0] = lo0, lo[1] = lo1, lo[2] = lo2, lo[3] = lo3;
+            hi[0] = hi0, hi[1] = hi1, hi[2] = hi2, hi[3] = hi3;
+            a[0] = a0, a[1] = a1, a[2] = a2, a[3] = a3;
         }
         for(int j = 0; j < nb; j++){
             bounds[i0 + j].vol = (hi[j] - lo[j]) * a[j] / 2 * (1 - 1e-9);
