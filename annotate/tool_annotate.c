@@ -83,6 +83,7 @@ int main(int argc, char **argv)
     o.height = 240;
     o.minPixels = 20;
     o.nVariants = 3;
+    sptt_memory_keep();
     azScene = malloc(sizeof(char *) * (size_t)(argc + 1));
     if( azScene==NULL ) return 1;
     for(;;){

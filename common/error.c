@@ -6,6 +6,7 @@
 */
 #include "sptt_common.h"
 
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +80,14 @@ size_t sptt_mul_size(size_t n, size_t size)
 {
     if( size!=0 && n > SIZE_MAX / size ) return SIZE_MAX;
     return n * size;
+}
+
+void sptt_memory_keep(void)
+{
+    /* A scene's largest blocks (its point arrays, Qhull's pools) are tens of MB at most: below
+    ** the mmap threshold they come from the heap, and the trim threshold keeps them there. */
+    mallopt(M_MMAP_THRESHOLD, 64 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
 }
 
 void *sptt_malloc(size_t n)

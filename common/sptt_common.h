@@ -44,6 +44,10 @@ void *sptt_calloc(size_t n, size_t size);
 void *sptt_realloc(void *p, size_t n);
 /* n*size with overflow check; returns SIZE_MAX on overflow. */
 size_t sptt_mul_size(size_t n, size_t size);
+/* For tools that process scene after scene: memory freed by one step stays with the process for
+** the next instead of going back to the system and being faulted in again (glibc otherwise maps
+** each large block afresh and trims the heap on free). Call once, first thing in main. */
+void sptt_memory_keep(void);
 
 /* ---------------------------------------------------------------------------------------------
 ** Files

@@ -90,6 +90,7 @@ int main(int argc, char **argv)
     };
 
     memset(&o, 0, sizeof o);
+    sptt_memory_keep();
     o.room.alpha = 5;
     o.room.sample = 10000;
     o.obbKind = SPTT_OBB_MINIMAL;

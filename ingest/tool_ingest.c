@@ -73,6 +73,7 @@ int main(int argc, char **argv)
         printf("sptt-ingest %s\n", SPTT_VERSION);
         return 0;
     }
+    sptt_memory_keep();
     if( argc < 2 ){
         fputs(zUsage, stderr);
         return 2;
