@@ -524,6 +524,37 @@ Test(obb_degenerate, collinear_points)
     assert_contains_all(&b, p, 100, 1e-12);
 }
 
+/* The room's entry on large flat and straight clouds: the prefilter's first polytope is flat,
+** so every point goes to the sorted path, which flags the box. */
+Test(obb_degenerate, large_flat_and_collinear_clouds)
+{
+    enum { N = 6000 };
+    static float f[3 * N];
+    sptt_rng r;
+    sptt_box b;
+    sptt_rng_seed(&r, 29);
+    /* A floor: z = 0.25 everywhere, a 4 x 3 m rectangle. */
+    for(int i = 0; i < N; i++){
+        f[3 * i] = (float)sptt_rng_uniform(&r, 0, 4);
+        f[3 * i + 1] = (float)sptt_rng_uniform(&r, 0, 3);
+        f[3 * i + 2] = 0.25f;
+    }
+    f[0] = 0, f[1] = 0, f[3] = 4, f[4] = 3;
+    cr_assert_eq(sptt_obb_minimal_cloud(f, N, &b), SPTT_OK, "%s", sptt_errmsg());
+    cr_assert(b.flags & SPTT_BOX_COPLANAR, "flags %#x", b.flags);
+    cr_assert_float_eq(b.center[2], 0.25, 1e-9);
+    cr_assert_eq(b.nPoints, (size_t)N);
+    /* A line along x + y. */
+    for(int i = 0; i < N; i++){
+        float t = (float)sptt_rng_uniform(&r, 0, 2);
+        f[3 * i] = t;
+        f[3 * i + 1] = t;
+        f[3 * i + 2] = 1;
+    }
+    cr_assert_eq(sptt_obb_minimal_cloud(f, N, &b), SPTT_OK, "%s", sptt_errmsg());
+    cr_assert(b.flags & SPTT_BOX_COLLINEAR, "flags %#x", b.flags);
+}
+
 Test(obb_degenerate, coplanar_points_in_a_tilted_plane)
 {
     sptt_rng r;
