@@ -324,15 +324,6 @@ static int proven_delaunay(const tri_mesh *t, const double *pts, int np)
     return ok;
 }
 
-/* A fresh Qhull run: everything the last one allocated is released first. */
-static void qhull_release(qhT *qh)
-{
-    int curlong, totlong;
-    qh_freeqhull(qh, !qh_ALL);
-    qh_memfreeshort(qh, &curlong, &totlong);
-    assert(curlong==0 && totlong==0);
-}
-
 /*
 ** One Qhull Delaunay call on np points (local copy, shifted to their centre for precision),
 ** reporting the owned boundary edges. *pSingular is set when Qhull finds the input flat
@@ -382,14 +373,11 @@ static int delaunay_edges(const double *xy, const int32_t *ids, int np, double r
         if( !ok ){
             /* Not proven: the default options, from a clean slate. */
             tri_mesh_free(&t);
-            qhull_release(qh);
-            geo_errstream_close(&es);
-            if( (rc = geo_errstream_open(&es)) ){
+            if( (rc = geo_qhull_restart(qh, &es)) ){
                 free(qh);
                 qh = NULL;
                 goto cleanup;
             }
-            qh_zero(qh, es.fp);
         }
     }
     if( !ok ){
@@ -461,7 +449,7 @@ static int delaunay_edges(const double *xy, const int32_t *ids, int np, double r
     rc = out->rc;
 cleanup:
     if( qh ){
-        qhull_release(qh);
+        geo_qhull_release(qh);
         free(qh);
     }
     geo_errstream_close(&es);

@@ -5,6 +5,8 @@
 #include "sptt_common.h"
 #include "sptt_math.h"
 
+#include <libqhull_r/qhull_ra.h>
+
 #include <assert.h>
 #include <stddef.h>
 #include <float.h>
@@ -615,4 +617,22 @@ void geo_errstream_close(geo_errstream *e)
     if( e->fp ) fclose(e->fp);
     free(e->z);
     memset(e, 0, sizeof *e);
+}
+
+void geo_qhull_release(qhT *qh)
+{
+    int curlong, totlong;
+    qh_freeqhull(qh, !qh_ALL);
+    qh_memfreeshort(qh, &curlong, &totlong);
+    assert(curlong==0 && totlong==0);
+}
+
+int geo_qhull_restart(qhT *qh, geo_errstream *es)
+{
+    int rc;
+    geo_qhull_release(qh);
+    geo_errstream_close(es);
+    if( (rc = geo_errstream_open(es)) ) return rc;
+    qh_zero(qh, es->fp);
+    return SPTT_OK;
 }

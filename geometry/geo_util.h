@@ -66,4 +66,11 @@ int geo_errstream_open(geo_errstream *e);
 const char *geo_errstream_text(geo_errstream *e);
 void geo_errstream_close(geo_errstream *e);
 
+struct qhT;
+/* Frees everything a Qhull run allocated, long memory first, then the short-memory pools. */
+void geo_qhull_release(struct qhT *qh);
+/* Makes qh ready for another run from a clean slate: releases the last one and opens a fresh
+** error stream. On failure (out of memory for the stream) qh is released and not usable. */
+int geo_qhull_restart(struct qhT *qh, geo_errstream *es);
+
 #endif

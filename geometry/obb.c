@@ -554,7 +554,7 @@ static int hull3_build(double *pts, int m, hull3 *h)
     ** which only adds a candidate direction. Scanned objects rarely need a merge (none of the
     ** real scene's 45 did); flat, exactly coplanar input falls back to the default merging. */
     char cmd[] = "qhull Q5", fast[] = "qhull Q0 Q5";
-    int rc = SPTT_OK, exitcode, curlong, totlong, nInc = 0;
+    int rc = SPTT_OK, exitcode, nInc = 0;
     int *map = NULL, *fmap = NULL;
     facetT *facet, *neighbor, **neighborp;
     vertexT *vertex, **vertexp;
@@ -573,15 +573,11 @@ static int hull3_build(double *pts, int m, hull3 *h)
     exitcode = qh_new_qhull(qh, 3, m, pts, False, fast, NULL, es.fp);
     if( exitcode ){
         /* Q0 stopped on a precision problem: the default merging, from a clean slate. */
-        qh_freeqhull(qh, !qh_ALL);
-        qh_memfreeshort(qh, &curlong, &totlong);
-        geo_errstream_close(&es);
-        if( (rc = geo_errstream_open(&es)) ){
+        if( (rc = geo_qhull_restart(qh, &es)) ){
             free(qh);
             qh = NULL;
             goto cleanup;
         }
-        qh_zero(qh, es.fp);
         exitcode = qh_new_qhull(qh, 3, m, pts, False, cmd, NULL, es.fp);
     }
     if( exitcode ){
@@ -651,10 +647,7 @@ static int hull3_build(double *pts, int m, hull3 *h)
     }
 cleanup:
     if( qh ){
-        /* Always, even after an error: long memory first, then the short-memory pools. */
-        qh_freeqhull(qh, !qh_ALL);
-        qh_memfreeshort(qh, &curlong, &totlong);
-        assert(curlong==0 && totlong==0);
+        geo_qhull_release(qh);   /* always, even after an error */
         free(qh);
     }
     geo_errstream_close(&es);
