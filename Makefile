@@ -22,7 +22,7 @@ SAN    ?=
 B      := build$(if $(SAN),-san)
 BIN    := $(if $(SAN),$(B)/bin,bin)
 
-STAGES := common schemas ingest geometry annotate train runtime
+STAGES := common schemas synth ingest geometry annotate model train runtime
 PKGS   := assimp qhull_r libzstd sqlite3 libpng openblas jansson libturbojpeg zlib
 
 # Debian packages behind PKGS, the tests and the MPI tools.
@@ -41,7 +41,7 @@ SANFLAGS := $(if $(SAN),-fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-
 # sptt_pathf(), which reports a path that does not fit instead of truncating it.
 CFLAGS   := -std=c11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
             -Wno-unknown-pragmas -Wno-format-truncation -fopenmp $(SANFLAGS)
-CPPFLAGS  = -D_DEFAULT_SOURCE -MMD -MP $(addprefix -I,$(STAGES)) -I$(B)/gen $(PKG_CFLAGS)
+CPPFLAGS  = -D_DEFAULT_SOURCE -MMD -MP $(addprefix -I,$(STAGES)) -Imodel/kern -I$(B)/gen $(PKG_CFLAGS)
 LDFLAGS  := -fopenmp $(SANFLAGS)
 LDLIBS    = $(PKG_LIBS) -lm
 

@@ -94,7 +94,7 @@ static int read_annotation(scene_data *d, const char *zPath)
     int nUnknown = 0, nUnknownInst = 0;
     char zUnknown[200] = "";
 
-    if( (rc = scene_read_input(d, zPath, &buf, &n)) ) goto done;
+    if( (rc = ingest_scene_read_input(d, zPath, &buf, &n)) ) goto done;
     if( (rc = ingest_json_parse(zPath, buf, n, &root)) ) goto done;
     data = json_object_get(root, "data");
     if( !json_is_array(data) ){
@@ -125,7 +125,7 @@ static int read_annotation(scene_data *d, const char *zPath)
             rc = sptt_fail(SPTT_EFORMAT, "%s: data[%zu].segments.obbAligned: missing or not an object", zPath, k);
             goto done;
         }
-        in = scene_add_instance(d, (int)k + 1);
+        in = ingest_scene_add_instance(d, (int)k + 1);
         if( in==NULL ){ rc = SPTT_ENOMEM; goto done; }
         if( (rc = box_numbers(obb, "centroid", 3, in->center, zPath, k)) ) goto done;
         if( (rc = box_numbers(obb, "axesLengths", 3, in->size, zPath, k)) ) goto done;
@@ -157,7 +157,7 @@ static int read_annotation(scene_data *d, const char *zPath)
         }
     }
     if( nUnknown ){
-        scene_warn(d, "unknown_labels", "%d labels outside the 17 ARKitScenes classes, kept with NYU40 id 0 (%d boxes): %s",
+        ingest_scene_warn(d, "unknown_labels", "%d labels outside the 17 ARKitScenes classes, kept with NYU40 id 0 (%d boxes): %s",
                    nUnknown, nUnknownInst, zUnknown);
     }
 
@@ -272,7 +272,7 @@ static int read_traj(scene_data *d, const char *zPath, traj_pose **pPoses, uint6
 
     *pPoses = NULL;
     *pN = 0;
-    if( (rc = scene_read_input(d, zPath, &buf, &n)) ) return rc;
+    if( (rc = ingest_scene_read_input(d, zPath, &buf, &n)) ) return rc;
     for(line = (char *)buf; line && *line; line = next){
         char *end = strchr(line, '\n'), *z;
         double v[7];
@@ -427,7 +427,7 @@ static int read_pincam(scene_data *d, const char *zPath, int *pW, int *pH, doubl
     double v[6];
     int nv = 0;
     char *z;
-    int rc = scene_read_input(d, zPath, &buf, &n);
+    int rc = ingest_scene_read_input(d, zPath, &buf, &n);
     if( rc ) return rc;
     z = (char *)buf;
     for(;;){
@@ -489,7 +489,7 @@ static int choose_frames(const arkit_frame *F, uint64_t n, double fps, uint64_t 
         t[i] = F[i].t;
         valid[i] = F[i].pose >= 0;
     }
-    frames_choose(t, valid, n, fps, keep, pKept);
+    ingest_frames_choose(t, valid, n, fps, keep, pKept);
     free(t);
     free(valid);
     return SPTT_OK;
@@ -660,16 +660,16 @@ static int prepare_walk(scene_data *d, const char *zFramesDir, const char *zVid,
     if( (rc = sptt_pathf(zImg, sizeof zImg, "%s/lowres_wide", zFramesDir)) ) return rc;
     if( (rc = sptt_pathf(zKDir, sizeof zKDir, "%s/lowres_wide_intrinsics", zFramesDir)) ) return rc;
     if( !ingest_dir_exists(zImg) ){
-        scene_warn(d, "no_frames", "no %s folder: the video has no camera walk", zImg);
+        ingest_scene_warn(d, "no_frames", "no %s folder: the video has no camera walk", zImg);
         return SPTT_OK;
     }
     if( (rc = ingest_need_file(zTraj)) ) return rc;
     if( (rc = read_traj(d, zTraj, &w->poses, &w->nPoses)) ) return rc;
     if( (rc = list_frames(zImg, zVid, &w->frames, &w->nFrames, &nIgnored)) ) return rc;
-    if( nIgnored ) scene_warn(d, "ignored_files", "%llu files in %s are not named %s_<time>.png and were ignored",
+    if( nIgnored ) ingest_scene_warn(d, "ignored_files", "%llu files in %s are not named %s_<time>.png and were ignored",
                               (unsigned long long)nIgnored, zImg, zVid);
     if( w->nFrames==0 ){
-        scene_warn(d, "no_frames", "%s holds no frames", zImg);
+        ingest_scene_warn(d, "no_frames", "%s holds no frames", zImg);
         return SPTT_OK;
     }
     /* The frame names shape the walk: they go into the input hash. */
@@ -679,7 +679,7 @@ static int prepare_walk(scene_data *d, const char *zFramesDir, const char *zVid,
         nNoPose += w->frames[i].pose < 0;
     }
     if( nNoPose ){
-        scene_warn(d, "frames_without_pose", "%llu of %llu frames have no pose within 1 ms in %s and were skipped",
+        ingest_scene_warn(d, "frames_without_pose", "%llu of %llu frames have no pose within 1 ms in %s and were skipped",
                    (unsigned long long)nNoPose, (unsigned long long)w->nFrames, zTraj);
     }
     w->keep = sptt_malloc(sizeof(uint64_t) * (size_t)w->nFrames);
@@ -713,7 +713,7 @@ static int prepare_walk(scene_data *d, const char *zFramesDir, const char *zVid,
         fi.width = (uint32_t)fw;
         fi.height = (uint32_t)fh;
         fi.sourceIndex = tp->line;
-        if( (rc = frames_push(fl, &fi)) ) return rc;
+        if( (rc = ingest_frames_push(fl, &fi)) ) return rc;
     }
     if( o->noFrames ) return SPTT_OK;
 
@@ -769,8 +769,8 @@ static int decode_frames(const char *zFramesDir, const char *zVid, const arkit_w
                     r2 = sptt_pathf(zP, sizeof zP, "%s/lowres_wide/%s_%s.png", zFramesDir, zVid, w->frames[w->keep[k]].zTs);
                     if( r2==SPTT_OK ) r2 = decode_png(zP, W, H, rgb);
                     if( r2==SPTT_OK ){
-                        image_rotate(rgb, W, H, turns, up);
-                        r2 = image_rgb_to_jpeg(enc, up, OW, OH, &fl->jpeg[k], &fl->jpegSize[k]);
+                        ingest_image_rotate(rgb, W, H, turns, up);
+                        r2 = ingest_image_rgb_to_jpeg(enc, up, OW, OH, &fl->jpeg[k], &fl->jpegSize[k]);
                     }
                 }
                 par_note(&err, r2, k);
@@ -800,7 +800,7 @@ int sptt_ingest_arkit(sqlite3 *db, const char *zDir, const sptt_ingest_opts *o, 
     memset(r, 0, sizeof *r);
     ingest_base_name(zDir, zVid, sizeof zVid);
     snprintf(r->zName, sizeof r->zName, "%s", zVid);
-    scene_init(&d, zVid, "arkitscenes");
+    ingest_scene_init(&d, zVid, "arkitscenes");
     d.fps = o->fps;
 
     if( (rc = sptt_pathf(zMesh, sizeof zMesh, "%s/%s_3dod_mesh.ply", zDir, zVid)) ) goto done;
@@ -825,16 +825,16 @@ int sptt_ingest_arkit(sqlite3 *db, const char *zDir, const sptt_ingest_opts *o, 
         sptt_hash_update(&d.inputHash, zOpt, strlen(zOpt));
     }
 
-    if( (rc = scene_take_ply(&d, zMesh)) ) goto done;
+    if( (rc = ingest_scene_take_ply(&d, zMesh)) ) goto done;
     if( (rc = read_annotation(&d, zAnn)) ) goto done;
 
     if( ingest_dir_exists(zFramesDir) ){
         if( (rc = prepare_walk(&d, zFramesDir, zVid, o, &w, &fl)) ) goto done;
     }else{
-        scene_warn(&d, "no_frames", "no %s folder: the video has no camera walk", zFramesDir);
+        ingest_scene_warn(&d, "no_frames", "no %s folder: the video has no camera walk", zFramesDir);
     }
 
-    if( scene_skip_if_unchanged(db, &d, o, r) ) goto done;
+    if( ingest_scene_skip_if_unchanged(db, &d, o, r) ) goto done;
 
     if( (rc = assign_vertices(&d)) ) goto done;
 
@@ -845,12 +845,12 @@ int sptt_ingest_arkit(sqlite3 *db, const char *zDir, const sptt_ingest_opts *o, 
         turns = infer_sky(w.poses, w.frames, w.nFrames, &up, &right, &used);
         d.upRotation = turns;
         if( turns ){
-            scene_warn(&d, "sky_rotated", "sky direction %s (from %llu poses: mean image-up z %.3f, image-right z %.3f): "
+            ingest_scene_warn(&d, "sky_rotated", "sky direction %s (from %llu poses: mean image-up z %.3f, image-right z %.3f): "
                        "frames turned %d quarter turn%s clockwise to be upright, intrinsics and poses turned with them",
                        azSky[turns], (unsigned long long)used, up, right, turns, turns > 1 ? "s" : "");
         }
         if( fmax(fabs(up), fabs(right)) < 0.5 ){
-            scene_warn(&d, "sky_uncertain", "sky direction %s is uncertain: mean image-up z %.3f, image-right z %.3f",
+            ingest_scene_warn(&d, "sky_uncertain", "sky direction %s is uncertain: mean image-up z %.3f, image-right z %.3f",
                        azSky[turns], up, right);
         }
         if( !o->noFrames && (rc = decode_frames(zFramesDir, zVid, &w, turns, &fl)) ) goto done;
@@ -858,10 +858,10 @@ int sptt_ingest_arkit(sqlite3 *db, const char *zDir, const sptt_ingest_opts *o, 
     }
     {
         int fw = fl.n ? (int)fl.info[0].width : 0, fh = fl.n ? (int)fl.info[0].height : 0;
-        if( (rc = frames_to_pack(&fl, &d, fw, fh)) ) goto done;
+        if( (rc = ingest_frames_to_pack(&fl, &d, fw, fh)) ) goto done;
     }
-    if( o->nSample && (rc = scene_sample_surface(&d, o->nSample, o->seed)) ) goto done;
-    rc = scene_commit(db, &d, o, r);
+    if( o->nSample && (rc = ingest_scene_sample_surface(&d, o->nSample, o->seed)) ) goto done;
+    rc = ingest_scene_commit(db, &d, o, r);
     if( rc==SPTT_OK ){
         int nNoLabel = 0;
         for(int i = 0; i < d.nInst; i++) nNoLabel += d.inst[i].nyu40==0;
@@ -873,7 +873,7 @@ int sptt_ingest_arkit(sqlite3 *db, const char *zDir, const sptt_ingest_opts *o, 
 
 done:
     walk_free(&w);
-    frames_free(&fl);
-    scene_free(&d);
+    ingest_frames_free(&fl);
+    ingest_scene_free(&d);
     return rc;
 }

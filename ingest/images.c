@@ -11,7 +11,7 @@
 #include <string.h>
 #include <turbojpeg.h>
 
-int image_resize_rgb(const uint8_t *src, int sw, int sh, uint8_t *dst, int dw, int dh)
+int ingest_image_resize_rgb(const uint8_t *src, int sw, int sh, uint8_t *dst, int dw, int dh)
 {
     /* Area averaging with fractional pixel footprints: each output pixel is the mean of the
     ** source area it covers, so downscaling does not alias. */
@@ -41,7 +41,7 @@ int image_resize_rgb(const uint8_t *src, int sw, int sh, uint8_t *dst, int dw, i
     return SPTT_OK;
 }
 
-int image_jpeg_to_rgb(void *tjDec, const uint8_t *jpeg, size_t n, int w, int h, uint8_t *rgb, const char *zWhat)
+int ingest_image_jpeg_to_rgb(void *tjDec, const uint8_t *jpeg, size_t n, int w, int h, uint8_t *rgb, const char *zWhat)
 {
     int jw, jh, sub, cs, nsf;
     tjscalingfactor *sf = tjGetScalingFactors(&nsf);
@@ -71,13 +71,13 @@ int image_jpeg_to_rgb(void *tjDec, const uint8_t *jpeg, size_t n, int w, int h, 
         goto done;
     }
     if( bw==w && bh==h ) memcpy(rgb, full, (size_t)w * (size_t)h * 3);
-    else rc = image_resize_rgb(full, bw, bh, rgb, w, h);
+    else rc = ingest_image_resize_rgb(full, bw, bh, rgb, w, h);
 done:
     free(full);
     return rc;
 }
 
-int image_rgb_to_jpeg(void *tjEnc, const uint8_t *rgb, int w, int h, uint8_t **pOut, size_t *pN)
+int ingest_image_rgb_to_jpeg(void *tjEnc, const uint8_t *rgb, int w, int h, uint8_t **pOut, size_t *pN)
 {
     unsigned char *buf = NULL;
     unsigned long n = 0;
@@ -95,7 +95,7 @@ int image_rgb_to_jpeg(void *tjEnc, const uint8_t *rgb, int w, int h, uint8_t **p
     return SPTT_OK;
 }
 
-void image_rotate(const uint8_t *src, int w, int h, int k, uint8_t *dst)
+void ingest_image_rotate(const uint8_t *src, int w, int h, int k, uint8_t *dst)
 {
     k &= 3;
     for(int y = 0; y < h; y++){

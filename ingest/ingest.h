@@ -40,34 +40,30 @@ typedef struct scene_data {
     sptt_hash inputHash;      /* fed with every input byte and the options that shape output */
 } scene_data;
 
-void scene_init(scene_data *d, const char *zName, const char *zSource);
-void scene_free(scene_data *d);
-void scene_warn(scene_data *d, const char *zCode, const char *zFormat, ...) __attribute__((format(printf, 3, 4)));
-scene_instance *scene_add_instance(scene_data *d, int id);
+void ingest_scene_init(scene_data *d, const char *zName, const char *zSource);
+void ingest_scene_free(scene_data *d);
+void ingest_scene_warn(scene_data *d, const char *zCode, const char *zFormat, ...) __attribute__((format(printf, 3, 4)));
+scene_instance *ingest_scene_add_instance(scene_data *d, int id);
 /* Reads a whole input file and feeds it to the input hash. */
-int scene_read_input(scene_data *d, const char *zPath, uint8_t **pData, size_t *pSize);
+int ingest_scene_read_input(scene_data *d, const char *zPath, uint8_t **pData, size_t *pSize);
 /* Feeds a file to the input hash in pieces without keeping it (large streams). */
-int scene_hash_file(scene_data *d, const char *zPath);
+int ingest_scene_hash_file(scene_data *d, const char *zPath);
 /* Applies d->alignment to points and poses; checks the result is finite. */
-void scene_apply_alignment(scene_data *d);
-/* Counts points per instance. */
-void scene_count_points(scene_data *d);
+void ingest_scene_apply_alignment(scene_data *d);
 /* Area-weighted uniform samples of the mesh surface (opts nSample, seed). */
-int scene_sample_surface(scene_data *d, uint64_t n, uint64_t seed);
+int ingest_scene_sample_surface(scene_data *d, uint64_t n, uint64_t seed);
 
 /*
 ** Checks the input hash against the dataset (sets r->skipped and returns SPTT_OK when unchanged),
 ** otherwise writes the pack under a name carrying the hash, then replaces the scene's rows in one
 ** BEGIN IMMEDIATE transaction; the previous pack is removed only after the commit.
 */
-int scene_commit(sqlite3 *db, scene_data *d, const sptt_ingest_opts *o, sptt_ingest_result *r);
-/* True when the dataset already holds this scene with this input hash and its pack exists. */
-int scene_unchanged(sqlite3 *db, const char *zName, const char *zHash);
+int ingest_scene_commit(sqlite3 *db, scene_data *d, const sptt_ingest_opts *o, sptt_ingest_result *r);
 /* Unless --force: when the inputs hashed so far match the dataset's, marks r skipped (with its
 ** summary line) and returns 1; the caller then stops before any costly decoding. */
-int scene_skip_if_unchanged(sqlite3 *db, const scene_data *d, const sptt_ingest_opts *o, sptt_ingest_result *r);
+int ingest_scene_skip_if_unchanged(sqlite3 *db, const scene_data *d, const sptt_ingest_opts *o, sptt_ingest_result *r);
 /* Reads a coloured PLY mesh into the pack (points, colours, faces; labels zeroed), hashing it. */
-int scene_take_ply(scene_data *d, const char *zPath);
+int ingest_scene_take_ply(scene_data *d, const char *zPath);
 
 /* Small file-system helpers shared by the sources. */
 int ingest_file_exists(const char *zPath);
@@ -83,11 +79,11 @@ int ingest_json_parse(const char *zPath, const uint8_t *data, size_t n, struct j
 
 /* Images: decode a JPEG at the smallest libjpeg-turbo scale that still covers (w, h), resize to
 ** exactly (w, h) by area averaging, and encode for the pack. */
-int image_resize_rgb(const uint8_t *src, int sw, int sh, uint8_t *dst, int dw, int dh);
-int image_jpeg_to_rgb(void *tjDec, const uint8_t *jpeg, size_t n, int w, int h, uint8_t *rgb, const char *zWhat);
-int image_rgb_to_jpeg(void *tjEnc, const uint8_t *rgb, int w, int h, uint8_t **pOut, size_t *pN);
+int ingest_image_resize_rgb(const uint8_t *src, int sw, int sh, uint8_t *dst, int dw, int dh);
+int ingest_image_jpeg_to_rgb(void *tjDec, const uint8_t *jpeg, size_t n, int w, int h, uint8_t *rgb, const char *zWhat);
+int ingest_image_rgb_to_jpeg(void *tjEnc, const uint8_t *rgb, int w, int h, uint8_t **pOut, size_t *pN);
 /* Rotates an RGB image by quarter turns clockwise; dst has the rotated size. */
-void image_rotate(const uint8_t *src, int w, int h, int quarterTurns, uint8_t *dst);
+void ingest_image_rotate(const uint8_t *src, int w, int h, int quarterTurns, uint8_t *dst);
 
 /*
 ** Chooses which source frames to keep: valid ones only, at most fps per second. Ticks fall every
@@ -96,7 +92,7 @@ void image_rotate(const uint8_t *src, int w, int h, int quarterTurns, uint8_t *d
 ** millisecond or two (ARKitScenes) do not drop every other frame. With fps at or above the
 ** source rate every valid frame is kept. t must be non-decreasing.
 */
-void frames_choose(const double *t, const int *valid, uint64_t n, double fps, uint64_t *keep, uint64_t *pKept);
+void ingest_frames_choose(const double *t, const int *valid, uint64_t n, double fps, uint64_t *keep, uint64_t *pKept);
 
 /* Frames of a scene being ingested, before they go into the pack. */
 typedef struct frame_list {
@@ -105,9 +101,9 @@ typedef struct frame_list {
     size_t *jpegSize;
     uint64_t n, cap;
 } frame_list;
-int frames_push(frame_list *fl, const sptt_frame_info *f);
+int ingest_frames_push(frame_list *fl, const sptt_frame_info *f);
 /* Moves frames (and images when every frame has one) into the pack. */
-int frames_to_pack(frame_list *fl, scene_data *d, int w, int h);
-void frames_free(frame_list *fl);
+int ingest_frames_to_pack(frame_list *fl, scene_data *d, int w, int h);
+void ingest_frames_free(frame_list *fl);
 
 #endif

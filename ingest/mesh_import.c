@@ -52,7 +52,7 @@ static int read_map(scene_data *d, const char *zPath, label_map *m)
     size_t n;
     char *line, *next;
     int lineNo = 0, cap = 0;
-    int rc = scene_read_input(d, zPath, &buf, &n);
+    int rc = ingest_scene_read_input(d, zPath, &buf, &n);
     if( rc ) return rc;
     for(line = (char *)buf; line && *line; line = next){
         char *end = strchr(line, '\n'), *tab1, *tab2;
@@ -352,7 +352,7 @@ static int build_scene(scene_data *d, const struct aiScene *s, const part_list *
         const mesh_part *part = &pl->a[i];
         const struct aiMesh *me = s->mMeshes[part->mesh];
         const char *zNode = part->node->mName.data, *zMesh = me->mName.data;
-        scene_instance *in = scene_add_instance(d, i + 1);
+        scene_instance *in = ingest_scene_add_instance(d, i + 1);
         const map_row *row = NULL;
         uint8_t col[3];
         if( in==NULL ) return SPTT_ENOMEM;
@@ -409,15 +409,15 @@ static int build_scene(scene_data *d, const struct aiScene *s, const part_list *
         at += me->mNumVertices;
     }
     if( nSkippedFaces ){
-        scene_warn(d, "non_triangles", "%llu point or line primitives kept as points only (no faces)",
+        ingest_scene_warn(d, "non_triangles", "%llu point or line primitives kept as points only (no faces)",
                    (unsigned long long)nSkippedFaces);
     }
     if( nUnmatched ){
         if( map ){
-            scene_warn(d, "unmatched_names", "%d of %d instances match no row of the label map: kept with their node names "
+            ingest_scene_warn(d, "unmatched_names", "%d of %d instances match no row of the label map: kept with their node names "
                        "as raw labels and NYU40 id 0", nUnmatched, pl->n);
         }else{
-            scene_warn(d, "unmatched_names", "no --labels map: %d instances keep their node names as raw labels with NYU40 "
+            ingest_scene_warn(d, "unmatched_names", "no --labels map: %d instances keep their node names as raw labels with NYU40 "
                        "id 0", nUnmatched);
         }
     }
@@ -444,7 +444,7 @@ int sptt_ingest_mesh(sqlite3 *db, const char *zFile, const sptt_ingest_opts *o, 
     memset(r, 0, sizeof *r);
     stem_of(zFile, zName, sizeof zName);
     snprintf(r->zName, sizeof r->zName, "%s", zName);
-    scene_init(&d, zName, "mesh");
+    ingest_scene_init(&d, zName, "mesh");
     d.fps = 0;
     if( o->zUp ) upY = strcmp(o->zUp, "y")==0;
     else upY = zDot && (strcasecmp(zDot, ".gltf")==0 || strcasecmp(zDot, ".glb")==0);
@@ -498,9 +498,9 @@ int sptt_ingest_mesh(sqlite3 *db, const char *zFile, const sptt_ingest_opts *o, 
         const char *zBase = strrchr(log.az[i], '/');
         zBase = zBase ? zBase + 1 : log.az[i];
         sptt_hash_update(&d.inputHash, zBase, strlen(zBase) + 1);
-        if( (rc = scene_hash_file(&d, log.az[i])) ) goto done;
+        if( (rc = ingest_scene_hash_file(&d, log.az[i])) ) goto done;
     }
-    if( scene_skip_if_unchanged(db, &d, o, r) ) goto done;
+    if( ingest_scene_skip_if_unchanged(db, &d, o, r) ) goto done;
 
     {
         double I[16];
@@ -512,10 +512,10 @@ int sptt_ingest_mesh(sqlite3 *db, const char *zFile, const sptt_ingest_opts *o, 
         /* y up -> z up: a quarter turn about x, (x, y, z) -> (x, -z, y). */
         double M[16] = { 1, 0, 0, 0, 0, 0, -1, 0, 0, 1, 0, 0, 0, 0, 0, 1 };
         memcpy(d.alignment, M, sizeof M);
-        scene_apply_alignment(&d);
+        ingest_scene_apply_alignment(&d);
     }
-    if( o->nSample && (rc = scene_sample_surface(&d, o->nSample, o->seed)) ) goto done;
-    rc = scene_commit(db, &d, o, r);
+    if( o->nSample && (rc = ingest_scene_sample_surface(&d, o->nSample, o->seed)) ) goto done;
+    rc = ingest_scene_commit(db, &d, o, r);
     if( rc==SPTT_OK ){
         int nNoLabel = 0;
         for(int i = 0; i < d.nInst; i++) nNoLabel += d.inst[i].nyu40==0;
@@ -529,6 +529,6 @@ done:
     io_log_free(&log);
     free(map.rows);
     free(pl.a);
-    scene_free(&d);
+    ingest_scene_free(&d);
     return rc;
 }

@@ -39,7 +39,7 @@ static int read_labels(scene_data *d, const char *zSegs, const char *zAgg, const
     uint64_t nUnknownPts = 0;
     char zUnknown[200] = "";
 
-    if( (rc = scene_read_input(d, zSegs, &buf, &n)) ) goto done;
+    if( (rc = ingest_scene_read_input(d, zSegs, &buf, &n)) ) goto done;
     rc = ingest_json_parse(zSegs, buf, n, &segs);
     free(buf);
     buf = NULL;
@@ -64,7 +64,7 @@ static int read_labels(scene_data *d, const char *zSegs, const char *zAgg, const
         if( (size_t)s > maxSeg ) maxSeg = (size_t)s;
     }
 
-    if( (rc = scene_read_input(d, zAgg, &buf, &n)) ) goto done;
+    if( (rc = ingest_scene_read_input(d, zAgg, &buf, &n)) ) goto done;
     rc = ingest_json_parse(zAgg, buf, n, &agg);
     free(buf);
     buf = NULL;
@@ -119,7 +119,7 @@ static int read_labels(scene_data *d, const char *zSegs, const char *zAgg, const
         }
         zRaw = json_string_value(jl);
         nyu = sptt_labels_nyu40(t, zRaw);
-        in = scene_add_instance(d, (int)oid + 1);
+        in = ingest_scene_add_instance(d, (int)oid + 1);
         if( in==NULL ){ rc = SPTT_ENOMEM; goto done; }
         snprintf(in->zRaw, sizeof in->zRaw, "%s", zRaw);
         in->nyu40 = nyu < 0 ? 0 : nyu;
@@ -148,7 +148,7 @@ static int read_labels(scene_data *d, const char *zSegs, const char *zAgg, const
         }
     }
     if( nUnknown ){
-        scene_warn(d, "unknown_labels", "%d raw categories missing from the label table, kept with NYU40 id 0 "
+        ingest_scene_warn(d, "unknown_labels", "%d raw categories missing from the label table, kept with NYU40 id 0 "
                    "(%llu points): %s", nUnknown, (unsigned long long)nUnknownPts, zUnknown);
     }
 
@@ -224,7 +224,7 @@ static int read_meta(scene_data *d, const char *zPath, scannet_meta *m)
     uint8_t *buf;
     size_t n;
     char *line, *next;
-    int rc = scene_read_input(d, zPath, &buf, &n);
+    int rc = ingest_scene_read_input(d, zPath, &buf, &n);
     int lineNo = 0;
     if( rc ) return rc;
     for(line = (char *)buf; line && *line && rc==SPTT_OK; line = next){
@@ -272,7 +272,7 @@ static int walk_from_sens(scene_data *d, const char *zSens, const sptt_ingest_op
     rc = sptt_sens_read(zSens, &s);
     if( rc ) return rc;
     if( s.nFrames==0 ){
-        scene_warn(d, "no_frames", "%s holds no frames", zSens);
+        ingest_scene_warn(d, "no_frames", "%s holds no frames", zSens);
         goto done;
     }
     if( !o->noFrames && s.colorCompression!=2 ){
@@ -298,10 +298,10 @@ static int walk_from_sens(scene_data *d, const char *zSens, const sptt_ingest_op
         }
     }
     if( nInvalid ){
-        scene_warn(d, "invalid_poses", "%llu of %llu frames have no pose (-inf) and were skipped", (unsigned long long)nInvalid,
+        ingest_scene_warn(d, "invalid_poses", "%llu of %llu frames have no pose (-inf) and were skipped", (unsigned long long)nInvalid,
                    (unsigned long long)s.nFrames);
     }
-    frames_choose(t, valid, s.nFrames, o->fps, keep, &nKeep);
+    ingest_frames_choose(t, valid, s.nFrames, o->fps, keep, &nKeep);
     if( fw==0 ){
         fw = (int)s.colorWidth;
         fh = (int)s.colorHeight;
@@ -320,7 +320,7 @@ static int walk_from_sens(scene_data *d, const char *zSens, const sptt_ingest_op
         f.width = (uint32_t)fw;
         f.height = (uint32_t)fh;
         f.sourceIndex = (uint32_t)keep[k];
-        if( (rc = frames_push(fl, &f)) ) goto done;
+        if( (rc = ingest_frames_push(fl, &f)) ) goto done;
     }
     if( o->noFrames ) goto done;
 
@@ -360,8 +360,8 @@ static int walk_from_sens(scene_data *d, const char *zSens, const sptt_ingest_op
                         }else{
                             snprintf(zWhat, sizeof zWhat, "%s: frame %llu (byte %llu)", zSens, (unsigned long long)keep[k],
                                      (unsigned long long)sf->colorOffset);
-                            r2 = image_jpeg_to_rgb(dec, blob[k - b0], (size_t)sf->colorSize, fw, fh, rgb, zWhat);
-                            if( r2==SPTT_OK ) r2 = image_rgb_to_jpeg(enc, rgb, fw, fh, &fl->jpeg[k], &fl->jpegSize[k]);
+                            r2 = ingest_image_jpeg_to_rgb(dec, blob[k - b0], (size_t)sf->colorSize, fw, fh, rgb, zWhat);
+                            if( r2==SPTT_OK ) r2 = ingest_image_rgb_to_jpeg(enc, rgb, fw, fh, &fl->jpeg[k], &fl->jpegSize[k]);
                         }
                         if( r2 ){
                             #pragma omp critical
@@ -398,7 +398,7 @@ static int read_matrix_file(scene_data *d, const char *zPath, double *M)
 {
     uint8_t *buf;
     size_t n;
-    int rc = scene_read_input(d, zPath, &buf, &n);
+    int rc = ingest_scene_read_input(d, zPath, &buf, &n);
     char *z, *e;
     if( rc ) return rc;
     z = (char *)buf;
@@ -464,7 +464,7 @@ static int walk_from_poses(scene_data *d, const char *zDir, const scannet_meta *
     closedir(dir);
     if( rc ) goto done;
     if( n==0 ){
-        scene_warn(d, "no_frames", "%s/pose holds no pose files", zDir);
+        ingest_scene_warn(d, "no_frames", "%s/pose holds no pose files", zDir);
         goto done;
     }
     qsort(ids, (size_t)n, sizeof *ids, cmp_u64);
@@ -483,10 +483,10 @@ static int walk_from_poses(scene_data *d, const char *zDir, const scannet_meta *
         t[i] = (double)ids[i] / o->sourceFps;
     }
     if( nInvalid ){
-        scene_warn(d, "invalid_poses", "%llu of %llu exported poses are -inf and were skipped", (unsigned long long)nInvalid,
+        ingest_scene_warn(d, "invalid_poses", "%llu of %llu exported poses are -inf and were skipped", (unsigned long long)nInvalid,
                    (unsigned long long)n);
     }
-    frames_choose(t, valid, n, o->fps, keep, &nKeep);
+    ingest_frames_choose(t, valid, n, o->fps, keep, &nKeep);
     if( fw==0 ){
         fw = W;
         fh = H;
@@ -504,9 +504,9 @@ static int walk_from_poses(scene_data *d, const char *zDir, const scannet_meta *
         f.width = (uint32_t)fw;
         f.height = (uint32_t)fh;
         f.sourceIndex = (uint32_t)ids[i];
-        if( (rc = frames_push(fl, &f)) ) goto done;
+        if( (rc = ingest_frames_push(fl, &f)) ) goto done;
     }
-    scene_warn(d, "no_images", "camera walk from exported poses: poses only, no frame images");
+    ingest_scene_warn(d, "no_images", "camera walk from exported poses: poses only, no frame images");
 
 done:
     free(ids);
@@ -535,7 +535,7 @@ int sptt_ingest_scannet(sqlite3 *db, const char *zDir, const sptt_ingest_opts *o
     memset(r, 0, sizeof *r);
     ingest_base_name(zDir, zName, sizeof zName);
     snprintf(r->zName, sizeof r->zName, "%s", zName);
-    scene_init(&d, zName, "scannet");
+    ingest_scene_init(&d, zName, "scannet");
     d.fps = o->fps;
 
     if( (rc = sptt_pathf(zPly, sizeof zPly, "%s/%s_vh_clean_2.ply", zDir, zName)) ) goto done;
@@ -565,8 +565,8 @@ int sptt_ingest_scannet(sqlite3 *db, const char *zDir, const sptt_ingest_opts *o
     }
 
     if( (rc = sptt_labels_load(o->zLabels, &labels)) ) goto done;
-    if( (rc = scene_hash_file(&d, o->zLabels)) ) goto done;
-    if( (rc = scene_take_ply(&d, zPly)) ) goto done;
+    if( (rc = ingest_scene_hash_file(&d, o->zLabels)) ) goto done;
+    if( (rc = ingest_scene_take_ply(&d, zPly)) ) goto done;
     if( (rc = read_labels(&d, zSegs, zAgg, labels)) ) goto done;
 
     /* Alignment and metadata. */
@@ -577,20 +577,20 @@ int sptt_ingest_scannet(sqlite3 *db, const char *zDir, const sptt_ingest_opts *o
         size_t n;
         char *z;
         if( (rc = ingest_need_file(o->zAlign)) ) goto done;
-        if( (rc = scene_read_input(&d, o->zAlign, &buf, &n)) ) goto done;
+        if( (rc = ingest_scene_read_input(&d, o->zAlign, &buf, &n)) ) goto done;
         z = strstr((char *)buf, "axisAlignment");
         rc = parse_alignment(z ? z : (char *)buf, o->zAlign, d.alignment);
         free(buf);
         if( rc ) goto done;
-        if( meta.hasAlign ) scene_warn(&d, "alignment_override", "--align %s replaces the axisAlignment of %s", o->zAlign, zTxt);
+        if( meta.hasAlign ) ingest_scene_warn(&d, "alignment_override", "--align %s replaces the axisAlignment of %s", o->zAlign, zTxt);
     }else if( meta.hasAlign ){
         memcpy(d.alignment, meta.M, sizeof meta.M);
     }else{
-        scene_warn(&d, "no_alignment", "no axisAlignment in %s and no --align: the mesh is kept in its raw frame", zTxt);
+        ingest_scene_warn(&d, "no_alignment", "no axisAlignment in %s and no --align: the mesh is kept in its raw frame", zTxt);
     }
 
-    if( haveSens && (rc = scene_hash_file(&d, zSens)) ) goto done;
-    if( scene_skip_if_unchanged(db, &d, o, r) ) goto done;
+    if( haveSens && (rc = ingest_scene_hash_file(&d, zSens)) ) goto done;
+    if( ingest_scene_skip_if_unchanged(db, &d, o, r) ) goto done;
 
     /* Camera walk. */
     if( havePoses ){
@@ -603,17 +603,17 @@ int sptt_ingest_scannet(sqlite3 *db, const char *zDir, const sptt_ingest_opts *o
         if( access(zPoseDir, F_OK)==0 ){
             rc = walk_from_poses(&d, zDir, &meta, o, &fl);
         }else{
-            scene_warn(&d, "no_frames", "no %s and no exported poses: the scene has no camera walk", zSens);
+            ingest_scene_warn(&d, "no_frames", "no %s and no exported poses: the scene has no camera walk", zSens);
         }
     }
     if( rc ) goto done;
     {
         int fw = fl.n ? (int)fl.info[0].width : 0, fh = fl.n ? (int)fl.info[0].height : 0;
-        if( (rc = frames_to_pack(&fl, &d, fw, fh)) ) goto done;
+        if( (rc = ingest_frames_to_pack(&fl, &d, fw, fh)) ) goto done;
     }
-    scene_apply_alignment(&d);
-    if( o->nSample && (rc = scene_sample_surface(&d, o->nSample, o->seed)) ) goto done;
-    rc = scene_commit(db, &d, o, r);
+    ingest_scene_apply_alignment(&d);
+    if( o->nSample && (rc = ingest_scene_sample_surface(&d, o->nSample, o->seed)) ) goto done;
+    rc = ingest_scene_commit(db, &d, o, r);
     if( rc==SPTT_OK ){
         int nNoLabel = 0;
         for(int i = 0; i < d.nInst; i++) nNoLabel += d.inst[i].nyu40==0;
@@ -623,8 +623,8 @@ int sptt_ingest_scannet(sqlite3 *db, const char *zDir, const sptt_ingest_opts *o
     }
 
 done:
-    frames_free(&fl);
+    ingest_frames_free(&fl);
     sptt_labels_free(labels);
-    scene_free(&d);
+    ingest_scene_free(&d);
     return rc;
 }

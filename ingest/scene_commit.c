@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-void scene_init(scene_data *d, const char *zName, const char *zSource)
+void ingest_scene_init(scene_data *d, const char *zName, const char *zSource)
 {
     memset(d, 0, sizeof *d);
     snprintf(d->zName, sizeof d->zName, "%s", zName);
@@ -28,7 +28,7 @@ void scene_init(scene_data *d, const char *zName, const char *zSource)
     sptt_hash_init(&d->inputHash);
 }
 
-void scene_free(scene_data *d)
+void ingest_scene_free(scene_data *d)
 {
     sptt_pack_free(&d->pack);
     free(d->inst);
@@ -36,7 +36,7 @@ void scene_free(scene_data *d)
     memset(d, 0, sizeof *d);
 }
 
-void scene_warn(scene_data *d, const char *zCode, const char *zFormat, ...)
+void ingest_scene_warn(scene_data *d, const char *zCode, const char *zFormat, ...)
 {
     scene_warning *w = sptt_realloc(d->warn, sizeof *w * (size_t)(d->nWarn + 1));
     va_list ap;
@@ -49,7 +49,7 @@ void scene_warn(scene_data *d, const char *zCode, const char *zFormat, ...)
     va_end(ap);
 }
 
-scene_instance *scene_add_instance(scene_data *d, int id)
+scene_instance *ingest_scene_add_instance(scene_data *d, int id)
 {
     scene_instance *p = sptt_realloc(d->inst, sizeof *p * (size_t)(d->nInst + 1));
     if( p==NULL ) return NULL;
@@ -60,14 +60,14 @@ scene_instance *scene_add_instance(scene_data *d, int id)
     return p;
 }
 
-int scene_read_input(scene_data *d, const char *zPath, uint8_t **pData, size_t *pSize)
+int ingest_scene_read_input(scene_data *d, const char *zPath, uint8_t **pData, size_t *pSize)
 {
     int rc = sptt_read_file(zPath, pData, pSize);
     if( rc==SPTT_OK ) sptt_hash_update(&d->inputHash, *pData, *pSize);
     return rc;
 }
 
-int scene_hash_file(scene_data *d, const char *zPath)
+int ingest_scene_hash_file(scene_data *d, const char *zPath)
 {
     FILE *fp = fopen(zPath, "rb");
     uint8_t *buf;
@@ -86,7 +86,7 @@ int scene_hash_file(scene_data *d, const char *zPath)
     return rc;
 }
 
-void scene_apply_alignment(scene_data *d)
+void ingest_scene_apply_alignment(scene_data *d)
 {
     const double *M = d->alignment;
     sptt_pack *p = &d->pack;
@@ -105,7 +105,8 @@ void scene_apply_alignment(scene_data *d)
     }
 }
 
-void scene_count_points(scene_data *d)
+/* Counts points per instance. */
+static void scene_count_points(scene_data *d)
 {
     for(int i = 0; i < d->nInst; i++) d->inst[i].nPoints = 0;
     for(uint64_t v = 0; v < d->pack.nPoints; v++){
@@ -122,7 +123,7 @@ void scene_count_points(scene_data *d)
     }
 }
 
-int scene_sample_surface(scene_data *d, uint64_t n, uint64_t seed)
+int ingest_scene_sample_surface(scene_data *d, uint64_t n, uint64_t seed)
 {
     sptt_pack *p = &d->pack;
     double *cum = NULL, total = 0;
@@ -227,7 +228,7 @@ int ingest_json_parse(const char *zPath, const uint8_t *data, size_t n, json_t *
 /* ---------------------------------------------------------------------------------------------
 ** Frames
 */
-void frames_choose(const double *t, const int *valid, uint64_t n, double fps, uint64_t *keep, uint64_t *pKept)
+void ingest_frames_choose(const double *t, const int *valid, uint64_t n, double fps, uint64_t *keep, uint64_t *pKept)
 {
     uint64_t k = 0;
     double step = 1.0 / fps, slack = fmin(0.25 * step, 0.005), tick = 0;
@@ -241,7 +242,7 @@ void frames_choose(const double *t, const int *valid, uint64_t n, double fps, ui
     *pKept = k;
 }
 
-int frames_push(frame_list *fl, const sptt_frame_info *f)
+int ingest_frames_push(frame_list *fl, const sptt_frame_info *f)
 {
     if( fl->n==fl->cap ){
         uint64_t cap = fl->cap ? 2 * fl->cap : 256;
@@ -261,7 +262,7 @@ int frames_push(frame_list *fl, const sptt_frame_info *f)
     return SPTT_OK;
 }
 
-void frames_free(frame_list *fl)
+void ingest_frames_free(frame_list *fl)
 {
     for(uint64_t i = 0; i < fl->n; i++) free(fl->jpeg ? fl->jpeg[i] : NULL);
     free(fl->info);
@@ -270,7 +271,7 @@ void frames_free(frame_list *fl)
     memset(fl, 0, sizeof *fl);
 }
 
-int frames_to_pack(frame_list *fl, scene_data *d, int w, int h)
+int ingest_frames_to_pack(frame_list *fl, scene_data *d, int w, int h)
 {
     sptt_pack *p = &d->pack;
     int all = fl->n > 0;
@@ -294,7 +295,7 @@ int frames_to_pack(frame_list *fl, scene_data *d, int w, int h)
         p->imgWidth = (uint32_t)w;
         p->imgHeight = (uint32_t)h;
     }
-    frames_free(fl);
+    ingest_frames_free(fl);
     return SPTT_OK;
 }
 
@@ -306,7 +307,8 @@ static void hex64(uint64_t h, char z[17])
     snprintf(z, 17, "%016llx", (unsigned long long)h);
 }
 
-int scene_unchanged(sqlite3 *db, const char *zName, const char *zHash)
+/* True when the dataset already holds this scene with this input hash and its pack exists. */
+static int scene_unchanged(sqlite3 *db, const char *zName, const char *zHash)
 {
     sqlite3_stmt *s = NULL;
     int same = 0;
@@ -320,7 +322,7 @@ int scene_unchanged(sqlite3 *db, const char *zName, const char *zHash)
     return same;
 }
 
-int scene_skip_if_unchanged(sqlite3 *db, const scene_data *d, const sptt_ingest_opts *o, sptt_ingest_result *r)
+int ingest_scene_skip_if_unchanged(sqlite3 *db, const scene_data *d, const sptt_ingest_opts *o, sptt_ingest_result *r)
 {
     char zHash[17];
     sptt_hash h = d->inputHash;
@@ -332,12 +334,12 @@ int scene_skip_if_unchanged(sqlite3 *db, const scene_data *d, const sptt_ingest_
     return 1;
 }
 
-int scene_take_ply(scene_data *d, const char *zPath)
+int ingest_scene_take_ply(scene_data *d, const char *zPath)
 {
     sptt_ply ply;
     int rc = sptt_ply_read(zPath, &ply);
     if( rc ) return rc;
-    rc = scene_hash_file(d, zPath);
+    rc = ingest_scene_hash_file(d, zPath);
     if( rc==SPTT_OK && ply.rgb==NULL ) rc = sptt_fail(SPTT_EFORMAT, "%s: vertices have no red/green/blue properties", zPath);
     if( rc==SPTT_OK ){
         d->pack.nPoints = ply.nVerts;
@@ -509,7 +511,7 @@ done:
     return rc;
 }
 
-int scene_commit(sqlite3 *db, scene_data *d, const sptt_ingest_opts *o, sptt_ingest_result *r)
+int ingest_scene_commit(sqlite3 *db, scene_data *d, const sptt_ingest_opts *o, sptt_ingest_result *r)
 {
     char zHash[17], zPack[1200], zOld[1200] = "";
     int rc = SPTT_OK;

@@ -15,7 +15,7 @@
 
 #define SPTT_REAL_DOUBLE 1
 #pragma GCC diagnostic ignored "-Wunused-function"
-#include "kern_model.h"
+#include "kern_model.inc"
 
 #include <math.h>
 #include <stdio.h>

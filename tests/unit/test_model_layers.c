@@ -5,7 +5,7 @@
 */
 #include <criterion/criterion.h>
 
-#include "train_testutil.h"
+#include "model_testutil.h"
 
 #define TOL 1e-5   /* relative error bound of the kernel gradients (absolute floors as stated per test) */
 

@@ -3,7 +3,7 @@
 ** sptt_model.h. The gradient-check tests instantiate the same templates with double.
 */
 #include "sptt_model.h"
-#include "kern_model.h"
+#include "kern_model.inc"
 
 struct sptt_model {
     kmodel *k;

@@ -7,9 +7,9 @@
 
 #include <omp.h>
 
-#include "train_testutil.h"
+#include "model_testutil.h"
 
-/* Bound on the relative error of every checked gradient (see train_testutil.h for why). */
+/* Bound on the relative error of every checked gradient (see model_testutil.h for why). */
 #define GRAD_TOL 1e-5
 
 typedef struct fdreport {

@@ -5,7 +5,7 @@
 #include <criterion/criterion.h>
 
 #pragma GCC diagnostic ignored "-Wunused-function"
-#include "kern_common.h"
+#include "kern_common.inc"
 
 #include <math.h>
 
