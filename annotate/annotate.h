@@ -49,6 +49,8 @@ typedef struct ann_scene {
     ann_object *obj;
     sptt_pack pack;          /* points, faces, frames; images only when loaded for rendering */
     double fps;
+    char zPack[4096];        /* the pack's path, resolved (rendered frames are written back) */
+    char zGeometryHash[17];  /* the geometry the annotations are made from */
 } ann_scene;
 
 /* Loads a scene by name. SPTT_ESTATE, with a message naming the command to run, when geometry

@@ -3,6 +3,7 @@
 ** the scene in one BEGIN IMMEDIATE transaction, so a failure leaves the previous annotations.
 */
 #include "annotate.h"
+#include "sptt_dataset.h"
 #include "sptt_db.h"
 
 #include <math.h>
@@ -49,19 +50,7 @@ static int write_records(sqlite3 *db, ann_scene *sc, const ann_projection *pj, c
 {
     sqlite3_stmt *s = NULL;
     int rc;
-    char zNow[32];
-    static const char *const azDelete[] = {
-        "DELETE FROM visibility WHERE scene_id=?", "DELETE FROM relations WHERE scene_id=?",
-        "DELETE FROM qa WHERE scene_id=?", "DELETE FROM descriptions WHERE scene_id=?",
-        "DELETE FROM scene_warnings WHERE scene_id=? AND stage='annotate'",
-    };
-    for(size_t i = 0; i < sizeof azDelete / sizeof azDelete[0]; i++){
-        if( (rc = sptt_db_prepare(db, azDelete[i], &s)) ) goto done;
-        sqlite3_bind_int64(s, 1, sc->id);
-        if( (rc = sptt_db_step_done(db, s, "delete old annotations")) ) goto done;
-        sqlite3_finalize(s);
-        s = NULL;
-    }
+    if( (rc = sptt_scene_clear_annotations(db, sc->id)) ) goto done;
     if( (rc = sptt_db_prepare(db, "INSERT INTO visibility VALUES(?,?,?,?,?,?,?,?)", &s)) ) goto done;
     for(size_t i = 0; i < pj->nVis; i++){
         const ann_vis *v = &pj->vis[i];
@@ -124,12 +113,8 @@ static int write_records(sqlite3 *db, ann_scene *sc, const ann_projection *pj, c
     sqlite3_finalize(s);
     s = NULL;
     if( zWarn[0] ){
-        if( (rc = sptt_db_prepare(db, "INSERT INTO scene_warnings VALUES(?, 'annotate', 'skipped_tasks', ?)", &s)) ) goto done;
-        sqlite3_bind_int64(s, 1, sc->id);
-        sqlite3_bind_text(s, 2, zWarn, -1, SQLITE_STATIC);
-        if( (rc = sptt_db_step_done(db, s, "insert warning")) ) goto done;
-        sqlite3_finalize(s);
-        s = NULL;
+        char *azCode[1] = { (char *)"skipped_tasks" }, *azMsg[1] = { (char *)zWarn };
+        if( (rc = sptt_scene_set_warnings(db, sc->id, "annotate", 1, azCode, azMsg)) ) goto done;
     }
     if( rendered ){
         /* The pack's frames now carry images at the render size; the rows follow. */
@@ -150,11 +135,7 @@ static int write_records(sqlite3 *db, ann_scene *sc, const ann_projection *pj, c
         sqlite3_finalize(s);
         s = NULL;
     }
-    sptt_db_timestamp(zNow);
-    if( (rc = sptt_db_prepare(db, "UPDATE scenes SET annotated_at=? WHERE scene_id=?", &s)) ) goto done;
-    sqlite3_bind_text(s, 1, zNow, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, sc->id);
-    rc = sptt_db_step_done(db, s, "update scene");
+    rc = sptt_scene_set_annotated(db, sc->id, sc->zGeometryHash);
 
 done:
     sqlite3_finalize(s);
@@ -170,7 +151,6 @@ int sptt_annotate_scene(sqlite3 *db, const char *zName, const sptt_annotate_opts
     ann_qa_opts qo;
     ann_describe_opts dopt;
     int rc;
-    char zPack[1024] = "";
     char zWarn[512] = "";
     int rendered = 0;
 
@@ -179,14 +159,6 @@ int sptt_annotate_scene(sqlite3 *db, const char *zName, const sptt_annotate_opts
     memset(&out, 0, sizeof out);
     rc = ann_scene_load(db, zName, o->renderW > 0, &sc);
     if( rc ) return rc;
-    {
-        sqlite3_stmt *s;
-        if( sqlite3_prepare_v2(db, "SELECT pack_path FROM scenes WHERE scene_id=?", -1, &s, NULL)==SQLITE_OK ){
-            sqlite3_bind_int64(s, 1, sc.id);
-            if( sqlite3_step(s)==SQLITE_ROW ) snprintf(zPack, sizeof zPack, "%s", (const char *)sqlite3_column_text(s, 0));
-            sqlite3_finalize(s);
-        }
-    }
     memset(&po, 0, sizeof po);
     po.nFrames = o->nFrames;
     po.width = o->width;
@@ -195,7 +167,7 @@ int sptt_annotate_scene(sqlite3 *db, const char *zName, const sptt_annotate_opts
     po.zMaskDir = o->zMaskDir;
     po.renderW = o->renderW;
     po.renderH = o->renderH;
-    po.zPackPath = zPack;
+    po.zPackPath = sc.zPack;
     rendered = po.renderW > 0 && sc.pack.imgEncoding==SPTT_IMG_NONE && sc.pack.nFrames > 0;
     if( (rc = ann_project(&sc, &po, &pj)) ) goto done;
     if( (rc = ann_relations(&sc, &out)) ) goto done;

@@ -2,6 +2,7 @@
 ** Loads one scene for annotation: its rows (written by ingest and geometry) and its pack.
 */
 #include "annotate.h"
+#include "sptt_dataset.h"
 #include "sptt_db.h"
 
 #include <jansson.h>
@@ -78,34 +79,23 @@ static int parse_polygon(ann_scene *s, const char *zJson)
 int ann_scene_load(sqlite3 *db, const char *zName, int withImages, ann_scene *s)
 {
     sqlite3_stmt *st = NULL;
+    sptt_scene_row row;
     int rc = SPTT_OK;
-    char zPack[1024] = "";
 
     memset(s, 0, sizeof *s);
+    memset(&row, 0, sizeof row);
     snprintf(s->zName, sizeof s->zName, "%s", zName);
-    rc = sptt_db_prepare(db, "SELECT scene_id, source, pack_path, fps, geometry_at, room_area, room_height, room_center_x, "
-                             "room_center_y, room_center_z, room_polygon FROM scenes WHERE name=?", &st);
-    if( rc ) goto done;
-    sqlite3_bind_text(st, 1, zName, -1, SQLITE_STATIC);
-    if( sqlite3_step(st)!=SQLITE_ROW ){
-        rc = sptt_fail(SPTT_EINVAL, "scene '%s' is not in the dataset (run sptt-ingest first)", zName);
-        goto done;
-    }
-    s->id = sqlite3_column_int64(st, 0);
-    snprintf(s->zSource, sizeof s->zSource, "%s", (const char *)sqlite3_column_text(st, 1));
-    if( sqlite3_column_text(st, 2) ) snprintf(zPack, sizeof zPack, "%s", (const char *)sqlite3_column_text(st, 2));
-    s->fps = sqlite3_column_double(st, 3);
-    if( sqlite3_column_type(st, 4)==SQLITE_NULL || sqlite3_column_type(st, 5)==SQLITE_NULL ){
-        rc = sptt_fail(SPTT_ESTATE, "scene '%s': room and object geometry not computed; run first: "
-                       "sptt-geometry --db %s --scene %s", zName, sqlite3_db_filename(db, "main"), zName);
-        goto done;
-    }
-    s->roomArea = sqlite3_column_double(st, 5);
-    s->roomHeight = sqlite3_column_double(st, 6);
-    for(int k = 0; k < 3; k++) s->roomCenter[k] = sqlite3_column_double(st, 7 + k);
-    if( sqlite3_column_text(st, 10) && (rc = parse_polygon(s, (const char *)sqlite3_column_text(st, 10))) ) goto done;
-    sqlite3_finalize(st);
-    st = NULL;
+    if( (rc = sptt_scene_get(db, zName, &row)) ) goto done;
+    if( (rc = sptt_scene_check_geometry(db, &row)) ) goto done;
+    s->id = row.id;
+    snprintf(s->zSource, sizeof s->zSource, "%s", row.zSource);
+    snprintf(s->zPack, sizeof s->zPack, "%s", row.zPack);
+    snprintf(s->zGeometryHash, sizeof s->zGeometryHash, "%s", row.zGeometryHash);
+    s->fps = row.fps;
+    s->roomArea = row.roomArea;
+    s->roomHeight = row.roomHeight;
+    for(int k = 0; k < 3; k++) s->roomCenter[k] = row.roomCenter[k];
+    if( row.zPolygon && (rc = parse_polygon(s, row.zPolygon)) ) goto done;
 
     rc = sptt_db_prepare(db, "SELECT instance_id, raw_label, nyu40_id, label, category, n_points, center_x, center_y, "
                              "center_z, size_x, size_y, size_z, axes, box_flags FROM objects WHERE scene_id=? "
@@ -145,12 +135,7 @@ int ann_scene_load(sqlite3 *db, const char *zName, int withImages, ann_scene *s)
         rc = sptt_db_fail(db, "read objects");
         goto done;
     }
-    rc = SPTT_OK;
-    if( zPack[0]==0 ){
-        rc = sptt_fail(SPTT_ESTATE, "scene '%s' has no pack (re-run sptt-ingest)", zName);
-        goto done;
-    }
-    rc = sptt_pack_read(zPack, withImages ? 0 : SPTT_PACK_SKIP_IMAGES, &s->pack);
+    rc = sptt_scene_read_pack(&row, withImages ? 0 : SPTT_PACK_SKIP_IMAGES, &s->pack);
     if( rc ) goto done;
     {
         json_error_t e;
@@ -162,6 +147,7 @@ int ann_scene_load(sqlite3 *db, const char *zName, int withImages, ann_scene *s)
 
 done:
     sqlite3_finalize(st);
+    sptt_scene_row_free(&row);
     if( rc ) ann_scene_free(s);
     return rc;
 }

@@ -128,8 +128,9 @@ char *sptt_join_args(int argc, char **argv);
 void sptt_report(const char *zProg, const char *zFormat, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---------------------------------------------------------------------------------------------
-** Progress on long work: a single rewritten line on stderr when it is a terminal (or when
-** SPTT_PROGRESS=1), at most a few times a second; silent otherwise so logs stay clean.
+** Progress on work that lasts over two seconds: done/total, rate and ETA, as one rewritten line
+** on stderr when it is a terminal, as a plain line every half minute otherwise (a log).
+** sptt_progress_quiet(1) (the tools' --quiet) or SPTT_PROGRESS=0 silences it.
 */
 typedef struct sptt_progress {
     const char *zWhat;
@@ -138,7 +139,10 @@ typedef struct sptt_progress {
     double t0;
     double tLast;
     int enabled;
+    int tty;
+    int shown;
 } sptt_progress;
+void sptt_progress_quiet(int quiet);
 void sptt_progress_start(sptt_progress *p, const char *zWhat, uint64_t total);
 void sptt_progress_step(sptt_progress *p, uint64_t n);
 void sptt_progress_end(sptt_progress *p);

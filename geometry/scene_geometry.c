@@ -3,11 +3,13 @@
 ** one transaction.
 **
 ** The heavy work happens before BEGIN, so the write lock is held for milliseconds; inside the
-** transaction the scene's pack_path is read again, and a scene re-ingested meanwhile is refused
-** rather than given boxes of a pack it no longer has.
+** transaction the scene's input hash is checked again, and a scene re-ingested meanwhile is
+** refused rather than given boxes of a pack it no longer has. Results that differ from the
+** stored ones take the scene's annotations with them (sptt_dataset.h).
 */
 #include "geo_util.h"
 #include "sptt_common.h"
+#include "sptt_dataset.h"
 #include "sptt_db.h"
 #include "sptt_schemas.h"
 
@@ -121,20 +123,6 @@ static void room_warnings(warn_list *w, unsigned flags, const sptt_room *r)
 /* ---------------------------------------------------------------------------------------------
 ** Inputs
 */
-static int resolve_pack_path(const char *zDbPath, const char *zPack, char *zOut, size_t nOut)
-{
-    if( zPack[0]!='/' && zDbPath ){
-        const char *slash = strrchr(zDbPath, '/');
-        /* Relative paths are taken relative to the dataset's folder first (datasets move as a
-        ** whole), then to the working directory. */
-        if( slash ){
-            if( sptt_pathf(zOut, nOut, "%.*s/%s", (int)(slash - zDbPath), zDbPath, zPack) ) return SPTT_EINVAL;
-            if( access(zOut, R_OK)==0 ) return SPTT_OK;
-        }
-    }
-    return sptt_pathf(zOut, nOut, "%s", zPack);
-}
-
 static int json_box(json_t *j, sptt_box *b)
 {
     json_t *c = json_object_get(j, "center"), *s = json_object_get(j, "size"), *a = json_object_get(j, "axes");
@@ -199,45 +187,53 @@ static int bind_box(sqlite3_stmt *st, int i, const sptt_box *b)
 
 static const char *kind_name(int kind) { return kind==SPTT_OBB_UPRIGHT ? "upright" : "minimal"; }
 
-static int write_rows(sqlite3 *db, int64_t sceneId, const char *zPackSeen, const sptt_room *room, const char *zParams,
-                      obj_row *objs, int nObj, const sptt_geometry_opts *o, const warn_list *w)
+/* The hash of everything geometry writes that later stages read: when it changes, the scene's
+** annotations were made from other boxes. */
+static void result_hash(const sptt_room *room, const char *zPoly, const obj_row *objs, int nObj, const sptt_geometry_opts *o,
+                        char zOut[17])
+{
+    sptt_hash h;
+    double v[5] = { room->area, room->height, room->center[0], room->center[1], room->center[2] };
+    sptt_hash_init(&h);
+    sptt_hash_update(&h, v, sizeof v);
+    sptt_hash_update(&h, zPoly, strlen(zPoly));
+    for(int i = 0; i < nObj; i++){
+        const obj_row *ob = &objs[i];
+        const sptt_box *b = ob->hasAnno ? &ob->anno : !ob->hasFit ? NULL : o->obbKind==SPTT_OBB_UPRIGHT ? &ob->upright : &ob->minimal;
+        sptt_hash_update(&h, &ob->id, sizeof ob->id);
+        if( b ){
+            sptt_hash_update(&h, b->center, sizeof b->center);
+            sptt_hash_update(&h, b->size, sizeof b->size);
+            sptt_hash_update(&h, b->axes, sizeof b->axes);
+        }
+    }
+    snprintf(zOut, 17, "%016llx", (unsigned long long)sptt_hash_final(&h));
+}
+
+static int write_rows(sqlite3 *db, const sptt_scene_row *row, const sptt_room *room, const char *zParams, obj_row *objs, int nObj,
+                      const sptt_geometry_opts *o, const warn_list *w, int *pInvalidated)
 {
     sqlite3_stmt *st = NULL;
-    char zNow[32], *zPoly = NULL;
+    char *zPoly = NULL, zHash[17];
+    int64_t sceneId = row->id;
+    sptt_scene_geometry g;
     int rc;
 
-    sptt_db_timestamp(zNow);
     zPoly = polygon_json(&room->shape);
     if( zPoly==NULL ) return sptt_fail(SPTT_ENOMEM, "out of memory");
+    result_hash(room, zPoly, objs, nObj, o, zHash);
+    memset(&g, 0, sizeof g);
+    g.zInputHash = row->zInputHash;
+    g.zResultHash = zHash;
+    g.roomArea = room->area;
+    g.roomHeight = room->height;
+    for(int k = 0; k < 3; k++) g.roomCenter[k] = room->center[k];
+    g.zPolygon = zPoly;
+    g.roomFlags = room->flags;
+    g.zParams = zParams;
     rc = sptt_db_begin(db);
     if( rc ) goto done;
-    rc = sptt_db_prepare(db, "SELECT pack_path FROM scenes WHERE scene_id=?", &st);
-    if( rc ) goto done;
-    sqlite3_bind_int64(st, 1, sceneId);
-    if( sqlite3_step(st)!=SQLITE_ROW || sqlite3_column_text(st, 0)==NULL ||
-        strcmp((const char *)sqlite3_column_text(st, 0), zPackSeen)!=0 ){
-        rc = sptt_fail(SPTT_ESTATE, "the scene was removed or re-ingested while its geometry was computed; run again");
-        goto done;
-    }
-    sqlite3_finalize(st);
-    st = NULL;
-
-    rc = sptt_db_prepare(db,
-                         "UPDATE scenes SET room_area=?, room_height=?, room_center_x=?, room_center_y=?, room_center_z=?, "
-                         "room_polygon=?, room_flags=?, geometry_params=?, geometry_at=? WHERE scene_id=?",
-                         &st);
-    if( rc ) goto done;
-    sptt_db_bind_real(st, 1, room->area);
-    sptt_db_bind_real(st, 2, room->height);
-    for(int k = 0; k < 3; k++) sptt_db_bind_real(st, 3 + k, room->center[k]);
-    sqlite3_bind_text(st, 6, zPoly, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 7, room->flags);
-    sqlite3_bind_text(st, 8, zParams, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 9, zNow, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 10, sceneId);
-    if( (rc = sptt_db_step_done(db, st, "update scene geometry")) ) goto done;
-    sqlite3_finalize(st);
-    st = NULL;
+    if( (rc = sptt_scene_set_geometry(db, sceneId, &g, pInvalidated)) ) goto done;
 
     rc = sptt_db_prepare(db,
                          "UPDATE objects SET center_x=?, center_y=?, center_z=?, size_x=?, size_y=?, size_z=?, axes=?, "
@@ -303,23 +299,7 @@ static int write_rows(sqlite3 *db, int64_t sceneId, const char *zPackSeen, const
     sqlite3_finalize(st);
     st = NULL;
 
-    rc = sptt_db_prepare(db, "DELETE FROM scene_warnings WHERE scene_id=? AND stage='geometry'", &st);
-    if( rc ) goto done;
-    sqlite3_bind_int64(st, 1, sceneId);
-    if( (rc = sptt_db_step_done(db, st, "clear geometry warnings")) ) goto done;
-    sqlite3_finalize(st);
-    st = NULL;
-    rc = sptt_db_prepare(db, "INSERT INTO scene_warnings(scene_id, stage, code, message) VALUES(?, 'geometry', ?, ?)", &st);
-    if( rc ) goto done;
-    for(int i = 0; i < w->n && rc==SPTT_OK; i++){
-        sqlite3_bind_int64(st, 1, sceneId);
-        sqlite3_bind_text(st, 2, w->azCode[i], -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, w->azMsg[i], -1, SQLITE_STATIC);
-        rc = sptt_db_step_done(db, st, "insert geometry warning");
-    }
-    if( rc ) goto done;
-    sqlite3_finalize(st);
-    st = NULL;
+    if( (rc = sptt_scene_set_warnings(db, sceneId, "geometry", w->n, w->azCode, w->azMsg)) ) goto done;
     rc = sptt_db_commit(db);
 done:
     sqlite3_finalize(st);
@@ -330,17 +310,17 @@ done:
 
 /* ---------------------------------------------------------------------------------------------
 */
-int sptt_geometry_scene(sqlite3 *db, const char *zDbPath, const char *zScene, const sptt_geometry_opts *o,
-                        sptt_geometry_report *rep)
+int sptt_geometry_scene(sqlite3 *db, const char *zScene, const sptt_geometry_opts *o, sptt_geometry_report *rep)
 {
     sqlite3_stmt *st = NULL;
+    sptt_scene_row row;
     sptt_pack pack;
     sptt_room room;
     warn_list w = {0};
     obj_row *objs = NULL;
     int nObj = 0, capObj = 0, rc = SPTT_OK, isArkit = 0;
     int64_t sceneId = 0;
-    char zPack[4096], zPackSeen[4096], zParams[512];
+    char zParams[512];
     uint32_t *start = NULL, *order = NULL;
     double t0;
 
@@ -348,23 +328,9 @@ int sptt_geometry_scene(sqlite3 *db, const char *zDbPath, const char *zScene, co
     memset(&room, 0, sizeof room);
     memset(rep, 0, sizeof *rep);
 
-    rc = sptt_db_prepare(db, "SELECT scene_id, source, pack_path FROM scenes WHERE name=?", &st);
-    if( rc ) goto cleanup;
-    sqlite3_bind_text(st, 1, zScene, -1, SQLITE_STATIC);
-    if( sqlite3_step(st)!=SQLITE_ROW ){
-        rc = sptt_fail(SPTT_EINVAL, "not in the dataset");
-        goto cleanup;
-    }
-    sceneId = sqlite3_column_int64(st, 0);
-    isArkit = strcmp((const char *)sqlite3_column_text(st, 1), "arkitscenes")==0;
-    if( sqlite3_column_text(st, 2)==NULL ){
-        rc = sptt_fail(SPTT_ESTATE, "no scene pack (run sptt-ingest first)");
-        goto cleanup;
-    }
-    if( (rc = sptt_pathf(zPackSeen, sizeof zPackSeen, "%s", (const char *)sqlite3_column_text(st, 2))) ) goto cleanup;
-    sqlite3_finalize(st);
-    st = NULL;
-    if( (rc = resolve_pack_path(zDbPath, zPackSeen, zPack, sizeof zPack)) ) goto cleanup;
+    if( (rc = sptt_scene_get(db, zScene, &row)) ) goto cleanup;
+    sceneId = row.id;
+    isArkit = strcmp(row.zSource, "arkitscenes")==0;
 
     rc = sptt_db_prepare(db, "SELECT instance_id, nyu40_id, raw_label FROM objects WHERE scene_id=? ORDER BY instance_id", &st);
     if( rc ) goto cleanup;
@@ -394,7 +360,7 @@ int sptt_geometry_scene(sqlite3 *db, const char *zDbPath, const char *zScene, co
     sqlite3_finalize(st);
     st = NULL;
 
-    rc = sptt_pack_read(zPack, SPTT_PACK_SKIP_IMAGES, &pack);
+    rc = sptt_scene_read_pack(&row, SPTT_PACK_SKIP_IMAGES, &pack);
     if( rc ) goto cleanup;
     if( pack.nSamples > 0 ){
         /* ingest --sample: the uniform surface samples replace the mesh vertices as the point
@@ -560,7 +526,7 @@ int sptt_geometry_scene(sqlite3 *db, const char *zDbPath, const char *zScene, co
                  o->room.alpha, zRmax, zSample, (unsigned long long)o->room.seed, kind_name(o->obbKind), o->minPoints,
                  room.shape.nPoints, room.shape.nTiles, SPTT_VERSION);
     }
-    rc = write_rows(db, sceneId, zPackSeen, &room, zParams, objs, nObj, o, &w);
+    rc = write_rows(db, &row, &room, zParams, objs, nObj, o, &w, &rep->invalidated);
     if( rc ) goto cleanup;
     rep->nWarnings = w.n;
     if( !o->quiet )
@@ -572,6 +538,7 @@ cleanup:
     free(start);
     free(order);
     warn_free(&w);
+    sptt_scene_row_free(&row);
     sptt_room_free(&room);
     sptt_pack_free(&pack);
     if( rc ) sptt_fail_prefix(rc, "%s: ", zScene);

@@ -188,15 +188,16 @@ typedef struct sptt_geometry_report {
     int nSkipped;            /* objects without one (too few points) */
     int nStructure;          /* wall, floor, ceiling rows left alone */
     int nWarnings;
+    int invalidated;         /* the results changed: the scene's annotations were deleted */
     double seconds;          /* compute time, without reading the pack */
 } sptt_geometry_report;
 
 /*
 ** Computes one scene (its `scenes` row and pack) and writes the room fields, object boxes,
 ** object_boxes rows and geometry warnings in one transaction. A failure leaves the previous rows
-** untouched. zDbPath resolves a relative pack_path (relative to the dataset's folder first).
+** untouched. Results that differ from the stored ones delete the scene's annotations in the same
+** transaction (rep->invalidated).
 */
-int sptt_geometry_scene(sqlite3 *db, const char *zDbPath, const char *zScene, const sptt_geometry_opts *o,
-                        sptt_geometry_report *rep);
+int sptt_geometry_scene(sqlite3 *db, const char *zScene, const sptt_geometry_opts *o, sptt_geometry_report *rep);
 
 #endif

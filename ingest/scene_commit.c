@@ -7,6 +7,7 @@
 ** leaves the previous state: old rows, old pack, and no stray new pack.
 */
 #include "ingest.h"
+#include "sptt_dataset.h"
 #include "sptt_db.h"
 #include "sptt_math.h"
 
@@ -307,28 +308,13 @@ static void hex64(uint64_t h, char z[17])
     snprintf(z, 17, "%016llx", (unsigned long long)h);
 }
 
-/* True when the dataset already holds this scene with this input hash and its pack exists. */
-static int scene_unchanged(sqlite3 *db, const char *zName, const char *zHash)
-{
-    sqlite3_stmt *s = NULL;
-    int same = 0;
-    if( sqlite3_prepare_v2(db, "SELECT input_hash, pack_path FROM scenes WHERE name=?", -1, &s, NULL)!=SQLITE_OK ) return 0;
-    sqlite3_bind_text(s, 1, zName, -1, SQLITE_STATIC);
-    if( sqlite3_step(s)==SQLITE_ROW ){
-        const char *h = (const char *)sqlite3_column_text(s, 0), *pk = (const char *)sqlite3_column_text(s, 1);
-        same = h && pk && strcmp(h, zHash)==0 && access(pk, R_OK)==0;
-    }
-    sqlite3_finalize(s);
-    return same;
-}
-
 int ingest_scene_skip_if_unchanged(sqlite3 *db, const scene_data *d, const sptt_ingest_opts *o, sptt_ingest_result *r)
 {
     char zHash[17];
     sptt_hash h = d->inputHash;
     if( o->force ) return 0;
     hex64(sptt_hash_final(&h), zHash);
-    if( !scene_unchanged(db, d->zName, zHash) ) return 0;
+    if( !sptt_scene_unchanged(db, d->zName, d->zSource, zHash) ) return 0;
     r->skipped = 1;
     snprintf(r->zSummary, sizeof r->zSummary, "%s: unchanged since the last ingest, skipped", d->zName);
     return 1;
@@ -402,68 +388,52 @@ static char *build_meta(const scene_data *d, const char *zHash)
     return z;
 }
 
-/* Absolute-or-relative pack folder: as given, or packs/ beside the database. */
-static int pack_path(const scene_data *d, const sptt_ingest_opts *o, const char *zHash, char *z, size_t n)
+/* The pack's file name carries the input hash, so the old pack stays valid until the new rows
+** commit. */
+static int pack_path(sqlite3 *db, const scene_data *d, const sptt_ingest_opts *o, const char *zHash, char *z, size_t n)
 {
-    char zDir[1024];
-    int rc;
-    if( o->zPackDir ){
-        rc = sptt_pathf(zDir, sizeof zDir, "%s", o->zPackDir);
-    }else{
-        const char *zSlash = strrchr(o->zDbPath, '/');
-        if( zSlash ) rc = sptt_pathf(zDir, sizeof zDir, "%.*s/packs", (int)(zSlash - o->zDbPath), o->zDbPath);
-        else rc = sptt_pathf(zDir, sizeof zDir, "packs");
-    }
+    char zDir[SPTT_PATH_MAX];
+    int rc = sptt_dataset_pack_dir(db, o->zPackDir, zDir, sizeof zDir);
     if( rc ) return rc;
-    if( (rc = sptt_mkdirs(zDir)) ) return rc;
     return sptt_pathf(z, n, "%s/%s.%.8s.sptt", zDir, d->zName, zHash);
 }
 
-static int insert_rows(sqlite3 *db, const scene_data *d, const char *zPack, const char *zHash, int64_t *pId)
+static int insert_rows(sqlite3 *db, const scene_data *d, const sptt_ingest_opts *o, const char *zPack, const char *zHash, int64_t *pId)
 {
     sqlite3_stmt *s = NULL;
     int rc;
-    char zNow[32];
     int64_t id;
     const sptt_pack *p = &d->pack;
+    sptt_scene_new n;
+    char zOld[SPTT_PATH_MAX];
 
-    sptt_db_timestamp(zNow);
-    /* Delete then insert: the scene's children cascade away with the old row. */
-    rc = sptt_db_prepare(db, "DELETE FROM scenes WHERE name=?", &s);
-    if( rc ) goto done;
-    sqlite3_bind_text(s, 1, d->zName, -1, SQLITE_STATIC);
-    if( (rc = sptt_db_step_done(db, s, "delete old scene")) ) goto done;
-    sqlite3_finalize(s);
-    s = NULL;
-
-    rc = sptt_db_prepare(db, "INSERT INTO scenes(name, source, pack_path, input_hash, n_points, n_faces, n_frames, fps, "
-                             "alignment, ingested_at) VALUES(?,?,?,?,?,?,?,?,?,?)", &s);
-    if( rc ) goto done;
-    sqlite3_bind_text(s, 1, d->zName, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, d->zSource, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 3, zPack, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 4, zHash, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 5, (int64_t)p->nPoints);
-    sqlite3_bind_int64(s, 6, (int64_t)p->nFaces);
-    sqlite3_bind_int64(s, 7, (int64_t)p->nFrames);
-    sptt_db_bind_real(s, 8, d->fps);
-    sptt_db_bind_floats(s, 9, d->alignment, 16);
-    sqlite3_bind_text(s, 10, zNow, -1, SQLITE_STATIC);
-    if( (rc = sptt_db_step_done(db, s, "insert scene")) ) goto done;
-    id = sqlite3_last_insert_rowid(db);
-    sqlite3_finalize(s);
-    s = NULL;
-
-    rc = sptt_db_prepare(db, "INSERT INTO scene_warnings(scene_id, stage, code, message) VALUES(?, 'ingest', ?, ?)", &s);
-    if( rc ) goto done;
-    for(int i = 0; i < d->nWarn; i++){
-        sqlite3_bind_int64(s, 1, id);
-        sqlite3_bind_text(s, 2, d->warn[i].zCode, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 3, d->warn[i].zMessage, -1, SQLITE_STATIC);
-        if( (rc = sptt_db_step_done(db, s, "insert warning")) ) goto done;
+    memset(&n, 0, sizeof n);
+    n.zName = d->zName;
+    n.zSource = d->zSource;
+    n.zInputHash = zHash;
+    n.zPack = zPack;
+    n.nPoints = (int64_t)p->nPoints;
+    n.nFaces = (int64_t)p->nFaces;
+    n.nFrames = (int64_t)p->nFrames;
+    n.fps = d->fps;
+    n.alignment = d->alignment;
+    n.replace = o->replace;
+    /* The old row's children (objects, frames, annotations) cascade away with it. */
+    if( (rc = sptt_scene_insert(db, &n, &id, zOld, sizeof zOld)) ) goto done;
+    {
+        char **az = sptt_malloc(sizeof(char *) * 2 * (size_t)(d->nWarn + 1));
+        if( az==NULL ){
+            rc = SPTT_ENOMEM;
+            goto done;
+        }
+        for(int i = 0; i < d->nWarn; i++){
+            az[i] = (char *)d->warn[i].zCode;
+            az[d->nWarn + i] = (char *)d->warn[i].zMessage;
+        }
+        rc = sptt_scene_set_warnings(db, id, "ingest", d->nWarn, az, az + d->nWarn);
+        free(az);
+        if( rc ) goto done;
     }
-    sqlite3_finalize(s);
-    s = NULL;
 
     rc = sptt_db_prepare(db, "INSERT INTO objects(scene_id, instance_id, raw_label, nyu40_id, label, category, n_points) "
                              "VALUES(?,?,?,?,?,?,?)", &s);
@@ -513,26 +483,23 @@ done:
 
 int ingest_scene_commit(sqlite3 *db, scene_data *d, const sptt_ingest_opts *o, sptt_ingest_result *r)
 {
-    char zHash[17], zPack[1200], zOld[1200] = "";
+    char zHash[17], zPack[SPTT_PATH_MAX], zOld[SPTT_PATH_MAX] = "";
     int rc = SPTT_OK;
     int packWritten = 0;
     int64_t id = 0;
-    sqlite3_stmt *s = NULL;
+    sptt_scene_row old;
 
     hex64(sptt_hash_final(&d->inputHash), zHash);
     scene_count_points(d);
     free(d->pack.zMeta);
     d->pack.zMeta = build_meta(d, zHash);
     if( d->pack.zMeta==NULL ) return sptt_fail(SPTT_ENOMEM, "json: out of memory");
-    if( (rc = pack_path(d, o, zHash, zPack, sizeof zPack)) ) return rc;
+    if( (rc = pack_path(db, d, o, zHash, zPack, sizeof zPack)) ) return rc;
 
     /* The previous pack, removed after a successful commit when its name differs. */
-    if( sqlite3_prepare_v2(db, "SELECT pack_path FROM scenes WHERE name=?", -1, &s, NULL)==SQLITE_OK ){
-        sqlite3_bind_text(s, 1, d->zName, -1, SQLITE_STATIC);
-        if( sqlite3_step(s)==SQLITE_ROW && sqlite3_column_text(s, 0) ){
-            snprintf(zOld, sizeof zOld, "%s", (const char *)sqlite3_column_text(s, 0));
-        }
-        sqlite3_finalize(s);
+    if( sptt_scene_get(db, d->zName, &old)==SPTT_OK ){
+        snprintf(zOld, sizeof zOld, "%s", old.zPack);
+        sptt_scene_row_free(&old);
     }
 
     rc = sptt_pack_write(zPack, &d->pack, 3);
@@ -540,7 +507,7 @@ int ingest_scene_commit(sqlite3 *db, scene_data *d, const sptt_ingest_opts *o, s
     packWritten = strcmp(zOld, zPack)!=0;
     rc = sptt_db_begin(db);
     if( rc ) goto done;
-    rc = insert_rows(db, d, zPack, zHash, &id);
+    rc = insert_rows(db, d, o, zPack, zHash, &id);
     if( rc==SPTT_OK ) rc = sptt_db_commit(db);
     if( rc ){
         sptt_db_rollback(db);

@@ -100,7 +100,6 @@ int sptt_sens_finish(sptt_sens_writer *w, int ok);
 
 typedef struct sptt_ingest_opts {
     const char *zPackDir;     /* NULL: packs/ beside the database */
-    const char *zDbPath;      /* for the default pack folder */
     const char *zLabels;      /* ScanNet label table (tsv) */
     const char *zAlign;       /* ScanNet: file holding an axisAlignment line */
     const char *zSens;        /* ScanNet: the .sens stream (default <scene>/<scene>.sens) */
@@ -114,6 +113,7 @@ typedef struct sptt_ingest_opts {
     uint64_t nSample;         /* > 0: also store this many uniform surface samples */
     uint64_t seed;
     int force;                /* re-ingest even when the input hash is unchanged */
+    int replace;              /* a scene of the same name from another source may be replaced */
     int quiet;
 } sptt_ingest_opts;
 

@@ -1,9 +1,10 @@
--- Spatial-TTT dataset, schema version 1.
+-- Spatial-TTT dataset, schema version 2.
 --
 -- One SQLite file holds every scene's metadata, geometry, annotations and QA. The heavy per-point
 -- data lives in zstd scene packs (schemas/README.md); `scenes.pack_path` points at them.
 -- The file is marked with PRAGMA application_id = 0x53505454 ('SPTT') and user_version = 1,
--- which schemas/dataset.c sets on creation and checks on every open.
+-- which schemas/dataset.c sets on creation and checks on every open; a version 1 file is
+-- upgraded in place the first time a tool opens it for writing (schemas/dataset.c says how).
 --
 -- Conventions: lengths in metres, areas in square metres, angles in degrees, coordinates in the
 -- scene's output frame (ScanNet: axis-aligned; ARKitScenes and meshes: their world frame), z up.
@@ -13,7 +14,8 @@ CREATE TABLE scenes (
     scene_id       INTEGER PRIMARY KEY,
     name           TEXT    NOT NULL UNIQUE,
     source         TEXT    NOT NULL CHECK (source IN ('scannet', 'arkitscenes', 'mesh')),
-    pack_path      TEXT,
+    pack_path      TEXT,             -- relative to the database's folder, or absolute when the
+                                     -- packs live outside it; read only through schemas/
     input_hash     TEXT,             -- XXH64 of the decoded inputs, hex; equal hash => skip re-ingest
     n_points       INTEGER,
     n_faces        INTEGER,
@@ -30,7 +32,13 @@ CREATE TABLE scenes (
     geometry_params TEXT,            -- JSON: alpha, sample, seed, obb mode used
     ingested_at    TEXT,
     geometry_at    TEXT,
-    annotated_at   TEXT
+    annotated_at   TEXT,
+    -- version 2: what each stage was built on, so a changed upstream result is never mistaken
+    -- for a current one.
+    split          TEXT CHECK (split IN ('train', 'val', 'test')),
+    geometry_input TEXT,             -- input_hash of the pack geometry ran on
+    geometry_hash  TEXT,             -- XXH64 of the geometry results (room and boxes), hex
+    annotated_geometry TEXT          -- geometry_hash the current annotations were made from
 ) STRICT;
 
 -- Warnings a stage recorded for a scene (missing alignment, unknown raw labels, skipped frames...).

@@ -29,7 +29,6 @@ static int prepare(void)
     unlink(zDb);
     if( sptt_dataset_open(zDb, SPTT_DB_CREATE, &db) ) return -1;
     memset(&io, 0, sizeof io);
-    io.zDbPath = zDb;
     io.zLabels = BENCH_TSV;
     io.fps = 24;
     io.sourceFps = 24;
@@ -42,7 +41,7 @@ static int prepare(void)
     go.obbKind = SPTT_OBB_MINIMAL;
     go.minPoints = 4;
     go.quiet = 1;
-    if( rc==SPTT_OK ) rc = sptt_geometry_scene(db, zDb, "scene0700_00", &go, &gr);
+    if( rc==SPTT_OK ) rc = sptt_geometry_scene(db, "scene0700_00", &go, &gr);
     if( rc ) fprintf(stderr, "bench_annotate: %s\n", sptt_errmsg());
     sptt_dataset_close(db);
     return rc;

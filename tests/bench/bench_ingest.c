@@ -67,7 +67,6 @@ int main(void)
         snprintf(a[2], sizeof a[2], "%s/scene0000_00.aggregation.json", zDir);
         double best = 1e9, bestRead = 1e9;
         memset(&o, 0, sizeof o);
-        o.zDbPath = zDb;
         o.zLabels = zLab;
         o.zAlign = zAlign;
         o.fps = 24;
@@ -86,7 +85,6 @@ int main(void)
 
     if( bench_scannet_scene() ) return 1;
     memset(&o, 0, sizeof o);
-    o.zDbPath = zDb;
     o.zLabels = "build/bench-data/raw/scannet/scannetv2-labels.combined.tsv";
     o.fps = 24;
     o.sourceFps = 24;

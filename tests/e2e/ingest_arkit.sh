@@ -17,7 +17,7 @@ a=$1 b=$2 c=$3
 [ $rc = 0 ] && [ ! -s "$t/err1" ] && ok "two videos ingested" || no "two videos ingested ($rc: $(cat "$t/err1"))"
 [ "$(grep -c "^$a: .* points, .* instances .* frames with images, sky " "$t/out1")" = 1 ] && ok "one summary line per video" \
     || no "one summary line per video ($(cat "$t/out1"))"
-grep -q "^2 ingested, 0 unchanged, 0 failed" "$t/out1" && ok "run summary" || no "run summary"
+grep -q "^sptt-ingest: 2 scenes: 2 ingested, 0 unchanged, 0 failed" "$t/out1" && ok "run summary" || no "run summary"
 [ -n "$(ls "$t/packs"/*.sptt 2> /dev/null)" ] && ok "packs beside the database" || no "packs beside the database"
 
 "$bin/sptt-ingest" arkitscenes "$train/$a" "$train/$b" --db "$t/d.db" > "$t/out2" 2>&1; rc=$?
@@ -33,7 +33,7 @@ awk 'NR==3 { $7 = "" } { print }' "$traj" > "$traj.new" && mv "$traj.new" "$traj
 [ "$(wc -l < "$t/err3")" = 1 ] && grep -q "lowres_wide.traj: line 3: expected 7 numbers" "$t/err3" \
     && ok "one-line message naming the file and line" || no "one-line message naming the file and line ($(cat "$t/err3"))"
 "$bin/sptt-ingest" arkitscenes "$t/bad/$c" "$train/$a" --db "$t/f.db" > "$t/out4" 2> "$t/err4"; rc=$?
-[ $rc = 2 ] && grep -q "^$a: " "$t/out4" && grep -q "^1 ingested, 0 unchanged, 1 failed" "$t/out4" \
+[ $rc = 2 ] && grep -q "^$a: " "$t/out4" && grep -q "^sptt-ingest: 2 scenes: 1 ingested, 0 unchanged, 1 failed" "$t/out4" \
     && ok "the good video in the same command still ingests" || no "good video beside a broken one ($rc: $(cat "$t/out4" "$t/err4"))"
 if command -v sqlite3 > /dev/null; then
     n=$(sqlite3 "$t/f.db" "SELECT count(*) FROM scenes")

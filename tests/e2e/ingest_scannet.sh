@@ -35,7 +35,7 @@ grep -q "2 ingested, 0 unchanged, 1 failed" "$t/out" && ok "closing count" || no
 "$bin/sptt-ingest" scannet "$scans/scene0702_00" --db "$t/d.db" 2> "$t/err"; rc=$?
 [ $rc = 2 ] && grep -q -- "--labels" "$t/err" && ok "missing --labels explained" || no "missing --labels ($rc)"
 "$bin/sptt-ingest" kinect x --db "$t/d.db" 2> "$t/err"; rc=$?
-[ $rc = 2 ] && grep -q "unknown source 'kinect'" "$t/err" && ok "unknown source" || no "unknown source ($rc)"
+[ $rc = 2 ] && grep -q "unknown command 'kinect'" "$t/err" && ok "unknown source" || no "unknown source ($rc)"
 "$bin/sptt-ingest" --help | grep -q "usage: sptt-ingest scannet" && ok "--help" || no "--help"
 "$bin/sptt-ingest" --version | grep -q "sptt-ingest [0-9]" && ok "--version" || no "--version"
 printf 'not a database at all, just text padding padding padding padding padding padding padding padding' > "$t/x.db"

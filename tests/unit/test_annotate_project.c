@@ -245,6 +245,7 @@ Test(project, same_result_with_any_thread_count)
 #include <jansson.h>
 #include "sptt_ingest.h"
 #include "sptt_math.h"
+#include "sptt_dataset.h"
 #include "sptt_synth.h"
 
 static int box_in_view(json_t *ob, const sptt_frame_info *fr)
@@ -295,7 +296,6 @@ Test(project, synthetic_scene_appearance_respects_the_camera)
     sptt_ingest_opts io;
     sptt_ingest_result ir;
     memset(&io, 0, sizeof io);
-    io.zDbPath = zDb;
     io.zLabels = zTsv;
     io.fps = 24;
     io.sourceFps = 24;
@@ -303,14 +303,13 @@ Test(project, synthetic_scene_appearance_respects_the_camera)
     io.quiet = 1;
     cr_assert_eq(sptt_dataset_open(zDb, SPTT_DB_CREATE, &db), SPTT_OK);
     cr_assert_eq(sptt_ingest_scannet(db, zScene, &io, &ir), SPTT_OK, "%s", sptt_errmsg());
-    sqlite3_stmt *st;
-    sqlite3_prepare_v2(db, "SELECT pack_path FROM scenes", -1, &st, NULL);
-    cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+    sptt_scene_row row;
+    cr_assert_eq(sptt_scene_get(db, "scene0700_00", &row), SPTT_OK, "%s", sptt_errmsg());
     ann_scene s;
     memset(&s, 0, sizeof s);
     snprintf(s.zName, sizeof s.zName, "scene0700_00");
-    cr_assert_eq(sptt_pack_read((const char *)sqlite3_column_text(st, 0), SPTT_PACK_SKIP_IMAGES, &s.pack), SPTT_OK);
-    sqlite3_finalize(st);
+    cr_assert_eq(sptt_scene_read_pack(&row, SPTT_PACK_SKIP_IMAGES, &s.pack), SPTT_OK, "%s", sptt_errmsg());
+    sptt_scene_row_free(&row);
     sptt_dataset_close(db);
 
     json_error_t e;

@@ -44,7 +44,7 @@ Test(dataset, create_then_reopen)
     sqlite3 *db;
     cr_assert_eq(sptt_dataset_open(zDb, SPTT_DB_CREATE, &db), SPTT_OK, "%s", sptt_errmsg());
     cr_assert_eq(query_int(db, "PRAGMA application_id"), 0x53505454);
-    cr_assert_eq(query_int(db, "PRAGMA user_version"), 1);
+    cr_assert_eq(query_int(db, "PRAGMA user_version"), 2);
     cr_assert_eq(query_int(db, "PRAGMA foreign_keys"), 1);
     cr_assert_eq(query_int(db, "SELECT count(*) FROM sqlite_schema WHERE type='table' AND name IN "
                                "('scenes','objects','object_boxes','frames','visibility','relations','qa',"
@@ -113,10 +113,10 @@ Test(dataset, refuses_other_application_and_newer_version)
     cr_assert_eq(sptt_dataset_open(zOther, SPTT_DB_CREATE, &db), SPTT_EVERSION);
 
     cr_assert_eq(sptt_dataset_open(zDb, SPTT_DB_CREATE, &db), SPTT_OK);
-    cr_assert_eq(sptt_db_exec(db, "PRAGMA user_version=2"), SPTT_OK);
+    cr_assert_eq(sptt_db_exec(db, "PRAGMA user_version=3"), SPTT_OK);
     sptt_dataset_close(db);
     cr_assert_eq(sptt_dataset_open(zDb, 0, &db), SPTT_EVERSION);
-    cr_assert(strstr(sptt_errmsg(), "version 2 is newer") != NULL, "%s", sptt_errmsg());
+    cr_assert(strstr(sptt_errmsg(), "version 3 is newer") != NULL, "%s", sptt_errmsg());
 
     /* Not SQLite at all. */
     snprintf(zOther, sizeof zOther, "%s/text.db", zDir);

@@ -266,7 +266,7 @@ static sqlite3 *build_dataset(const char *zDb, const char *zPackDir, char az[16]
     sqlite3 *db;
     sqlite3_stmt *ins, *obj;
     cr_assert_eq(sptt_dataset_open(zDb, SPTT_DB_CREATE, &db), SPTT_OK, "%s", sptt_errmsg());
-    cr_assert_eq(sptt_db_prepare(db, "INSERT INTO scenes(name, source, pack_path, n_points) VALUES(?,?,?,?)", &ins), SPTT_OK);
+    cr_assert_eq(sptt_db_prepare(db, "INSERT INTO scenes(name, source, pack_path, n_points, input_hash) VALUES(?,?,?,?,'0123456789abcdef')", &ins), SPTT_OK);
     cr_assert_eq(sptt_db_prepare(db,
                                  "INSERT INTO objects(scene_id, instance_id, raw_label, nyu40_id, label, n_points) "
                                  "VALUES(?,?,?,?,?,?)",
@@ -300,7 +300,7 @@ static sqlite3 *build_dataset(const char *zDb, const char *zPackDir, char az[16]
             strcpy(s.obj[s.nObj++].label, "sheet");
         }
         snprintf(zPack, sizeof zPack, "%s/%s.sptt", zPackDir, zName);
-        sptt_buf_printf(&meta, "{\"name\":\"%s\",\"source\":\"%s\",\"instances\":[", zName, s.isArkit ? "arkitscenes" : "scannet");
+        sptt_buf_printf(&meta, "{\"name\":\"%s\",\"source\":\"%s\",\"input_hash\":\"0123456789abcdef\",\"instances\":[", zName, s.isArkit ? "arkitscenes" : "scannet");
         for(int j = 0, first = 1; j < s.nObj; j++){
             const gt_obj *o = &s.obj[j];
             sptt_buf_printf(&meta, "%s{\"id\":%d,\"raw_label\":\"%s\",\"nyu40\":%d", first ? "" : ",", o->id, o->label, o->nyu40);
@@ -390,7 +390,7 @@ Test(stage, writes_rooms_boxes_and_warnings, .init = make_scenes, .fini = remove
         gt_scene s;
         char sql[512];
         cr_assert_eq(gt_load_synth(az[i], &s), 0);
-        cr_assert_eq(sptt_geometry_scene(db, zDb, zName, &o, &rep), SPTT_OK, "%s", sptt_errmsg());
+        cr_assert_eq(sptt_geometry_scene(db, zName, &o, &rep), SPTT_OK, "%s", sptt_errmsg());
         cr_assert_float_eq(rep.roomArea, s.floorArea, 0.01 * s.floorArea);
         cr_assert_eq(rep.nSkipped, 1, "the 3-point instance");
         snprintf(sql, sizeof sql, "SELECT room_area FROM scenes WHERE name='%s'", zName);
@@ -435,7 +435,7 @@ Test(stage, writes_rooms_boxes_and_warnings, .init = make_scenes, .fini = remove
         before = qd(db, sql);
         o.obbKind = SPTT_OBB_UPRIGHT;
         o.zPngDir = NULL;
-        cr_assert_eq(sptt_geometry_scene(db, zDb, zName, &o, &rep), SPTT_OK, "%s", sptt_errmsg());
+        cr_assert_eq(sptt_geometry_scene(db, zName, &o, &rep), SPTT_OK, "%s", sptt_errmsg());
         cr_assert_eq(qd(db, sql), before);
         snprintf(sql, sizeof sql, "SELECT count(*) FROM objects JOIN scenes USING(scene_id) WHERE name='%s' AND box_kind='upright' AND "
                  "abs(json_extract(axes, '$[8]') - 1) < 1e-12", zName);
@@ -445,9 +445,9 @@ Test(stage, writes_rooms_boxes_and_warnings, .init = make_scenes, .fini = remove
     /* Unknown scene, and a scene without a pack. */
     {
         sptt_geometry_report rep;
-        cr_assert_eq(sptt_geometry_scene(db, zDb, "nosuchscene", &o, &rep), SPTT_EINVAL);
+        cr_assert_eq(sptt_geometry_scene(db, "nosuchscene", &o, &rep), SPTT_EINVAL);
         cr_assert_eq(sptt_db_exec(db, "INSERT INTO scenes(name, source) VALUES('bare', 'mesh')"), SPTT_OK);
-        cr_assert_eq(sptt_geometry_scene(db, zDb, "bare", &o, &rep), SPTT_ESTATE);
+        cr_assert_eq(sptt_geometry_scene(db, "bare", &o, &rep), SPTT_ESTATE);
         cr_assert(strstr(sptt_errmsg(), "sptt-ingest")!=NULL, "%s", sptt_errmsg());
     }
     sptt_dataset_close(db);

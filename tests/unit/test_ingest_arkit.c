@@ -24,6 +24,7 @@
 #include "sptt_db.h"
 #include "sptt_ingest.h"
 #include "sptt_math.h"
+#include "sptt_dataset.h"
 #include "sptt_schemas.h"
 #include "sptt_synth.h"
 
@@ -135,7 +136,6 @@ TestSuite(ingest_arkit, .init = setup, .fini = teardown);
 static void default_opts(sptt_ingest_opts *o)
 {
     memset(o, 0, sizeof *o);
-    o->zDbPath = zDb;
     o->fps = 10;
     o->sourceFps = 24;
     o->frameW = 320;     /* the CLI default; ARKitScenes frames keep their own size */
@@ -202,14 +202,12 @@ static int query_int(const char *zSql, const char *zArg)
 static void pack_path_of(const char *zName, char *z, size_t n)
 {
     sqlite3 *db;
-    sqlite3_stmt *s;
-    cr_assert_eq(sqlite3_open(zDb, &db), SQLITE_OK);
-    cr_assert_eq(sqlite3_prepare_v2(db, "SELECT pack_path FROM scenes WHERE name=?", -1, &s, NULL), SQLITE_OK);
-    sqlite3_bind_text(s, 1, zName, -1, SQLITE_STATIC);
-    cr_assert_eq(sqlite3_step(s), SQLITE_ROW, "scene %s has no row", zName);
-    snprintf(z, n, "%s", (const char *)sqlite3_column_text(s, 0));
-    sqlite3_finalize(s);
-    sqlite3_close(db);
+    sptt_scene_row r;
+    cr_assert_eq(sptt_dataset_open(zDb, 0, &db), SPTT_OK, "%s", sptt_errmsg());
+    cr_assert_eq(sptt_scene_get(db, zName, &r), SPTT_OK, "%s", sptt_errmsg());
+    snprintf(z, n, "%s", r.zPack);
+    sptt_scene_row_free(&r);
+    sptt_dataset_close(db);
 }
 
 static void pack_of(const char *zName, sptt_pack *p, int flags)

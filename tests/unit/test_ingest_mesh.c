@@ -11,6 +11,7 @@
 #include "sptt_common.h"
 #include "sptt_db.h"
 #include "sptt_ingest.h"
+#include "sptt_dataset.h"
 #include "sptt_schemas.h"
 
 static char zTmp[64];
@@ -43,7 +44,6 @@ static int ingest(const char *zFile, const char *zMap, const char *zUp, sptt_ing
     sqlite3 *db;
     sptt_ingest_opts o;
     memset(&o, 0, sizeof o);
-    o.zDbPath = zDb;
     o.zLabels = zMap;     /* the CLI passes --labels here for the mesh source */
     o.zUp = zUp;
     o.fps = 24;
@@ -56,17 +56,21 @@ static int ingest(const char *zFile, const char *zMap, const char *zUp, sptt_ing
     return rc;
 }
 
-static void pack_of(const char *zName, sptt_pack *p)
+/* The scene's pack, found and checked the way every tool finds it. */
+static void read_scene_pack(const char *zDbPath, const char *zName, sptt_pack *p, int flags)
 {
     sqlite3 *db;
-    sqlite3_stmt *s;
-    cr_assert_eq(sqlite3_open(zDb, &db), SQLITE_OK);
-    cr_assert_eq(sqlite3_prepare_v2(db, "SELECT pack_path FROM scenes WHERE name=?", -1, &s, NULL), SQLITE_OK);
-    sqlite3_bind_text(s, 1, zName, -1, SQLITE_STATIC);
-    cr_assert_eq(sqlite3_step(s), SQLITE_ROW, "no row for %s", zName);
-    cr_assert_eq(sptt_pack_read((const char *)sqlite3_column_text(s, 0), 0, p), SPTT_OK, "%s", sptt_errmsg());
-    sqlite3_finalize(s);
-    sqlite3_close(db);
+    sptt_scene_row r;
+    cr_assert_eq(sptt_dataset_open(zDbPath, 0, &db), SPTT_OK, "%s", sptt_errmsg());
+    cr_assert_eq(sptt_scene_get(db, zName, &r), SPTT_OK, "%s", sptt_errmsg());
+    cr_assert_eq(sptt_scene_read_pack(&r, flags, p), SPTT_OK, "%s", sptt_errmsg());
+    sptt_scene_row_free(&r);
+    sptt_dataset_close(db);
+}
+
+static void pack_of(const char *zName, sptt_pack *p)
+{
+    read_scene_pack(zDb, zName, p, 0);
 }
 
 static int query_int(const char *zSql)

@@ -13,6 +13,7 @@
 #include "sptt_common.h"
 #include "sptt_db.h"
 #include "sptt_ingest.h"
+#include "sptt_dataset.h"
 #include "sptt_schemas.h"
 #include "sptt_synth.h"
 
@@ -52,10 +53,9 @@ static void teardown(void)
 
 TestSuite(ingest_scannet, .init = setup, .fini = teardown);
 
-static void default_opts(sptt_ingest_opts *o, const char *zDbPath)
+static void default_opts(sptt_ingest_opts *o)
 {
     memset(o, 0, sizeof *o);
-    o->zDbPath = zDbPath;
     o->zLabels = zTsv;
     o->fps = 24;
     o->sourceFps = 24;
@@ -86,17 +86,21 @@ static int query_int(const char *zDbPath, const char *zSql)
     return v;
 }
 
-static void pack_of(const char *zDbPath, const char *zName, sptt_pack *p, int flags)
+/* The scene's pack, found and checked the way every tool finds it. */
+static void read_scene_pack(const char *zDbPath, const char *zName, sptt_pack *p, int flags)
 {
     sqlite3 *db;
-    sqlite3_stmt *s;
-    cr_assert_eq(sqlite3_open(zDbPath, &db), SQLITE_OK);
-    cr_assert_eq(sqlite3_prepare_v2(db, "SELECT pack_path FROM scenes WHERE name=?", -1, &s, NULL), SQLITE_OK);
-    sqlite3_bind_text(s, 1, zName, -1, SQLITE_STATIC);
-    cr_assert_eq(sqlite3_step(s), SQLITE_ROW);
-    cr_assert_eq(sptt_pack_read((const char *)sqlite3_column_text(s, 0), flags, p), SPTT_OK, "%s", sptt_errmsg());
-    sqlite3_finalize(s);
-    sqlite3_close(db);
+    sptt_scene_row r;
+    cr_assert_eq(sptt_dataset_open(zDbPath, 0, &db), SPTT_OK, "%s", sptt_errmsg());
+    cr_assert_eq(sptt_scene_get(db, zName, &r), SPTT_OK, "%s", sptt_errmsg());
+    cr_assert_eq(sptt_scene_read_pack(&r, flags, p), SPTT_OK, "%s", sptt_errmsg());
+    sptt_scene_row_free(&r);
+    sptt_dataset_close(db);
+}
+
+static void pack_of(const char *zDbPath, const char *zName, sptt_pack *p, int flags)
+{
+    read_scene_pack(zDbPath, zName, p, flags);
 }
 
 static json_t *truth(void)
@@ -115,7 +119,7 @@ Test(ingest_scannet, labels_points_and_poses_equal_the_truth)
 {
     sptt_ingest_opts o;
     sptt_ingest_result r;
-    default_opts(&o, zDb);
+    default_opts(&o);
     cr_assert_eq(ingest(zScene, &o, zDb, &r), SPTT_OK, "%s", sptt_errmsg());
     cr_assert_eq(r.skipped, 0);
     sptt_pack p;
@@ -176,11 +180,11 @@ Test(ingest_scannet, sens_and_exported_poses_give_the_same_walk)
     sptt_ingest_opts o;
     sptt_ingest_result r;
     char zDb2[160];
-    default_opts(&o, zDb);
+    default_opts(&o);
     o.noFrames = 1;
     cr_assert_eq(ingest(zScene, &o, zDb, &r), SPTT_OK, "%s", sptt_errmsg());
     snprintf(zDb2, sizeof zDb2, "%s/e.db", zTmp);
-    default_opts(&o, zDb2);
+    default_opts(&o);
     o.zPoses = zScene;
     cr_assert_eq(ingest(zScene, &o, zDb2, &r), SPTT_OK, "%s", sptt_errmsg());
     sptt_pack a, b;
@@ -204,7 +208,7 @@ Test(ingest_scannet, fps_resampling_keeps_every_nth_valid_frame)
 {
     sptt_ingest_opts o;
     sptt_ingest_result r;
-    default_opts(&o, zDb);
+    default_opts(&o);
     o.fps = 6;
     o.noFrames = 1;
     cr_assert_eq(ingest(zScene, &o, zDb, &r), SPTT_OK, "%s", sptt_errmsg());
@@ -224,7 +228,7 @@ Test(ingest_scannet, unchanged_scene_skipped_and_reingest_replaces)
 {
     sptt_ingest_opts o;
     sptt_ingest_result r;
-    default_opts(&o, zDb);
+    default_opts(&o);
     o.noFrames = 1;
     cr_assert_eq(ingest(zScene, &o, zDb, &r), SPTT_OK);
     int nObj = query_int(zDb, "SELECT count(*) FROM objects");
@@ -284,7 +288,7 @@ static void expect_bad(const char *zNeedle1, const char *zNeedle2)
     unlink(zDb3);
     snprintf(cmd, sizeof cmd, "rm -rf %s/packs", zTmp);
     cr_assert_eq(system(cmd), 0);
-    default_opts(&o, zDb3);
+    default_opts(&o);
     int rc = ingest(zBad, &o, zDb3, &r);
     cr_assert_eq(rc, SPTT_EFORMAT, "rc %d: %s", rc, sptt_errmsg());
     cr_assert(strstr(sptt_errmsg(), zNeedle1) != NULL, "'%s' not in: %s", zNeedle1, sptt_errmsg());
@@ -470,7 +474,7 @@ Test(ingest_scannet, labels_table_required_and_checked)
     sptt_ingest_opts o;
     sptt_ingest_result r;
     char zT[200];
-    default_opts(&o, zDb);
+    default_opts(&o);
     snprintf(zT, sizeof zT, "%s/v1.tsv", zTmp);
     const char *zV1 = "id\tcategory\tcount\tnyuId\tnyu40id\r\n1\twall\t8277\t1\t1\r\n";
     cr_assert_eq(sptt_write_file(zT, zV1, strlen(zV1)), SPTT_OK);
@@ -497,7 +501,7 @@ Test(ingest_scannet, real_fixture_scene)
     snprintf(zLab, sizeof zLab, "%s/scannet/scannetv2-labels.combined.tsv", zFix);
     sptt_ingest_opts o;
     sptt_ingest_result r;
-    default_opts(&o, zDb);
+    default_opts(&o);
     o.zLabels = zLab;
     o.zAlign = zAlign;
     cr_assert_eq(ingest(zDir, &o, zDb, &r), SPTT_OK, "%s", sptt_errmsg());
@@ -590,7 +594,7 @@ Test(ingest_scannet, surface_samples_follow_area_and_seed)
     sptt_ingest_opts o;
     sptt_ingest_result r;
     char zDb2[160];
-    default_opts(&o, zDb);
+    default_opts(&o);
     o.noFrames = 1;
     o.nSample = 40000;
     o.seed = 3;
@@ -622,7 +626,6 @@ Test(ingest_scannet, surface_samples_follow_area_and_seed)
     /* same seed, same samples; another seed, other samples */
     snprintf(zDb2, sizeof zDb2, "%s/s2.db", zTmp);
     sptt_ingest_opts o2 = o;
-    o2.zDbPath = zDb2;
     char zPk[200];
     snprintf(zPk, sizeof zPk, "%s/packs2", zTmp);
     o2.zPackDir = zPk;

@@ -1,0 +1,179 @@
+/*
+** The dataset's bookkeeping: which scenes it holds, where their packs are, which stages have run on
+** what, and the loop every tool runs over scenes. This module is the only code that reads or
+** writes the `scenes` table and the stage state hanging off it; the stages write their own
+** content rows (objects, frames, boxes, qa, ...) inside the transactions it opens for them.
+**
+** Pack paths. A dataset folder must keep working when it is moved or used from another working
+** directory, so `scenes.pack_path` is stored relative to the database's folder, or absolute when
+** the user put the packs outside it, and is resolved here, the same way for every reader. A pack
+** read through sptt_scene_read_pack() is also checked to be the scene's own: its name and input
+** hash must equal the row's, so a pack copied over another scene's is refused.
+**
+** Stage state. Geometry records the input hash it ran on and a hash of its results; annotate
+** records the geometry hash its annotations were made from. A geometry run whose results differ
+** deletes the scene's annotations in the same transaction, and annotate refuses a scene whose
+** geometry is missing or was computed on another input. So a row is never "annotated" with
+** answers that disagree with the boxes beside it.
+*/
+#ifndef SPTT_DATASET_H
+#define SPTT_DATASET_H
+
+#include "sptt_cli.h"
+#include "sptt_common.h"
+#include "sptt_schemas.h"
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+#define SPTT_SCENE_NAME_MAX 128    /* bytes, NUL included; longer names are refused at ingest */
+#define SPTT_PATH_MAX       4096
+
+/* ---------------------------------------------------------------------------------------------
+** One scene's row
+*/
+typedef struct sptt_scene_row {
+    int64_t id;
+    char zName[SPTT_SCENE_NAME_MAX];
+    char zSource[16];                  /* scannet, arkitscenes, mesh */
+    char zSplit[8];                    /* train, val, test; "" when not assigned */
+    char zInputHash[17];
+    char zPack[SPTT_PATH_MAX];         /* resolved, ready to open; "" when the scene has none */
+    int64_t nPoints, nFaces, nFrames;
+    double fps;
+    /* Stage state: "" where the stage has not run. */
+    char zIngestedAt[32], zGeometryAt[32], zAnnotatedAt[32];
+    char zGeometryInput[17];           /* input hash geometry ran on */
+    char zGeometryHash[17];            /* hash of the geometry results */
+    char zAnnotatedGeometry[17];       /* geometry hash the annotations were made from */
+    /* Geometry results (valid when zGeometryAt[0]). */
+    double roomArea, roomHeight, roomCenter[3];
+    int64_t roomFlags;
+    char *zPolygon;                    /* JSON, owned; NULL when absent */
+    char *zGeometryParams;             /* JSON, owned; NULL when absent */
+} sptt_scene_row;
+
+/* The row of scene zName. SPTT_EINVAL, with a message naming the dataset, when there is none. */
+int sptt_scene_get(sqlite3 *db, const char *zName, sptt_scene_row *r);
+void sptt_scene_row_free(sptt_scene_row *r);
+
+/* Reads the scene's pack (flags as sptt_pack_read) and checks that it is this scene's: the name
+** and input hash in its metadata must equal the row's. */
+int sptt_scene_read_pack(const sptt_scene_row *r, int flags, sptt_pack *p);
+
+/* ---------------------------------------------------------------------------------------------
+** Selecting scenes
+*/
+#define SPTT_STATE_ANY       0
+#define SPTT_STATE_PACK      1   /* ingested, with a pack */
+#define SPTT_STATE_GEOMETRY  2   /* geometry current */
+#define SPTT_STATE_ANNOTATED 3   /* annotations current */
+
+typedef struct sptt_scene_query {
+    const char *const *azName;   /* these scenes (each must exist), or all when nName is 0 */
+    int nName;
+    const char *zSource;         /* NULL: any */
+    const char *zSplit;          /* NULL: any */
+    int state;                   /* SPTT_STATE_*: only scenes that reached it */
+} sptt_scene_query;
+
+/* The names of the matching scenes, in name order, in *pList (strings owned by the list: free
+** with sptt_scene_names_free). A named scene that does not exist is an SPTT_EINVAL error. */
+typedef struct sptt_scene_names {
+    char **az;
+    int n;
+} sptt_scene_names;
+int sptt_scene_select(sqlite3 *db, const sptt_scene_query *q, sptt_scene_names *pList);
+void sptt_scene_names_free(sptt_scene_names *l);
+
+/* Assigns splits (SPTT_EINVAL for a name that is not train, val or test). */
+int sptt_scene_set_split(sqlite3 *db, const char *zName, const char *zSplit);
+
+/* ---------------------------------------------------------------------------------------------
+** Writing stage state: each call runs inside the caller's transaction (sptt_db_begin).
+*/
+
+/* Pack locations. The folder packs go to: zPackDir as given (made absolute), or packs/ beside the
+** database; created when absent. */
+int sptt_dataset_pack_dir(sqlite3 *db, const char *zPackDir, char *zOut, size_t nOut);
+/* A stored pack_path resolved to a path to open. */
+int sptt_dataset_resolve_pack(sqlite3 *db, const char *zStored, char *zOut, size_t nOut);
+
+/* Ingest. sptt_scene_unchanged: true when the scene exists from zSource with input hash zHash and
+** its pack is readable, so it may be skipped. */
+int sptt_scene_unchanged(sqlite3 *db, const char *zName, const char *zSource, const char *zHash);
+typedef struct sptt_scene_new {
+    const char *zName, *zSource, *zInputHash;
+    const char *zPack;                /* where the pack was written */
+    int64_t nPoints, nFaces, nFrames;
+    double fps;
+    const double *alignment;          /* 16 numbers */
+    int replace;                      /* --replace: a scene of that name from another source may go */
+} sptt_scene_new;
+/* Replaces the scene's row (its old children cascade away) and returns the new id. A scene of the
+** same name from another source is refused (SPTT_EINVAL) unless n->replace. *zOldPack receives
+** the resolved path of the pack the old row pointed at ("" when none), to remove after COMMIT. */
+int sptt_scene_insert(sqlite3 *db, const sptt_scene_new *n, int64_t *pId, char *zOldPack, size_t nOldPack);
+
+/* Warnings of one stage, replacing that stage's earlier ones. */
+int sptt_scene_set_warnings(sqlite3 *db, int64_t id, const char *zStage, int n, char *const *azCode, char *const *azMsg);
+
+/* Geometry. The row must still hold zInputHash (the scene was not re-ingested meanwhile). When
+** zResultHash differs from the stored geometry hash, the scene's annotations are deleted and
+** *pInvalidated set. */
+typedef struct sptt_scene_geometry {
+    const char *zInputHash;
+    const char *zResultHash;
+    double roomArea, roomHeight, roomCenter[3];
+    const char *zPolygon;
+    int64_t roomFlags;
+    const char *zParams;
+} sptt_scene_geometry;
+int sptt_scene_set_geometry(sqlite3 *db, int64_t id, const sptt_scene_geometry *g, int *pInvalidated);
+
+/* Annotate. sptt_scene_check_geometry: SPTT_ESTATE, with the command to run, unless the row's
+** geometry is current. sptt_scene_clear_annotations deletes every annotation record of the scene
+** and marks it not annotated. sptt_scene_set_annotated marks the annotations current; it fails
+** when the geometry changed since zGeometryHash was read. */
+int sptt_scene_check_geometry(sqlite3 *db, const sptt_scene_row *r);
+int sptt_scene_clear_annotations(sqlite3 *db, int64_t id);
+int sptt_scene_set_annotated(sqlite3 *db, int64_t id, const char *zGeometryHash);
+
+/* ---------------------------------------------------------------------------------------------
+** The per-scene run loop every dataset tool shares
+*/
+
+/* What a stage reports for one scene. */
+typedef struct sptt_scene_result {
+    int skipped;                 /* unchanged: nothing was written */
+    char zLine[1024];            /* the scene's summary line ("" for none) */
+} sptt_scene_result;
+
+typedef struct sptt_tool {
+    sptt_cli cli;
+    const char *zCommands;       /* "a|b|c": the first argument must be one of them; NULL: none */
+    int *pCommand;               /* out: its index */
+    const char **pzDb;           /* where --db landed (required) */
+    int *pQuiet;                 /* out, may be NULL: --quiet, set before xCheck runs */
+    int create;                  /* the tool may create the dataset */
+    const sptt_strlist *pScenes; /* --scene values; NULL when the tool's items are its arguments */
+    int state;                   /* SPTT_STATE_* a scene needs to be picked by default */
+    const char *zVerb;           /* past participle for the summary: "ingested" */
+    /* Checks the arguments taken together, before anything is touched: a message and SPTT_EINVAL
+    ** make a usage error. May be NULL. */
+    int (*xCheck)(void *pCtx, int nArg, char **azArg);
+    /* One scene (or one input, for ingest) in its own transaction. */
+    int (*xScene)(void *pCtx, sqlite3 *db, const char *zItem, sptt_scene_result *r);
+    /* Extra members for the run's JSON summary (after a comma), and extra lines after the summary
+    ** line. Either may be NULL. */
+    void (*xSummaryJson)(void *pCtx, sptt_buf *pJson);
+    void (*xReport)(void *pCtx, FILE *out);
+    void *pCtx;
+} sptt_tool;
+
+/* Parses the command line, checks it, opens the dataset, selects the scenes, runs xScene on each
+** with progress, prints one error line per failed scene and a summary line, records the run in
+** the `runs` table, and returns the exit status (sptt_cli.h and the README say which). */
+int sptt_tool_main(const sptt_tool *t, int argc, char **argv);
+
+#endif
