@@ -215,10 +215,17 @@ void sptt_cli_help(const sptt_cli *cli, FILE *out)
 {
     const int col = 24;
     size_t toolLen = strlen(cli->zTool);
+    /* In the synopsis, '\n' starts another form of the command and "\n " continues one. */
     fprintf(out, "usage: %s ", cli->zTool);
     for(const char *z = cli->zSynopsis; *z; z++){
         fputc(*z, out);
-        if( *z=='\n' ) fprintf(out, "       %s ", cli->zTool);
+        if( *z!='\n' ) continue;
+        if( z[1]==' ' ){
+            fprintf(out, "%*s", (int)toolLen + 8, "");
+            z++;
+        }else{
+            fprintf(out, "       %s ", cli->zTool);
+        }
     }
     fprintf(out, "\n\n%s\n\n", cli->zAbout);
     for(const sptt_option *o = cli->aOpt; o->kind!=SPTT_ARG_END; o++){
@@ -233,7 +240,6 @@ void sptt_cli_help(const sptt_cli *cli, FILE *out)
     fprintf(out, "%-*s%s\n", col, "  --version", "the toolkit's version");
     if( cli->zNotes ) fprintf(out, "\n%s", cli->zNotes);
     if( cli->dataset ) fprintf(out, "\n%s", zExitText);
-    (void)toolLen;
 }
 
 int sptt_cli_usage_error(const sptt_cli *cli, const char *zFormat, ...)

@@ -51,7 +51,8 @@ typedef struct sptt_option {
 
 typedef struct sptt_cli {
     const char *zTool;        /* "sptt-geometry" */
-    const char *zSynopsis;    /* what follows "usage: sptt-geometry "; '\n' starts another form */
+    const char *zSynopsis;    /* what follows "usage: sptt-geometry "; '\n' starts another form,
+                              ** "\n " continues the same one on the next line */
     const char *zAbout;       /* a paragraph on what the tool does */
     const sptt_option *aOpt;  /* ends with an entry of kind SPTT_ARG_END */
     int nArgMin, nArgMax;     /* positional arguments accepted (nArgMax < 0: no limit) */

@@ -90,7 +90,7 @@ int main(int argc, char **argv)
         .cli = {
             .zTool = "sptt-geometry",
             .zSynopsis = "--db DB [--scene NAME ...] [--alpha A] [--room-sample N|all] [--seed S]\n"
-                         "[--obb minimal|upright] [--min-points N] [--png DIR] [--quiet]",
+                         " [--obb minimal|upright] [--min-points N] [--png DIR] [--quiet]",
             .zAbout = "Computes, for each ingested scene, the room (alpha-shape area with enclosed holes filled,\n"
                       "outline, height, centre of the minimal box of all points) and a minimal-volume and an\n"
                       "upright box per object, and writes them in one transaction per scene. Wall, floor and\n"

@@ -27,8 +27,18 @@ static int pick_command(const sptt_tool *t, sptt_cli *cli, int argc, char **argv
         printf("%s %s\n", cli->zTool, SPTT_VERSION);
         return 0;
     }
-    snprintf(zList, sizeof zList, "%s", t->zCommands);
-    for(char *z = zList; *z; z++) if( *z=='|' ) *z = ',';
+    {
+        size_t n = 0;
+        for(const char *z = t->zCommands; *z && n + 3 < sizeof zList; z++){
+            if( *z=='|' ){
+                zList[n++] = ',';
+                zList[n++] = ' ';
+            }else{
+                zList[n++] = *z;
+            }
+        }
+        zList[n] = 0;
+    }
     if( argc < 2 ) return sptt_cli_usage_error(cli, "no command given: expected one of %s", zList);
     for(const char *z = t->zCommands; ; i++){
         const char *bar = strchr(z, '|');
