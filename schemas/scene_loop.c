@@ -40,6 +40,7 @@ static int pick_command(const sptt_tool *t, sptt_cli *cli, int argc, char **argv
         zList[n] = 0;
     }
     if( argc < 2 ) return sptt_cli_usage_error(cli, "no command given: expected one of %s", zList);
+    if( argv[1][0]=='-' ) return sptt_cli_usage_error(cli, "unknown option '%s'", argv[1]);
     for(const char *z = t->zCommands; ; i++){
         const char *bar = strchr(z, '|');
         size_t n = bar ? (size_t)(bar - z) : strlen(z);

@@ -3,6 +3,7 @@
 ** determinism and range, argument parsing and atomic writes.
 */
 #include <criterion/criterion.h>
+#include <criterion/redirect.h>
 #include <string.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -107,4 +108,118 @@ Test(io, atomic_write_replaces_and_abort_leaves_nothing)
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     cr_assert_eq(system(cmd), 0);
+}
+
+/* ---------------------------------------------------------------------------------------------
+** The shared option parser
+*/
+#include "sptt_cli.h"
+
+static int g_flag, g_int, g_choice, g_size[2];
+static uint64_t g_u64;
+static double g_dbl;
+static const char *g_str;
+static sptt_strlist g_list;
+
+static int parse_cli(int argc, const char **argvIn, int *pFirst)
+{
+    static const sptt_option aOpt[] = {
+        { "flag", SPTT_ARG_FLAG, &g_flag, .zHelp = "a flag" },
+        { "str", SPTT_ARG_STRING, &g_str, .zArg = "S", .zHelp = "a string", .flags = SPTT_OPT_REQUIRED },
+        { "list", SPTT_ARG_LIST, &g_list, .zArg = "L", .zHelp = "repeatable" },
+        { "int", SPTT_ARG_INT, &g_int, 1, 10, .zArg = "N", .zHelp = "an integer\nin [1, 10]" },
+        { "u64", SPTT_ARG_U64, &g_u64, 0, 9007199254740992.0, .zArg = "N", .zHelp = "a seed" },
+        { "dbl", SPTT_ARG_DOUBLE, &g_dbl, 0, 1, .zArg = "X", .zHelp = "a fraction" },
+        { "size", SPTT_ARG_SIZE, g_size, .zArg = "WxH", .zHelp = "a size" },
+        { "choice", SPTT_ARG_CHOICE, &g_choice, .zChoices = "a|bb|c", .zArg = "C", .zHelp = "a choice" },
+        { 0 },
+    };
+    sptt_cli cli = { .zTool = "sptt-x", .zSynopsis = "--str S [options] FILE...", .zAbout = "About.", .aOpt = aOpt,
+                     .nArgMin = 1, .nArgMax = 2, .zArgName = "FILE" };
+    char *argv[32];
+    for(int i = 0; i < argc; i++) argv[i] = (char *)argvIn[i];
+    argv[argc] = NULL;
+    sptt_strlist_free(&g_list);
+    return sptt_cli_parse(&cli, argc, argv, pFirst);
+}
+
+Test(cli, table_parser_fills_every_kind)
+{
+    const char *argv[] = { "sptt-x", "f1", "--flag", "--str", "s", "--list=a", "--list", "b", "--int", "7", "--u64", "12345678901",
+                           "--dbl", "0.5", "--size", "64x48", "--choice", "bb", "-q", "f2" };
+    int first = -1;
+    cr_assert_eq(parse_cli(20, argv, &first), -1);
+    cr_assert_eq(g_flag, 1);
+    cr_assert_str_eq(g_str, "s");
+    cr_assert_eq(g_list.n, 2);
+    cr_assert_str_eq(g_list.az[1], "b");
+    cr_assert_eq(g_int, 7);
+    cr_assert_eq(g_u64, 12345678901ULL);
+    cr_assert_float_eq(g_dbl, 0.5, 0);
+    cr_assert_eq(g_size[0], 64);
+    cr_assert_eq(g_size[1], 48);
+    cr_assert_eq(g_choice, 1);
+    /* Positional arguments end up after the options, in their order. */
+    cr_assert_eq(first, 18);
+    sptt_strlist_free(&g_list);
+}
+
+Test(cli, usage_errors_are_status_2, .init = cr_redirect_stderr)
+{
+    int first;
+    const char *a1[] = { "sptt-x", "--str", "s", "--bogus", "f" };
+    cr_assert_eq(parse_cli(5, a1, &first), 2);
+    const char *a2[] = { "sptt-x", "f" };
+    cr_assert_eq(parse_cli(2, a2, &first), 2);                   /* --str required */
+    const char *a3[] = { "sptt-x", "--str", "s", "--int", "11", "f" };
+    cr_assert_eq(parse_cli(6, a3, &first), 2);                   /* out of range */
+    const char *a4[] = { "sptt-x", "--str", "s", "--choice", "d", "f" };
+    cr_assert_eq(parse_cli(6, a4, &first), 2);
+    const char *a5[] = { "sptt-x", "--str", "s" };
+    cr_assert_eq(parse_cli(3, a5, &first), 2);                   /* no FILE */
+    const char *a6[] = { "sptt-x", "--str", "s", "a", "b", "c" };
+    cr_assert_eq(parse_cli(6, a6, &first), 2);                   /* too many */
+    const char *a7[] = { "sptt-x", "--str" };
+    cr_assert_eq(parse_cli(2, a7, &first), 2);                   /* value missing */
+    const char *a8[] = { "sptt-x", "--str", "s", "--u64", "1.5", "f" };
+    cr_assert_eq(parse_cli(6, a8, &first), 2);
+    fflush(stderr);
+    sptt_strlist_free(&g_list);
+}
+
+Test(cli, unknown_flag_message, .init = cr_redirect_stderr)
+{
+    int first;
+    const char *a1[] = { "sptt-x", "--str", "s", "--bogus", "f" };
+    cr_assert_eq(parse_cli(5, a1, &first), 2);
+    fflush(stderr);
+    cr_assert_stderr_eq_str("sptt-x: unknown option '--bogus' (see sptt-x --help)\n");
+    sptt_strlist_free(&g_list);
+}
+
+Test(cli, help_lists_every_option_and_exits_0, .init = cr_redirect_stdout)
+{
+    int first;
+    const char *a1[] = { "sptt-x", "--help" };
+    cr_assert_eq(parse_cli(2, a1, &first), 0);
+    fflush(stdout);
+    FILE *f = cr_get_redirected_stdout();
+    char buf[4096];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = 0;
+    cr_assert(strstr(buf, "usage: sptt-x --str S [options] FILE...") != NULL, "%s", buf);
+    cr_assert(strstr(buf, "  --int N               an integer\n                        in [1, 10]\n") != NULL, "%s", buf);
+    cr_assert(strstr(buf, "  -q, --quiet") != NULL);
+    cr_assert(strstr(buf, "  --version") != NULL);
+    sptt_strlist_free(&g_list);
+}
+
+Test(cli, plural)
+{
+    cr_assert_str_eq(sptt_plural(1, "scene", NULL), "1 scene");
+    cr_assert_str_eq(sptt_plural(0, "scene", NULL), "0 scenes");
+    cr_assert_str_eq(sptt_plural(3, "box", "boxes"), "3 boxes");
+    char z[64];
+    snprintf(z, sizeof z, "%s, %s", sptt_plural(1, "a", NULL), sptt_plural(2, "b", NULL));
+    cr_assert_str_eq(z, "1 a, 2 bs");
 }

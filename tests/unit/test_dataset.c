@@ -4,9 +4,11 @@
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "sptt_common.h"
+#include "sptt_dataset.h"
 #include "sptt_db.h"
 #include "sptt_schemas.h"
 
@@ -169,4 +171,149 @@ Test(labels, nyu40_and_arkit_tables)
     cr_assert_str_eq(sptt_scannet_category("trash can"), "trash bin");
     cr_assert_str_eq(sptt_scannet_category("mouse"), "computer mouse");
     cr_assert_null(sptt_scannet_category("cabinet"));
+}
+
+/* ---------------------------------------------------------------------------------------------
+** Version 1 datasets: upgraded on the first writing open, pack paths rewritten
+*/
+Test(dataset, version_1_upgraded_with_pack_paths_relative_to_the_dataset)
+{
+    sqlite3 *db, *raw;
+    char zSub[600], zV1[700], zPackDir[700], zPack[800], zCwd[600];
+    snprintf(zSub, sizeof zSub, "%s/sub", zDir);
+    snprintf(zV1, sizeof zV1, "%s/d.db", zSub);
+    snprintf(zPackDir, sizeof zPackDir, "%s/packs", zSub);
+    snprintf(zPack, sizeof zPack, "%s/x.sptt", zPackDir);
+    cr_assert_eq(sptt_mkdirs(zPackDir), SPTT_OK);
+    cr_assert_eq(sptt_write_file(zPack, "pack", 4), SPTT_OK);
+    cr_assert_eq(sptt_dataset_open(zV1, SPTT_DB_CREATE, &db), SPTT_OK, "%s", sptt_errmsg());
+    sptt_dataset_close(db);
+    /* What version 1 wrote: no stage-state columns, the pack path as ingest's working directory
+    ** (here zDir) saw it. */
+    cr_assert_eq(sqlite3_open(zV1, &raw), SQLITE_OK);
+    cr_assert_eq(sqlite3_exec(raw,
+                              "PRAGMA foreign_keys=OFF; DROP TABLE scenes;"
+                              "CREATE TABLE scenes (scene_id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, source TEXT NOT NULL "
+                              "CHECK (source IN ('scannet', 'arkitscenes', 'mesh')), pack_path TEXT, input_hash TEXT, "
+                              "n_points INTEGER, n_faces INTEGER, n_frames INTEGER, fps REAL, alignment TEXT, room_area REAL, "
+                              "room_height REAL, room_center_x REAL, room_center_y REAL, room_center_z REAL, room_polygon TEXT, "
+                              "room_flags INTEGER, geometry_params TEXT, ingested_at TEXT, geometry_at TEXT, annotated_at TEXT) STRICT;"
+                              "INSERT INTO scenes(name, source, pack_path, input_hash, geometry_at, annotated_at) "
+                              "VALUES('x', 'scannet', 'sub/packs/x.sptt', 'abcd', 't', 't');"
+                              "INSERT INTO scenes(name, source, pack_path, input_hash) VALUES('y', 'scannet', 'gone/y.sptt', 'ef');"
+                              "PRAGMA user_version=1;", 0, 0, 0), SQLITE_OK, "%s", sqlite3_errmsg(raw));
+    sqlite3_close(raw);
+
+    cr_assert_eq(sptt_dataset_open(zV1, SPTT_DB_READONLY, &db), SPTT_EVERSION);
+    cr_assert(strstr(sptt_errmsg(), "must be upgraded") != NULL, "%s", sptt_errmsg());
+    cr_assert(getcwd(zCwd, sizeof zCwd) != NULL);
+    cr_assert_eq(chdir(zDir), 0);
+    cr_assert_eq(sptt_dataset_open(zV1, 0, &db), SPTT_OK, "%s", sptt_errmsg());
+    cr_assert_eq(chdir(zCwd), 0);
+    cr_assert_eq(query_int(db, "PRAGMA user_version"), 2);
+    cr_assert_eq(query_int(db, "SELECT count(*) FROM scenes WHERE name='x' AND pack_path='packs/x.sptt' AND geometry_input='abcd' "
+                               "AND geometry_hash='v1' AND annotated_geometry='v1'"), 1);
+    /* A pack found neither way keeps its path, for the open to report. */
+    cr_assert_eq(query_int(db, "SELECT count(*) FROM scenes WHERE name='y' AND pack_path='gone/y.sptt' AND geometry_hash IS NULL"), 1);
+    sptt_scene_row r;
+    cr_assert_eq(sptt_scene_get(db, "x", &r), SPTT_OK, "%s", sptt_errmsg());
+    cr_assert_str_eq(r.zPack + strlen(r.zPack) - strlen("/sub/packs/x.sptt"), "/sub/packs/x.sptt");
+    cr_assert_eq(access(r.zPack, R_OK), 0, "%s", r.zPack);
+    sptt_scene_row_free(&r);
+    sptt_dataset_close(db);
+}
+
+/* ---------------------------------------------------------------------------------------------
+** Stage state through the module's calls
+*/
+Test(dataset, geometry_change_clears_annotations_and_annotate_checks_it)
+{
+    sqlite3 *db;
+    sptt_scene_row r;
+    int64_t id;
+    char zOld[600];
+    int invalidated = -1;
+    double align[16] = { 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1 };
+    char zPack[600];
+    snprintf(zPack, sizeof zPack, "%s/packs/s.sptt", zDir);
+    cr_assert_eq(sptt_dataset_open(zDb, SPTT_DB_CREATE, &db), SPTT_OK);
+    sptt_scene_new n = { .zName = "s", .zSource = "scannet", .zInputHash = "1111", .zPack = zPack, .alignment = align };
+    cr_assert_eq(sptt_scene_insert(db, &n, &id, zOld, sizeof zOld), SPTT_OK, "%s", sptt_errmsg());
+    cr_assert_str_eq(zOld, "");
+    cr_assert_eq(query_int(db, "SELECT pack_path='packs/s.sptt' FROM scenes"), 1);
+
+    /* Annotate before geometry: refused with the command to run. */
+    cr_assert_eq(sptt_scene_get(db, "s", &r), SPTT_OK);
+    cr_assert_eq(sptt_scene_check_geometry(db, &r), SPTT_ESTATE);
+    cr_assert(strstr(sptt_errmsg(), "sptt-geometry --db") != NULL, "%s", sptt_errmsg());
+    sptt_scene_row_free(&r);
+
+    sptt_scene_geometry g = { .zInputHash = "1111", .zResultHash = "aaaa", .roomArea = 12, .zPolygon = "[]", .zParams = "{}" };
+    cr_assert_eq(sptt_scene_set_geometry(db, id, &g, &invalidated), SPTT_OK, "%s", sptt_errmsg());
+    cr_assert_eq(invalidated, 0);
+    cr_assert_eq(sptt_scene_get(db, "s", &r), SPTT_OK);
+    cr_assert_eq(sptt_scene_check_geometry(db, &r), SPTT_OK, "%s", sptt_errmsg());
+    sptt_scene_row_free(&r);
+    cr_assert_eq(sptt_db_exec(db, "INSERT INTO qa(scene_id, question_type, question, ground_truth, prompt, seed) "
+                                  "VALUES(1, 'room_size_estimation', 'q', '12.0', 'p', 0)"), SPTT_OK);
+    cr_assert_eq(sptt_scene_set_annotated(db, id, "aaaa"), SPTT_OK, "%s", sptt_errmsg());
+    sptt_scene_names l;
+    sptt_scene_query qa = { .state = SPTT_STATE_ANNOTATED };
+    cr_assert_eq(sptt_scene_select(db, &qa, &l), SPTT_OK);
+    cr_assert_eq(l.n, 1);
+    sptt_scene_names_free(&l);
+
+    /* The same results keep the annotations; other results take them away. */
+    cr_assert_eq(sptt_scene_set_geometry(db, id, &g, &invalidated), SPTT_OK);
+    cr_assert_eq(invalidated, 0);
+    cr_assert_eq(query_int(db, "SELECT count(*) FROM qa"), 1);
+    g.zResultHash = "bbbb";
+    cr_assert_eq(sptt_scene_set_geometry(db, id, &g, &invalidated), SPTT_OK);
+    cr_assert_eq(invalidated, 1);
+    cr_assert_eq(query_int(db, "SELECT count(*) FROM qa"), 0);
+    cr_assert_eq(query_int(db, "SELECT annotated_at IS NULL AND annotated_geometry IS NULL FROM scenes"), 1);
+    cr_assert_eq(sptt_scene_select(db, &qa, &l), SPTT_OK);
+    cr_assert_eq(l.n, 0);
+    sptt_scene_names_free(&l);
+    /* Annotations made from the old geometry cannot be marked current. */
+    cr_assert_eq(sptt_scene_set_annotated(db, id, "aaaa"), SPTT_ESTATE);
+    /* A re-ingest while geometry ran: its results are refused. */
+    g.zInputHash = "2222";
+    cr_assert_eq(sptt_scene_set_geometry(db, id, &g, &invalidated), SPTT_ESTATE);
+
+    /* Another source under the same name: refused without replace. */
+    sptt_scene_new m = { .zName = "s", .zSource = "mesh", .zInputHash = "3333", .zPack = zPack, .alignment = align };
+    cr_assert_eq(sptt_scene_insert(db, &m, &id, zOld, sizeof zOld), SPTT_EINVAL);
+    cr_assert(strstr(sptt_errmsg(), "already exists") != NULL, "%s", sptt_errmsg());
+    m.replace = 1;
+    cr_assert_eq(sptt_scene_insert(db, &m, &id, zOld, sizeof zOld), SPTT_OK, "%s", sptt_errmsg());
+    cr_assert(strstr(zOld, "/packs/s.sptt") != NULL, "%s", zOld);
+    cr_assert_eq(query_int(db, "SELECT count(*) FROM scenes WHERE source='mesh'"), 1);
+    sptt_dataset_close(db);
+}
+
+/* Two processes creating the same new dataset at the same moment both succeed. */
+Test(dataset, concurrent_creation)
+{
+    for(int trial = 0; trial < 20; trial++){
+        char zNew[700];
+        pid_t pid[2];
+        snprintf(zNew, sizeof zNew, "%s/race%d.db", zDir, trial);
+        for(int k = 0; k < 2; k++){
+            pid[k] = fork();
+            cr_assert(pid[k] >= 0);
+            if( pid[k]==0 ){
+                sqlite3 *db;
+                int rc = sptt_dataset_open(zNew, SPTT_DB_CREATE, &db);
+                if( rc ) fprintf(stderr, "trial %d: %s\n", trial, sptt_errmsg());
+                sptt_dataset_close(db);
+                _exit(rc);
+            }
+        }
+        for(int k = 0; k < 2; k++){
+            int st;
+            cr_assert_eq(waitpid(pid[k], &st, 0), pid[k]);
+            cr_assert(WIFEXITED(st) && WEXITSTATUS(st)==0, "trial %d: process %d failed", trial, k);
+        }
+    }
 }
