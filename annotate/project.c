@@ -256,8 +256,11 @@ int ann_project(ann_scene *s, const ann_project_opts *o, ann_projection *p)
     if( (rc = sptt_raster_index_build(k->xyz, k->nPoints, k->faces, k->nFaces, &idx)) ) goto done;
     if( o->zMaskDir ){
         char zPath[1200];
+        /* Masks a killed run left half-written are removed as the folders are reused. */
         if( (rc = sptt_pathf(zPath, sizeof zPath, "%s/%s/instance", o->zMaskDir, s->zName)) || (rc = sptt_mkdirs(zPath)) ) goto done;
+        sptt_clean_stale_tmp(zPath);
         if( (rc = sptt_pathf(zPath, sizeof zPath, "%s/%s/label", o->zMaskDir, s->zName)) || (rc = sptt_mkdirs(zPath)) ) goto done;
+        sptt_clean_stale_tmp(zPath);
     }
 
     {

@@ -6,13 +6,60 @@
 */
 #include "sptt_common.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+int sptt_open_regular(const char *zPath, FILE **pFp)
+{
+    struct stat st;
+    int fd, flags;
+    *pFp = NULL;
+    /* O_NONBLOCK so that a FIFO (or a device) at the path cannot block the open; regular files
+    ** ignore it, and it is cleared before reading. */
+    fd = open(zPath, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if( fd < 0 ) return sptt_fail(SPTT_EIO, "%s: cannot open: %s", zPath, strerror(errno));
+    if( fstat(fd, &st)!=0 || !S_ISREG(st.st_mode) ){
+        close(fd);
+        return sptt_fail(SPTT_EIO, "%s: not a regular file", zPath);
+    }
+    flags = fcntl(fd, F_GETFL);
+    if( flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0 || (*pFp = fdopen(fd, "rb"))==NULL ){
+        int e = errno;
+        close(fd);
+        return sptt_fail(SPTT_EIO, "%s: cannot open: %s", zPath, strerror(e));
+    }
+    return SPTT_OK;
+}
+
+void sptt_clean_stale_tmp(const char *zDir)
+{
+    DIR *d = opendir(zDir);
+    struct dirent *e;
+    if( d==NULL ) return;
+    /* Only names this toolkit makes ("<name>.tmp.<pid>") whose writer is gone: a live writer's
+    ** file, or one of another machine sharing the folder, is left alone while its pid lives. */
+    while( (e = readdir(d))!=NULL ){
+        const char *z = strstr(e->d_name, ".tmp.");
+        char *zEnd = NULL;
+        long pid;
+        char zPath[4096];
+        if( z==NULL ) continue;
+        errno = 0;
+        pid = strtol(z + 5, &zEnd, 10);
+        if( errno || zEnd==z + 5 || *zEnd || pid <= 0 ) continue;
+        if( kill((pid_t)pid, 0)==0 || errno!=ESRCH ) continue;
+        if( snprintf(zPath, sizeof zPath, "%s/%s", zDir, e->d_name) >= (int)sizeof zPath ) continue;
+        unlink(zPath);
+    }
+    closedir(d);
+}
 
 int sptt_read_file(const char *zPath, uint8_t **pData, size_t *pSize)
 {
@@ -23,13 +70,9 @@ int sptt_read_file(const char *zPath, uint8_t **pData, size_t *pSize)
 
     *pData = NULL;
     *pSize = 0;
-    fp = fopen(zPath, "rb");
-    if( fp==NULL ){
-        rc = sptt_fail(SPTT_EIO, "%s: cannot open: %s", zPath, strerror(errno));
-        goto done;
-    }
-    if( fstat(fileno(fp), &st)!=0 || !S_ISREG(st.st_mode) ){
-        rc = sptt_fail(SPTT_EIO, "%s: not a regular file", zPath);
+    if( (rc = sptt_open_regular(zPath, &fp)) ) goto done;
+    if( fstat(fileno(fp), &st)!=0 ){
+        rc = sptt_fail(SPTT_EIO, "%s: cannot stat: %s", zPath, strerror(errno));
         goto done;
     }
     pBuf = sptt_malloc((size_t)st.st_size + 1);

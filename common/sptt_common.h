@@ -52,6 +52,11 @@ void sptt_memory_keep(void);
 /* ---------------------------------------------------------------------------------------------
 ** Files
 */
+/* Opens a regular file for reading; a FIFO, device or folder is refused without blocking. */
+int sptt_open_regular(const char *zPath, FILE **pFp);
+/* Removes "<name>.tmp.<pid>" files in zDir whose process no longer exists: what a writer killed
+** between creating its temporary file and renaming it leaves behind. */
+void sptt_clean_stale_tmp(const char *zDir);
 /* Reads a whole file; *pData is NUL-terminated (not counted in *pSize). Caller frees. */
 int sptt_read_file(const char *zPath, uint8_t **pData, size_t *pSize);
 /* snprintf for file paths; returns SPTT_EINVAL (with a message) when the path does not fit. */

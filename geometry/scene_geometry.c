@@ -491,6 +491,7 @@ int sptt_geometry_scene(sqlite3 *db, const char *zScene, const sptt_geometry_opt
         snprintf(zTitle, sizeof zTitle, "%s (%s)\narea %.1f m^  height %.2f m  %d %s boxes", zScene, isArkit ? "arkitscenes" : "scannet",
                  room.area, room.height, nb, isArkit ? "annotation" : kind_name(o->obbKind));
         rc = sptt_mkdirs(o->zPngDir);
+        if( rc==SPTT_OK ) sptt_clean_stale_tmp(o->zPngDir);
         if( rc==SPTT_OK ) rc = sptt_pathf(zPng, sizeof zPng, "%s/%s.png", o->zPngDir, zScene);
         if( rc==SPTT_OK ){
             sptt_topdown t;

@@ -177,8 +177,8 @@ static struct aiFile *io_open(struct aiFileIO *io, const char *zPath, const char
     struct aiFile *f;
     FILE *fp;
     if( strchr(zMode, 'w') || strchr(zMode, 'a') || strchr(zMode, '+') ) return NULL;
-    fp = fopen(zPath, "rb");
-    if( fp==NULL ) return NULL;
+    /* A FIFO at the path must not block the import (Assimp opens through this). */
+    if( sptt_open_regular(zPath, &fp) ) return NULL;
     f = calloc(1, sizeof *f);
     if( f==NULL ){
         fclose(fp);
@@ -312,8 +312,7 @@ static int is_ply(const char *zPath)
     FILE *fp;
     if( zDot && strcasecmp(zDot, ".ply")==0 ) return 1;
     /* Assimp also recognises a PLY by its first line, whatever the file is called. */
-    fp = fopen(zPath, "rb");
-    if( fp ){
+    if( sptt_open_regular(zPath, &fp)==SPTT_OK ){
         size_t n = fread(head, 1, 4, fp);
         head[n] = 0;
         fclose(fp);

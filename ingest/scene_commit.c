@@ -70,11 +70,11 @@ int ingest_scene_read_input(scene_data *d, const char *zPath, uint8_t **pData, s
 
 int ingest_scene_hash_file(scene_data *d, const char *zPath)
 {
-    FILE *fp = fopen(zPath, "rb");
+    FILE *fp = NULL;
     uint8_t *buf;
     size_t n;
-    int rc = SPTT_OK;
-    if( fp==NULL ) return sptt_fail(SPTT_EFORMAT, "%s: cannot open: %s", zPath, strerror(errno));
+    int rc = sptt_open_regular(zPath, &fp);
+    if( rc ) return rc;
     buf = sptt_malloc(1 << 20);
     if( buf==NULL ){
         fclose(fp);

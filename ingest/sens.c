@@ -49,8 +49,7 @@ int sptt_sens_read(const char *zPath, sptt_sens *s)
 
     memset(s, 0, sizeof *s);
     snprintf(s->zPath, sizeof s->zPath, "%s", zPath);
-    fp = fopen(zPath, "rb");
-    if( fp==NULL ) return sptt_fail(SPTT_EIO, "%s: cannot open: %s", zPath, strerror(errno));
+    if( (rc = sptt_open_regular(zPath, &fp)) ) return rc;
     if( fstat(fileno(fp), &st)!=0 ){
         fclose(fp);
         return sptt_fail(SPTT_EIO, "%s: cannot stat: %s", zPath, strerror(errno));

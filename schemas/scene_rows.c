@@ -56,6 +56,15 @@ int sptt_dataset_pack_dir(sqlite3 *db, const char *zPackDir, char *zOut, size_t 
     if( zReal==NULL ) return sptt_fail(SPTT_EIO, "%s: cannot resolve the pack folder: %s", zDir, strerror(errno));
     rc = sptt_pathf(zOut, nOut, "%s", zReal);
     free(zReal);
+    if( rc==SPTT_OK ){
+        /* Packs a killed ingest left under a temporary name go the first time a process uses
+        ** the folder (once: scanning it for every scene of a large build would cost). */
+        static _Thread_local char zCleaned[SPTT_PATH_MAX];
+        if( strcmp(zCleaned, zOut)!=0 ){
+            sptt_clean_stale_tmp(zOut);
+            snprintf(zCleaned, sizeof zCleaned, "%s", zOut);
+        }
+    }
     return rc;
 }
 

@@ -99,6 +99,12 @@ cp "$t/moved/$pa" "$t/moved/$pb"
 [ $rc = 2 ] && grep -q "holds scene '$a'" err && grep -q "not scene '$b'" err \
     && ok "a pack copied over another scene's is refused, naming both" || no "copied pack ($rc: $(cat err))"
 
+# --- a FIFO where a pack should be: refused at once, not waited on
+rm -f "$t/moved/$pb"
+mkfifo "$t/moved/$pb"
+timeout 20 "$bin/sptt-geometry" --db "$db" --scene $b > out 2> err; rc=$?
+[ $rc = 1 ] && grep -q "not a regular file" err && ok "a FIFO at a pack path is refused without blocking" || no "FIFO pack ($rc: $(cat err))"
+
 # --- two processes creating the same new dataset at once
 fails=0
 i=0

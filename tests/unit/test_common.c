@@ -223,3 +223,43 @@ Test(cli, plural)
     snprintf(z, sizeof z, "%s, %s", sptt_plural(1, "a", NULL), sptt_plural(2, "b", NULL));
     cr_assert_str_eq(z, "1 a, 2 bs");
 }
+
+/* ---------------------------------------------------------------------------------------------
+** Files left by killed writers, and paths that are not regular files
+*/
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+Test(io, fifo_refused_without_blocking_and_stale_temporaries_cleaned)
+{
+    char zDir[] = "/tmp/sptt_io_XXXXXX", zPath[128];
+    FILE *fp;
+    cr_assert_not_null(mkdtemp(zDir));
+    snprintf(zPath, sizeof zPath, "%s/fifo.sptt", zDir);
+    cr_assert_eq(mkfifo(zPath, 0600), 0);
+    cr_assert_eq(sptt_open_regular(zPath, &fp), SPTT_EIO);
+    cr_assert(strstr(sptt_errmsg(), "not a regular file") != NULL, "%s", sptt_errmsg());
+    uint8_t *p;
+    size_t n;
+    cr_assert_eq(sptt_read_file(zPath, &p, &n), SPTT_EIO);
+    cr_assert_eq(sptt_read_file(zDir, &p, &n), SPTT_EIO);
+
+    /* A pid that is gone: a child that has exited and been reaped. */
+    pid_t dead = fork();
+    if( dead==0 ) _exit(0);
+    cr_assert_eq(waitpid(dead, NULL, 0), dead);
+    char zDead[160], zLive[160], zKeep[160];
+    snprintf(zDead, sizeof zDead, "%s/a.sptt.tmp.%d", zDir, (int)dead);
+    snprintf(zLive, sizeof zLive, "%s/b.sptt.tmp.%d", zDir, (int)getpid());
+    snprintf(zKeep, sizeof zKeep, "%s/c.sptt", zDir);
+    cr_assert_eq(sptt_write_file(zDead, "x", 1), SPTT_OK);
+    cr_assert_eq(sptt_write_file(zLive, "x", 1), SPTT_OK);
+    cr_assert_eq(sptt_write_file(zKeep, "x", 1), SPTT_OK);
+    sptt_clean_stale_tmp(zDir);
+    cr_assert_neq(access(zDead, F_OK), 0, "the dead writer's file stays");
+    cr_assert_eq(access(zLive, F_OK), 0, "a live writer's file was removed");
+    cr_assert_eq(access(zKeep, F_OK), 0);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", zDir);
+    cr_assert_eq(system(cmd), 0);
+}

@@ -13,6 +13,7 @@
 #include "sptt_common.h"
 #include "sptt_db.h"
 #include "sptt_ingest.h"
+#include "dataset_testutil.h"
 #include "sptt_dataset.h"
 #include "sptt_schemas.h"
 #include "sptt_synth.h"
@@ -86,17 +87,6 @@ static int query_int(const char *zDbPath, const char *zSql)
     return v;
 }
 
-/* The scene's pack, found and checked the way every tool finds it. */
-static void read_scene_pack(const char *zDbPath, const char *zName, sptt_pack *p, int flags)
-{
-    sqlite3 *db;
-    sptt_scene_row r;
-    cr_assert_eq(sptt_dataset_open(zDbPath, 0, &db), SPTT_OK, "%s", sptt_errmsg());
-    cr_assert_eq(sptt_scene_get(db, zName, &r), SPTT_OK, "%s", sptt_errmsg());
-    cr_assert_eq(sptt_scene_read_pack(&r, flags, p), SPTT_OK, "%s", sptt_errmsg());
-    sptt_scene_row_free(&r);
-    sptt_dataset_close(db);
-}
 
 static void pack_of(const char *zDbPath, const char *zName, sptt_pack *p, int flags)
 {
