@@ -265,6 +265,8 @@ int ann_project(ann_scene *s, const ann_project_opts *o, ann_projection *p)
 
     {
         int failed = SPTT_OK;
+        sptt_progress prog;
+        sptt_progress_start(&prog, render ? "frames projected and rendered" : "frames projected", (uint64_t)p->nFrames);
         #pragma omp parallel
         {
             sptt_zbuf z;
@@ -276,6 +278,8 @@ int ann_project(ann_scene *s, const ann_project_opts *o, ann_projection *p)
             for(int i = 0; i < p->nFrames; i++){
                 int f = p->frames[i];
                 int r2 = ok ? project_frame(s, o, triInst, &idx, f, &z, counts, boxes, maxId, tj, &fo[f]) : SPTT_ENOMEM;
+                #pragma omp critical(progress)
+                sptt_progress_step(&prog, 1);
                 if( r2 ){
                     #pragma omp critical
                     {
@@ -291,6 +295,7 @@ int ann_project(ann_scene *s, const ann_project_opts *o, ann_projection *p)
             free(boxes);
             if( tj ) tjDestroy(tj);
         }
+        sptt_progress_end(&prog);
         if( failed ){
             rc = sptt_fail(failed, "projection: %s", zErr);
             goto done;
