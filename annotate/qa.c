@@ -1,5 +1,6 @@
 /*
-** VSI-Bench-style spatial QA for one scene (../shared/reference/datasets-and-qa.md, section 5).
+** VSI-Bench-style spatial QA for one scene, by the public reference generator's rules: its
+** categories, rounding, rejection rules and distractors.
 **
 ** Every task follows one pattern: enumerate its candidates in a fixed order, apply the
 ** reference's rejection rules to all of them (the rejections are counted per reason for the run

@@ -1,5 +1,5 @@
 /*
-** Whole-model tests of train/: finite-difference gradients of every parameter tensor of a tiny
+** Whole-model tests of model/: finite-difference gradients of every parameter tensor of a tiny
 ** hybrid model (2 TTT and 2 full-attention layers, 3 chunks, a 2x2x2 video grid plus text), in
 ** double precision; the model-level invariants; the fp32 library against the double build.
 */
@@ -169,7 +169,7 @@ Test(invariants, closed_gate_makes_a_ttt_layer_its_window_layer)
     sptt_sample s;
     tiny_sample(&c, &s, 4, 3, 3, 5);
     cr_expect_eq(max_logit_diff(a, b, &s), 0, "a closed gate must leave exactly the window branch");
-    // and every TTT parameter but the gate then gets an exactly zero gradient (model.md 14)
+    // and every TTT parameter but the gate then gets an exactly zero gradient
     model_grad(a, &s);
     for(int i = 0; i < a->n_tensor; i++){
         const char *z = a->tab[i].zName;
@@ -253,8 +253,8 @@ static void causality_case(int conv)
     REAL *ref = malloc(sizeof(REAL) * (size_t)T * V);
     memcpy(ref, m->logits, sizeof(REAL) * (size_t)T * V);
     // text tokens before the video (1..4), between its groups (9, 10) and after it (15..). With the
-    // conv on, causality is promised only before the first and after the last video token
-    // (model.md 14): a token between groups reaches the previous group through the look-ahead.
+    // conv on, causality is promised only before the first and after the last video token: the
+    // conv looks one group ahead, so a token between groups reaches the previous group through it.
     int jsOff[] = { 1, 2, 3, 4, 9, 10, 15, 16, 17, 19, 20 }, jsOn[] = { 1, 2, 3, 4, 15, 16, 17, 19, 20 };
     const int *js = conv ? jsOn : jsOff;
     int nj = conv ? (int)(sizeof jsOn / sizeof jsOn[0]) : (int)(sizeof jsOff / sizeof jsOff[0]);
