@@ -1,7 +1,7 @@
 /*
 ** Shared internals of the content annotators: the category catalogue, the per-task QA context
 ** (random stream, answer-letter balance, rejection tally) and small plane-geometry helpers.
-** Used by qa.c, route.c, relations.c and describe.c only.
+** Used by qa.c, qa_record.c, route.c, relations.c and describe.c only.
 */
 #ifndef SPTT_ANN_CONTENT_H
 #define SPTT_ANN_CONTENT_H
@@ -53,8 +53,13 @@ typedef struct ann_qa_ctx {
     int anReason[12];
 } ann_qa_ctx;
 
+/* The records a task appends (qa_record.c). The tasks (qa.c, route.c) call these; these call
+** no task. */
+
 /* Counts one rejected candidate under a reason (out->nSkipped and the tally behind zSkipReason). */
 void ann_qa_reject(ann_qa_ctx *c, const char *zReason);
+/* Writes the task's rejection tally into out->zSkipReason, the commonest reasons first. */
+void ann_qa_skip_summary(ann_qa_ctx *c);
 
 /* A multiple-choice layout: "A. text" strings with the answer at the least-used letter so far
 ** (ties broken by the stream); the other slots take the distractors in the order given. */
@@ -77,6 +82,10 @@ int ann_qa_keep(ann_qa_ctx *c, void *items, int n, size_t sz);
 /* Layout with the task's letter tally, then push. */
 int ann_qa_push_mc(ann_qa_ctx *c, const char *zQuestion, const char *const *azChoice, int nChoice,
                    json_t *objects, json_t *meta);
+/* A numeric record: options and mc_answer stay NULL; azChoice holds the answer then three
+** distractors, all formatted, for the multiple-choice variant kept in meta (laid out with the
+** task's numeric letter tally). Takes ownership of objects and meta (either may be NULL). */
+int ann_qa_push_numeric(ann_qa_ctx *c, const char *zQuestion, char azChoice[4][32], json_t *objects, json_t *meta);
 
 /* ---------------------------------------------------------------------------------------------
 ** Numbers

@@ -3,8 +3,9 @@
 **
 ** The flow of a scene (annotate_scene.c): load it (scene_load.c: rows written by ingest and
 ** geometry, plus its pack) -> project the mesh into frames (project.c: visibility, masks,
-** appearance times) -> scene graph (relations.c) -> QA (qa.c, route.c) -> walkthrough
-** descriptions (describe.c) -> every record replaced in one transaction.
+** appearance times) -> scene graph (relations.c) -> QA (qa.c, route.c, their records in
+** qa_record.c) -> walkthrough descriptions (describe.c) -> every record replaced in one
+** transaction.
 */
 #ifndef SPTT_ANNOTATE_INTERNAL_H
 #define SPTT_ANNOTATE_INTERNAL_H

@@ -8,10 +8,10 @@
 */
 #include "annotate.h"
 #include "sptt_math.h"
+#include "sptt_png.h"
 #include "sptt_raster.h"
 
 #include <math.h>
-#include <png.h>
 #include <stdlib.h>
 #include <string.h>
 #include <turbojpeg.h>
@@ -31,28 +31,6 @@ static int triangle_instance(const sptt_pack *k, uint64_t f)
     if( a==b || a==c ) return a;
     if( b==c ) return b;
     return a;
-}
-
-/* A grey PNG through libpng's simplified API: PNG_FORMAT_LINEAR_Y stores 16-bit ids exactly,
-** PNG_FORMAT_GRAY 8-bit labels. */
-static int write_png(const char *zPath, const void *pixels, int w, int h, png_uint_32 format)
-{
-    png_image img;
-    png_alloc_size_t n = 0;
-    void *mem;
-    int rc;
-    memset(&img, 0, sizeof img);
-    img.version = PNG_IMAGE_VERSION;
-    img.width = (png_uint_32)w;
-    img.height = (png_uint_32)h;
-    img.format = format;
-    if( !png_image_write_to_memory(&img, NULL, &n, 0, pixels, 0, NULL) ) return sptt_fail(SPTT_EIO, "%s: png: %s", zPath, img.message);
-    mem = sptt_malloc(n);
-    if( mem==NULL ) return SPTT_ENOMEM;
-    if( !png_image_write_to_memory(&img, mem, &n, 0, pixels, 0, NULL) ) rc = sptt_fail(SPTT_EIO, "%s: png: %s", zPath, img.message);
-    else rc = sptt_write_file(zPath, mem, n);
-    free(mem);
-    return rc;
 }
 
 /* The camera of pack frame f at the raster size, intrinsics scaled about pixel corners. */
@@ -144,9 +122,9 @@ static int project_frame(const ann_scene *s, const ann_project_opts *o, const ui
     if( o->zMaskDir ){
         char zPath[1200];
         if( (rc = sptt_pathf(zPath, sizeof zPath, "%s/%s/instance/%06d.png", o->zMaskDir, s->zName, f)) ) goto done;
-        if( (rc = write_png(zPath, mInst, W, H, PNG_FORMAT_LINEAR_Y)) ) goto done;
+        if( (rc = sptt_png_write(zPath, mInst, W, H, 1, 16)) ) goto done;
         if( (rc = sptt_pathf(zPath, sizeof zPath, "%s/%s/label/%06d.png", o->zMaskDir, s->zName, f)) ) goto done;
-        if( (rc = write_png(zPath, mSem, W, H, PNG_FORMAT_GRAY)) ) goto done;
+        if( (rc = sptt_png_write(zPath, mSem, W, H, 1, 8)) ) goto done;
     }
     if( tj ){
         /* Render at the render size: a second raster, with barycentrics, from vertex colours. */

@@ -1,5 +1,6 @@
 /*
-** VSI-Bench-style spatial QA for one scene (../shared/reference/datasets-and-qa.md, section 5).
+** VSI-Bench-style spatial QA for one scene, by the public reference generator's rules: its
+** categories, rounding, rejection rules and distractors.
 **
 ** Every task follows one pattern: enumerate its candidates in a fixed order, apply the
 ** reference's rejection rules to all of them (the rejections are counted per reason for the run
@@ -28,166 +29,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const azTaskName[ANN_TASK_COUNT] = {
-    "object_counting", "object_abs_distance", "object_size_estimation", "room_size_estimation",
-    "object_rel_distance", "object_rel_direction_easy", "object_rel_direction_medium",
-    "object_rel_direction_hard", "route_planning", "obj_appearance_order",
-};
-
 /* Questions per scene and task when the caller sets no cap. Counting, size and room size take
 ** every candidate, as the reference does; the pairwise and combinatorial tasks are capped so a
 ** cluttered scene does not dominate the dataset. */
 static const int aDefaultCap[ANN_TASK_COUNT] = { INT_MAX, 10, INT_MAX, 1, 10, 10, 10, 10, 5, 10 };
-
-#define LETTERS "ABCDEFGH"
-
-static const char zWrapHead[] = "These are frames of a video.\n";
-static const char zNumWrapTail[] = "\nPlease answer the question using a single word or phrase.";
-static const char zMcWrapTail[] = "\nAnswer with the option's letter from the given choices directly.";
-
-const char *ann_task_name(int task)
-{
-    return task >= 0 && task < ANN_TASK_COUNT ? azTaskName[task] : NULL;
-}
-
-int ann_task_index(const char *zName)
-{
-    for(int i = 0; zName && i < ANN_TASK_COUNT; i++) if( strcmp(zName, azTaskName[i])==0 ) return i;
-    return -1;
-}
-
-/* ---------------------------------------------------------------------------------------------
-** Records
-*/
-void ann_qa_reject(ann_qa_ctx *c, const char *zReason)
-{
-    int k;
-    c->out->nSkipped[c->task]++;
-    for(k = 0; k < c->nReason; k++) if( strcmp(c->azReason[k], zReason)==0 ) break;
-    if( k==c->nReason ){
-        if( k==(int)(sizeof c->anReason / sizeof c->anReason[0]) ) k--;   /* tally full: lump into the last */
-        else snprintf(c->azReason[c->nReason++], sizeof c->azReason[0], "%s", zReason);
-    }
-    c->anReason[k]++;
-}
-
-void ann_qa_layout(sptt_rng *r, int *counts, const char *const *azChoice, int nChoice, ann_mc *m)
-{
-    int least = INT_MAX, nTie = 0, pick, at = 1;
-    assert(nChoice >= 2 && nChoice <= 8);
-    for(int i = 0; i < nChoice; i++) least = counts[i] < least ? counts[i] : least;
-    for(int i = 0; i < nChoice; i++) nTie += counts[i]==least;
-    pick = (int)sptt_rng_below(r, (uint32_t)nTie);
-    for(int i = 0; i < nChoice; i++){
-        if( counts[i]!=least ) continue;
-        if( pick--==0 ){ pick = i; break; }
-    }
-    counts[pick]++;
-    m->n = nChoice;
-    m->answer = pick;
-    for(int i = 0; i < nChoice; i++){
-        const char *z = i==pick ? azChoice[0] : azChoice[at++];
-        snprintf(m->az[i], sizeof m->az[i], "%c. %s", LETTERS[i], z);
-    }
-}
-
-int ann_mc_slot(const ann_mc *m, int iChoice)
-{
-    if( iChoice==0 ) return m->answer;
-    return iChoice - 1 < m->answer ? iChoice - 1 : iChoice;
-}
-
-static char *dup_json(json_t *j)
-{
-    return j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10)) : NULL;
-}
-
-static int push_record(ann_qa_ctx *c, const char *zQuestion, json_t *options, const char *zGt, const char *zLetter,
-                       const char *zPrompt, json_t *objects, json_t *meta)
-{
-    ann_output *out = c->out;
-    ann_qa *q;
-    int rc = SPTT_OK;
-    if( out->nQa==out->capQa ){
-        size_t cap = out->capQa ? 2 * out->capQa : 32;
-        ann_qa *grown = sptt_realloc(out->qa, cap * sizeof *grown);
-        if( grown==NULL ){ rc = SPTT_ENOMEM; goto done; }
-        out->qa = grown;
-        out->capQa = cap;
-    }
-    q = &out->qa[out->nQa];
-    memset(q, 0, sizeof *q);
-    snprintf(q->zType, sizeof q->zType, "%s", azTaskName[c->task]);
-    q->zQuestion = strdup(zQuestion);
-    q->zOptions = options ? dup_json(options) : NULL;
-    q->zGroundTruth = strdup(zGt);
-    q->zMcAnswer = zLetter ? strdup(zLetter) : NULL;
-    q->zObjects = objects ? dup_json(objects) : NULL;
-    q->zPrompt = strdup(zPrompt);
-    q->zMeta = meta ? dup_json(meta) : NULL;
-    if( !q->zQuestion || !q->zGroundTruth || !q->zPrompt || (options && !q->zOptions) || (zLetter && !q->zMcAnswer)
-        || (objects && !q->zObjects) || (meta && !q->zMeta) ){
-        out->nQa++;   /* so ann_output_free releases the parts that were made */
-        rc = sptt_fail(SPTT_ENOMEM, "annotate: out of memory building a %s question", azTaskName[c->task]);
-        goto done;
-    }
-    out->nQa++;
-    out->nGenerated[c->task]++;
-
-done:
-    json_decref(objects);
-    json_decref(meta);
-    return rc;
-}
-
-int ann_qa_push_layout(ann_qa_ctx *c, const char *zQuestion, const ann_mc *m, const char *zAnswer, json_t *objects,
-                       json_t *meta)
-{
-    char zLetter[2] = { LETTERS[m->answer], 0 };
-    json_t *options = json_array();
-    sptt_buf b = {0};
-    int rc;
-    sptt_buf_printf(&b, "%s%s\nOptions:", zWrapHead, zQuestion);
-    for(int i = 0; i < m->n; i++){
-        json_array_append_new(options, json_string(m->az[i]));
-        sptt_buf_printf(&b, "\n%s", m->az[i]);
-    }
-    sptt_buf_printf(&b, "%s", zMcWrapTail);
-    sptt_buf_u8(&b, 0);
-    rc = push_record(c, zQuestion, options, zAnswer, zLetter, (const char *)b.p, objects, meta);
-    json_decref(options);
-    sptt_buf_free(&b);
-    return rc;
-}
-
-int ann_qa_push_mc(ann_qa_ctx *c, const char *zQuestion, const char *const *azChoice, int nChoice,
-                   json_t *objects, json_t *meta)
-{
-    ann_mc m;
-    ann_qa_layout(&c->rng, c->letters, azChoice, nChoice, &m);
-    return ann_qa_push_layout(c, zQuestion, &m, azChoice[0], objects, meta);
-}
-
-/* A numeric record; zChoices holds the answer then three distractors, all formatted, for the
-** multiple-choice variant kept in meta. */
-static int push_numeric(ann_qa_ctx *c, const char *zQuestion, char azChoice[4][32], json_t *objects, json_t *meta)
-{
-    const char *ap[4] = { azChoice[0], azChoice[1], azChoice[2], azChoice[3] };
-    json_t *mc = json_array();
-    sptt_buf b = {0};
-    ann_mc m;
-    int rc;
-    ann_qa_layout(&c->rng, c->numLetters, ap, 4, &m);
-    for(int i = 0; i < 4; i++) json_array_append_new(mc, json_string(m.az[i]));
-    if( meta==NULL ) meta = json_object();
-    json_object_set_new(meta, "mc_options", mc);
-    json_object_set_new(meta, "mc_answer", json_sprintf("%c", LETTERS[m.answer]));
-    sptt_buf_printf(&b, "%s%s%s", zWrapHead, zQuestion, zNumWrapTail);
-    sptt_buf_u8(&b, 0);
-    rc = push_record(c, zQuestion, NULL, azChoice[0], NULL, (const char *)b.p, objects, meta);
-    sptt_buf_free(&b);
-    return rc;
-}
 
 /* ---------------------------------------------------------------------------------------------
 ** Multiple-choice distractors for numeric answers, by the reference's rules
@@ -261,7 +106,7 @@ static int numeric_question(ann_qa_ctx *c, const char *zQuestion, double gt, int
     }
     ann_fmt_round(gt, d, az[0], sizeof az[0]);
     for(int k = 0; k < 3; k++) ann_fmt_round(isCount ? (double)v[k] : (double)v[k] / pow(10.0, d), d, az[k + 1], sizeof az[0]);
-    return push_numeric(c, zQuestion, az, objects, meta);
+    return ann_qa_push_numeric(c, zQuestion, az, objects, meta);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -281,12 +126,6 @@ static json_t *cat_ref(const ann_qa_ctx *c, int k)
 }
 
 static const char *cname(const ann_qa_ctx *c, int k) { return c->cat->cat[k].zName; }
-
-int ann_qa_keep(ann_qa_ctx *c, void *items, int n, size_t sz)
-{
-    if( n > 1 ) sptt_rng_shuffle(&c->rng, items, (size_t)n, sz);
-    return n < c->cap ? n : c->cap;
-}
 
 /* ---------------------------------------------------------------------------------------------
 ** object_counting, object_size_estimation, room_size_estimation, object_abs_distance
@@ -767,22 +606,6 @@ static uint64_t scene_stream(const ann_scene *s)
     return sptt_hash64(s->zName, strlen(s->zName));
 }
 
-/* The summary line of a task's rejections: the commonest reasons first. */
-static void skip_summary(ann_qa_ctx *c)
-{
-    char *z = c->out->zSkipReason[c->task];
-    size_t n = sizeof c->out->zSkipReason[0];
-    int used[12] = {0};
-    z[0] = 0;
-    for(int round = 0; round < c->nReason; round++){
-        int best = -1;
-        for(int k = 0; k < c->nReason; k++) if( !used[k] && (best < 0 || c->anReason[k] > c->anReason[best]) ) best = k;
-        used[best] = 1;
-        if( strlen(z) + strlen(c->azReason[best]) + 12 >= n ) break;
-        snprintf(z + strlen(z), n - strlen(z), "%s%s (%d)", round ? "; " : "", c->azReason[best], c->anReason[best]);
-    }
-}
-
 int ann_generate_qa(ann_scene *s, const ann_qa_opts *o, ann_output *out)
 {
     ann_catalog cat;
@@ -814,7 +637,7 @@ int ann_generate_qa(ann_scene *s, const ann_qa_opts *o, ann_output *out)
         case ANN_APPEARANCE:   rc = task_appearance(&c); break;
         default: assert(0);
         }
-        skip_summary(&c);
+        ann_qa_skip_summary(&c);
     }
     ann_catalog_free(&cat);
     return rc;

@@ -1,6 +1,6 @@
 /*
 ** route_planning: no public generator exists (VSI-Bench's routes are believed to be drawn by
-** hand), so this is our own design, following issue 6.
+** hand), so this is our own design.
 **
 ** 1. Occupancy grid (ANN_ROUTE_CELL = 0.1 m) over the room outline. A cell is free when its centre
 **    is inside the outline, at least the walker radius (ANN_ROUTE_RADIUS = 0.25 m) from the

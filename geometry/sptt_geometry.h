@@ -2,10 +2,10 @@
 ** Geometry: room size and centre from a 2D alpha shape, object boxes (minimal-volume and upright),
 ** and a top-down picture of a scene.
 **
-** Conventions follow the reference benchmark (../shared/reference/datasets-and-qa.md, section 4):
-** z is up, all 2D work is in XY, box axes are the rows of a 3x3 matrix (right-handed) and box
-** sizes are full edge lengths along those rows. Every function here sorts and deduplicates its
-** input first, so results do not depend on the order of the points.
+** Conventions follow the VSI-Bench reference geometry: z is up, all 2D work is in XY, box axes
+** are the rows of a 3x3 matrix (right-handed) and box sizes are full edge lengths along those
+** rows. Every function here sorts and deduplicates its input first, so results do not depend on
+** the order of the points.
 */
 #ifndef SPTT_GEOMETRY_H
 #define SPTT_GEOMETRY_H

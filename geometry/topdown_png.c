@@ -9,9 +9,8 @@
 */
 #include "geo_util.h"
 #include "sptt_common.h"
+#include "sptt_png.h"
 #include "sptt_schemas.h"
-
-#include <png.h>
 
 #include <math.h>
 #include <stdlib.h>
@@ -170,12 +169,8 @@ int sptt_topdown_png(const char *zPath, const sptt_topdown *t)
     double bb[4] = { INFINITY, INFINITY, -INFINITY, -INFINITY }, zCut = INFINITY, zLo = 0, zSpan = 1, spacing;
     size_t nDrawn = 0;
     int nLines = 0, rc = SPTT_OK, splat;
-    png_image img;
-    void *mem = NULL;
-    png_alloc_size_t memSize = 0;
     static const uint8_t black[3] = { 0, 0, 0 }, grey[3] = { 120, 120, 120 };
 
-    memset(&img, 0, sizeof img);
     if( t->room && t->room->height > 0.5 ){
         zLo = t->room->floorZ;
         zSpan = t->room->height;
@@ -373,28 +368,8 @@ int sptt_topdown_png(const char *zPath, const sptt_topdown *t)
         }
     }
 
-    img.version = PNG_IMAGE_VERSION;
-    img.width = (png_uint_32)c.w;
-    img.height = (png_uint_32)c.h;
-    img.format = PNG_FORMAT_RGB;
-    /* Two calls: the first sizes the buffer. */
-    if( !png_image_write_to_memory(&img, NULL, &memSize, 0, c.rgb, 0, NULL) ){
-        rc = sptt_fail(SPTT_EIO, "%s: libpng: %s", zPath, img.message);
-        goto cleanup;
-    }
-    mem = sptt_malloc(memSize);
-    if( mem==NULL ){
-        rc = SPTT_ENOMEM;
-        goto cleanup;
-    }
-    if( !png_image_write_to_memory(&img, mem, &memSize, 0, c.rgb, 0, NULL) ){
-        rc = sptt_fail(SPTT_EIO, "%s: libpng: %s", zPath, img.message);
-        goto cleanup;
-    }
-    rc = sptt_write_file(zPath, mem, memSize);
+    rc = sptt_png_write(zPath, c.rgb, c.w, c.h, 3, 8);
 cleanup:
-    png_image_free(&img);
-    free(mem);
     free(c.rgb);
     free(c.top);
     return rc;

@@ -3,8 +3,8 @@
 ** 3D-FRONT- or HM3D-style exports where each object is its own node or mesh.
 **
 **   1. PLY is refused: Debian's Assimp 5.2.5 shifts binary PLY data by a byte when the first data
-**      byte is 0x0A and drops custom properties (dependencies.md, section 1); the scannet and
-**      arkitscenes sources read PLY with our own reader.
+**      byte is 0x0A (fixed upstream in 5.3.0) and drops custom properties such as label and
+**      objectId; the scannet and arkitscenes sources read PLY with our own reader.
 **   2. Import with aiProcess_Triangulate (and the read-only validation) only: every other
 **      post-process step renumbers, merges or splits vertices.
 **   3. Walk the node tree accumulating transforms (glTF keeps them in the nodes); each (node,
@@ -480,8 +480,9 @@ int sptt_ingest_mesh(sqlite3 *db, const char *zFile, const sptt_ingest_opts *o, 
     io.OpenProc = io_open;
     io.CloseProc = io_close;
     io.UserData = (aiUserData)&log;
-    /* Triangulate splits faces only; validation reads and never rewrites. Nothing else: see the
-    ** list of flags that renumber or merge vertices in dependencies.md, section 1.3. */
+    /* Triangulate splits faces only; validation reads and never rewrites. Nothing else: e.g.
+    ** JoinIdenticalVertices merges vertices and drops unreferenced ones, SortByPType and
+    ** SplitLargeMeshes split a mesh into vertex subsets, the realtime presets include all three. */
     s = aiImportFileEx(zFile, aiProcess_Triangulate | aiProcess_ValidateDataStructure, &io);
     if( log.nomem ){ rc = sptt_fail(SPTT_ENOMEM, "%s: out of memory while importing", zFile); goto done; }
     if( s==NULL ){

@@ -2,8 +2,8 @@
 ** Ingest: readers and writers of the raw dataset formats (PLY meshes, ScanNet .sens streams).
 **
 ** PLY is read by our own reader, never by Assimp: Debian's Assimp 5.2.5 silently drops the first
-** data byte of a binary PLY when it is 0x0A and discards custom properties (see
-** ../shared/reference/dependencies.md, section 1).
+** data byte of a binary PLY when it is 0x0A, so every later field is read a byte off with no
+** error, and it discards custom properties such as label and objectId.
 */
 #ifndef SPTT_INGEST_H
 #define SPTT_INGEST_H

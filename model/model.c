@@ -1,12 +1,16 @@
 /*
 ** The fp32 model: the kernel templates instantiated with float, behind the public API of
 ** sptt_model.h. The gradient-check tests instantiate the same templates with double.
+**
+** The time per component (sptt_stats) is measured here, between the steps of a pass, so the
+** kernels stay free of bookkeeping and the double instantiation runs exactly the same steps.
 */
 #include "sptt_model.h"
 #include "kern_model.inc"
 
 struct sptt_model {
     kmodel *k;
+    sptt_stats stats;
 };
 
 int sptt_model_create(const sptt_config *cfg, uint64_t seed, sptt_model **ppModel)
@@ -62,17 +66,53 @@ void sptt_model_zero_grad(sptt_model *m)
     memset(m->k->grads, 0, sizeof(float) * m->k->n_param);
 }
 
+/* The component (SPTT_T_*) a step's time goes to. */
+static int step_bucket(const kmodel *k, kstep st)
+{
+    switch( st.phase ){
+    case KSTEP_EMBED: return SPTT_T_EMBED;
+    case KSTEP_ATTN:  return k->P.L[st.layer].kind == SPTT_LAYER_FULL ? SPTT_T_FULL : SPTT_T_WINDOW;
+    case KSTEP_TTT:   return SPTT_T_TTT;
+    case KSTEP_FFN:   return SPTT_T_FFN;
+    case KSTEP_HEAD:  return SPTT_T_HEAD;
+    default:          return SPTT_T_PROJ;   /* QKV, OUT, UNROPE: projections, norms, rotation */
+    }
+}
+
+/* Runs the steps of a pass, each one's time to its component and a block's steps to its layer
+** kind. One clock reading per step boundary, so the components add up to the whole pass. */
+static void run_steps(sptt_model *m, const kstep *aStep, int nStep, int backward)
+{
+    kmodel *k = m->k;
+    double t0 = sptt_now();
+    for(int i = 0; i < nStep; i++){
+        if( backward ) kmodel_backward_step(k, aStep[i]);
+        else kmodel_forward_step(k, aStep[i]);
+        double t1 = sptt_now();
+        m->stats.seconds[step_bucket(k, aStep[i])] += t1 - t0;
+        if( aStep[i].layer >= 0 ) m->stats.layer_seconds[k->P.L[aStep[i].layer].kind] += t1 - t0;
+        t0 = t1;
+    }
+}
+
 int sptt_model_forward(sptt_model *m, const sptt_sample *s, int flags, float *pLoss, int *pnLabelled)
 {
     double loss = 0;
-    int rc = kmodel_forward(m->k, s, flags, &loss, pnLabelled);
+    int rc = kmodel_forward_begin(m->k, s, flags);
+    if( rc==SPTT_OK ){
+        run_steps(m, m->k->fwd, m->k->nFwd, 0);
+        kmodel_flops(m->k, m->stats.flops);
+        kmodel_forward_end(m->k, &loss, pnLabelled);
+    }
     if( pLoss ) *pLoss = (float)loss;
     return rc;
 }
 
 int sptt_model_backward(sptt_model *m, float weight)
 {
-    return kmodel_backward(m->k, weight);
+    int rc = kmodel_backward_begin(m->k, weight);
+    if( rc==SPTT_OK ) run_steps(m, m->k->bwd, m->k->nBwd, 1);
+    return rc;
 }
 
 const float *sptt_model_logits(const sptt_model *m, int *pnTokens)
@@ -81,5 +121,5 @@ const float *sptt_model_logits(const sptt_model *m, int *pnTokens)
     return m->k->haveForward ? m->k->logits : NULL;
 }
 
-const sptt_stats *sptt_model_stats(const sptt_model *m) { return &m->k->stats; }
-void sptt_model_reset_stats(sptt_model *m) { memset(&m->k->stats, 0, sizeof m->k->stats); }
+const sptt_stats *sptt_model_stats(const sptt_model *m) { return &m->stats; }
+void sptt_model_reset_stats(sptt_model *m) { memset(&m->stats, 0, sizeof m->stats); }

@@ -1,5 +1,5 @@
 /*
-** Spatial-TTT model: the public face of train/.
+** Spatial-TTT model: the public face of model/.
 **
 ** The model is a decoder-only transformer whose attention layers come in three kinds:
 **   full   causal attention over the whole sequence (the "anchor" layers, every 4th by default);
@@ -7,8 +7,9 @@
 **   ttt    the sliding-window branch plus a large-chunk test-time-training branch (SwiGLU fast
 **          weights, per-token learning rates, momentum, Newton-Schulz, row-norm), summed in front
 **          of the output projection, as in LaCT / Spatial-TTT.
-** The equations, shapes and the backward derivations are those of shared/reference/model.md; the
-** decisions where the reference code is silent are listed in schemas/step_dump.md.
+** The equations and shapes follow the public Spatial-TTT and LaCT code; the backward is derived by
+** hand and checked against finite differences in double precision (tests/unit/test_model_*.c).
+** The decisions where the reference code is silent are listed in schemas/step_dump.md.
 **
 ** Dimension legend used in the comments: T tokens, C hidden, V vocabulary, F feed-forward width,
 ** NH attention heads, KV key/value heads, D head dim, H fast (TTT) heads, d fast head width.

@@ -1,6 +1,8 @@
 /*
 ** Synthetic scenes: the in-memory model shared by the scene builder (synth_scene.c), the format
-** writers (synth_scannet.c, synth_arkit.c) and the driver (synth.c). Internal to ingest/.
+** writers (synth_scannet.c, synth_arkit.c), the ground-truth writer (synth_truth.c) and the
+** driver (synth.c). Internal to synth/, which reaches other stages through their public
+** sptt_*.h headers only.
 **
 ** A scene is built in its output frame: z up, floor at z = 0, the room's bounding box centred on
 ** the origin. Writers map it to each dataset's raw frame.
@@ -120,7 +122,7 @@ int synth_render(const synth_scene *s, const double *c2w, const synth_view *v, u
 /* synth_scannet.c, synth_arkit.c: write one scene below zDir (the dataset's root). */
 int synth_write_scannet(const synth_scene *s, const sptt_synth_opts *o, const char *zRoot);
 int synth_write_arkit(const synth_scene *s, const sptt_synth_opts *o, sptt_rng *rng, const char *zRoot);
-/* synth.c: ground_truth.json; toOut maps the scene's frame to the dataset's output frame. */
+/* synth_truth.c: ground_truth.json; toOut maps the scene's frame to the dataset's output frame. */
 int synth_write_truth(const synth_scene *s, const char *zPath, const char *zFrame, const double *toOut,
                       const double *frameTimes, const char *const *azFrameNames);
 

@@ -13,10 +13,10 @@
 #include "synth.h"
 #include "sptt_ingest.h"
 #include "sptt_math.h"
+#include "sptt_png.h"
 
 #include <jansson.h>
 #include <math.h>
-#include <png.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,31 +25,6 @@
 #define FX_LOW 211.949
 #define CX_LOW 127.933
 #define CY_LOW 95.9333
-
-static int write_png(const char *zPath, const uint8_t *rgb, int w, int h)
-{
-    png_image img;
-    png_alloc_size_t n = 0;
-    void *mem = NULL;
-    int rc = SPTT_OK;
-    memset(&img, 0, sizeof img);
-    img.version = PNG_IMAGE_VERSION;
-    img.width = (png_uint_32)w;
-    img.height = (png_uint_32)h;
-    img.format = PNG_FORMAT_RGB;
-    if( !png_image_write_to_memory(&img, NULL, &n, 0, rgb, 0, NULL) ){
-        return sptt_fail(SPTT_EIO, "%s: png: %s", zPath, img.message);
-    }
-    mem = sptt_malloc(n);
-    if( mem==NULL ) return SPTT_ENOMEM;
-    if( !png_image_write_to_memory(&img, mem, &n, 0, rgb, 0, NULL) ){
-        rc = sptt_fail(SPTT_EIO, "%s: png: %s", zPath, img.message);
-    }else{
-        rc = sptt_write_file(zPath, mem, n);
-    }
-    free(mem);
-    return rc;
-}
 
 /* A uid in the form of ARKitScenes' (8-4-4-4-12 hex), drawn from the scene's stream. */
 static void make_uid(sptt_rng *rng, char *z)
@@ -209,7 +184,7 @@ int synth_write_arkit(const synth_scene *s, const sptt_synth_opts *o, sptt_rng *
             if( r2==SPTT_OK ) r2 = synth_render(s, s->c2w + 16 * f, &v, rgb, NULL);
             if( r2==SPTT_OK ){
                 sptt_pathf(zP, sizeof zP, "%s/lowres_wide/%s_%s.png", zFrames, s->zName, azTs[f]);
-                r2 = write_png(zP, rgb, W_LOW, H_LOW);
+                r2 = sptt_png_write(zP, rgb, W_LOW, H_LOW, 3, 8);
             }
             if( r2==SPTT_OK ){
                 char zLine[160];

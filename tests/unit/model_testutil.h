@@ -6,9 +6,10 @@
 ** The 4-point stencil (8(f(h) - f(-h)) - (f(2h) - f(-2h))) / 12h has truncation error O(h^4) and
 ** rounding error about |L| * 1e-16 / h; with h = 1e-5 that is about 1e-10 absolute, far below the
 ** 1e-5 relative bound the tests state for gradients of order 1e-4 and larger. Smaller gradients
-** (the learning-rate projections, which Newton-Schulz makes ~1e-5) are compared against an
-** absolute floor, as model.md section 14 advises. A plain 2-point difference is not enough here:
-** five Newton-Schulz steps make the loss a polynomial of high degree in the fast-weight inputs.
+** are compared against an absolute floor: those of the learning-rate projections stay about 1e-4
+** of the others (~1e-5), because Newton-Schulz normalises the update and a global rescale of the
+** rates cancels. A plain 2-point difference is not enough here: five Newton-Schulz steps make the
+** loss a polynomial of high degree in the fast-weight inputs.
 */
 #ifndef SPTT_TRAIN_TESTUTIL_H
 #define SPTT_TRAIN_TESTUTIL_H
@@ -43,7 +44,8 @@ static void tiny_sample(const sptt_config *c, sptt_sample *s, int n_frames, int 
 }
 
 /* Moves every parameter off its initial value (the gate included), so no gradient is zero by
-** construction (model.md section 14). */
+** construction: with the output gate at its zero init every TTT parameter but the gate gets an
+** exactly zero gradient. */
 static void perturb_params(kmodel *m, double sd, uint64_t seed)
 {
     sptt_rng r;

@@ -1,5 +1,5 @@
 /*
-** Whole-model tests of train/: finite-difference gradients of every parameter tensor of a tiny
+** Whole-model tests of model/: finite-difference gradients of every parameter tensor of a tiny
 ** hybrid model (2 TTT and 2 full-attention layers, 3 chunks, a 2x2x2 video grid plus text), in
 ** double precision; the model-level invariants; the fp32 library against the double build.
 */
@@ -169,7 +169,7 @@ Test(invariants, closed_gate_makes_a_ttt_layer_its_window_layer)
     sptt_sample s;
     tiny_sample(&c, &s, 4, 3, 3, 5);
     cr_expect_eq(max_logit_diff(a, b, &s), 0, "a closed gate must leave exactly the window branch");
-    // and every TTT parameter but the gate then gets an exactly zero gradient (model.md 14)
+    // and every TTT parameter but the gate then gets an exactly zero gradient
     model_grad(a, &s);
     for(int i = 0; i < a->n_tensor; i++){
         const char *z = a->tab[i].zName;
@@ -253,8 +253,8 @@ static void causality_case(int conv)
     REAL *ref = malloc(sizeof(REAL) * (size_t)T * V);
     memcpy(ref, m->logits, sizeof(REAL) * (size_t)T * V);
     // text tokens before the video (1..4), between its groups (9, 10) and after it (15..). With the
-    // conv on, causality is promised only before the first and after the last video token
-    // (model.md 14): a token between groups reaches the previous group through the look-ahead.
+    // conv on, causality is promised only before the first and after the last video token: the
+    // conv looks one group ahead, so a token between groups reaches the previous group through it.
     int jsOff[] = { 1, 2, 3, 4, 9, 10, 15, 16, 17, 19, 20 }, jsOn[] = { 1, 2, 3, 4, 15, 16, 17, 19, 20 };
     const int *js = conv ? jsOn : jsOff;
     int nj = conv ? (int)(sizeof jsOn / sizeof jsOn[0]) : (int)(sizeof jsOff / sizeof jsOff[0]);
@@ -404,4 +404,54 @@ Test(precision, same_bits_for_any_thread_count)
     free(g[0]);
     free(g[1]);
     sptt_sample_free(&s);
+}
+
+// ----------------------------------------------------------------------------
+// Timing and FLOP bookkeeping of the library (model.c times the kernels' steps)
+
+/* One forward and backward through the public API; returns the stats. */
+static sptt_stats stats_of_step(const sptt_config *c)
+{
+    sptt_model *f;
+    sptt_sample s;
+    float loss;
+    int nLab;
+    cr_assert_eq(sptt_model_create(c, 1, &f), SPTT_OK, "%s", sptt_errmsg());
+    tiny_sample(c, &s, 4, 3, 3, 5);
+    cr_assert_eq(sptt_model_forward(f, &s, 0, &loss, &nLab), SPTT_OK, "%s", sptt_errmsg());
+    cr_assert_eq(sptt_model_backward(f, 1.0f / nLab), SPTT_OK, "%s", sptt_errmsg());
+    sptt_stats st = *sptt_model_stats(f);
+    sptt_model_reset_stats(f);
+    const sptt_stats *z = sptt_model_stats(f);
+    for(int k = 0; k < SPTT_T_COUNT; k++) cr_assert(z->seconds[k] == 0 && z->flops[k] == 0, "reset clears %d", k);
+    sptt_sample_free(&s);
+    sptt_model_free(f);
+    return st;
+}
+
+Test(stats, components_cover_the_step_and_follow_the_layer_kinds)
+{
+    sptt_config c;
+    sptt_config_tiny(&c);   // ttt, full, ttt, full
+    sptt_stats st = stats_of_step(&c);
+    double blocks = 0, parts = 0;
+    for(int k = 0; k < SPTT_T_COUNT; k++){
+        cr_expect_gt(st.seconds[k], 0, "component %d timed", k);
+        cr_expect_gt(st.flops[k], 0, "component %d counted", k);
+    }
+    for(int k = SPTT_T_PROJ; k <= SPTT_T_FFN; k++) parts += st.seconds[k];
+    for(int k = 0; k < 3; k++) blocks += st.layer_seconds[k];
+    cr_expect_gt(st.layer_seconds[SPTT_LAYER_TTT], 0);
+    cr_expect_gt(st.layer_seconds[SPTT_LAYER_FULL], 0);
+    cr_expect_eq(st.layer_seconds[SPTT_LAYER_SWA], 0);
+    // the blocks' components and the blocks are the same intervals, summed in another order
+    cr_expect(fabs(parts - blocks) <= 1e-9 * blocks + 1e-12, "components %.9g s, blocks %.9g s", parts, blocks);
+
+    c.all_full = 1;
+    st = stats_of_step(&c);
+    cr_expect_eq(st.seconds[SPTT_T_WINDOW], 0);
+    cr_expect_eq(st.seconds[SPTT_T_TTT], 0);
+    cr_expect_eq(st.flops[SPTT_T_TTT], 0);
+    cr_expect_gt(st.seconds[SPTT_T_FULL], 0);
+    cr_expect_eq(st.layer_seconds[SPTT_LAYER_TTT] + st.layer_seconds[SPTT_LAYER_SWA], 0);
 }

@@ -1,5 +1,5 @@
 /*
-** Tests of the tokenizer, the configuration and the sample layout of train/.
+** Tests of the tokenizer, the configuration and the sample layout of model/.
 */
 #include <criterion/criterion.h>
 #include <stdlib.h>
