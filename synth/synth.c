@@ -49,8 +49,11 @@ int sptt_synth_run(const sptt_synth_opts *o)
     int rc = SPTT_OK;
     sptt_rng base;
     char zRoot[1024], zPath[1400];
+    sptt_progress prog;
+    int nFormats = !!(o->formats & SPTT_SYNTH_SCANNET) + !!(o->formats & SPTT_SYNTH_ARKIT);
 
     sptt_rng_seed(&base, o->seed);
+    sptt_progress_start(&prog, "synthetic scenes", (uint64_t)(o->nScenes * nFormats));
     for(int fmt = 0; fmt < 2 && rc==SPTT_OK; fmt++){
         int isArkit = fmt==1;
         if( !(o->formats & (isArkit ? SPTT_SYNTH_ARKIT : SPTT_SYNTH_SCANNET)) ) continue;
@@ -71,10 +74,15 @@ int sptt_synth_run(const sptt_synth_opts *o)
             }else if( rc==SPTT_OK ){
                 rc = synth_write_arkit(&s, o, &rng, zRoot);
             }
-            if( rc==SPTT_OK && !o->quiet ) summary(&s, isArkit ? "arkitscenes" : "scannet");
+            if( rc==SPTT_OK && !o->quiet ){
+                sptt_progress_end(&prog);
+                summary(&s, isArkit ? "arkitscenes" : "scannet");
+            }
             if( rc ) sptt_fail_prefix(rc, "scene %d: ", i);
             synth_free_scene(&s);
+            sptt_progress_step(&prog, 1);
         }
     }
+    sptt_progress_end(&prog);
     return rc;
 }
