@@ -42,10 +42,16 @@ int main(int argc, char **argv)
     o.colorH = color[1];
     o.formats = format==0 ? SPTT_SYNTH_SCANNET : format==1 ? SPTT_SYNTH_ARKIT : SPTT_SYNTH_SCANNET | SPTT_SYNTH_ARKIT;
     o.scale = scale==0 ? SPTT_SCALE_SMALL : SPTT_SCALE_SCANNET;
+    double t0 = sptt_now();
     rc = sptt_synth_run(&o);
     if( rc ){
         sptt_report("sptt-synth", "%s", sptt_errmsg());
         return sptt_exit_status(rc);
+    }
+    if( !o.quiet ){
+        int nFormats = format==2 ? 2 : 1;
+        printf("sptt-synth: %s written below %s in %.1f s\n", sptt_plural((long)o.nScenes * nFormats, "scene", NULL), o.zOut,
+               sptt_now() - t0);
     }
     return 0;
 }
