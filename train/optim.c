@@ -1,0 +1,129 @@
+/*
+** AdamW, parameter groups and the warm-up + cosine schedule (sptt_train.h).
+*/
+#include "sptt_train.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void sptt_optim_config_default(sptt_optim_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->lr = 1e-3f;
+    c->fast_lr = 1e-3f;
+    c->beta1 = 0.9f;
+    c->beta2 = 0.95f;
+    c->eps = 1e-8f;
+    c->weight_decay = 0.05f;
+    c->warmup = 100;
+    c->total = 1000;
+    c->min_ratio = 0.1f;
+    c->clip = 1.0f;
+}
+
+static int ends_with(const char *z, const char *zTail)
+{
+    size_t n = strlen(z), k = strlen(zTail);
+    return n >= k && strcmp(z + n - k, zTail)==0;
+}
+
+int sptt_optim_group(const char *z)
+{
+    int fast = strstr(z, ".ttt.")!=NULL && strstr(z, ".ttt.conv_")==NULL && strstr(z, ".ttt.gate_proj.")==NULL;
+    int noDecay = ends_with(z, ".b") || ends_with(z, "norm") || ends_with(z, ".ln1") || ends_with(z, ".ln2") || strcmp(z, "lnf")==0 ||
+                  ends_with(z, "_scale") || ends_with(z, "_offset") || strstr(z, ".gate_proj.")!=NULL;
+    if( fast ) return noDecay ? SPTT_GROUP_FAST_ND : SPTT_GROUP_FAST;
+    return noDecay ? SPTT_GROUP_NO_DECAY : SPTT_GROUP_DECAY;
+}
+
+double sptt_optim_lr(const sptt_optim_config *c, int64_t step, int fast)
+{
+    double peak = fast ? c->fast_lr : c->lr;
+    if( step < c->warmup ) return peak * (double)(step + 1) / (double)c->warmup;
+    if( c->total <= c->warmup ) return peak;
+    double t = (double)(step - c->warmup) / (double)(c->total - c->warmup);
+    if( t > 1 ) t = 1;
+    return peak * (c->min_ratio + (1 - c->min_ratio) * 0.5 * (1 + cos(M_PI * t)));
+}
+
+int sptt_optim_init(sptt_optim *o, const sptt_model *m, const sptt_optim_config *c)
+{
+    size_t n = 0;
+    int nt = sptt_model_n_tensors(m);
+    memset(o, 0, sizeof *o);
+    o->cfg = *c;
+    for(int i = 0; i < nt; i++){
+        const sptt_tensor_info *t = sptt_model_tensor(m, i);
+        if( t->offset + t->numel > n ) n = t->offset + t->numel;
+    }
+    o->n = n;
+    o->m = sptt_calloc(n ? n : 1, sizeof(float));
+    o->v = sptt_calloc(n ? n : 1, sizeof(float));
+    o->group = sptt_calloc(n ? n : 1, 1);
+    if( !o->m || !o->v || !o->group ){
+        sptt_optim_free(o);
+        return SPTT_ENOMEM;
+    }
+    for(int i = 0; i < nt; i++){
+        const sptt_tensor_info *t = sptt_model_tensor(m, i);
+        memset(o->group + t->offset, sptt_optim_group(t->zName), t->numel);
+    }
+    return SPTT_OK;
+}
+
+void sptt_optim_free(sptt_optim *o)
+{
+    free(o->m);
+    free(o->v);
+    free(o->group);
+    memset(o, 0, sizeof *o);
+}
+
+double sptt_grad_norm(const float *g, size_t n)
+{
+    /* Blocks of fixed size summed in order: the same result for any thread count. */
+    enum { B = 4096 };
+    size_t nb = (n + B - 1) / B;
+    double total = 0;
+    double *part = malloc(sizeof(double) * (nb ? nb : 1));
+    if( part==NULL ){
+        for(size_t i = 0; i < n; i++) total += (double)g[i] * g[i];
+        return sqrt(total);
+    }
+    #pragma omp parallel for schedule(static)
+    for(size_t b = 0; b < nb; b++){
+        double s = 0;
+        size_t end = (b + 1) * B < n ? (b + 1) * B : n;
+        for(size_t i = b * B; i < end; i++) s += (double)g[i] * g[i];
+        part[b] = s;
+    }
+    for(size_t b = 0; b < nb; b++) total += part[b];
+    free(part);
+    return sqrt(total);
+}
+
+void sptt_optim_step(sptt_optim *o, float *p, float *g, double *pNorm)
+{
+    const sptt_optim_config *c = &o->cfg;
+    double norm = sptt_grad_norm(g, o->n);
+    float scale = 1.0f;
+    double lr[2] = { sptt_optim_lr(c, o->step, 0), sptt_optim_lr(c, o->step, 1) };
+    double t = (double)(o->step + 1);
+    float bc1 = (float)(1.0 - pow(c->beta1, t)), bc2 = (float)(1.0 - pow(c->beta2, t));
+    if( pNorm ) *pNorm = norm;
+    if( c->clip > 0 && norm > c->clip ) scale = (float)(c->clip / (norm + 1e-6));
+    #pragma omp parallel for schedule(static)
+    for(size_t i = 0; i < o->n; i++){
+        int grp = o->group[i];
+        float gi = g[i] * scale;
+        float a = (float)lr[grp >= SPTT_GROUP_FAST];
+        int decay = grp==SPTT_GROUP_DECAY || grp==SPTT_GROUP_FAST;
+        g[i] = gi;
+        o->m[i] = c->beta1 * o->m[i] + (1 - c->beta1) * gi;
+        o->v[i] = c->beta2 * o->v[i] + (1 - c->beta2) * gi * gi;
+        if( decay ) p[i] -= a * c->weight_decay * p[i];
+        p[i] -= a * (o->m[i] / bc1) / (sqrtf(o->v[i] / bc2) + c->eps);
+    }
+    o->step++;
+}
