@@ -89,6 +89,40 @@ void sptt_scene_names_free(sptt_scene_names *l);
 /* Assigns splits (SPTT_EINVAL for a name that is not train, val or test). */
 int sptt_scene_set_split(sqlite3 *db, const char *zName, const char *zSplit);
 
+/*
+** Splits for training and evaluation. Scenes with current annotations and no split yet are
+** shuffled by the seed and the first round(valFraction * n) of them (at least one when
+** valFraction > 0 and there are two or more) become "val", the rest "train"; a scene that has a
+** split keeps it, so the trainer and the evaluation always agree. The counts after assignment are
+** returned. Runs in its own transaction.
+*/
+int sptt_split_assign(sqlite3 *db, double valFraction, uint64_t seed, int *pnTrain, int *pnVal);
+
+/* ---------------------------------------------------------------------------------------------
+** Training examples, in a fixed order (scene name, then question id or description variant).
+*/
+#define SPTT_EXAMPLES_DESCRIPTIONS 1
+#define SPTT_EXAMPLES_QA           2
+
+typedef struct sptt_example {
+    int64_t id;           /* qa_id, or scene_id * 1000 + variant for a description */
+    char *zScene;         /* the scene's name: its pack gives the frames */
+    char *zKind;          /* "description" or the question_type */
+    char *zPrompt;        /* QA: the wrapped prompt as stored; descriptions: NULL */
+    char *zAnswer;        /* QA: the option letter (multiple choice) or the number as text;
+                          ** descriptions: the text */
+} sptt_example;
+
+typedef struct sptt_examples {
+    sptt_example *a;
+    int n;
+} sptt_examples;
+
+/* The examples of one kind from the scenes of zSplit ("train", "val", or NULL for every scene)
+** whose annotations are current. */
+int sptt_examples_load(sqlite3 *db, int kind, const char *zSplit, sptt_examples *pOut);
+void sptt_examples_free(sptt_examples *e);
+
 /* ---------------------------------------------------------------------------------------------
 ** Writing stage state: each call runs inside the caller's transaction (sptt_db_begin).
 */

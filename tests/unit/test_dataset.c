@@ -317,3 +317,59 @@ Test(dataset, concurrent_creation)
         }
     }
 }
+
+/* ---------------------------------------------------------------------------------------------
+** Splits and examples
+*/
+Test(dataset, splits_are_seeded_kept_and_examples_come_in_a_fixed_order)
+{
+    sqlite3 *db;
+    int nTrain = -1, nVal = -1;
+    cr_assert_eq(sptt_dataset_open(zDb, SPTT_DB_CREATE, &db), SPTT_OK);
+    for(int i = 0; i < 10; i++){
+        char zSql[2000];
+        snprintf(zSql, sizeof zSql,
+                 "INSERT INTO scenes(scene_id, name, source, input_hash, geometry_input, geometry_hash, annotated_geometry, annotated_at) "
+                 "VALUES(%d, 's%02d', 'scannet', 'h', 'h', 'g', 'g', 't');"
+                 "INSERT INTO qa(scene_id, question_type, question, options, ground_truth, mc_answer, prompt, seed) "
+                 "VALUES(%d, 'object_rel_distance', 'q', '[\"A. x\",\"B. y\"]', 'y', 'B', 'prompt %d', 0);"
+                 "INSERT INTO qa(scene_id, question_type, question, ground_truth, prompt, seed) "
+                 "VALUES(%d, 'room_size_estimation', 'q', '12.5', 'room %d', 0);"
+                 "INSERT INTO descriptions(scene_id, variant, text, seed) VALUES(%d, 1, 'second %d', 0), (%d, 0, 'first %d', 0);",
+                 i + 1, i, i + 1, i, i + 1, i, i + 1, i, i + 1, i);
+        cr_assert_eq(sptt_db_exec(db, zSql), SPTT_OK, "%s", sptt_errmsg());
+    }
+    /* A scene whose annotations are stale takes no part. */
+    cr_assert_eq(sptt_db_exec(db, "UPDATE scenes SET annotated_geometry='old' WHERE name='s09'"), SPTT_OK);
+    cr_assert_eq(sptt_split_assign(db, 0.2, 7, &nTrain, &nVal), SPTT_OK, "%s", sptt_errmsg());
+    cr_assert_eq(nVal, 2);
+    cr_assert_eq(nTrain, 7);
+    cr_assert_eq(query_int(db, "SELECT count(*) FROM scenes WHERE split IS NULL"), 1);
+    /* Kept: another fraction or seed changes nothing already assigned. */
+    char zBefore[64] = "", zAfter[64] = "";
+    sqlite3_stmt *st;
+    cr_assert_eq(sqlite3_prepare_v2(db, "SELECT group_concat(name) FROM scenes WHERE split='val'", -1, &st, NULL), SQLITE_OK);
+    cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+    snprintf(zBefore, sizeof zBefore, "%s", sqlite3_column_text(st, 0));
+    sqlite3_reset(st);
+    cr_assert_eq(sptt_split_assign(db, 0.5, 8, &nTrain, &nVal), SPTT_OK);
+    cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+    snprintf(zAfter, sizeof zAfter, "%s", sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    cr_assert_str_eq(zBefore, zAfter);
+
+    sptt_examples ex;
+    cr_assert_eq(sptt_examples_load(db, SPTT_EXAMPLES_QA, "train", &ex), SPTT_OK, "%s", sptt_errmsg());
+    cr_assert_eq(ex.n, 14);
+    cr_assert_str_eq(ex.a[0].zAnswer, "B");          /* the letter for multiple choice */
+    cr_assert_str_eq(ex.a[1].zAnswer, "12.5");       /* the number for numeric tasks */
+    cr_assert(strncmp(ex.a[0].zPrompt, "prompt ", 7)==0);
+    for(int i = 1; i < ex.n; i++) cr_assert(strcmp(ex.a[i - 1].zScene, ex.a[i].zScene) <= 0);
+    sptt_examples_free(&ex);
+    cr_assert_eq(sptt_examples_load(db, SPTT_EXAMPLES_DESCRIPTIONS, "val", &ex), SPTT_OK);
+    cr_assert_eq(ex.n, 4);
+    cr_assert(strncmp(ex.a[0].zAnswer, "first", 5)==0, "%s", ex.a[0].zAnswer);
+    cr_assert_null(ex.a[0].zPrompt);
+    sptt_examples_free(&ex);
+    sptt_dataset_close(db);
+}
