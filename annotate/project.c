@@ -204,7 +204,14 @@ static int store_rendered(ann_scene *s, const ann_project_opts *o, frame_out *fo
     k->imgEncoding = SPTT_IMG_JPEG;
     k->imgWidth = (uint32_t)o->renderW;
     k->imgHeight = (uint32_t)o->renderH;
-    /* Rendered frames use the render size, so the trajectory's intrinsics follow it. */
+    return sptt_pack_write(o->zPackPath, k, 3);
+}
+
+/* Rendered frames use the render size, so the trajectory's intrinsics follow it. They are changed
+** before anything is projected: every later run reads these float values back from the pack, and
+** projecting from the same values is what makes it find the same pixels as the run that rendered. */
+static void scale_to_render_size(sptt_pack *k, const ann_project_opts *o)
+{
     for(uint64_t f = 0; f < k->nFrames; f++){
         sptt_frame_info *fr = &k->frames[f];
         fr->fx = (float)(fr->fx * (double)o->renderW / fr->width);
@@ -214,7 +221,6 @@ static int store_rendered(ann_scene *s, const ann_project_opts *o, frame_out *fo
         fr->width = (uint32_t)o->renderW;
         fr->height = (uint32_t)o->renderH;
     }
-    return sptt_pack_write(o->zPackPath, k, 3);
 }
 
 int ann_project(ann_scene *s, const ann_project_opts *o, ann_projection *p)
@@ -253,6 +259,7 @@ int ann_project(ann_scene *s, const ann_project_opts *o, ann_projection *p)
         /* the pack may hold instances the objects table lacks; count them all safely */
         if( triInst[f] > maxId ) maxId = triInst[f];
     }
+    if( render ) scale_to_render_size(&s->pack, o);
     if( (rc = sptt_raster_index_build(k->xyz, k->nPoints, k->faces, k->nFaces, &idx)) ) goto done;
     if( o->zMaskDir ){
         char zPath[1200];
