@@ -7,6 +7,7 @@
 ** slots and the results are gathered in frame order, so output does not depend on threads.
 */
 #include "annotate.h"
+#include "sptt_dataset.h"
 #include "sptt_math.h"
 #include "sptt_raster.h"
 
@@ -204,6 +205,21 @@ static int store_rendered(ann_scene *s, const ann_project_opts *o, frame_out *fo
     k->imgEncoding = SPTT_IMG_JPEG;
     k->imgWidth = (uint32_t)o->renderW;
     k->imgHeight = (uint32_t)o->renderH;
+    {
+        /* A run killed while writing a pack left it under its temporary name; the rerun renders
+        ** that scene again but writes its own temporary, so the old one goes here (once per
+        ** folder and process, as ingest does it). */
+        static char zCleaned[SPTT_PATH_MAX];
+        char zDir[SPTT_PATH_MAX];
+        const char *slash = strrchr(o->zPackPath, '/');
+        if( slash && (size_t)(slash - o->zPackPath) < sizeof zDir ){
+            snprintf(zDir, sizeof zDir, "%.*s", (int)(slash - o->zPackPath), o->zPackPath);
+            if( strcmp(zDir, zCleaned)!=0 ){
+                sptt_clean_stale_tmp(zDir);
+                snprintf(zCleaned, sizeof zCleaned, "%s", zDir);
+            }
+        }
+    }
     return sptt_pack_write(o->zPackPath, k, 3);
 }
 
