@@ -25,7 +25,7 @@
 # CRASH_TRIALS (default 20) sets the number of trials, CRASH_SEED the seed of the delays (printed;
 # a random one by default), CRASH_MS the six run times in ms the delays are drawn over (printed;
 # measured by default), CRASH_KEEP=1 keeps the folder of a failed trial. Prints ok / not ok lines:
-# two for kill moments made exactly, then one per trial, whose line says when each run was killed
+# three for kill moments made exactly, then one per trial, whose line says when each run was killed
 # and how many scenes it had committed.
 bin=$(cd "${SPTT_BIN:-bin}" && pwd)
 trials=${CRASH_TRIALS:-20}
@@ -289,17 +289,30 @@ ms="$ms_scannet $ms_arkit $ms_geometry $ms_annotate $ms_geometry_nopics $ms_anno
 echo "# uninterrupted run times (ms): ingest scannet, arkitscenes, geometry --png, annotate --masks, geometry, annotate: $ms"
 echo "# seed $seed, $trials trials: CRASH_SEED=$seed CRASH_MS='$ms' repeats the delays"
 
-# --- the kill moments that random trials once found, made exactly. Annotate killed between
-# rendering scene A's pack and committing A (A's rendered pack beside its unrendered rows), and
-# while writing scene B's rendered pack (a temporary of a dead process beside B's pack).
+# --- kill moments made exactly. A pid surely gone names the temporaries of killed writers.
+sh -c 'exit 0' &
+dead=$!
+wait $dead
+# Ingest --force killed while rewriting a current scene's pack: the rerun, without --force, finds
+# every scene unchanged and must still remove the temporary.
 pics=1
+rm -rf "$w"
+cp -R "$ref0" "$w"
+p=$(sqlite3 "$ref0/dataset.db" "SELECT pack_path FROM scenes WHERE source = 'arkitscenes' ORDER BY name LIMIT 1")
+head -c 5000 "$ref0/$p" > "$w/$p.tmp.$dead"
+(stage arkit "$w") > "$t/out" 2> "$t/err"
+rc=$?
+problems=$(check_rerun "$w" arkit "$ref0")
+[ $rc = 0 ] && grep -q "0 ingested, 2 unchanged" "$t/out" && [ -z "$problems" ] \
+    && ok "ingest that skips every scene removes the temporary pack of a killed --force run" \
+    || no "ingest after a killed --force run ($rc: $(cat "$t/out" "$t/err") $problems)"
+# The two that random trials found first: annotate killed between rendering scene A's pack and
+# committing A (A's rendered pack beside its unrendered rows), and while writing scene B's
+# rendered pack (a dead writer's temporary beside B's pack).
 rm -rf "$w"
 cp -R "$ref1" "$w"
 set -- $(sqlite3 "$ref/dataset.db" "SELECT pack_path FROM scenes WHERE source = 'scannet' ORDER BY name")
 cp "$ref/$1" "$w/$1"
-sh -c 'exit 0' &
-dead=$!
-wait $dead
 head -c 5000 "$ref/$2" > "$w/$2.tmp.$dead"
 (stage annotate "$w") > "$t/out" 2> "$t/err"
 rc=$?
