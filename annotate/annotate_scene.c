@@ -46,7 +46,7 @@ static int bind_text_or_null(sqlite3_stmt *s, int i, const char *z)
 }
 
 static int write_records(sqlite3 *db, ann_scene *sc, const ann_projection *pj, const ann_output *out,
-                         const sptt_annotate_opts *o, int rendered, const char *zWarn)
+                         const sptt_annotate_opts *o, int framesFromPack, const char *zWarn)
 {
     sqlite3_stmt *s = NULL;
     int rc;
@@ -116,8 +116,8 @@ static int write_records(sqlite3 *db, ann_scene *sc, const ann_projection *pj, c
         char *azCode[1] = { (char *)"skipped_tasks" }, *azMsg[1] = { (char *)zWarn };
         if( (rc = sptt_scene_set_warnings(db, sc->id, "annotate", 1, azCode, azMsg)) ) goto done;
     }
-    if( rendered ){
-        /* The pack's frames now carry images at the render size; the rows follow. */
+    if( framesFromPack ){
+        /* The pack's frames carry images at the render size; the rows follow. */
         if( (rc = sptt_db_prepare(db, "UPDATE frames SET has_image=1, fx=?, fy=?, cx=?, cy=?, width=?, height=? "
                                       "WHERE scene_id=? AND frame_index=?", &s)) ) goto done;
         for(uint64_t f = 0; f < sc->pack.nFrames; f++){
@@ -189,7 +189,11 @@ int sptt_annotate_scene(sqlite3 *db, const char *zName, const sptt_annotate_opts
         }
     }
     if( (rc = sptt_db_begin(db)) ) goto done;
-    rc = write_records(db, &sc, &pj, &out, o, rendered, zWarn);
+    /* The pack is rewritten before this transaction: a run killed in between leaves a rendered pack
+    ** whose frame rows still say "no image" at the ingested size, and the next run, finding images
+    ** in the pack, renders nothing. So with --render-frames the rows are always set from the pack
+    ** (for a pack that had its images from ingest they are the same values). */
+    rc = write_records(db, &sc, &pj, &out, o, o->renderW > 0 && sc.pack.imgEncoding!=SPTT_IMG_NONE, zWarn);
     if( rc==SPTT_OK ) rc = sptt_db_commit(db);
     if( rc ){
         sptt_db_rollback(db);

@@ -7,6 +7,7 @@
 ** slots and the results are gathered in frame order, so output does not depend on threads.
 */
 #include "annotate.h"
+#include "sptt_dataset.h"
 #include "sptt_math.h"
 #include "sptt_png.h"
 #include "sptt_raster.h"
@@ -182,7 +183,29 @@ static int store_rendered(ann_scene *s, const ann_project_opts *o, frame_out *fo
     k->imgEncoding = SPTT_IMG_JPEG;
     k->imgWidth = (uint32_t)o->renderW;
     k->imgHeight = (uint32_t)o->renderH;
-    /* Rendered frames use the render size, so the trajectory's intrinsics follow it. */
+    {
+        /* A run killed while writing a pack left it under its temporary name; the rerun renders
+        ** that scene again but writes its own temporary, so the old one goes here (once per
+        ** folder and process, as ingest does it). */
+        static char zCleaned[SPTT_PATH_MAX];
+        char zDir[SPTT_PATH_MAX];
+        const char *slash = strrchr(o->zPackPath, '/');
+        if( slash && (size_t)(slash - o->zPackPath) < sizeof zDir ){
+            snprintf(zDir, sizeof zDir, "%.*s", (int)(slash - o->zPackPath), o->zPackPath);
+            if( strcmp(zDir, zCleaned)!=0 ){
+                sptt_clean_stale_tmp(zDir);
+                snprintf(zCleaned, sizeof zCleaned, "%s", zDir);
+            }
+        }
+    }
+    return sptt_pack_write(o->zPackPath, k, 3);
+}
+
+/* Rendered frames use the render size, so the trajectory's intrinsics follow it. They are changed
+** before anything is projected: every later run reads these float values back from the pack, and
+** projecting from the same values is what makes it find the same pixels as the run that rendered. */
+static void scale_to_render_size(sptt_pack *k, const ann_project_opts *o)
+{
     for(uint64_t f = 0; f < k->nFrames; f++){
         sptt_frame_info *fr = &k->frames[f];
         fr->fx = (float)(fr->fx * (double)o->renderW / fr->width);
@@ -192,7 +215,6 @@ static int store_rendered(ann_scene *s, const ann_project_opts *o, frame_out *fo
         fr->width = (uint32_t)o->renderW;
         fr->height = (uint32_t)o->renderH;
     }
-    return sptt_pack_write(o->zPackPath, k, 3);
 }
 
 int ann_project(ann_scene *s, const ann_project_opts *o, ann_projection *p)
@@ -231,6 +253,7 @@ int ann_project(ann_scene *s, const ann_project_opts *o, ann_projection *p)
         /* the pack may hold instances the objects table lacks; count them all safely */
         if( triInst[f] > maxId ) maxId = triInst[f];
     }
+    if( render ) scale_to_render_size(&s->pack, o);
     if( (rc = sptt_raster_index_build(k->xyz, k->nPoints, k->faces, k->nFaces, &idx)) ) goto done;
     if( o->zMaskDir ){
         char zPath[1200];

@@ -315,6 +315,13 @@ int ingest_scene_skip_if_unchanged(sqlite3 *db, const scene_data *d, const sptt_
     if( o->force ) return 0;
     hex64(sptt_hash_final(&h), zHash);
     if( !sptt_scene_unchanged(db, d->zName, d->zSource, zHash) ) return 0;
+    {
+        /* Resolving the pack folder removes what killed writers left in it (once per process):
+        ** a run that only skips scenes must do it too, or the temporary of a killed --force
+        ** ingest would stay for good. Failing to resolve it changes nothing for the skip. */
+        char zDir[SPTT_PATH_MAX];
+        (void)sptt_dataset_pack_dir(db, o->zPackDir, zDir, sizeof zDir);
+    }
     r->skipped = 1;
     snprintf(r->zSummary, sizeof r->zSummary, "%s: unchanged since the last ingest, skipped", d->zName);
     return 1;
