@@ -305,6 +305,12 @@ static int read_traj(scene_data *d, const char *zPath, traj_pose **pPoses, uint6
                            lineNo, nv);
             goto done;
         }
+        /* Times are seconds since the device started; far beyond that they are damage, and
+        ** their millisecond key would not fit an integer. */
+        if( !(v[0] >= 0 && v[0] <= SPTT_INGEST_MAX_TIME) ){
+            rc = sptt_fail(SPTT_EFORMAT, "%s: line %u: timestamp %g s is outside 0 to %g s", zPath, lineNo, v[0], SPTT_INGEST_MAX_TIME);
+            goto done;
+        }
         if( nP==cap ){
             traj_pose *p2 = sptt_realloc(P, sizeof *P * (size_t)(cap = cap ? 2 * cap : 1024));
             if( p2==NULL ){ rc = SPTT_ENOMEM; goto done; }
@@ -366,6 +372,10 @@ static int list_frames(const char *zDir, const char *zVid, arkit_frame **pF, uin
         if( e==zTs || *e || !isfinite(t) || t < 0 ){
             nIgnored++;
             continue;
+        }
+        if( t > SPTT_INGEST_MAX_TIME ){
+            rc = sptt_fail(SPTT_EFORMAT, "%s/%s: frame time %g s is beyond %g s", zDir, z, t, SPTT_INGEST_MAX_TIME);
+            break;
         }
         if( n==cap ){
             arkit_frame *f2 = sptt_realloc(F, sizeof *F * (size_t)(cap = cap ? 2 * cap : 1024));
@@ -475,11 +485,14 @@ done:
 ** a millisecond or two, so with ScanNet's 1 us slack about half the frames of a 10 Hz video would
 ** fall just short of their tick at --fps 10 and be dropped.
 */
-/* frames_choose over the listed frames: those without a pose are not candidates. */
-static int choose_frames(const arkit_frame *F, uint64_t n, double fps, uint64_t *keep, uint64_t *pKept)
+/* frames_choose over the listed frames: those without a pose are not candidates, and those with
+** one span at most SPTT_INGEST_MAX_SPAN seconds. */
+static int choose_frames(const char *zImg, const char *zVid, const arkit_frame *F, uint64_t n, double fps, uint64_t *keep,
+                         uint64_t *pKept)
 {
     double *t = sptt_malloc(sizeof(double) * (size_t)(n + 1));
     int *valid = sptt_malloc(sizeof(int) * (size_t)(n + 1));
+    int64_t first = -1;
     if( !t || !valid ){
         free(t);
         free(valid);
@@ -488,6 +501,16 @@ static int choose_frames(const arkit_frame *F, uint64_t n, double fps, uint64_t 
     for(uint64_t i = 0; i < n; i++){
         t[i] = F[i].t;
         valid[i] = F[i].pose >= 0;
+        if( !valid[i] ) continue;
+        if( first < 0 ) first = (int64_t)i;
+        if( t[i] - t[first] > SPTT_INGEST_MAX_SPAN ){
+            int rc = sptt_fail(SPTT_EFORMAT, "%s/%s_%s.png: frame time %s s is %.6g s after the first frame (%s_%s.png), more "
+                               "than the %g s a video may span", zImg, zVid, F[i].zTs, F[i].zTs, t[i] - t[first], zVid,
+                               F[first].zTs, SPTT_INGEST_MAX_SPAN);
+            free(t);
+            free(valid);
+            return rc;
+        }
     }
     ingest_frames_choose(t, valid, n, fps, keep, pKept);
     free(t);
@@ -684,7 +707,7 @@ static int prepare_walk(scene_data *d, const char *zFramesDir, const char *zVid,
     }
     w->keep = sptt_malloc(sizeof(uint64_t) * (size_t)w->nFrames);
     if( w->keep==NULL ) return SPTT_ENOMEM;
-    if( (rc = choose_frames(w->frames, w->nFrames, o->fps, w->keep, &w->nKeep)) ) return rc;
+    if( (rc = choose_frames(zImg, zVid, w->frames, w->nFrames, o->fps, w->keep, &w->nKeep)) ) return rc;
     if( w->nKeep==0 ) return SPTT_OK;
     w->azPincam = sptt_malloc(sizeof(*w->azPincam) * (size_t)w->nKeep);
     if( w->azPincam==NULL ) return SPTT_ENOMEM;

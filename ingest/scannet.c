@@ -285,15 +285,27 @@ static int walk_from_sens(scene_data *d, const char *zSens, const sptt_ingest_op
     if( !t || !valid || !keep ){ rc = SPTT_ENOMEM; goto done; }
     for(uint64_t i = 0; i < s.nFrames; i++) if( s.frames[i].tColor ) allZero = 0;
     for(uint64_t i = 0; i < s.nFrames; i++){
-        const float *m = s.frames[i].c2w;
+        const sptt_sens_frame *sf = &s.frames[i];
+        const float *m = sf->c2w;
         int ok = 1;
         for(int k = 0; k < 16; k++) if( !isfinite(m[k]) ) ok = 0;
         valid[i] = ok;
         nInvalid += !ok;
-        /* Timestamps are often all zero in real files: then the frame index at the source rate. */
-        t[i] = allZero ? (double)i / o->sourceFps : (double)(s.frames[i].tColor - s.frames[0].tColor) * 1e-6;
-        if( i && t[i] < t[i - 1] ){
-            rc = sptt_fail(SPTT_EFORMAT, "%s: frame %llu: colour timestamp goes backwards", zSens, (unsigned long long)i);
+        /* Timestamps are often all zero in real files: then the frame index at the source rate.
+        ** Recorded ones are compared as integers, before any subtraction can wrap. */
+        if( allZero ){
+            t[i] = (double)i / o->sourceFps;
+            continue;
+        }
+        if( i && sf->tColor < s.frames[i - 1].tColor ){
+            rc = sptt_fail(SPTT_EFORMAT, "%s: frame %llu: colour timestamp goes backwards (%llu us after %llu us)", zSens,
+                           (unsigned long long)i, (unsigned long long)sf->tColor, (unsigned long long)s.frames[i - 1].tColor);
+            goto done;
+        }
+        t[i] = (double)(sf->tColor - s.frames[0].tColor) * 1e-6;
+        if( t[i] > SPTT_INGEST_MAX_SPAN ){
+            rc = sptt_fail(SPTT_EFORMAT, "%s: frame %llu: colour timestamp is %.6g s after frame 0's, more than the %g s a scan "
+                           "may span", zSens, (unsigned long long)i, t[i], SPTT_INGEST_MAX_SPAN);
             goto done;
         }
     }
@@ -454,6 +466,11 @@ static int walk_from_poses(scene_data *d, const char *zDir, const scannet_meta *
         char *e;
         unsigned long long v = strtoull(de->d_name, &e, 10);
         if( e==de->d_name || strcmp(e, ".txt")!=0 ) continue;
+        /* The index becomes the frame's 32-bit source index and, over --source-fps, its time. */
+        if( v > UINT32_MAX ){
+            rc = sptt_fail(SPTT_EFORMAT, "%s/%s: frame index %s is beyond %u", zPath, de->d_name, de->d_name, UINT32_MAX);
+            break;
+        }
         if( n==cap ){
             uint64_t *p2 = sptt_realloc(ids, sizeof *ids * (size_t)(cap = cap ? 2 * cap : 1024));
             if( p2==NULL ){ rc = SPTT_ENOMEM; break; }

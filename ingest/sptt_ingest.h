@@ -95,6 +95,13 @@ int sptt_sens_finish(sptt_sens_writer *w, int ok);
 /* ---------------------------------------------------------------------------------------------
 ** Scene ingestion: raw dataset folder -> scene pack + rows, one transaction per scene.
 */
+
+/* Seconds a scan or video may span: real ones last minutes; a day leaves room for anything real
+** and refuses timestamps that jumped by years. */
+#define SPTT_INGEST_MAX_SPAN 86400.0
+/* ARKitScenes times are seconds since the device started; 1e10 s is three centuries. */
+#define SPTT_INGEST_MAX_TIME 1e10
+
 #include <sqlite3.h>
 #include "sptt_schemas.h"
 

@@ -1,0 +1,341 @@
+/*
+** sptt-ingest input checks: one test per kind of damaged input that used to hang ingest, be
+** committed and then refused by the pack reader, pass silently wrong, exhaust memory, or reach
+** undefined behaviour. Each damage is applied to a freshly synthesised scene or video; a refusal
+** must be SPTT_EFORMAT with a one-line message naming the file and the place, and leave no rows.
+*/
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ingest.h"
+#include "sptt_common.h"
+#include "sptt_db.h"
+#include "sptt_ingest.h"
+#include "sptt_schemas.h"
+#include "sptt_synth.h"
+
+#define SCENE "scene0700_00"
+#define NFRAMES 12
+
+static char zTmp[64];
+static char zDb[128];
+static char zScene[256];     /* the synthetic ScanNet scene */
+static char zTsv[256];
+static char zVideo[256];     /* the synthetic ARKitScenes video */
+static char zVid[32];        /* its id */
+
+static void make_tmp(void)
+{
+    strcpy(zTmp, "/tmp/sptt_ingchk_XXXXXX");
+    cr_assert_not_null(mkdtemp(zTmp));
+    snprintf(zDb, sizeof zDb, "%s/d.db", zTmp);
+}
+
+static void synth(int formats, uint64_t seed)
+{
+    sptt_synth_opts o;
+    char zRaw[128];
+    snprintf(zRaw, sizeof zRaw, "%s/raw", zTmp);
+    memset(&o, 0, sizeof o);
+    o.zOut = zRaw;
+    o.nScenes = 1;
+    o.seed = seed;
+    o.formats = formats;
+    o.nFrames = NFRAMES;
+    o.quiet = 1;
+    cr_assert_eq(sptt_synth_run(&o), SPTT_OK, "%s", sptt_errmsg());
+}
+
+static void setup_scannet(void)
+{
+    make_tmp();
+    synth(SPTT_SYNTH_SCANNET, 5);
+    snprintf(zScene, sizeof zScene, "%s/raw/scannet/scans/" SCENE, zTmp);
+    snprintf(zTsv, sizeof zTsv, "%s/raw/scannet/scannetv2-labels.combined.tsv", zTmp);
+}
+
+static void setup_arkit(void)
+{
+    char zTrain[200];
+    DIR *d;
+    struct dirent *de;
+    make_tmp();
+    synth(SPTT_SYNTH_ARKIT, 3);
+    snprintf(zTrain, sizeof zTrain, "%s/raw/arkitscenes/3dod/Training", zTmp);
+    d = opendir(zTrain);
+    cr_assert_not_null(d);
+    zVid[0] = 0;
+    while( (de = readdir(d))!=NULL ) if( de->d_name[0]!='.' ) snprintf(zVid, sizeof zVid, "%s", de->d_name);
+    closedir(d);
+    cr_assert(zVid[0]);
+    snprintf(zVideo, sizeof zVideo, "%s/%s", zTrain, zVid);
+}
+
+static void teardown(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", zTmp);
+    cr_assert_eq(system(cmd), 0);
+}
+
+TestSuite(scannet_checks, .init = setup_scannet, .fini = teardown);
+TestSuite(arkit_checks, .init = setup_arkit, .fini = teardown);
+TestSuite(ingest_helpers);
+
+/* ---------------------------------------------------------------------------------------------
+** Running ingest
+*/
+static void scannet_opts(sptt_ingest_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->zDbPath = zDb;
+    o->zLabels = zTsv;
+    o->fps = 24;
+    o->sourceFps = 24;
+    o->frameW = 160;
+    o->frameH = 120;
+    o->force = 1;
+    o->quiet = 1;
+}
+
+static void arkit_opts(sptt_ingest_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->zDbPath = zDb;
+    o->fps = 10;
+    o->sourceFps = 24;
+    o->force = 1;
+    o->quiet = 1;
+}
+
+static int run_ingest(int arkit, const sptt_ingest_opts *o)
+{
+    sqlite3 *db;
+    sptt_ingest_result r;
+    int rc;
+    cr_assert_eq(sptt_dataset_open(zDb, SPTT_DB_CREATE, &db), SPTT_OK, "%s", sptt_errmsg());
+    rc = arkit ? sptt_ingest_arkit(db, zVideo, o, &r) : sptt_ingest_scannet(db, zScene, o, &r);
+    sptt_dataset_close(db);
+    return rc;
+}
+
+static int query_int(const char *zSql)
+{
+    sqlite3 *db;
+    sqlite3_stmt *s;
+    int v;
+    cr_assert_eq(sqlite3_open(zDb, &db), SQLITE_OK);
+    cr_assert_eq(sqlite3_prepare_v2(db, zSql, -1, &s, NULL), SQLITE_OK, "%s", sqlite3_errmsg(db));
+    cr_assert_eq(sqlite3_step(s), SQLITE_ROW);
+    v = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return v;
+}
+
+
+/* SPTT_EFORMAT, one line holding every piece, no rows and no pack. */
+static void expect_refused(int arkit, const sptt_ingest_opts *o, const char *zPiece1, const char *zPiece2, const char *zPiece3)
+{
+    char zPacks[200];
+    DIR *d;
+    int rc = run_ingest(arkit, o);
+    const char *zMsg = sptt_errmsg();
+    cr_assert_eq(rc, SPTT_EFORMAT, "rc %d: %s", rc, zMsg);
+    cr_assert_not_null(strstr(zMsg, zPiece1), "'%s' lacks '%s'", zMsg, zPiece1);
+    if( zPiece2 ) cr_assert_not_null(strstr(zMsg, zPiece2), "'%s' lacks '%s'", zMsg, zPiece2);
+    if( zPiece3 ) cr_assert_not_null(strstr(zMsg, zPiece3), "'%s' lacks '%s'", zMsg, zPiece3);
+    cr_assert_null(strchr(zMsg, '\n'), "one line: %s", zMsg);
+    cr_assert_eq(query_int("SELECT count(*) FROM scenes"), 0);
+    cr_assert_eq(query_int("SELECT count(*) FROM frames"), 0);
+    snprintf(zPacks, sizeof zPacks, "%s/packs", zTmp);
+    d = opendir(zPacks);
+    if( d ){
+        struct dirent *de;
+        while( (de = readdir(d))!=NULL ) cr_assert(de->d_name[0]=='.', "stray pack %s", de->d_name);
+        closedir(d);
+    }
+}
+
+static void expect_scannet_refused(const char *zPiece1, const char *zPiece2, const char *zPiece3)
+{
+    sptt_ingest_opts o;
+    scannet_opts(&o);
+    expect_refused(0, &o, zPiece1, zPiece2, zPiece3);
+}
+
+static void expect_poses_refused(const char *zPiece1, const char *zPiece2, const char *zPiece3)
+{
+    sptt_ingest_opts o;
+    scannet_opts(&o);
+    o.zPoses = zScene;
+    expect_refused(0, &o, zPiece1, zPiece2, zPiece3);
+}
+
+static void expect_arkit_refused(const char *zPiece1, const char *zPiece2, const char *zPiece3)
+{
+    sptt_ingest_opts o;
+    arkit_opts(&o);
+    expect_refused(1, &o, zPiece1, zPiece2, zPiece3);
+}
+
+/* ---------------------------------------------------------------------------------------------
+** .sens rewriting: the stream is read and written again through the library's own reader and
+** writer, with an edit applied to the header (frame UINT64_MAX) and to each frame.
+*/
+typedef void (*sens_edit)(sptt_sens *h, uint64_t i, float *c2w, uint64_t *t, uint8_t **color, uint64_t *nColor);
+
+static void sens_path(char *z, size_t n) { snprintf(z, n, "%s/" SCENE ".sens", zScene); }
+
+static void rewrite_sens(sens_edit fn)
+{
+    char zPath[300], zNew[320];
+    sptt_sens s, h;
+    sptt_sens_writer *w;
+    sens_path(zPath, sizeof zPath);
+    snprintf(zNew, sizeof zNew, "%s.new", zPath);
+    cr_assert_eq(sptt_sens_read(zPath, &s), SPTT_OK, "%s", sptt_errmsg());
+    h = s;
+    h.frames = NULL;
+    h.fp = NULL;
+    fn(&h, UINT64_MAX, NULL, NULL, NULL, NULL);
+    cr_assert_eq(sptt_sens_create(zNew, &h, &w), SPTT_OK, "%s", sptt_errmsg());
+    for(uint64_t i = 0; i < s.nFrames; i++){
+        const sptt_sens_frame *f = &s.frames[i];
+        float c2w[16];
+        uint64_t t = f->tColor, nColor = f->colorSize;
+        uint8_t *color = malloc((size_t)f->colorSize + 1), *depth = malloc((size_t)f->depthSize + 1);
+        cr_assert_eq(sptt_sens_blob(&s, f->colorOffset, f->colorSize, color), SPTT_OK);
+        cr_assert_eq(sptt_sens_blob(&s, f->depthOffset, f->depthSize, depth), SPTT_OK);
+        memcpy(c2w, f->c2w, sizeof c2w);
+        fn(&h, i, c2w, &t, &color, &nColor);
+        cr_assert_eq(sptt_sens_add_frame(w, c2w, t, t, color, nColor, depth, f->depthSize), SPTT_OK);
+        free(color);
+        free(depth);
+    }
+    cr_assert_eq(sptt_sens_finish(w, 1), SPTT_OK, "%s", sptt_errmsg());
+    sptt_sens_free(&s);
+    cr_assert_eq(rename(zNew, zPath), 0);
+}
+
+/* Defect: timestamps that jump by about 2^62 us made the frame choice step its ticks one by one. */
+static void jump_time(sptt_sens *h, uint64_t i, float *c2w, uint64_t *t, uint8_t **color, uint64_t *nColor)
+{
+    (void)h; (void)c2w; (void)color; (void)nColor;
+    if( i!=UINT64_MAX && i >= 6 ) *t += 1ull << 62;
+}
+
+Test(scannet_checks, sens_timestamp_jump_refused_not_looped, .timeout = 60)
+{
+    rewrite_sens(jump_time);
+    expect_scannet_refused(SCENE ".sens: frame 6", "timestamp", NULL);
+}
+
+Test(ingest_helpers, frame_choice_is_bounded_by_the_frame_count, .timeout = 10)
+{
+    double t[3] = { 0, 4.6e12, 4.6e12 + 1 };
+    int valid[3] = { 1, 1, 1 };
+    uint64_t keep[3], n = 0;
+    ingest_frames_choose(t, valid, 3, 24, keep, &n);
+    cr_assert_eq(n, 3);
+    cr_assert(keep[0]==0 && keep[1]==1 && keep[2]==2);
+    /* Steps of 1/fps are far below the spacing of doubles at 1e17 s: still no endless loop. */
+    double u[3] = { 1e17, 1e17, 2e17 };
+    ingest_frames_choose(u, valid, 3, 1000, keep, &n);
+    cr_assert(n >= 2 && n <= 3, "%llu", (unsigned long long)n);
+}
+
+/* ---------------------------------------------------------------------------------------------
+** Exported poses and intrinsics
+*/
+static void scene_file(const char *zName, char *z, size_t n) { snprintf(z, n, "%s/%s", zScene, zName); }
+
+/* An exported pose numbered far beyond any real stream: its time is absurd, refused by name. */
+Test(scannet_checks, exported_pose_index_absurd, .timeout = 60)
+{
+    char zFrom[300], zTo[300];
+    scene_file("pose/11.txt", zFrom, sizeof zFrom);
+    scene_file("pose/99999999999999.txt", zTo, sizeof zTo);
+    cr_assert_eq(rename(zFrom, zTo), 0);
+    expect_poses_refused("pose/99999999999999.txt", "frame index", NULL);
+}
+
+/* ---------------------------------------------------------------------------------------------
+** ARKitScenes
+*/
+static void frames_file(const char *zName, char *z, size_t n) { snprintf(z, n, "%s/%s_frames/%s", zVideo, zVid, zName); }
+
+/* Rewrites line `line` (1-based) of a text file. */
+static void replace_line(const char *zPath, int line, const char *zNew)
+{
+    uint8_t *d;
+    size_t n;
+    sptt_buf b = { 0 };
+    char *z, *next;
+    int k = 0;
+    cr_assert_eq(sptt_read_file(zPath, &d, &n), SPTT_OK);
+    for(z = (char *)d; z && *z; z = next){
+        char *e = strchr(z, '\n');
+        next = e ? e + 1 : NULL;
+        if( ++k==line ) sptt_buf_printf(&b, "%s\n", zNew);
+        else sptt_buf_put(&b, z, e ? (size_t)(e - z) + 1 : strlen(z));
+    }
+    cr_assert_eq(sptt_write_file(zPath, b.p, b.n), SPTT_OK);
+    sptt_buf_free(&b);
+    free(d);
+}
+
+/* The greatest name in a folder (frame names of one video sort by time). */
+static void last_name(const char *zDir, char *z, size_t n)
+{
+    DIR *d = opendir(zDir);
+    struct dirent *de;
+    z[0] = 0;
+    cr_assert_not_null(d, "%s", zDir);
+    while( (de = readdir(d))!=NULL ) if( de->d_name[0]!='.' && strcmp(de->d_name, z) > 0 ) snprintf(z, n, "%s", de->d_name);
+    closedir(d);
+}
+
+/* Renames zDir/<vid>_<ts>.<ext> (the last one) to the time zNewTs. */
+static void move_last(const char *zSub, const char *zExt, const char *zNewTs)
+{
+    char zDir[400], zName[200], zFrom[700], zTo[700];
+    frames_file(zSub, zDir, sizeof zDir);
+    last_name(zDir, zName, sizeof zName);
+    snprintf(zFrom, sizeof zFrom, "%s/%s", zDir, zName);
+    snprintf(zTo, sizeof zTo, "%s/%s_%s.%s", zDir, zVid, zNewTs, zExt);
+    cr_assert_eq(rename(zFrom, zTo), 0, "%s", zFrom);
+}
+
+/* Defect: timestamps far apart were walked tick by tick; now refused by name. */
+Test(arkit_checks, frame_times_absurd, .timeout = 60)
+{
+    char zTraj[400], zDir[400], zName[200], zLine[256], zNewTs[32];
+    double t;
+    uint8_t *d;
+    size_t n;
+    char *z, *sp;
+    /* The last frame (pose, image and intrinsics) moved 10^9 s later. */
+    frames_file("lowres_wide", zDir, sizeof zDir);
+    last_name(zDir, zName, sizeof zName);
+    t = strtod(zName + strlen(zVid) + 1, NULL);
+    cr_assert_gt(t, 0);
+    snprintf(zNewTs, sizeof zNewTs, "%.3f", t + 1e9);
+    frames_file("lowres_wide.traj", zTraj, sizeof zTraj);
+    cr_assert_eq(sptt_read_file(zTraj, &d, &n), SPTT_OK);
+    z = (char *)d;
+    for(int k = 1; k < NFRAMES; k++) z = strchr(z, '\n') + 1;
+    sp = strchr(z, ' ');
+    snprintf(zLine, sizeof zLine, "%.8f%.*s", t + 1e9, (int)strcspn(sp, "\n"), sp);
+    free(d);
+    replace_line(zTraj, NFRAMES, zLine);
+    move_last("lowres_wide", "png", zNewTs);
+    move_last("lowres_wide_intrinsics", "pincam", zNewTs);
+    snprintf(zName, sizeof zName, "%s_%s.png", zVid, zNewTs);
+    expect_arkit_refused(zName, "after the first frame", NULL);
+}
