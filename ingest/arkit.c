@@ -327,6 +327,17 @@ static int read_traj(scene_data *d, const char *zPath, traj_pose **pPoses, uint6
             w2c[12] = w2c[13] = w2c[14] = 0;
             w2c[15] = 1;
             sptt_rigid_inverse(w2c, tp->c2w);
+            /* A huge angle or translation is finite as text but not as a rotation, or not once
+            ** stored as float32: checked as the pack will hold it. */
+            {
+                float c2w[16];
+                char zWhy[160];
+                for(int k = 0; k < 16; k++) c2w[k] = (float)tp->c2w[k];
+                if( !sptt_frame_pose_ok(c2w, zWhy, sizeof zWhy) ){
+                    rc = sptt_fail(SPTT_EFORMAT, "%s: line %u: pose (camera-to-world) %s", zPath, lineNo, zWhy);
+                    goto done;
+                }
+            }
             tp->t = v[0];
             tp->ms = llround(v[0] * 1000.0);
             tp->line = lineNo - 1;
@@ -466,9 +477,12 @@ static int read_pincam(scene_data *d, const char *zPath, int *pW, int *pH, doubl
         rc = sptt_fail(SPTT_EFORMAT, "%s: width %g and height %g must be whole numbers from 1 to 65535", zPath, v[0], v[1]);
         goto done;
     }
-    if( !(v[2] > 0) || !(v[3] > 0) ){
-        rc = sptt_fail(SPTT_EFORMAT, "%s: focal lengths fx %g and fy %g must be positive", zPath, v[2], v[3]);
-        goto done;
+    {
+        char zWhy[160];
+        if( !sptt_frame_intrinsics_ok((float)v[2], (float)v[3], (float)v[4], (float)v[5], zWhy, sizeof zWhy) ){
+            rc = sptt_fail(SPTT_EFORMAT, "%s: %s", zPath, zWhy);
+            goto done;
+        }
     }
     *pW = (int)v[0];
     *pH = (int)v[1];
@@ -883,6 +897,9 @@ int sptt_ingest_arkit(sqlite3 *db, const char *zDir, const sptt_ingest_opts *o, 
         int fw = fl.n ? (int)fl.info[0].width : 0, fh = fl.n ? (int)fl.info[0].height : 0;
         if( (rc = ingest_frames_to_pack(&fl, &d, fw, fh)) ) goto done;
     }
+    /* Poses and intrinsics passed the frame rule as read; this checks what the turns made of
+    ** them, exactly as the pack reader will. */
+    if( d.pack.nFrames && (rc = ingest_frames_check(&d, zFramesDir)) ) goto done;
     if( o->nSample && (rc = ingest_scene_sample_surface(&d, o->nSample, o->seed)) ) goto done;
     rc = ingest_scene_commit(db, &d, o, r);
     if( rc==SPTT_OK ){

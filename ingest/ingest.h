@@ -94,6 +94,13 @@ void ingest_image_rotate(const uint8_t *src, int w, int h, int quarterTurns, uin
 */
 void ingest_frames_choose(const double *t, const int *valid, uint64_t n, double fps, uint64_t *keep, uint64_t *pKept);
 
+/* True for the lost-tracking marker of ScanNet poses: -inf entries (the official writer fills
+** all 16) and no NaN or +inf, which mark damage instead. */
+int ingest_frames_pose_lost(const double *m);
+/* The pack's frame rule (sptt_frame_ok) and timestamp order over the frames now in d->pack,
+** after alignment and turns: the last check before commit, naming zSource and the frame. */
+int ingest_frames_check(const scene_data *d, const char *zSource);
+
 /* Frames of a scene being ingested, before they go into the pack. */
 typedef struct frame_list {
     sptt_frame_info *info;

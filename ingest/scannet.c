@@ -242,8 +242,20 @@ static int read_meta(scene_data *d, const char *zPath, scannet_meta *m)
             snprintf(zWhere, sizeof zWhere, "%s: line %d", zPath, lineNo);
             rc = parse_alignment(eq + 3, zWhere, m->M);
             m->hasAlign = rc==SPTT_OK;
-        }else if( strcmp(line, "colorWidth")==0 ) m->colorW = atoi(eq + 3);
-        else if( strcmp(line, "colorHeight")==0 ) m->colorH = atoi(eq + 3);
+        }else if( strcmp(line, "colorWidth")==0 || strcmp(line, "colorHeight")==0 ){
+            /* The frames' size and the scale of their intrinsics with --poses: a whole number of
+            ** pixels within the frame limit, not whatever atoi makes of the text. */
+            char *e;
+            long v = strtol(eq + 3, &e, 10);
+            while( *e==' ' || *e=='\t' ) e++;
+            if( e==eq + 3 || *e || v < 1 || v > SPTT_INGEST_MAX_SIDE ){
+                rc = sptt_fail(SPTT_EFORMAT, "%s: line %d: %s '%.20s' is not a whole number of pixels from 1 to %d", zPath,
+                               lineNo, line, eq + 3, SPTT_INGEST_MAX_SIDE);
+                break;
+            }
+            if( line[5]=='W' ) m->colorW = (int)v;
+            else m->colorH = (int)v;
+        }
         else if( strcmp(line, "fx_color")==0 ) m->fx = atof(eq + 3);
         else if( strcmp(line, "fy_color")==0 ) m->fy = atof(eq + 3);
         else if( strcmp(line, "mx_color")==0 ) m->cx = atof(eq + 3);
@@ -279,6 +291,14 @@ static int walk_from_sens(scene_data *d, const char *zSens, const sptt_ingest_op
         rc = sptt_fail(SPTT_EFORMAT, "%s: color_compression_type %d is not JPEG (2)", zSens, s.colorCompression);
         goto done;
     }
+    {
+        char zWhy[160];
+        const float *K = s.intrinsicColor;
+        if( !sptt_frame_intrinsics_ok(K[0], K[5], K[2], K[6], zWhy, sizeof zWhy) ){
+            rc = sptt_fail(SPTT_EFORMAT, "%s: header intrinsic_color: %s", zSens, zWhy);
+            goto done;
+        }
+    }
     t = sptt_malloc(sizeof(double) * (size_t)s.nFrames);
     valid = sptt_malloc(sizeof(int) * (size_t)s.nFrames);
     keep = sptt_malloc(sizeof(uint64_t) * (size_t)s.nFrames);
@@ -286,11 +306,23 @@ static int walk_from_sens(scene_data *d, const char *zSens, const sptt_ingest_op
     for(uint64_t i = 0; i < s.nFrames; i++) if( s.frames[i].tColor ) allZero = 0;
     for(uint64_t i = 0; i < s.nFrames; i++){
         const sptt_sens_frame *sf = &s.frames[i];
-        const float *m = sf->c2w;
-        int ok = 1;
-        for(int k = 0; k < 16; k++) if( !isfinite(m[k]) ) ok = 0;
-        valid[i] = ok;
-        nInvalid += !ok;
+        double m[16];
+        char zWhy[160];
+        int finite = 1;
+        for(int k = 0; k < 16; k++){
+            m[k] = sf->c2w[k];
+            finite &= isfinite(m[k]) != 0;
+        }
+        /* -inf marks lost tracking: skipped. Any other pose goes into the pack, so it must pass
+        ** the pack's frame rule here, where the frame can be named. */
+        valid[i] = 1;
+        if( !finite && ingest_frames_pose_lost(m) ){
+            valid[i] = 0;
+            nInvalid++;
+        }else if( !sptt_frame_pose_ok(sf->c2w, zWhy, sizeof zWhy) ){
+            rc = sptt_fail(SPTT_EFORMAT, "%s: frame %llu: camera_to_world %s", zSens, (unsigned long long)i, zWhy);
+            goto done;
+        }
         /* Timestamps are often all zero in real files: then the frame index at the source rate.
         ** Recorded ones are compared as integers, before any subtraction can wrap. */
         if( allZero ){
@@ -456,6 +488,12 @@ static int walk_from_poses(scene_data *d, const char *zDir, const scannet_meta *
     if( (rc = sptt_pathf(zPath, sizeof zPath, "%s/intrinsic/intrinsic_color.txt", zDir)) ) return rc;
     if( (rc = ingest_need_file(zPath)) ) return rc;
     if( (rc = read_matrix_file(d, zPath, K)) ) return rc;
+    {
+        char zWhy[160];
+        if( !sptt_frame_intrinsics_ok((float)K[0], (float)K[5], (float)K[2], (float)K[6], zWhy, sizeof zWhy) ){
+            return sptt_fail(SPTT_EFORMAT, "%s: %s (entries 0, 5, 2, 6 of the matrix are fx, fy, cx, cy)", zPath, zWhy);
+        }
+    }
     if( W==0 || H==0 ){
         return sptt_fail(SPTT_EFORMAT, "%s: colorWidth/colorHeight missing from the scene's .txt; needed with --poses", zDir);
     }
@@ -493,9 +531,18 @@ static int walk_from_poses(scene_data *d, const char *zDir, const scannet_meta *
     for(uint64_t i = 0; i < n; i++){
         if( (rc = sptt_pathf(zPath, sizeof zPath, "%s/pose/%llu.txt", zDir, (unsigned long long)ids[i])) ) goto done;
         if( (rc = read_matrix_file(d, zPath, P[i])) ) goto done;
-        valid[i] = 1;
-        for(int k = 0; k < 16; k++) if( !isfinite(P[i][k]) ) valid[i] = 0;
+        valid[i] = !ingest_frames_pose_lost(P[i]);
         nInvalid += !valid[i];
+        if( valid[i] ){
+            /* Checked as the pack will hold it: float32. */
+            float c2w[16];
+            char zWhy[160];
+            for(int k = 0; k < 16; k++) c2w[k] = (float)P[i][k];
+            if( !sptt_frame_pose_ok(c2w, zWhy, sizeof zWhy) ){
+                rc = sptt_fail(SPTT_EFORMAT, "%s: camera-to-world %s", zPath, zWhy);
+                goto done;
+            }
+        }
         /* The exporter writes every frame_skip-th frame under its source index. */
         t[i] = (double)ids[i] / o->sourceFps;
     }
@@ -629,6 +676,9 @@ int sptt_ingest_scannet(sqlite3 *db, const char *zDir, const sptt_ingest_opts *o
         if( (rc = ingest_frames_to_pack(&fl, &d, fw, fh)) ) goto done;
     }
     ingest_scene_apply_alignment(&d);
+    /* Each pose passed the frame rule as read; the alignment's rounding could still push one past
+    ** the tolerance, and the pack reader would refuse what we commit. */
+    if( d.pack.nFrames && (rc = ingest_frames_check(&d, havePoses || !haveSens ? (o->zPoses ? o->zPoses : zDir) : zSens)) ) goto done;
     if( o->nSample && (rc = ingest_scene_sample_surface(&d, o->nSample, o->seed)) ) goto done;
     rc = ingest_scene_commit(db, &d, o, r);
     if( rc==SPTT_OK ){

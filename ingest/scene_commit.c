@@ -258,6 +258,33 @@ void ingest_frames_choose(const double *t, const int *valid, uint64_t n, double 
     *pKept = k;
 }
 
+int ingest_frames_pose_lost(const double *m)
+{
+    int minusInf = 0;
+    for(int i = 0; i < 16; i++){
+        if( isnan(m[i]) || m[i]==INFINITY ) return 0;
+        minusInf |= m[i]==-INFINITY;
+    }
+    return minusInf;
+}
+
+int ingest_frames_check(const scene_data *d, const char *zSource)
+{
+    const sptt_pack *p = &d->pack;
+    for(uint64_t f = 0; f < p->nFrames; f++){
+        char zWhy[200];
+        const sptt_frame_info *fr = &p->frames[f];
+        if( !sptt_frame_ok(fr, zWhy, sizeof zWhy) ){
+            return sptt_fail(SPTT_EFORMAT, "%s: frame %u: %s once aligned and converted to the pack's float32", zSource,
+                             fr->sourceIndex, zWhy);
+        }
+        if( f && fr->timestamp < p->frames[f - 1].timestamp ){
+            return sptt_fail(SPTT_EFORMAT, "%s: frame %u: timestamp goes backwards", zSource, fr->sourceIndex);
+        }
+    }
+    return SPTT_OK;
+}
+
 int ingest_frames_push(frame_list *fl, const sptt_frame_info *f)
 {
     if( fl->n==fl->cap ){

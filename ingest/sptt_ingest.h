@@ -96,6 +96,9 @@ int sptt_sens_finish(sptt_sens_writer *w, int ok);
 ** Scene ingestion: raw dataset folder -> scene pack + rows, one transaction per scene.
 */
 
+/* A frame side: 16384 pixels is over twelve times a ScanNet colour frame's 1296 and bounds a
+** decoded frame at 805 MB. */
+#define SPTT_INGEST_MAX_SIDE 16384
 /* Seconds a scan or video may span: real ones last minutes; a day leaves room for anything real
 ** and refuses timestamps that jumped by years. */
 #define SPTT_INGEST_MAX_SPAN 86400.0

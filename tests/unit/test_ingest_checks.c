@@ -339,3 +339,174 @@ Test(arkit_checks, frame_times_absurd, .timeout = 60)
     snprintf(zName, sizeof zName, "%s_%s.png", zVid, zNewTs);
     expect_arkit_refused(zName, "after the first frame", NULL);
 }
+
+/* Forgets what a successful ingest wrote, so the next refusal can be checked for leftovers. */
+static void reset_db(void)
+{
+    char cmd[200];
+    snprintf(cmd, sizeof cmd, "rm -rf %s/d.db %s/d.db-wal %s/d.db-shm %s/packs", zTmp, zTmp, zTmp, zTmp);
+    cr_assert_eq(system(cmd), 0);
+}
+
+static void write_text(const char *zPath, const char *zText)
+{
+    cr_assert_eq(sptt_write_file(zPath, zText, strlen(zText)), SPTT_OK, "%s", sptt_errmsg());
+}
+
+/* ---------------------------------------------------------------------------------------------
+** Poses and intrinsics: the pack's frame rule, checked where they are read
+*/
+/* Defect: zero, negative or NaN intrinsics in the .sens header went into the pack. */
+static float sens_k_value;
+static int sens_k_index;
+static void bad_intrinsic(sptt_sens *h, uint64_t i, float *c2w, uint64_t *t, uint8_t **color, uint64_t *nColor)
+{
+    (void)c2w; (void)t; (void)color; (void)nColor;
+    if( i==UINT64_MAX ) h->intrinsicColor[sens_k_index] = sens_k_value;
+}
+
+Test(scannet_checks, sens_intrinsics_not_positive_or_not_finite)
+{
+    static const struct { int index; float value; const char *zField; } aCase[] = {
+        { 0, 0.0f, "fx" }, { 5, -288.0f, "fy" }, { 0, NAN, "fx" }, { 2, NAN, "cx" }, { 6, INFINITY, "cy" },
+    };
+    char zPath[300], zOrig[320], cmd[700];
+    sens_path(zPath, sizeof zPath);
+    snprintf(zOrig, sizeof zOrig, "%s.orig", zPath);
+    snprintf(cmd, sizeof cmd, "cp %s %s", zPath, zOrig);
+    cr_assert_eq(system(cmd), 0);
+    for(size_t k = 0; k < sizeof aCase / sizeof aCase[0]; k++){
+        snprintf(cmd, sizeof cmd, "cp %s %s", zOrig, zPath);
+        cr_assert_eq(system(cmd), 0);
+        sens_k_index = aCase[k].index;
+        sens_k_value = aCase[k].value;
+        rewrite_sens(bad_intrinsic);
+        expect_scannet_refused(SCENE ".sens", "intrinsic_color", aCase[k].zField);
+    }
+}
+
+/* Defect: a pose that is not a rotation plus translation went into the pack. */
+static void stretch_pose(sptt_sens *h, uint64_t i, float *c2w, uint64_t *t, uint8_t **color, uint64_t *nColor)
+{
+    (void)h; (void)t; (void)color; (void)nColor;
+    if( i==3 ) for(int r = 0; r < 3; r++) c2w[4 * r] *= 2;
+}
+
+static void nan_pose(sptt_sens *h, uint64_t i, float *c2w, uint64_t *t, uint8_t **color, uint64_t *nColor)
+{
+    (void)h; (void)t; (void)color; (void)nColor;
+    if( i==4 ) c2w[7] = NAN;
+}
+
+Test(scannet_checks, sens_pose_not_rigid_or_nan)
+{
+    char zPath[300], zOrig[320], cmd[700];
+    sens_path(zPath, sizeof zPath);
+    snprintf(zOrig, sizeof zOrig, "%s.orig", zPath);
+    snprintf(cmd, sizeof cmd, "cp %s %s", zPath, zOrig);
+    cr_assert_eq(system(cmd), 0);
+    rewrite_sens(stretch_pose);
+    expect_scannet_refused(SCENE ".sens: frame 3", "camera_to_world", "rigid");
+    /* With --no-images the poses are still committed: the same check. */
+    {
+        sptt_ingest_opts o;
+        scannet_opts(&o);
+        o.noFrames = 1;
+        expect_refused(0, &o, SCENE ".sens: frame 3", "camera_to_world", NULL);
+    }
+    snprintf(cmd, sizeof cmd, "cp %s %s", zOrig, zPath);
+    cr_assert_eq(system(cmd), 0);
+    rewrite_sens(nan_pose);
+    expect_scannet_refused(SCENE ".sens: frame 4", "camera_to_world", "not finite");
+}
+
+Test(scannet_checks, exported_pose_not_rigid_nan_or_inf_partly)
+{
+    char zPath[300];
+    scene_file("pose/5.txt", zPath, sizeof zPath);
+    write_text(zPath, "1 0 0 0\n0 1 0 0\n0 0 1 0\n0 0 0 1\n");
+    {
+        /* The identity is fine: the scene goes in. */
+        sptt_ingest_opts o;
+        scannet_opts(&o);
+        o.zPoses = zScene;
+        cr_assert_eq(run_ingest(0, &o), SPTT_OK, "%s", sptt_errmsg());
+        reset_db();
+    }
+    write_text(zPath, "1 0 0 0\n0 1 0 0\n0 0 3 0\n0 0 0 1\n");
+    expect_poses_refused("pose/5.txt", "rigid", NULL);
+    write_text(zPath, "0 1 0 0\n1 0 0 0\n0 0 1 0\n0 0 0 1\n");
+    expect_poses_refused("pose/5.txt", "reflection", NULL);
+    write_text(zPath, "1 0 0 0\n0 1 0 0\n0 0 1 0\n0.5 0 0 1\n");
+    expect_poses_refused("pose/5.txt", "last row", NULL);
+    write_text(zPath, "1 0 0 nan\n0 1 0 0\n0 0 1 0\n0 0 0 1\n");
+    expect_poses_refused("pose/5.txt", "entry 3", "not finite");
+}
+
+Test(scannet_checks, exported_lost_pose_still_skipped_with_a_warning)
+{
+    char zPath[300];
+    sptt_ingest_opts o;
+    scene_file("pose/5.txt", zPath, sizeof zPath);
+    write_text(zPath, "-inf -inf -inf -inf\n-inf -inf -inf -inf\n-inf -inf -inf -inf\n-inf -inf -inf -inf\n");
+    scannet_opts(&o);
+    o.zPoses = zScene;
+    cr_assert_eq(run_ingest(0, &o), SPTT_OK, "%s", sptt_errmsg());
+    cr_assert_eq(query_int("SELECT count(*) FROM frames WHERE source_index=5"), 0);
+    cr_assert_eq(query_int("SELECT count(*) FROM scene_warnings WHERE code='invalid_poses'"), 1);
+}
+
+Test(scannet_checks, exported_intrinsics_not_positive_or_not_finite)
+{
+    char zPath[300];
+    scene_file("intrinsic/intrinsic_color.txt", zPath, sizeof zPath);
+    write_text(zPath, "0 0 160 0\n0 288 120 0\n0 0 1 0\n0 0 0 1\n");
+    expect_poses_refused("intrinsic_color.txt", "fx", NULL);
+    write_text(zPath, "288 0 160 0\n0 nan 120 0\n0 0 1 0\n0 0 0 1\n");
+    expect_poses_refused("intrinsic_color.txt", "fy", NULL);
+    write_text(zPath, "288 0 -inf 0\n0 288 120 0\n0 0 1 0\n0 0 0 1\n");
+    expect_poses_refused("intrinsic_color.txt", "cx", NULL);
+}
+
+Test(scannet_checks, exported_colour_size_out_of_range)
+{
+    char zPath[300];
+    uint8_t *d;
+    size_t n;
+    scene_file(SCENE ".txt", zPath, sizeof zPath);
+    cr_assert_eq(sptt_read_file(zPath, &d, &n), SPTT_OK);
+    char *at = strstr((char *)d, "colorWidth = 320");
+    cr_assert_not_null(at);
+    memcpy(at, "colorWidth = -32", 16);
+    cr_assert_eq(sptt_write_file(zPath, d, n), SPTT_OK);
+    free(d);
+    expect_poses_refused(SCENE ".txt", "colorWidth", NULL);
+}
+
+static void traj_line_time(int line, char *zTime, size_t n)
+{
+    char zPath[400];
+    uint8_t *d;
+    size_t len;
+    char *z;
+    frames_file("lowres_wide.traj", zPath, sizeof zPath);
+    cr_assert_eq(sptt_read_file(zPath, &d, &len), SPTT_OK);
+    z = (char *)d;
+    for(int k = 1; k < line; k++) z = strchr(z, '\n') + 1;
+    snprintf(zTime, n, "%.*s", (int)strcspn(z, " "), z);
+    free(d);
+}
+
+/* Defect: a pose whose rotation or translation overflows went into the pack as NaN or inf. */
+Test(arkit_checks, traj_pose_overflowing)
+{
+    char zPath[400], zT[64], zLine[256];
+    frames_file("lowres_wide.traj", zPath, sizeof zPath);
+    traj_line_time(3, zT, sizeof zT);
+    snprintf(zLine, sizeof zLine, "%s 0.1 0.2 0.3 1e300 0 0", zT);
+    replace_line(zPath, 3, zLine);
+    expect_arkit_refused("lowres_wide.traj: line 3", "pose", NULL);
+    snprintf(zLine, sizeof zLine, "%s 1e300 0.2 0.3 1 0 0", zT);
+    replace_line(zPath, 3, zLine);
+    expect_arkit_refused("lowres_wide.traj: line 3", "pose", NULL);
+}
