@@ -510,3 +510,75 @@ Test(arkit_checks, traj_pose_overflowing)
     replace_line(zPath, 3, zLine);
     expect_arkit_refused("lowres_wide.traj: line 3", "pose", NULL);
 }
+
+/* ---------------------------------------------------------------------------------------------
+** .sens colour JPEGs
+*/
+/* Defect: a header colour size of 640x480 over 320x240 JPEGs halved fx and cx silently. */
+static void double_header_size(sptt_sens *h, uint64_t i, float *c2w, uint64_t *t, uint8_t **color, uint64_t *nColor)
+{
+    (void)c2w; (void)t; (void)color; (void)nColor;
+    if( i==UINT64_MAX ){
+        h->colorWidth *= 2;
+        h->colorHeight *= 2;
+    }
+}
+
+Test(scannet_checks, sens_jpeg_size_differs_from_header)
+{
+    rewrite_sens(double_header_size);
+    expect_scannet_refused(SCENE ".sens: frame 0", "320x240", "640x480");
+}
+
+/* Defect: a JPEG whose body does not decode passed (libjpeg's warnings were ignored). */
+static void cut_jpeg(sptt_sens *h, uint64_t i, float *c2w, uint64_t *t, uint8_t **color, uint64_t *nColor)
+{
+    (void)h; (void)c2w; (void)t;
+    if( i==2 ){
+        /* Keep the headers and a little of the scan, then garbage where the rest was. */
+        uint8_t *p = *color;
+        size_t sos = 0;
+        for(size_t k = 0; k + 1 < *nColor; k++) if( p[k]==0xFF && p[k + 1]==0xDA ){ sos = k; break; }
+        cr_assert_gt(sos, 0);
+        *nColor = sos + 40;
+    }
+}
+
+Test(scannet_checks, sens_jpeg_body_undecodable)
+{
+    rewrite_sens(cut_jpeg);
+    expect_scannet_refused(SCENE ".sens: frame 2", "JPEG", NULL);
+}
+
+/* Defect: a JPEG declaring 60000x60000 pixels inside a 320x240 stream was decoded at that size
+** (tens of GB), and the scale choice multiplied its sides in int (signed overflow). */
+static void huge_jpeg(sptt_sens *h, uint64_t i, float *c2w, uint64_t *t, uint8_t **color, uint64_t *nColor)
+{
+    (void)h; (void)c2w; (void)t;
+    if( i==0 ){
+        uint8_t *p = *color;
+        int found = 0;
+        for(size_t k = 0; k + 9 < *nColor; k++){
+            if( p[k]==0xFF && (p[k + 1]==0xC0 || p[k + 1]==0xC2) ){
+                p[k + 5] = 60000 >> 8; p[k + 6] = 60000 & 0xFF;   /* height */
+                p[k + 7] = 60000 >> 8; p[k + 8] = 60000 & 0xFF;   /* width */
+                found = 1;
+                break;
+            }
+        }
+        cr_assert(found, "no SOF marker");
+    }
+}
+
+Test(scannet_checks, sens_jpeg_60000_pixels_refused_before_allocating)
+{
+    rewrite_sens(huge_jpeg);
+    expect_scannet_refused(SCENE ".sens: frame 0", "60000x60000", "320x240");
+    /* Without a frame size, frames keep the header's size: the same refusal. */
+    {
+        sptt_ingest_opts o;
+        scannet_opts(&o);
+        o.frameW = o.frameH = 0;
+        expect_refused(0, &o, SCENE ".sens: frame 0", "60000x60000", NULL);
+    }
+}
