@@ -25,6 +25,20 @@
 /* ---------------------------------------------------------------------------------------------
 ** Labels
 */
+
+/*
+** Segment id -> slot of an open-addressing table. Ids are arbitrary non-negative ints (ScanNet's
+** are vertex indices, but nothing in the format bounds them), so the table is sized by the
+** vertex count, not by the largest id: at least twice the number of distinct ids, so a probe
+** always meets a free slot.
+*/
+static size_t seg_slot(const int32_t *key, size_t mask, int32_t s)
+{
+    size_t h = ((uint32_t)s * 2654435761u) & mask;
+    while( key[h]!=-1 && key[h]!=s ) h = (h + 1) & mask;
+    return h;
+}
+
 static int read_labels(scene_data *d, const char *zSegs, const char *zAgg, const sptt_label_table *t)
 {
     uint8_t *buf = NULL;
@@ -32,9 +46,13 @@ static int read_labels(scene_data *d, const char *zSegs, const char *zAgg, const
     json_t *segs = NULL, *agg = NULL, *idx, *groups;
     int rc;
     uint64_t N = d->pack.nPoints;
-    int32_t *segGroup = NULL;     /* segment id -> group index, -1 none */
+    int32_t *vertSeg = NULL;      /* vertex -> segment id */
+    int32_t *slotKey = NULL;      /* segment id in each slot, -1 free */
+    int32_t *slotGroup = NULL;    /* group index of each slot's segment, -1 none */
+    size_t mask = 0;
     int *groupId = NULL;
-    size_t maxSeg = 0;
+    uint64_t *groupMissing = NULL;   /* per group: its segments no vertex uses */
+    uint64_t nMissing = 0;
     int nUnknown = 0;
     uint64_t nUnknownPts = 0;
     char zUnknown[200] = "";
@@ -54,6 +72,16 @@ static int read_labels(scene_data *d, const char *zSegs, const char *zAgg, const
                        json_array_size(idx), (unsigned long long)N);
         goto done;
     }
+    {
+        size_t cap = 16;
+        while( cap < 2 * (size_t)N + 2 ) cap *= 2;
+        mask = cap - 1;
+        vertSeg = sptt_malloc(sizeof(int32_t) * ((size_t)N + 1));
+        slotKey = sptt_malloc(sizeof(int32_t) * cap);
+        slotGroup = sptt_malloc(sizeof(int32_t) * cap);
+        if( !vertSeg || !slotKey || !slotGroup ){ rc = SPTT_ENOMEM; goto done; }
+        for(size_t i = 0; i < cap; i++) slotKey[i] = slotGroup[i] = -1;
+    }
     for(size_t v = 0; v < N; v++){
         json_t *e = json_array_get(idx, v);
         json_int_t s = json_integer_value(e);
@@ -61,7 +89,8 @@ static int read_labels(scene_data *d, const char *zSegs, const char *zAgg, const
             rc = sptt_fail(SPTT_EFORMAT, "%s: field 'segIndices': entry %zu is not a segment id", zSegs, v);
             goto done;
         }
-        if( (size_t)s > maxSeg ) maxSeg = (size_t)s;
+        vertSeg[v] = (int32_t)s;
+        slotKey[seg_slot(slotKey, mask, (int32_t)s)] = (int32_t)s;
     }
 
     if( (rc = ingest_scene_read_input(d, zAgg, &buf, &n)) ) goto done;
@@ -74,10 +103,9 @@ static int read_labels(scene_data *d, const char *zSegs, const char *zAgg, const
         rc = sptt_fail(SPTT_EFORMAT, "%s: field 'segGroups': missing or not an array", zAgg);
         goto done;
     }
-    segGroup = sptt_malloc(sizeof(int32_t) * (maxSeg + 1));
     groupId = sptt_malloc(sizeof(int) * (json_array_size(groups) + 1));
-    if( !segGroup || !groupId ){ rc = SPTT_ENOMEM; goto done; }
-    for(size_t i = 0; i <= maxSeg; i++) segGroup[i] = -1;
+    groupMissing = sptt_calloc(json_array_size(groups) + 1, sizeof(uint64_t));
+    if( !groupId || !groupMissing ){ rc = SPTT_ENOMEM; goto done; }
     for(size_t g = 0; g < json_array_size(groups); g++){
         json_t *G = json_array_get(groups, g);
         json_t *jo = json_object_get(G, "objectId"), *jl = json_object_get(G, "label"), *js = json_object_get(G, "segments");
@@ -104,18 +132,25 @@ static int read_labels(scene_data *d, const char *zSegs, const char *zAgg, const
         for(size_t k = 0; k < json_array_size(js); k++){
             json_t *e = json_array_get(js, k);
             json_int_t s = json_integer_value(e);
+            size_t slot;
             if( !json_is_integer(e) || s < 0 ){
                 rc = sptt_fail(SPTT_EFORMAT, "%s: segGroups[%zu].segments[%zu]: not a segment id", zAgg, g, k);
                 goto done;
             }
-            /* A segment no vertex uses is harmless (it may come from another mesh resolution). */
-            if( (size_t)s > maxSeg ) continue;
-            if( segGroup[s] >= 0 ){
+            /* A segment no vertex uses labels nothing (it may come from another mesh resolution,
+            ** or the files may not belong together): counted, and reported below. */
+            slot = s > 0x7fffffff ? 0 : seg_slot(slotKey, mask, (int32_t)s);
+            if( s > 0x7fffffff || slotKey[slot]==-1 ){
+                groupMissing[g]++;
+                nMissing++;
+                continue;
+            }
+            if( slotGroup[slot] >= 0 ){
                 rc = sptt_fail(SPTT_EFORMAT, "%s: segment %lld is used by segGroups[%d] and segGroups[%zu]", zAgg,
-                               (long long)s, segGroup[s], g);
+                               (long long)s, slotGroup[slot], g);
                 goto done;
             }
-            segGroup[s] = (int32_t)g;
+            slotGroup[slot] = (int32_t)g;
         }
         zRaw = json_string_value(jl);
         nyu = sptt_labels_nyu40(t, zRaw);
@@ -137,7 +172,7 @@ static int read_labels(scene_data *d, const char *zSegs, const char *zAgg, const
         }
     }
     for(uint64_t v = 0; v < N; v++){
-        int32_t g = segGroup[json_integer_value(json_array_get(idx, v))];
+        int32_t g = slotGroup[seg_slot(slotKey, mask, vertSeg[v])];
         int id = g < 0 ? 0 : groupId[g];
         d->pack.instance[v] = (uint16_t)id;
         d->pack.nyu40[v] = 0;
@@ -151,11 +186,33 @@ static int read_labels(scene_data *d, const char *zSegs, const char *zAgg, const
         ingest_scene_warn(d, "unknown_labels", "%d raw categories missing from the label table, kept with NYU40 id 0 "
                    "(%llu points): %s", nUnknown, (unsigned long long)nUnknownPts, zUnknown);
     }
+    if( nMissing ){
+        /* One row per scene: objects with their count of absent segments, as many as fit. */
+        char zList[200] = "", zBase[128];
+        size_t nObj = 0, nListed = 0;
+        for(size_t g = 0; g < json_array_size(groups); g++){
+            char zOne[64];
+            if( groupMissing[g]==0 ) continue;
+            nObj++;
+            snprintf(zOne, sizeof zOne, "%sobjectId %d: %llu of %zu", nListed ? ", " : "", groupId[g] - 1,
+                     (unsigned long long)groupMissing[g], json_array_size(json_object_get(json_array_get(groups, g), "segments")));
+            if( strlen(zList) + strlen(zOne) + 24 < sizeof zList ){
+                strcat(zList, zOne);
+                nListed++;
+            }
+        }
+        ingest_scene_warn(d, "missing_segments", "%llu segment ids in %s are absent from segIndices and label nothing (%zu objects): "
+                          "%s%s", (unsigned long long)nMissing, ingest_base_name(zAgg, zBase, sizeof zBase), nObj, zList,
+                          nListed < nObj ? ", ..." : "");
+    }
 
 done:
     free(buf);
-    free(segGroup);
+    free(vertSeg);
+    free(slotKey);
+    free(slotGroup);
     free(groupId);
+    free(groupMissing);
     json_decref(segs);
     json_decref(agg);
     return rc;

@@ -582,3 +582,56 @@ Test(scannet_checks, sens_jpeg_60000_pixels_refused_before_allocating)
         expect_refused(0, &o, SCENE ".sens: frame 0", "60000x60000", NULL);
     }
 }
+
+/* ---------------------------------------------------------------------------------------------
+** Aggregation segments
+*/
+
+static char *query_text(const char *zSql)
+{
+    sqlite3 *db;
+    sqlite3_stmt *s;
+    char *z = NULL;
+    cr_assert_eq(sqlite3_open(zDb, &db), SQLITE_OK);
+    cr_assert_eq(sqlite3_prepare_v2(db, zSql, -1, &s, NULL), SQLITE_OK, "%s", sqlite3_errmsg(db));
+    if( sqlite3_step(s)==SQLITE_ROW && sqlite3_column_text(s, 0) ) z = strdup((const char *)sqlite3_column_text(s, 0));
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return z;
+}
+
+/* Defect: segment ids of the aggregation that no vertex uses were dropped without a word. */
+static void add_missing_segments(json_t *j)
+{
+    json_t *g = json_object_get(j, "segGroups");
+    json_t *s0 = json_object_get(json_array_get(g, 0), "segments");
+    json_t *s2 = json_object_get(json_array_get(g, 2), "segments");
+    json_array_append_new(s0, json_integer(987654321));
+    json_array_append_new(s0, json_integer(987654322));
+    json_array_append_new(s2, json_integer(2000000000));
+}
+
+Test(scannet_checks, aggregation_segments_absent_from_segindices_warned)
+{
+    char zPath[300], *zMsg;
+    json_error_t e;
+    json_t *j;
+    sptt_ingest_opts o;
+    scene_file(SCENE ".aggregation.json", zPath, sizeof zPath);
+    j = json_load_file(zPath, 0, &e);
+    cr_assert_not_null(j);
+    add_missing_segments(j);
+    cr_assert_eq(json_dump_file(j, zPath, 0), 0);
+    json_decref(j);
+    scannet_opts(&o);
+    o.noFrames = 1;
+    cr_assert_eq(run_ingest(0, &o), SPTT_OK, "%s", sptt_errmsg());
+    cr_assert_eq(query_int("SELECT count(*) FROM scene_warnings WHERE code='missing_segments'"), 1);
+    zMsg = query_text("SELECT message FROM scene_warnings WHERE code='missing_segments'");
+    cr_assert_not_null(zMsg);
+    cr_log_info("%s", zMsg);
+    cr_assert_not_null(strstr(zMsg, "3 segment ids"), "%s", zMsg);
+    cr_assert_not_null(strstr(zMsg, "objectId 0: 2 of"), "%s", zMsg);
+    cr_assert_not_null(strstr(zMsg, "objectId 2: 1 of"), "%s", zMsg);
+    free(zMsg);
+}
