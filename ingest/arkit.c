@@ -130,10 +130,23 @@ static int read_annotation(scene_data *d, const char *zPath)
         if( (rc = box_numbers(obb, "centroid", 3, in->center, zPath, k)) ) goto done;
         if( (rc = box_numbers(obb, "axesLengths", 3, in->size, zPath, k)) ) goto done;
         if( (rc = box_numbers(obb, "normalizedAxes", 9, in->axes, zPath, k)) ) goto done;
+        /* Plausible ranges (sptt_ingest.h): a box of furniture near the scan, not a number that
+        ** happens to parse. */
         for(int j = 0; j < 3; j++){
             if( !(in->size[j] > 0) ){
                 rc = sptt_fail(SPTT_EFORMAT, "%s: data[%zu].segments.obbAligned.axesLengths[%d]: %g is not a positive length",
                                zPath, k, j, in->size[j]);
+                goto done;
+            }
+            if( in->size[j] < SPTT_INGEST_BOX_MIN_EDGE || in->size[j] > SPTT_INGEST_BOX_MAX_EDGE ){
+                rc = sptt_fail(SPTT_EFORMAT, "%s: data[%zu].segments.obbAligned.axesLengths[%d]: %g m is outside the plausible "
+                               "%g to %g m of an object's edge", zPath, k, j, in->size[j], SPTT_INGEST_BOX_MIN_EDGE,
+                               SPTT_INGEST_BOX_MAX_EDGE);
+                goto done;
+            }
+            if( fabs(in->center[j]) > SPTT_INGEST_BOX_MAX_CENTER ){
+                rc = sptt_fail(SPTT_EFORMAT, "%s: data[%zu].segments.obbAligned.centroid[%d]: %g m is beyond the plausible "
+                               "%g m from the scan's origin", zPath, k, j, in->center[j], SPTT_INGEST_BOX_MAX_CENTER);
                 goto done;
             }
         }

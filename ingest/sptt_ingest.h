@@ -104,6 +104,12 @@ int sptt_sens_finish(sptt_sens_writer *w, int ok);
 #define SPTT_INGEST_MAX_SPAN 86400.0
 /* ARKitScenes times are seconds since the device started; 1e10 s is three centuries. */
 #define SPTT_INGEST_MAX_TIME 1e10
+/* An annotation box is furniture in a home scanned from within a few metres of the session's
+** origin: a centre beyond a kilometre or an edge beyond 50 m is not one; an edge under a
+** millimetre cannot be drawn by hand. */
+#define SPTT_INGEST_BOX_MAX_CENTER 1000.0
+#define SPTT_INGEST_BOX_MIN_EDGE 0.001
+#define SPTT_INGEST_BOX_MAX_EDGE 50.0
 
 #include <sqlite3.h>
 #include "sptt_schemas.h"

@@ -635,3 +635,40 @@ Test(scannet_checks, aggregation_segments_absent_from_segindices_warned)
     cr_assert_not_null(strstr(zMsg, "objectId 2: 1 of"), "%s", zMsg);
     free(zMsg);
 }
+
+/* ---------------------------------------------------------------------------------------------
+** ARKitScenes annotation boxes
+*/
+/* Defect: a 1e6 m box passed. */
+static void set_box_value(const char *zField, int idx, double v)
+{
+    char zPath[400];
+    json_error_t e;
+    json_t *root, *obb;
+    snprintf(zPath, sizeof zPath, "%s/%s_3dod_annotation.json", zVideo, zVid);
+    root = json_load_file(zPath, 0, &e);
+    cr_assert_not_null(root);
+    obb = json_object_get(json_object_get(json_array_get(json_object_get(root, "data"), 1), "segments"), "obbAligned");
+    cr_assert_eq(json_array_set_new(json_object_get(obb, zField), (size_t)idx, json_real(v)), 0);
+    cr_assert_eq(json_dump_file(root, zPath, JSON_INDENT(2) | JSON_PRESERVE_ORDER), 0);
+    json_decref(root);
+}
+
+Test(arkit_checks, annotation_box_outside_plausible_ranges)
+{
+    char zPath[400], zOrig[420], cmd[900];
+    snprintf(zPath, sizeof zPath, "%s/%s_3dod_annotation.json", zVideo, zVid);
+    snprintf(zOrig, sizeof zOrig, "%s.orig", zPath);
+    snprintf(cmd, sizeof cmd, "cp %s %s", zPath, zOrig);
+    cr_assert_eq(system(cmd), 0);
+    set_box_value("axesLengths", 0, 1e6);
+    expect_arkit_refused("data[1].segments.obbAligned.axesLengths[0]", "1e+06", "m");
+    snprintf(cmd, sizeof cmd, "cp %s %s", zOrig, zPath);
+    cr_assert_eq(system(cmd), 0);
+    set_box_value("centroid", 2, -1e6);
+    expect_arkit_refused("data[1].segments.obbAligned.centroid[2]", "-1e+06", NULL);
+    snprintf(cmd, sizeof cmd, "cp %s %s", zOrig, zPath);
+    cr_assert_eq(system(cmd), 0);
+    set_box_value("axesLengths", 2, 1e-6);
+    expect_arkit_refused("data[1].segments.obbAligned.axesLengths[2]", "1e-06", NULL);
+}
