@@ -486,8 +486,11 @@ static int read_pincam(scene_data *d, const char *zPath, int *pW, int *pH, doubl
         rc = sptt_fail(SPTT_EFORMAT, "%s: expected 6 numbers (width height fx fy cx cy), found %d", zPath, nv);
         goto done;
     }
-    if( v[0]!=floor(v[0]) || v[1]!=floor(v[1]) || v[0] < 1 || v[1] < 1 || v[0] > 65535 || v[1] > 65535 ){
-        rc = sptt_fail(SPTT_EFORMAT, "%s: width %g and height %g must be whole numbers from 1 to 65535", zPath, v[0], v[1]);
+    /* Every frame is decoded at this size, a buffer per thread: bounded before anything is
+    ** allocated. */
+    if( v[0]!=floor(v[0]) || v[1]!=floor(v[1]) || v[0] < 1 || v[1] < 1 || v[0] > SPTT_INGEST_MAX_SIDE || v[1] > SPTT_INGEST_MAX_SIDE ){
+        rc = sptt_fail(SPTT_EFORMAT, "%s: width %g and height %g must be whole numbers from 1 to %d", zPath, v[0], v[1],
+                       SPTT_INGEST_MAX_SIDE);
         goto done;
     }
     {

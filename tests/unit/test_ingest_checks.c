@@ -672,3 +672,25 @@ Test(arkit_checks, annotation_box_outside_plausible_ranges)
     set_box_value("axesLengths", 2, 1e-6);
     expect_arkit_refused("data[1].segments.obbAligned.axesLengths[2]", "1e-06", NULL);
 }
+
+/* ---------------------------------------------------------------------------------------------
+** Frame sizes
+*/
+/* Resource bomb: a .pincam claiming 60000x60000 frames had each thread allocate 10 GB. */
+Test(arkit_checks, pincam_size_beyond_the_limit)
+{
+    char zDir[400];
+    DIR *d;
+    struct dirent *de;
+    frames_file("lowres_wide_intrinsics", zDir, sizeof zDir);
+    d = opendir(zDir);
+    cr_assert_not_null(d);
+    while( (de = readdir(d))!=NULL ){
+        char zPath[700];
+        if( de->d_name[0]=='.' ) continue;
+        snprintf(zPath, sizeof zPath, "%s/%s", zDir, de->d_name);
+        write_text(zPath, "60000 60000 211.9 211.9 127.9 95.9\n");
+    }
+    closedir(d);
+    expect_arkit_refused(".pincam", "60000", "16384");
+}
