@@ -356,6 +356,10 @@ static int read_traj(scene_data *d, const char *zPath, traj_pose **pPoses, uint6
             tp->line = lineNo - 1;
         }
     }
+    if( nP==0 ){
+        rc = sptt_fail(SPTT_EFORMAT, "%s: no poses (the trajectory is empty), yet the video has a lowres_wide folder", zPath);
+        goto done;
+    }
     qsort(P, (size_t)nP, sizeof *P, cmp_pose);
     *pPoses = P;
     *pN = nP;
@@ -418,7 +422,7 @@ static int list_frames(const char *zDir, const char *zVid, arkit_frame **pF, uin
         free(F);
         return rc;
     }
-    qsort(F, (size_t)n, sizeof *F, cmp_frame);
+    if( n ) qsort(F, (size_t)n, sizeof *F, cmp_frame);
     *pF = F;
     *pN = n;
     *pIgnored = nIgnored;

@@ -15,7 +15,13 @@ int ingest_image_resize_rgb(const uint8_t *src, int sw, int sh, uint8_t *dst, in
 {
     /* Area averaging with fractional pixel footprints: each output pixel is the mean of the
     ** source area it covers, so downscaling does not alias. */
-    double fx = (double)sw / dw, fy = (double)sh / dh;
+    double fx, fy;
+    if( sw <= 0 || sh <= 0 || dw <= 0 || dh <= 0 ){
+        /* An empty source covers no area: every weight would be zero and every mean 0/0. */
+        return sptt_fail(SPTT_EINVAL, "image resize: %dx%d -> %dx%d, both sizes must be positive", sw, sh, dw, dh);
+    }
+    fx = (double)sw / dw;
+    fy = (double)sh / dh;
     for(int y = 0; y < dh; y++){
         double y0 = y * fy, y1 = y0 + fy;
         for(int x = 0; x < dw; x++){
@@ -35,7 +41,12 @@ int ingest_image_resize_rgb(const uint8_t *src, int sw, int sh, uint8_t *dst, in
                     wsum += wx * wy;
                 }
             }
-            for(int k = 0; k < 3; k++) dst[3 * ((size_t)y * (size_t)dw + (size_t)x) + (size_t)k] = (uint8_t)(acc[k] / wsum + 0.5);
+            for(int k = 0; k < 3; k++){
+                /* A footprint always covers some source area for positive sizes; should rounding
+                ** ever leave it none, the pixel is black rather than 0/0 cast to a byte. */
+                double v = wsum > 0 ? acc[k] / wsum + 0.5 : 0;
+                dst[3 * ((size_t)y * (size_t)dw + (size_t)x) + (size_t)k] = (uint8_t)(v < 255 ? v : 255);
+            }
         }
     }
     return SPTT_OK;

@@ -694,3 +694,46 @@ Test(arkit_checks, pincam_size_beyond_the_limit)
     closedir(d);
     expect_arkit_refused(".pincam", "60000", "16384");
 }
+
+/* ---------------------------------------------------------------------------------------------
+** Undefined behaviour on empty input
+*/
+/* Defect: a zero-sized source divided by a zero weight and converted NaN to uint8. */
+Test(ingest_helpers, resize_refuses_empty_images)
+{
+    uint8_t src[12] = { 0 }, dst[12];
+    memset(dst, 7, sizeof dst);
+    cr_assert_neq(ingest_image_resize_rgb(src, 0, 0, dst, 2, 2), SPTT_OK);
+    cr_assert_neq(ingest_image_resize_rgb(src, 2, 2, dst, 0, 2), SPTT_OK);
+    cr_assert_neq(ingest_image_resize_rgb(src, -2, 2, dst, 2, 2), SPTT_OK);
+    for(int i = 0; i < 12; i++) cr_assert_eq(dst[i], 7, "nothing written");
+    /* And an ordinary reduction still averages. */
+    uint8_t four[12] = { 0, 0, 0, 100, 100, 100, 200, 200, 200, 40, 40, 40 }, one[3];
+    cr_assert_eq(ingest_image_resize_rgb(four, 2, 2, one, 1, 1), SPTT_OK);
+    cr_assert_eq(one[0], 85);
+}
+
+/* Defect: a label table with its header and no rows reached qsort(NULL, 0) and was used. */
+Test(scannet_checks, label_table_with_header_only)
+{
+    char zT[200];
+    sptt_ingest_opts o;
+    snprintf(zT, sizeof zT, "%s/header_only.tsv", zTmp);
+    write_text(zT, "id\traw_category\tcategory\tcount\tnyu40id\teigen13id\r\n");
+    scannet_opts(&o);
+    o.zLabels = zT;
+    expect_refused(0, &o, "header_only.tsv", "empty label table", NULL);
+    write_text(zT, "");
+    expect_refused(0, &o, "header_only.tsv", "empty label table", NULL);
+}
+
+/* Defect: an empty trajectory reached qsort(NULL, 0) and gave a video without frames. */
+Test(arkit_checks, empty_traj_refused)
+{
+    char zPath[400];
+    frames_file("lowres_wide.traj", zPath, sizeof zPath);
+    write_text(zPath, "");
+    expect_arkit_refused("lowres_wide.traj", "no poses", NULL);
+    write_text(zPath, "\n\n");
+    expect_arkit_refused("lowres_wide.traj", "no poses", NULL);
+}
