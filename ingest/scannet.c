@@ -430,6 +430,8 @@ static int walk_from_sens(scene_data *d, const char *zSens, const sptt_ingest_op
     sptt_progress_start(&prog, "frames decoded", nKeep);
     {
         int failed = SPTT_OK;
+        uint64_t failedAt = 0;    /* the earliest failing frame of the batch: the message does not
+                                  ** depend on which thread got there first */
         char zErr[512] = "";
         const uint64_t B = 64;
         for(uint64_t b0 = 0; b0 < nKeep && failed==SPTT_OK; b0 += B){
@@ -468,8 +470,9 @@ static int walk_from_sens(scene_data *d, const char *zSens, const sptt_ingest_op
                         if( r2 ){
                             #pragma omp critical
                             {
-                                if( failed==SPTT_OK ){
+                                if( failed==SPTT_OK || k < failedAt ){
                                     failed = r2;
+                                    failedAt = k;
                                     snprintf(zErr, sizeof zErr, "%s", sptt_errmsg());
                                 }
                             }
