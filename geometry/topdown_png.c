@@ -20,6 +20,20 @@
 #define CAPTION_LINE 20
 #define FOOTER 44
 #define TARGET_PX 900.0
+/* The drawing's extent: the points between these percentiles (per axis), grown by PAD_FRAC of
+** their span plus PAD_M metres, bounds everything drawn; one stray vertex kilometres away would
+** otherwise set the picture's size. Percentiles come from at most PCT_SAMPLES evenly strided
+** points, so their cost is bounded whatever the cloud. */
+#define PCT_LO 0.005
+#define PCT_HI 0.995
+#define PCT_SAMPLES 65536
+#define PAD_FRAC 0.1
+#define PAD_M 0.5
+/* And the pixels per side of the drawing, whatever the extent: memory stays under 200 MB. */
+#define MAX_SIDE_PX 4096
+/* Pixel coordinates are clamped to this before becoming ints: far outside any canvas, far inside
+** int. */
+#define PX_FAR 1048576.0
 
 typedef struct canvas {
     int w, h;
@@ -127,10 +141,55 @@ typedef struct view {
     int top;               /* pixel row where the drawing starts */
 } view;
 
+static double px_x(const view *v, double x) { return MARGIN + (x - v->x0) * v->ppm; }
+static double px_y(const view *v, double y) { return v->top + (v->y1 - y) * v->ppm; }
+
+static int px_int(double p)
+{
+    /* NaN and far values land off the canvas instead of overflowing the conversion. */
+    if( !(p > -PX_FAR) ) return (int)-PX_FAR;
+    if( p > PX_FAR ) return (int)PX_FAR;
+    return (int)lround(p);
+}
+
 static void to_px(const view *v, double x, double y, int *px, int *py)
 {
-    *px = MARGIN + (int)lround((x - v->x0) * v->ppm);
-    *py = v->top + (int)lround((v->y1 - y) * v->ppm);
+    *px = px_int(px_x(v, x));
+    *py = px_int(px_y(v, y));
+}
+
+/* A segment between world points, clipped to the canvas (and a few pixels around it) before it
+** is rasterised, so an end far outside keeps the segment's direction. Liang-Barsky. */
+static void seg(canvas *c, const view *v, double ax, double ay, double bx, double by, int r, const uint8_t *col)
+{
+    double x0 = px_x(v, ax), y0 = px_y(v, ay), x1 = px_x(v, bx), y1 = px_y(v, by);
+    double dx = x1 - x0, dy = y1 - y0, t0 = 0, t1 = 1;
+    double p[4] = { -dx, dx, -dy, dy };
+    double q[4] = { x0 + 8, c->w + 8 - x0, y0 + 8, c->h + 8 - y0 };
+    if( !isfinite(x0) || !isfinite(y0) || !isfinite(x1) || !isfinite(y1) ) return;
+    for(int i = 0; i < 4; i++){
+        if( p[i]==0 ){
+            if( q[i] < 0 ) return;
+            continue;
+        }
+        {
+            double t = q[i] / p[i];
+            if( p[i] < 0 ){
+                if( t > t1 ) return;
+                if( t > t0 ) t0 = t;
+            }else{
+                if( t < t0 ) return;
+                if( t < t1 ) t1 = t;
+            }
+        }
+    }
+    line(c, px_int(x0 + t0 * dx), px_int(y0 + t0 * dy), px_int(x0 + t1 * dx), px_int(y0 + t1 * dy), r, col);
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return x < y ? -1 : x > y;
 }
 
 static int keep_point(const sptt_topdown *t, size_t i, double zCut)
@@ -193,7 +252,45 @@ int sptt_topdown_png(const char *zPath, const sptt_topdown *t)
             bb[3] = fmax(bb[3], a->loopXY[2 * k + 1]);
         }
     }
-    if( !(bb[2] >= bb[0]) ){
+    for(int b = 0; b < t->nBoxes; b++){
+        double corners[24];
+        sptt_box_corners(&t->boxes[b], corners);
+        for(int k = 0; k < 8; k++){
+            bb[0] = fmin(bb[0], corners[3 * k]);
+            bb[1] = fmin(bb[1], corners[3 * k + 1]);
+            bb[2] = fmax(bb[2], corners[3 * k]);
+            bb[3] = fmax(bb[3], corners[3 * k + 1]);
+        }
+    }
+    /* Robust extent: what lies beyond the points' 0.5th-99.5th percentiles by more than the pad
+    ** is drawn clipped instead of widening the picture. */
+    if( nDrawn ){
+        size_t stride = (nDrawn + PCT_SAMPLES - 1) / PCT_SAMPLES, m = 0, seen = 0;
+        float *xs = sptt_malloc(sizeof(float) * (nDrawn / stride + 1)), *ys = sptt_malloc(sizeof(float) * (nDrawn / stride + 1));
+        if( xs==NULL || ys==NULL ){
+            free(xs);
+            free(ys);
+            return SPTT_ENOMEM;
+        }
+        for(size_t i = 0; i < t->n; i++){
+            if( !keep_point(t, i, zCut) ) continue;
+            if( seen++ % stride ) continue;
+            xs[m] = t->xyz[3 * i];
+            ys[m++] = t->xyz[3 * i + 1];
+        }
+        qsort(xs, m, sizeof *xs, cmp_float);
+        qsort(ys, m, sizeof *ys, cmp_float);
+        for(int k = 0; k < 2; k++){
+            const float *a = k ? ys : xs;
+            double lo = a[(size_t)floor(PCT_LO * (double)(m - 1))], hi = a[(size_t)ceil(PCT_HI * (double)(m - 1))];
+            double pad = PAD_FRAC * (hi - lo) + PAD_M;
+            bb[k] = fmax(bb[k], lo - pad);
+            bb[k + 2] = fmin(bb[k + 2], hi + pad);
+        }
+        free(xs);
+        free(ys);
+    }
+    if( !(bb[2] >= bb[0]) || !(bb[3] >= bb[1]) ){
         bb[0] = bb[1] = -0.5;
         bb[2] = bb[3] = 0.5;
     }
@@ -208,6 +305,8 @@ int sptt_topdown_png(const char *zPath, const sptt_topdown *t)
         for(const char *z = t->zTitle; *z; z++) nLines += *z=='\n';
     }
     v.ppm = fmin(400.0, fmax(20.0, floor(TARGET_PX / fmax(bb[2] - bb[0], bb[3] - bb[1]))));
+    /* A scene larger than 200 m gets fewer than 20 pixels a metre rather than a giant picture. */
+    v.ppm = fmin(v.ppm, MAX_SIDE_PX / fmax(bb[2] - bb[0], bb[3] - bb[1]));
     v.x0 = bb[0];
     v.y1 = bb[3];
     v.top = MARGIN / 2 + nLines * CAPTION_LINE + 8;
@@ -242,14 +341,17 @@ int sptt_topdown_png(const char *zPath, const sptt_topdown *t)
         den = (py[1] - py[2]) * (px[0] - px[2]) + (px[2] - px[1]) * (py[0] - py[2]);
         if( fabs(den) < 1e-12 ) continue;
         face_color(t, tri, zLo, zSpan, col);
-        x0 = (int)floor(fmin(px[0], fmin(px[1], px[2])));
-        x1 = (int)ceil(fmax(px[0], fmax(px[1], px[2])));
-        y0 = (int)floor(fmin(py[0], fmin(py[1], py[2])));
-        y1 = (int)ceil(fmax(py[0], fmax(py[1], py[2])));
-        if( x0 < 0 ) x0 = 0;
-        if( y0 < 0 ) y0 = 0;
-        if( x1 >= c.w ) x1 = c.w - 1;
-        if( y1 >= c.h ) y1 = c.h - 1;
+        /* The face's pixel box, clipped to the canvas while still in doubles: a vertex far out
+        ** would not fit an int. */
+        {
+            double fx0 = fmin(px[0], fmin(px[1], px[2])), fx1 = fmax(px[0], fmax(px[1], px[2]));
+            double fy0 = fmin(py[0], fmin(py[1], py[2])), fy1 = fmax(py[0], fmax(py[1], py[2]));
+            if( !(fx1 >= 0 && fy1 >= 0 && fx0 <= c.w - 1 && fy0 <= c.h - 1) ) continue;
+            x0 = fx0 > 0 ? (int)floor(fx0) : 0;
+            y0 = fy0 > 0 ? (int)floor(fy0) : 0;
+            x1 = fx1 < c.w - 1 ? (int)ceil(fx1) : c.w - 1;
+            y1 = fy1 < c.h - 1 ? (int)ceil(fy1) : c.h - 1;
+        }
         for(int y = y0; y <= y1; y++){
             for(int x = x0; x <= x1; x++){
                 double a = ((py[1] - py[2]) * (x - px[2]) + (px[2] - px[1]) * (y - py[2])) / den;
@@ -299,12 +401,7 @@ int sptt_topdown_png(const char *zPath, const sptt_topdown *t)
         }
         h = geo_hull2d(xy, 8, work, hull);
         for(int k = 0; k < 3; k++) col[k] = (uint8_t)(base[k] * 0.5);
-        for(int k = 0; k < h; k++){
-            int ax, ay, bx, by;
-            to_px(&v, hull[2 * k], hull[2 * k + 1], &ax, &ay);
-            to_px(&v, hull[2 * ((k + 1) % h)], hull[2 * ((k + 1) % h) + 1], &bx, &by);
-            line(&c, ax, ay, bx, by, 1, col);
-        }
+        for(int k = 0; k < h; k++) seg(&c, &v, hull[2 * k], hull[2 * k + 1], hull[2 * ((k + 1) % h)], hull[2 * ((k + 1) % h) + 1], 1, col);
         {
             int cx, cy;
             to_px(&v, t->boxes[b].center[0], t->boxes[b].center[1], &cx, &cy);
@@ -319,10 +416,8 @@ int sptt_topdown_png(const char *zPath, const sptt_topdown *t)
         for(int l = 0; l < a->nLoops; l++){
             int s = a->loopStart[l], e = a->loopStart[l + 1];
             for(int k = s; k < e; k++){
-                int kn = k + 1 < e ? k + 1 : s, ax, ay, bx, by;
-                to_px(&v, a->loopXY[2 * k], a->loopXY[2 * k + 1], &ax, &ay);
-                to_px(&v, a->loopXY[2 * kn], a->loopXY[2 * kn + 1], &bx, &by);
-                line(&c, ax, ay, bx, by, 1, black);
+                int kn = k + 1 < e ? k + 1 : s;
+                seg(&c, &v, a->loopXY[2 * k], a->loopXY[2 * k + 1], a->loopXY[2 * kn], a->loopXY[2 * kn + 1], 1, black);
             }
         }
     }

@@ -130,10 +130,23 @@ static int read_annotation(scene_data *d, const char *zPath)
         if( (rc = box_numbers(obb, "centroid", 3, in->center, zPath, k)) ) goto done;
         if( (rc = box_numbers(obb, "axesLengths", 3, in->size, zPath, k)) ) goto done;
         if( (rc = box_numbers(obb, "normalizedAxes", 9, in->axes, zPath, k)) ) goto done;
+        /* Plausible ranges (sptt_ingest.h): a box of furniture near the scan, not a number that
+        ** happens to parse. */
         for(int j = 0; j < 3; j++){
             if( !(in->size[j] > 0) ){
                 rc = sptt_fail(SPTT_EFORMAT, "%s: data[%zu].segments.obbAligned.axesLengths[%d]: %g is not a positive length",
                                zPath, k, j, in->size[j]);
+                goto done;
+            }
+            if( in->size[j] < SPTT_INGEST_BOX_MIN_EDGE || in->size[j] > SPTT_INGEST_BOX_MAX_EDGE ){
+                rc = sptt_fail(SPTT_EFORMAT, "%s: data[%zu].segments.obbAligned.axesLengths[%d]: %g m is outside the plausible "
+                               "%g to %g m of an object's edge", zPath, k, j, in->size[j], SPTT_INGEST_BOX_MIN_EDGE,
+                               SPTT_INGEST_BOX_MAX_EDGE);
+                goto done;
+            }
+            if( fabs(in->center[j]) > SPTT_INGEST_BOX_MAX_CENTER ){
+                rc = sptt_fail(SPTT_EFORMAT, "%s: data[%zu].segments.obbAligned.centroid[%d]: %g m is beyond the plausible "
+                               "%g m from the scan's origin", zPath, k, j, in->center[j], SPTT_INGEST_BOX_MAX_CENTER);
                 goto done;
             }
         }
@@ -305,6 +318,12 @@ static int read_traj(scene_data *d, const char *zPath, traj_pose **pPoses, uint6
                            lineNo, nv);
             goto done;
         }
+        /* Times are seconds since the device started; far beyond that they are damage, and
+        ** their millisecond key would not fit an integer. */
+        if( !(v[0] >= 0 && v[0] <= SPTT_INGEST_MAX_TIME) ){
+            rc = sptt_fail(SPTT_EFORMAT, "%s: line %u: timestamp %g s is outside 0 to %g s", zPath, lineNo, v[0], SPTT_INGEST_MAX_TIME);
+            goto done;
+        }
         if( nP==cap ){
             traj_pose *p2 = sptt_realloc(P, sizeof *P * (size_t)(cap = cap ? 2 * cap : 1024));
             if( p2==NULL ){ rc = SPTT_ENOMEM; goto done; }
@@ -321,10 +340,25 @@ static int read_traj(scene_data *d, const char *zPath, traj_pose **pPoses, uint6
             w2c[12] = w2c[13] = w2c[14] = 0;
             w2c[15] = 1;
             sptt_rigid_inverse(w2c, tp->c2w);
+            /* A huge angle or translation is finite as text but not as a rotation, or not once
+            ** stored as float32: checked as the pack will hold it. */
+            {
+                float c2w[16];
+                char zWhy[160];
+                for(int k = 0; k < 16; k++) c2w[k] = (float)tp->c2w[k];
+                if( !sptt_frame_pose_ok(c2w, zWhy, sizeof zWhy) ){
+                    rc = sptt_fail(SPTT_EFORMAT, "%s: line %u: pose (camera-to-world) %s", zPath, lineNo, zWhy);
+                    goto done;
+                }
+            }
             tp->t = v[0];
             tp->ms = llround(v[0] * 1000.0);
             tp->line = lineNo - 1;
         }
+    }
+    if( nP==0 ){
+        rc = sptt_fail(SPTT_EFORMAT, "%s: no poses (the trajectory is empty), yet the video has a lowres_wide folder", zPath);
+        goto done;
     }
     qsort(P, (size_t)nP, sizeof *P, cmp_pose);
     *pPoses = P;
@@ -367,6 +401,10 @@ static int list_frames(const char *zDir, const char *zVid, arkit_frame **pF, uin
             nIgnored++;
             continue;
         }
+        if( t > SPTT_INGEST_MAX_TIME ){
+            rc = sptt_fail(SPTT_EFORMAT, "%s/%s: frame time %g s is beyond %g s", zDir, z, t, SPTT_INGEST_MAX_TIME);
+            break;
+        }
         if( n==cap ){
             arkit_frame *f2 = sptt_realloc(F, sizeof *F * (size_t)(cap = cap ? 2 * cap : 1024));
             if( f2==NULL ){ rc = SPTT_ENOMEM; break; }
@@ -384,7 +422,7 @@ static int list_frames(const char *zDir, const char *zVid, arkit_frame **pF, uin
         free(F);
         return rc;
     }
-    qsort(F, (size_t)n, sizeof *F, cmp_frame);
+    if( n ) qsort(F, (size_t)n, sizeof *F, cmp_frame);
     *pF = F;
     *pN = n;
     *pIgnored = nIgnored;
@@ -452,13 +490,19 @@ static int read_pincam(scene_data *d, const char *zPath, int *pW, int *pH, doubl
         rc = sptt_fail(SPTT_EFORMAT, "%s: expected 6 numbers (width height fx fy cx cy), found %d", zPath, nv);
         goto done;
     }
-    if( v[0]!=floor(v[0]) || v[1]!=floor(v[1]) || v[0] < 1 || v[1] < 1 || v[0] > 65535 || v[1] > 65535 ){
-        rc = sptt_fail(SPTT_EFORMAT, "%s: width %g and height %g must be whole numbers from 1 to 65535", zPath, v[0], v[1]);
+    /* Every frame is decoded at this size, a buffer per thread: bounded before anything is
+    ** allocated. */
+    if( v[0]!=floor(v[0]) || v[1]!=floor(v[1]) || v[0] < 1 || v[1] < 1 || v[0] > SPTT_INGEST_MAX_SIDE || v[1] > SPTT_INGEST_MAX_SIDE ){
+        rc = sptt_fail(SPTT_EFORMAT, "%s: width %g and height %g must be whole numbers from 1 to %d", zPath, v[0], v[1],
+                       SPTT_INGEST_MAX_SIDE);
         goto done;
     }
-    if( !(v[2] > 0) || !(v[3] > 0) ){
-        rc = sptt_fail(SPTT_EFORMAT, "%s: focal lengths fx %g and fy %g must be positive", zPath, v[2], v[3]);
-        goto done;
+    {
+        char zWhy[160];
+        if( !sptt_frame_intrinsics_ok((float)v[2], (float)v[3], (float)v[4], (float)v[5], zWhy, sizeof zWhy) ){
+            rc = sptt_fail(SPTT_EFORMAT, "%s: %s", zPath, zWhy);
+            goto done;
+        }
     }
     *pW = (int)v[0];
     *pH = (int)v[1];
@@ -475,11 +519,14 @@ done:
 ** a millisecond or two, so with ScanNet's 1 us slack about half the frames of a 10 Hz video would
 ** fall just short of their tick at --fps 10 and be dropped.
 */
-/* frames_choose over the listed frames: those without a pose are not candidates. */
-static int choose_frames(const arkit_frame *F, uint64_t n, double fps, uint64_t *keep, uint64_t *pKept)
+/* frames_choose over the listed frames: those without a pose are not candidates, and those with
+** one span at most SPTT_INGEST_MAX_SPAN seconds. */
+static int choose_frames(const char *zImg, const char *zVid, const arkit_frame *F, uint64_t n, double fps, uint64_t *keep,
+                         uint64_t *pKept)
 {
     double *t = sptt_malloc(sizeof(double) * (size_t)(n + 1));
     int *valid = sptt_malloc(sizeof(int) * (size_t)(n + 1));
+    int64_t first = -1;
     if( !t || !valid ){
         free(t);
         free(valid);
@@ -488,6 +535,16 @@ static int choose_frames(const arkit_frame *F, uint64_t n, double fps, uint64_t 
     for(uint64_t i = 0; i < n; i++){
         t[i] = F[i].t;
         valid[i] = F[i].pose >= 0;
+        if( !valid[i] ) continue;
+        if( first < 0 ) first = (int64_t)i;
+        if( t[i] - t[first] > SPTT_INGEST_MAX_SPAN ){
+            int rc = sptt_fail(SPTT_EFORMAT, "%s/%s_%s.png: frame time %s s is %.6g s after the first frame (%s_%s.png), more "
+                               "than the %g s a video may span", zImg, zVid, F[i].zTs, F[i].zTs, t[i] - t[first], zVid,
+                               F[first].zTs, SPTT_INGEST_MAX_SPAN);
+            free(t);
+            free(valid);
+            return rc;
+        }
     }
     ingest_frames_choose(t, valid, n, fps, keep, pKept);
     free(t);
@@ -684,7 +741,7 @@ static int prepare_walk(scene_data *d, const char *zFramesDir, const char *zVid,
     }
     w->keep = sptt_malloc(sizeof(uint64_t) * (size_t)w->nFrames);
     if( w->keep==NULL ) return SPTT_ENOMEM;
-    if( (rc = choose_frames(w->frames, w->nFrames, o->fps, w->keep, &w->nKeep)) ) return rc;
+    if( (rc = choose_frames(zImg, zVid, w->frames, w->nFrames, o->fps, w->keep, &w->nKeep)) ) return rc;
     if( w->nKeep==0 ) return SPTT_OK;
     w->azPincam = sptt_malloc(sizeof(*w->azPincam) * (size_t)w->nKeep);
     if( w->azPincam==NULL ) return SPTT_ENOMEM;
@@ -860,6 +917,9 @@ int sptt_ingest_arkit(sqlite3 *db, const char *zDir, const sptt_ingest_opts *o, 
         int fw = fl.n ? (int)fl.info[0].width : 0, fh = fl.n ? (int)fl.info[0].height : 0;
         if( (rc = ingest_frames_to_pack(&fl, &d, fw, fh)) ) goto done;
     }
+    /* Poses and intrinsics passed the frame rule as read; this checks what the turns made of
+    ** them, exactly as the pack reader will. */
+    if( d.pack.nFrames && (rc = ingest_frames_check(&d, zFramesDir)) ) goto done;
     if( o->nSample && (rc = ingest_scene_sample_surface(&d, o->nSample, o->seed)) ) goto done;
     rc = ingest_scene_commit(db, &d, o, r);
     if( rc==SPTT_OK ){

@@ -15,7 +15,13 @@ int ingest_image_resize_rgb(const uint8_t *src, int sw, int sh, uint8_t *dst, in
 {
     /* Area averaging with fractional pixel footprints: each output pixel is the mean of the
     ** source area it covers, so downscaling does not alias. */
-    double fx = (double)sw / dw, fy = (double)sh / dh;
+    double fx, fy;
+    if( sw <= 0 || sh <= 0 || dw <= 0 || dh <= 0 ){
+        /* An empty source covers no area: every weight would be zero and every mean 0/0. */
+        return sptt_fail(SPTT_EINVAL, "image resize: %dx%d -> %dx%d, both sizes must be positive", sw, sh, dw, dh);
+    }
+    fx = (double)sw / dw;
+    fy = (double)sh / dh;
     for(int y = 0; y < dh; y++){
         double y0 = y * fy, y1 = y0 + fy;
         for(int x = 0; x < dw; x++){
@@ -35,13 +41,19 @@ int ingest_image_resize_rgb(const uint8_t *src, int sw, int sh, uint8_t *dst, in
                     wsum += wx * wy;
                 }
             }
-            for(int k = 0; k < 3; k++) dst[3 * ((size_t)y * (size_t)dw + (size_t)x) + (size_t)k] = (uint8_t)(acc[k] / wsum + 0.5);
+            for(int k = 0; k < 3; k++){
+                /* A footprint always covers some source area for positive sizes; should rounding
+                ** ever leave it none, the pixel is black rather than 0/0 cast to a byte. */
+                double v = wsum > 0 ? acc[k] / wsum + 0.5 : 0;
+                dst[3 * ((size_t)y * (size_t)dw + (size_t)x) + (size_t)k] = (uint8_t)(v < 255 ? v : 255);
+            }
         }
     }
     return SPTT_OK;
 }
 
-int ingest_image_jpeg_to_rgb(void *tjDec, const uint8_t *jpeg, size_t n, int w, int h, uint8_t *rgb, const char *zWhat)
+int ingest_image_jpeg_to_rgb(void *tjDec, const uint8_t *jpeg, size_t n, int ew, int eh, int w, int h, uint8_t *rgb,
+                             const char *zWhat)
 {
     int jw, jh, sub, cs, nsf;
     tjscalingfactor *sf = tjGetScalingFactors(&nsf);
@@ -51,10 +63,16 @@ int ingest_image_jpeg_to_rgb(void *tjDec, const uint8_t *jpeg, size_t n, int w, 
     if( tjDecompressHeader3(tjDec, jpeg, (unsigned long)n, &jw, &jh, &sub, &cs)!=0 ){
         return sptt_fail(SPTT_EFORMAT, "%s: not a readable JPEG: %s", zWhat, tjGetErrorStr2(tjDec));
     }
-    /* Smallest scaled size that still covers the target in both directions. */
+    /* The intrinsics are scaled from the stated size: an image of another size would get wrong
+    ** ones silently, and a huge one would be decoded before anything noticed. */
+    if( jw!=ew || jh!=eh ){
+        return sptt_fail(SPTT_EFORMAT, "%s: JPEG is %dx%d pixels, the header's colour size is %dx%d", zWhat, jw, jh, ew, eh);
+    }
+    /* Smallest scaled size that still covers the target in both directions (64-bit areas: the
+    ** sides are up to SPTT_INGEST_MAX_SIDE). */
     for(int i = 0; i < nsf; i++){
         int sw = TJSCALED(jw, sf[i]), sh = TJSCALED(jh, sf[i]);
-        if( sw >= w && sh >= h && (bw==0 || sw * sh < bw * bh) ){
+        if( sw >= w && sh >= h && (bw==0 || (int64_t)sw * sh < (int64_t)bw * bh) ){
             bw = sw;
             bh = sh;
         }
@@ -65,8 +83,8 @@ int ingest_image_jpeg_to_rgb(void *tjDec, const uint8_t *jpeg, size_t n, int w, 
     }
     full = sptt_malloc((size_t)bw * (size_t)bh * 3);
     if( full==NULL ) return SPTT_ENOMEM;
-    if( tjDecompress2(tjDec, jpeg, (unsigned long)n, full, bw, 0, bh, TJPF_RGB, TJFLAG_ACCURATEDCT)!=0 &&
-        tjGetErrorCode(tjDec)==TJERR_FATAL ){
+    /* Warnings too: libjpeg warns on corrupt or truncated entropy data and fills the rest grey. */
+    if( tjDecompress2(tjDec, jpeg, (unsigned long)n, full, bw, 0, bh, TJPF_RGB, TJFLAG_ACCURATEDCT)!=0 ){
         rc = sptt_fail(SPTT_EFORMAT, "%s: JPEG decode failed: %s", zWhat, tjGetErrorStr2(tjDec));
         goto done;
     }

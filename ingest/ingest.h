@@ -78,9 +78,12 @@ struct json_t;
 int ingest_json_parse(const char *zPath, const uint8_t *data, size_t n, struct json_t **pJ);
 
 /* Images: decode a JPEG at the smallest libjpeg-turbo scale that still covers (w, h), resize to
-** exactly (w, h) by area averaging, and encode for the pack. */
+** exactly (w, h) by area averaging, and encode for the pack. The JPEG must be exactly ew x eh
+** (the size its stream states) and decode without a warning; refusals start with zWhat.
+** Resizing refuses empty sizes (SPTT_EINVAL). */
 int ingest_image_resize_rgb(const uint8_t *src, int sw, int sh, uint8_t *dst, int dw, int dh);
-int ingest_image_jpeg_to_rgb(void *tjDec, const uint8_t *jpeg, size_t n, int w, int h, uint8_t *rgb, const char *zWhat);
+int ingest_image_jpeg_to_rgb(void *tjDec, const uint8_t *jpeg, size_t n, int ew, int eh, int w, int h, uint8_t *rgb,
+                             const char *zWhat);
 int ingest_image_rgb_to_jpeg(void *tjEnc, const uint8_t *rgb, int w, int h, uint8_t **pOut, size_t *pN);
 /* Rotates an RGB image by quarter turns clockwise; dst has the rotated size. */
 void ingest_image_rotate(const uint8_t *src, int w, int h, int quarterTurns, uint8_t *dst);
@@ -93,6 +96,13 @@ void ingest_image_rotate(const uint8_t *src, int w, int h, int quarterTurns, uin
 ** source rate every valid frame is kept. t must be non-decreasing.
 */
 void ingest_frames_choose(const double *t, const int *valid, uint64_t n, double fps, uint64_t *keep, uint64_t *pKept);
+
+/* True for the lost-tracking marker of ScanNet poses: -inf entries (the official writer fills
+** all 16) and no NaN or +inf, which mark damage instead. */
+int ingest_frames_pose_lost(const double *m);
+/* The pack's frame rule (sptt_frame_ok) and timestamp order over the frames now in d->pack,
+** after alignment and turns: the last check before commit, naming zSource and the frame. */
+int ingest_frames_check(const scene_data *d, const char *zSource);
 
 /* Frames of a scene being ingested, before they go into the pack. */
 typedef struct frame_list {

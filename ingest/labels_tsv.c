@@ -109,6 +109,11 @@ int sptt_labels_load(const char *zPath, sptt_label_table **pT)
         rc = sptt_fail(SPTT_EFORMAT, "%s: empty label table", zPath);
         goto done;
     }
+    /* A header and no usable row maps nothing: every object would go in unlabelled. */
+    if( t->n==0 ){
+        rc = sptt_fail(SPTT_EFORMAT, "%s: empty label table (a header and no row with a raw_category and an nyu40id)", zPath);
+        goto done;
+    }
     /* Last row wins: keep the later of equal keys by a stable pass before sorting. */
     for(int i = 0; i < t->n; i++){
         for(int j = i + 1; j < t->n; j++){

@@ -25,6 +25,20 @@
 /* ---------------------------------------------------------------------------------------------
 ** Labels
 */
+
+/*
+** Segment id -> slot of an open-addressing table. Ids are arbitrary non-negative ints (ScanNet's
+** are vertex indices, but nothing in the format bounds them), so the table is sized by the
+** vertex count, not by the largest id: at least twice the number of distinct ids, so a probe
+** always meets a free slot.
+*/
+static size_t seg_slot(const int32_t *key, size_t mask, int32_t s)
+{
+    size_t h = ((uint32_t)s * 2654435761u) & mask;
+    while( key[h]!=-1 && key[h]!=s ) h = (h + 1) & mask;
+    return h;
+}
+
 static int read_labels(scene_data *d, const char *zSegs, const char *zAgg, const sptt_label_table *t)
 {
     uint8_t *buf = NULL;
@@ -32,9 +46,13 @@ static int read_labels(scene_data *d, const char *zSegs, const char *zAgg, const
     json_t *segs = NULL, *agg = NULL, *idx, *groups;
     int rc;
     uint64_t N = d->pack.nPoints;
-    int32_t *segGroup = NULL;     /* segment id -> group index, -1 none */
+    int32_t *vertSeg = NULL;      /* vertex -> segment id */
+    int32_t *slotKey = NULL;      /* segment id in each slot, -1 free */
+    int32_t *slotGroup = NULL;    /* group index of each slot's segment, -1 none */
+    size_t mask = 0;
     int *groupId = NULL;
-    size_t maxSeg = 0;
+    uint64_t *groupMissing = NULL;   /* per group: its segments no vertex uses */
+    uint64_t nMissing = 0;
     int nUnknown = 0;
     uint64_t nUnknownPts = 0;
     char zUnknown[200] = "";
@@ -54,6 +72,16 @@ static int read_labels(scene_data *d, const char *zSegs, const char *zAgg, const
                        json_array_size(idx), (unsigned long long)N);
         goto done;
     }
+    {
+        size_t cap = 16;
+        while( cap < 2 * (size_t)N + 2 ) cap *= 2;
+        mask = cap - 1;
+        vertSeg = sptt_malloc(sizeof(int32_t) * ((size_t)N + 1));
+        slotKey = sptt_malloc(sizeof(int32_t) * cap);
+        slotGroup = sptt_malloc(sizeof(int32_t) * cap);
+        if( !vertSeg || !slotKey || !slotGroup ){ rc = SPTT_ENOMEM; goto done; }
+        for(size_t i = 0; i < cap; i++) slotKey[i] = slotGroup[i] = -1;
+    }
     for(size_t v = 0; v < N; v++){
         json_t *e = json_array_get(idx, v);
         json_int_t s = json_integer_value(e);
@@ -61,7 +89,8 @@ static int read_labels(scene_data *d, const char *zSegs, const char *zAgg, const
             rc = sptt_fail(SPTT_EFORMAT, "%s: field 'segIndices': entry %zu is not a segment id", zSegs, v);
             goto done;
         }
-        if( (size_t)s > maxSeg ) maxSeg = (size_t)s;
+        vertSeg[v] = (int32_t)s;
+        slotKey[seg_slot(slotKey, mask, (int32_t)s)] = (int32_t)s;
     }
 
     if( (rc = ingest_scene_read_input(d, zAgg, &buf, &n)) ) goto done;
@@ -74,10 +103,9 @@ static int read_labels(scene_data *d, const char *zSegs, const char *zAgg, const
         rc = sptt_fail(SPTT_EFORMAT, "%s: field 'segGroups': missing or not an array", zAgg);
         goto done;
     }
-    segGroup = sptt_malloc(sizeof(int32_t) * (maxSeg + 1));
     groupId = sptt_malloc(sizeof(int) * (json_array_size(groups) + 1));
-    if( !segGroup || !groupId ){ rc = SPTT_ENOMEM; goto done; }
-    for(size_t i = 0; i <= maxSeg; i++) segGroup[i] = -1;
+    groupMissing = sptt_calloc(json_array_size(groups) + 1, sizeof(uint64_t));
+    if( !groupId || !groupMissing ){ rc = SPTT_ENOMEM; goto done; }
     for(size_t g = 0; g < json_array_size(groups); g++){
         json_t *G = json_array_get(groups, g);
         json_t *jo = json_object_get(G, "objectId"), *jl = json_object_get(G, "label"), *js = json_object_get(G, "segments");
@@ -104,18 +132,25 @@ static int read_labels(scene_data *d, const char *zSegs, const char *zAgg, const
         for(size_t k = 0; k < json_array_size(js); k++){
             json_t *e = json_array_get(js, k);
             json_int_t s = json_integer_value(e);
+            size_t slot;
             if( !json_is_integer(e) || s < 0 ){
                 rc = sptt_fail(SPTT_EFORMAT, "%s: segGroups[%zu].segments[%zu]: not a segment id", zAgg, g, k);
                 goto done;
             }
-            /* A segment no vertex uses is harmless (it may come from another mesh resolution). */
-            if( (size_t)s > maxSeg ) continue;
-            if( segGroup[s] >= 0 ){
+            /* A segment no vertex uses labels nothing (it may come from another mesh resolution,
+            ** or the files may not belong together): counted, and reported below. */
+            slot = s > 0x7fffffff ? 0 : seg_slot(slotKey, mask, (int32_t)s);
+            if( s > 0x7fffffff || slotKey[slot]==-1 ){
+                groupMissing[g]++;
+                nMissing++;
+                continue;
+            }
+            if( slotGroup[slot] >= 0 ){
                 rc = sptt_fail(SPTT_EFORMAT, "%s: segment %lld is used by segGroups[%d] and segGroups[%zu]", zAgg,
-                               (long long)s, segGroup[s], g);
+                               (long long)s, slotGroup[slot], g);
                 goto done;
             }
-            segGroup[s] = (int32_t)g;
+            slotGroup[slot] = (int32_t)g;
         }
         zRaw = json_string_value(jl);
         nyu = sptt_labels_nyu40(t, zRaw);
@@ -137,7 +172,7 @@ static int read_labels(scene_data *d, const char *zSegs, const char *zAgg, const
         }
     }
     for(uint64_t v = 0; v < N; v++){
-        int32_t g = segGroup[json_integer_value(json_array_get(idx, v))];
+        int32_t g = slotGroup[seg_slot(slotKey, mask, vertSeg[v])];
         int id = g < 0 ? 0 : groupId[g];
         d->pack.instance[v] = (uint16_t)id;
         d->pack.nyu40[v] = 0;
@@ -151,11 +186,33 @@ static int read_labels(scene_data *d, const char *zSegs, const char *zAgg, const
         ingest_scene_warn(d, "unknown_labels", "%d raw categories missing from the label table, kept with NYU40 id 0 "
                    "(%llu points): %s", nUnknown, (unsigned long long)nUnknownPts, zUnknown);
     }
+    if( nMissing ){
+        /* One row per scene: objects with their count of absent segments, as many as fit. */
+        char zList[200] = "", zBase[128];
+        size_t nObj = 0, nListed = 0;
+        for(size_t g = 0; g < json_array_size(groups); g++){
+            char zOne[64];
+            if( groupMissing[g]==0 ) continue;
+            nObj++;
+            snprintf(zOne, sizeof zOne, "%sobjectId %d: %llu of %zu", nListed ? ", " : "", groupId[g] - 1,
+                     (unsigned long long)groupMissing[g], json_array_size(json_object_get(json_array_get(groups, g), "segments")));
+            if( strlen(zList) + strlen(zOne) + 24 < sizeof zList ){
+                strcat(zList, zOne);
+                nListed++;
+            }
+        }
+        ingest_scene_warn(d, "missing_segments", "%llu segment ids in %s are absent from segIndices and label nothing (%zu objects): "
+                          "%s%s", (unsigned long long)nMissing, ingest_base_name(zAgg, zBase, sizeof zBase), nObj, zList,
+                          nListed < nObj ? ", ..." : "");
+    }
 
 done:
     free(buf);
-    free(segGroup);
+    free(vertSeg);
+    free(slotKey);
+    free(slotGroup);
     free(groupId);
+    free(groupMissing);
     json_decref(segs);
     json_decref(agg);
     return rc;
@@ -242,8 +299,20 @@ static int read_meta(scene_data *d, const char *zPath, scannet_meta *m)
             snprintf(zWhere, sizeof zWhere, "%s: line %d", zPath, lineNo);
             rc = parse_alignment(eq + 3, zWhere, m->M);
             m->hasAlign = rc==SPTT_OK;
-        }else if( strcmp(line, "colorWidth")==0 ) m->colorW = atoi(eq + 3);
-        else if( strcmp(line, "colorHeight")==0 ) m->colorH = atoi(eq + 3);
+        }else if( strcmp(line, "colorWidth")==0 || strcmp(line, "colorHeight")==0 ){
+            /* The frames' size and the scale of their intrinsics with --poses: a whole number of
+            ** pixels within the frame limit, not whatever atoi makes of the text. */
+            char *e;
+            long v = strtol(eq + 3, &e, 10);
+            while( *e==' ' || *e=='\t' ) e++;
+            if( e==eq + 3 || *e || v < 1 || v > SPTT_INGEST_MAX_SIDE ){
+                rc = sptt_fail(SPTT_EFORMAT, "%s: line %d: %s '%.20s' is not a whole number of pixels from 1 to %d", zPath,
+                               lineNo, line, eq + 3, SPTT_INGEST_MAX_SIDE);
+                break;
+            }
+            if( line[5]=='W' ) m->colorW = (int)v;
+            else m->colorH = (int)v;
+        }
         else if( strcmp(line, "fx_color")==0 ) m->fx = atof(eq + 3);
         else if( strcmp(line, "fy_color")==0 ) m->fy = atof(eq + 3);
         else if( strcmp(line, "mx_color")==0 ) m->cx = atof(eq + 3);
@@ -279,21 +348,53 @@ static int walk_from_sens(scene_data *d, const char *zSens, const sptt_ingest_op
         rc = sptt_fail(SPTT_EFORMAT, "%s: color_compression_type %d is not JPEG (2)", zSens, s.colorCompression);
         goto done;
     }
+    {
+        char zWhy[160];
+        const float *K = s.intrinsicColor;
+        if( !sptt_frame_intrinsics_ok(K[0], K[5], K[2], K[6], zWhy, sizeof zWhy) ){
+            rc = sptt_fail(SPTT_EFORMAT, "%s: header intrinsic_color: %s", zSens, zWhy);
+            goto done;
+        }
+    }
     t = sptt_malloc(sizeof(double) * (size_t)s.nFrames);
     valid = sptt_malloc(sizeof(int) * (size_t)s.nFrames);
     keep = sptt_malloc(sizeof(uint64_t) * (size_t)s.nFrames);
     if( !t || !valid || !keep ){ rc = SPTT_ENOMEM; goto done; }
     for(uint64_t i = 0; i < s.nFrames; i++) if( s.frames[i].tColor ) allZero = 0;
     for(uint64_t i = 0; i < s.nFrames; i++){
-        const float *m = s.frames[i].c2w;
-        int ok = 1;
-        for(int k = 0; k < 16; k++) if( !isfinite(m[k]) ) ok = 0;
-        valid[i] = ok;
-        nInvalid += !ok;
-        /* Timestamps are often all zero in real files: then the frame index at the source rate. */
-        t[i] = allZero ? (double)i / o->sourceFps : (double)(s.frames[i].tColor - s.frames[0].tColor) * 1e-6;
-        if( i && t[i] < t[i - 1] ){
-            rc = sptt_fail(SPTT_EFORMAT, "%s: frame %llu: colour timestamp goes backwards", zSens, (unsigned long long)i);
+        const sptt_sens_frame *sf = &s.frames[i];
+        double m[16];
+        char zWhy[160];
+        int finite = 1;
+        for(int k = 0; k < 16; k++){
+            m[k] = sf->c2w[k];
+            finite &= isfinite(m[k]) != 0;
+        }
+        /* -inf marks lost tracking: skipped. Any other pose goes into the pack, so it must pass
+        ** the pack's frame rule here, where the frame can be named. */
+        valid[i] = 1;
+        if( !finite && ingest_frames_pose_lost(m) ){
+            valid[i] = 0;
+            nInvalid++;
+        }else if( !sptt_frame_pose_ok(sf->c2w, zWhy, sizeof zWhy) ){
+            rc = sptt_fail(SPTT_EFORMAT, "%s: frame %llu: camera_to_world %s", zSens, (unsigned long long)i, zWhy);
+            goto done;
+        }
+        /* Timestamps are often all zero in real files: then the frame index at the source rate.
+        ** Recorded ones are compared as integers, before any subtraction can wrap. */
+        if( allZero ){
+            t[i] = (double)i / o->sourceFps;
+            continue;
+        }
+        if( i && sf->tColor < s.frames[i - 1].tColor ){
+            rc = sptt_fail(SPTT_EFORMAT, "%s: frame %llu: colour timestamp goes backwards (%llu us after %llu us)", zSens,
+                           (unsigned long long)i, (unsigned long long)sf->tColor, (unsigned long long)s.frames[i - 1].tColor);
+            goto done;
+        }
+        t[i] = (double)(sf->tColor - s.frames[0].tColor) * 1e-6;
+        if( t[i] > SPTT_INGEST_MAX_SPAN ){
+            rc = sptt_fail(SPTT_EFORMAT, "%s: frame %llu: colour timestamp is %.6g s after frame 0's, more than the %g s a scan "
+                           "may span", zSens, (unsigned long long)i, t[i], SPTT_INGEST_MAX_SPAN);
             goto done;
         }
     }
@@ -329,6 +430,8 @@ static int walk_from_sens(scene_data *d, const char *zSens, const sptt_ingest_op
     sptt_progress_start(&prog, "frames decoded", nKeep);
     {
         int failed = SPTT_OK;
+        uint64_t failedAt = 0;    /* the earliest failing frame of the batch: the message does not
+                                  ** depend on which thread got there first */
         char zErr[512] = "";
         const uint64_t B = 64;
         for(uint64_t b0 = 0; b0 < nKeep && failed==SPTT_OK; b0 += B){
@@ -360,14 +463,16 @@ static int walk_from_sens(scene_data *d, const char *zSens, const sptt_ingest_op
                         }else{
                             snprintf(zWhat, sizeof zWhat, "%s: frame %llu (byte %llu)", zSens, (unsigned long long)keep[k],
                                      (unsigned long long)sf->colorOffset);
-                            r2 = ingest_image_jpeg_to_rgb(dec, blob[k - b0], (size_t)sf->colorSize, fw, fh, rgb, zWhat);
+                            r2 = ingest_image_jpeg_to_rgb(dec, blob[k - b0], (size_t)sf->colorSize, (int)s.colorWidth,
+                                                          (int)s.colorHeight, fw, fh, rgb, zWhat);
                             if( r2==SPTT_OK ) r2 = ingest_image_rgb_to_jpeg(enc, rgb, fw, fh, &fl->jpeg[k], &fl->jpegSize[k]);
                         }
                         if( r2 ){
                             #pragma omp critical
                             {
-                                if( failed==SPTT_OK ){
+                                if( failed==SPTT_OK || k < failedAt ){
                                     failed = r2;
+                                    failedAt = k;
                                     snprintf(zErr, sizeof zErr, "%s", sptt_errmsg());
                                 }
                             }
@@ -444,6 +549,12 @@ static int walk_from_poses(scene_data *d, const char *zDir, const scannet_meta *
     if( (rc = sptt_pathf(zPath, sizeof zPath, "%s/intrinsic/intrinsic_color.txt", zDir)) ) return rc;
     if( (rc = ingest_need_file(zPath)) ) return rc;
     if( (rc = read_matrix_file(d, zPath, K)) ) return rc;
+    {
+        char zWhy[160];
+        if( !sptt_frame_intrinsics_ok((float)K[0], (float)K[5], (float)K[2], (float)K[6], zWhy, sizeof zWhy) ){
+            return sptt_fail(SPTT_EFORMAT, "%s: %s (entries 0, 5, 2, 6 of the matrix are fx, fy, cx, cy)", zPath, zWhy);
+        }
+    }
     if( W==0 || H==0 ){
         return sptt_fail(SPTT_EFORMAT, "%s: colorWidth/colorHeight missing from the scene's .txt; needed with --poses", zDir);
     }
@@ -454,6 +565,11 @@ static int walk_from_poses(scene_data *d, const char *zDir, const scannet_meta *
         char *e;
         unsigned long long v = strtoull(de->d_name, &e, 10);
         if( e==de->d_name || strcmp(e, ".txt")!=0 ) continue;
+        /* The index becomes the frame's 32-bit source index and, over --source-fps, its time. */
+        if( v > UINT32_MAX ){
+            rc = sptt_fail(SPTT_EFORMAT, "%s/%s: frame index %s is beyond %u", zPath, de->d_name, de->d_name, UINT32_MAX);
+            break;
+        }
         if( n==cap ){
             uint64_t *p2 = sptt_realloc(ids, sizeof *ids * (size_t)(cap = cap ? 2 * cap : 1024));
             if( p2==NULL ){ rc = SPTT_ENOMEM; break; }
@@ -476,9 +592,18 @@ static int walk_from_poses(scene_data *d, const char *zDir, const scannet_meta *
     for(uint64_t i = 0; i < n; i++){
         if( (rc = sptt_pathf(zPath, sizeof zPath, "%s/pose/%llu.txt", zDir, (unsigned long long)ids[i])) ) goto done;
         if( (rc = read_matrix_file(d, zPath, P[i])) ) goto done;
-        valid[i] = 1;
-        for(int k = 0; k < 16; k++) if( !isfinite(P[i][k]) ) valid[i] = 0;
+        valid[i] = !ingest_frames_pose_lost(P[i]);
         nInvalid += !valid[i];
+        if( valid[i] ){
+            /* Checked as the pack will hold it: float32. */
+            float c2w[16];
+            char zWhy[160];
+            for(int k = 0; k < 16; k++) c2w[k] = (float)P[i][k];
+            if( !sptt_frame_pose_ok(c2w, zWhy, sizeof zWhy) ){
+                rc = sptt_fail(SPTT_EFORMAT, "%s: camera-to-world %s", zPath, zWhy);
+                goto done;
+            }
+        }
         /* The exporter writes every frame_skip-th frame under its source index. */
         t[i] = (double)ids[i] / o->sourceFps;
     }
@@ -612,6 +737,9 @@ int sptt_ingest_scannet(sqlite3 *db, const char *zDir, const sptt_ingest_opts *o
         if( (rc = ingest_frames_to_pack(&fl, &d, fw, fh)) ) goto done;
     }
     ingest_scene_apply_alignment(&d);
+    /* Each pose passed the frame rule as read; the alignment's rounding could still push one past
+    ** the tolerance, and the pack reader would refuse what we commit. */
+    if( d.pack.nFrames && (rc = ingest_frames_check(&d, havePoses || !haveSens ? (o->zPoses ? o->zPoses : zDir) : zSens)) ) goto done;
     if( o->nSample && (rc = ingest_scene_sample_surface(&d, o->nSample, o->seed)) ) goto done;
     rc = ingest_scene_commit(db, &d, o, r);
     if( rc==SPTT_OK ){

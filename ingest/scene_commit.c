@@ -232,15 +232,58 @@ int ingest_json_parse(const char *zPath, const uint8_t *data, size_t n, json_t *
 void ingest_frames_choose(const double *t, const int *valid, uint64_t n, double fps, uint64_t *keep, uint64_t *pKept)
 {
     uint64_t k = 0;
-    double step = 1.0 / fps, slack = fmin(0.25 * step, 0.005), tick = 0;
+    /* Tick m falls at t0 + m * step. Counting ticks, rather than adding step until one passes
+    ** a frame, keeps the work proportional to the frames: a jump of years in the timestamps
+    ** costs one division, not one addition per step. */
+    double step = 1.0 / fps, slack = fmin(0.25 * step, 0.005), t0 = 0, m = 0;
     for(uint64_t i = 0; i < n; i++){
+        double limit;
         if( !valid[i] ) continue;
-        if( k && t[i] < tick - slack ) continue;
-        if( k==0 ) tick = t[i];
+        if( k && t[i] < t0 + m * step - slack ) continue;
+        if( k==0 ){
+            t0 = t[i];
+            m = 0;
+        }
         keep[k++] = i;
-        while( tick <= t[i] + slack ) tick += step;
+        /* The next tick is the first after t[i] + slack. The division may round the count one
+        ** off either way; two corrections each way are enough for any finite time, and at times
+        ** so large that a step no longer moves a double the next frame simply is not held back. */
+        limit = t[i] + slack;
+        if( t0 + m * step <= limit ){
+            double q = floor((limit - t0) / step) + 1;
+            if( q > m ) m = q;
+            for(int g = 0; g < 2 && t0 + m * step <= limit; g++) m += 1;
+            for(int g = 0; g < 2 && t0 + (m - 1) * step > limit; g++) m -= 1;
+        }
     }
     *pKept = k;
+}
+
+int ingest_frames_pose_lost(const double *m)
+{
+    int minusInf = 0;
+    for(int i = 0; i < 16; i++){
+        if( isnan(m[i]) || m[i]==INFINITY ) return 0;
+        minusInf |= m[i]==-INFINITY;
+    }
+    return minusInf;
+}
+
+int ingest_frames_check(const scene_data *d, const char *zSource)
+{
+    const sptt_pack *p = &d->pack;
+    for(uint64_t f = 0; f < p->nFrames; f++){
+        char zWhy[200];
+        const sptt_frame_info *fr = &p->frames[f];
+        if( !sptt_frame_ok(fr, zWhy, sizeof zWhy) ){
+            return sptt_fail(SPTT_EFORMAT, "%s: frame %u: %s once aligned and converted to the pack's float32", zSource,
+                             fr->sourceIndex, zWhy);
+        }
+        if( f && fr->timestamp < p->frames[f - 1].timestamp ){
+            return sptt_fail(SPTT_EFORMAT, "%s: frame %u: timestamp goes backwards", zSource, fr->sourceIndex);
+        }
+    }
+    return SPTT_OK;
 }
 
 int ingest_frames_push(frame_list *fl, const sptt_frame_info *f)

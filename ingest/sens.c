@@ -87,8 +87,8 @@ int sptt_sens_read(const char *zPath, sptt_sens *s)
     s->depthShift = sptt_lef32(q + 280);
     s->nFrames = sptt_le64(q + 284);
     at = 12 + nameLen + FIXED_AFTER_NAME;
-    if( s->colorWidth==0 || s->colorHeight==0 || s->colorWidth > 16384 || s->colorHeight > 16384 ||
-        s->depthWidth > 16384 || s->depthHeight > 16384 ){
+    if( s->colorWidth==0 || s->colorHeight==0 || s->colorWidth > SPTT_INGEST_MAX_SIDE || s->colorHeight > SPTT_INGEST_MAX_SIDE ||
+        s->depthWidth > SPTT_INGEST_MAX_SIDE || s->depthHeight > SPTT_INGEST_MAX_SIDE ){
         rc = sptt_fail(SPTT_EFORMAT, "%s: byte %llu: image sizes %ux%u / %ux%u are implausible", zPath,
                        (unsigned long long)(at - 28), s->colorWidth, s->colorHeight, s->depthWidth, s->depthHeight);
         goto done;

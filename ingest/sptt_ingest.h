@@ -94,7 +94,51 @@ int sptt_sens_finish(sptt_sens_writer *w, int ok);
 
 /* ---------------------------------------------------------------------------------------------
 ** Scene ingestion: raw dataset folder -> scene pack + rows, one transaction per scene.
+**
+** Input checks. Every frame ingest commits satisfies the pack's frame rule (sptt_schemas.h: rigid
+** finite pose, fx, fy > 0, finite cx, cy), checked on the source values first so that a refusal
+** names the file, the field and the frame. Beyond that rule, values are refused (SPTT_EFORMAT,
+** exit status 2) or warned about as follows:
+**
+**   | input                          | rule                                                      |
+**   |--------------------------------|-----------------------------------------------------------|
+**   | .sens camera_to_world          | a pose with -inf entries (and no NaN or +inf) is lost     |
+**   | pose/<i>.txt                   | tracking: the frame is skipped with a warning; any other  |
+**   |                                | pose must pass the frame rule                             |
+**   | .sens intrinsic_color,         | fx, fy, cx, cy pass the frame rule                        |
+**   | intrinsic_color.txt, .pincam   |                                                           |
+**   | .sens colour size, .pincam and | 1 to SPTT_INGEST_MAX_SIDE pixels a side, checked before   |
+**   | .txt colorWidth/colorHeight    | anything is allocated                                     |
+**   | .sens colour JPEG              | its size equals the header's colour size; it decodes      |
+**   |                                | without error or warning                                  |
+**   | .sens colour timestamps        | non-decreasing; at most SPTT_INGEST_MAX_SPAN s after the  |
+**   |                                | first frame's (all zero: timed by index / --source-fps)   |
+**   | pose/<i>.txt index i           | below 2^32                                                |
+**   | .traj timestamp, frame names   | 0 to SPTT_INGEST_MAX_TIME s; the frames with a pose span  |
+**   |                                | at most SPTT_INGEST_MAX_SPAN s                            |
+**   | .traj                          | at least one pose; each pose passes the frame rule        |
+**   | obbAligned centroid            | each coordinate within +-SPTT_INGEST_BOX_MAX_CENTER m     |
+**   | obbAligned axesLengths         | SPTT_INGEST_BOX_MIN_EDGE to SPTT_INGEST_BOX_MAX_EDGE m    |
+**   | aggregation segments           | an id that no vertex of segIndices uses: a warning        |
+**   |                                | (missing_segments) counting them per object               |
+**   | label table                    | at least one row after the header                         |
 */
+
+/* A frame side: 16384 pixels is over twelve times a ScanNet colour frame's 1296 and bounds a
+** decoded frame at 805 MB. */
+#define SPTT_INGEST_MAX_SIDE 16384
+/* Seconds a scan or video may span: real ones last minutes; a day leaves room for anything real
+** and refuses timestamps that jumped by years. */
+#define SPTT_INGEST_MAX_SPAN 86400.0
+/* ARKitScenes times are seconds since the device started; 1e10 s is three centuries. */
+#define SPTT_INGEST_MAX_TIME 1e10
+/* An annotation box is furniture in a home scanned from within a few metres of the session's
+** origin: a centre beyond a kilometre or an edge beyond 50 m is not one; an edge under a
+** millimetre cannot be drawn by hand. */
+#define SPTT_INGEST_BOX_MAX_CENTER 1000.0
+#define SPTT_INGEST_BOX_MIN_EDGE 0.001
+#define SPTT_INGEST_BOX_MAX_EDGE 50.0
+
 #include <sqlite3.h>
 #include "sptt_schemas.h"
 

@@ -311,17 +311,64 @@ static int decompress_section(const char *zPath, const uint8_t *file, const entr
     return SPTT_OK;
 }
 
-static int check_rigid(const float *m)
+int sptt_frame_pose_ok(const float *m, char *zWhy, size_t nWhy)
 {
+    double det;
     /* Camera-to-world must be a rotation plus translation: orthonormal 3x3, last row 0 0 0 1. */
-    for(int i = 0; i < 16; i++) if( !isfinite(m[i]) ) return 0;
-    if( fabsf(m[12]) > 1e-6f || fabsf(m[13]) > 1e-6f || fabsf(m[14]) > 1e-6f || fabsf(m[15] - 1) > 1e-6f ) return 0;
+    for(int i = 0; i < 16; i++){
+        if( !isfinite(m[i]) ){
+            snprintf(zWhy, nWhy, "entry %d is not finite", i);
+            return 0;
+        }
+    }
+    if( fabsf(m[12]) > 1e-6f || fabsf(m[13]) > 1e-6f || fabsf(m[14]) > 1e-6f || fabsf(m[15] - 1) > 1e-6f ){
+        snprintf(zWhy, nWhy, "last row is %g %g %g %g, not 0 0 0 1", m[12], m[13], m[14], m[15]);
+        return 0;
+    }
     for(int i = 0; i < 3; i++){
-        for(int j = 0; j < 3; j++){
+        for(int j = i; j < 3; j++){
             double d = 0;
             for(int k = 0; k < 3; k++) d += (double)m[4 * k + i] * m[4 * k + j];
-            if( fabs(d - (i==j)) > 1e-3 ) return 0;
+            if( fabs(d - (i==j)) > SPTT_FRAME_ROT_TOL ){
+                snprintf(zWhy, nWhy, "is not rigid: rotation columns %d and %d have dot product %.6f, expected %d", i, j, d, i==j);
+                return 0;
+            }
         }
+    }
+    det = (double)m[0] * ((double)m[5] * m[10] - (double)m[6] * m[9]) - (double)m[1] * ((double)m[4] * m[10] - (double)m[6] * m[8])
+        + (double)m[2] * ((double)m[4] * m[9] - (double)m[5] * m[8]);
+    if( !(det > 0) ){
+        snprintf(zWhy, nWhy, "is a reflection (determinant %.4f), not a rotation", det);
+        return 0;
+    }
+    return 1;
+}
+
+int sptt_frame_intrinsics_ok(float fx, float fy, float cx, float cy, char *zWhy, size_t nWhy)
+{
+    if( !(fx > 0) || !isfinite(fx) ) snprintf(zWhy, nWhy, "fx %g is not a positive finite number", fx);
+    else if( !(fy > 0) || !isfinite(fy) ) snprintf(zWhy, nWhy, "fy %g is not a positive finite number", fy);
+    else if( !isfinite(cx) ) snprintf(zWhy, nWhy, "cx %g is not finite", cx);
+    else if( !isfinite(cy) ) snprintf(zWhy, nWhy, "cy %g is not finite", cy);
+    else return 1;
+    return 0;
+}
+
+int sptt_frame_ok(const sptt_frame_info *f, char *zWhy, size_t nWhy)
+{
+    char z[200];
+    if( !sptt_frame_pose_ok(f->c2w, z, sizeof z) ){
+        snprintf(zWhy, nWhy, "camera-to-world %s", z);
+        return 0;
+    }
+    if( !sptt_frame_intrinsics_ok(f->fx, f->fy, f->cx, f->cy, zWhy, nWhy) ) return 0;
+    if( f->width==0 || f->height==0 ){
+        snprintf(zWhy, nWhy, "image size %ux%u is empty", f->width, f->height);
+        return 0;
+    }
+    if( !isfinite(f->timestamp) ){
+        snprintf(zWhy, nWhy, "timestamp is not finite");
+        return 0;
     }
     return 1;
 }
@@ -405,13 +452,9 @@ static int decode_section(const char *zPath, const entry *e, uint8_t *raw, sptt_
         for(size_t i = 0; i < M; i++){
             sptt_frame_info *f = &p->frames[i];
             get_frame(raw + i * TRAJ_RECORD, f);
-            if( !check_rigid(f->c2w) ){
-                snprintf(zWhy, sizeof zWhy, "frame %zu: camera-to-world is not a finite rigid transform", i);
-                return section_fail(zPath, e, zWhy);
-            }
-            if( !(f->fx > 0) || !(f->fy > 0) || !isfinite(f->fx) || !isfinite(f->fy) || !isfinite(f->cx) ||
-                !isfinite(f->cy) || f->width==0 || f->height==0 || !isfinite(f->timestamp) ){
-                snprintf(zWhy, sizeof zWhy, "frame %zu: bad intrinsics, image size or timestamp", i);
+            char zRule[200];
+            if( !sptt_frame_ok(f, zRule, sizeof zRule) ){
+                snprintf(zWhy, sizeof zWhy, "frame %zu: %s", i, zRule);
                 return section_fail(zPath, e, zWhy);
             }
             if( i && f->timestamp < p->frames[i - 1].timestamp ){

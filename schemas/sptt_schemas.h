@@ -6,6 +6,7 @@
 #define SPTT_SCHEMAS_H
 
 #include <sqlite3.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* ---------------------------------------------------------------------------------------------
@@ -47,6 +48,30 @@ typedef struct sptt_frame_info {
     uint32_t width, height;
     uint32_t sourceIndex;   /* index in the source stream (.sens frame, traj line) */
 } sptt_frame_info;
+
+/*
+** The frame rule: what every trajectory frame of a pack satisfies. The pack reader refuses a pack
+** that breaks it, and ingest applies the same functions to its sources (naming the file, field
+** and frame) so that nothing it commits is refused later.
+**
+**   | value       | rule                                                                    |
+**   |-------------|-------------------------------------------------------------------------|
+**   | c2w         | 16 finite entries; last row 0 0 0 1 within 1e-6; the 3x3 rotation part   |
+**   |             | orthonormal (column dot products within SPTT_FRAME_ROT_TOL of 0 or 1),   |
+**   |             | determinant > 0                                                          |
+**   | fx, fy      | finite and > 0                                                           |
+**   | cx, cy      | finite                                                                   |
+**   | width, height | > 0                                                                    |
+**   | timestamp   | finite, non-decreasing along the walk (checked by the caller)            |
+**
+** Each returns 1 when the values pass, else 0 with the reason in zWhy, written to follow the
+** value's name: "entry 7 is not finite", "fx 0 is not a positive finite number".
+*/
+#define SPTT_FRAME_ROT_TOL 1e-3
+int sptt_frame_pose_ok(const float *c2w, char *zWhy, size_t nWhy);
+int sptt_frame_intrinsics_ok(float fx, float fy, float cx, float cy, char *zWhy, size_t nWhy);
+/* All of a frame but the timestamp order; zWhy starts with the value's name. */
+int sptt_frame_ok(const sptt_frame_info *f, char *zWhy, size_t nWhy);
 
 #define SPTT_IMG_NONE 0
 #define SPTT_IMG_RGB8 1     /* width*height*3 bytes per frame */
