@@ -93,7 +93,6 @@ TestSuite(ingest_helpers);
 static void scannet_opts(sptt_ingest_opts *o)
 {
     memset(o, 0, sizeof *o);
-    o->zDbPath = zDb;
     o->zLabels = zTsv;
     o->fps = 24;
     o->sourceFps = 24;
@@ -106,7 +105,6 @@ static void scannet_opts(sptt_ingest_opts *o)
 static void arkit_opts(sptt_ingest_opts *o)
 {
     memset(o, 0, sizeof *o);
-    o->zDbPath = zDb;
     o->fps = 10;
     o->sourceFps = 24;
     o->force = 1;
