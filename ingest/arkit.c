@@ -826,8 +826,8 @@ static int decode_frames(const char *zFramesDir, const char *zVid, const arkit_w
                     r2 = sptt_pathf(zP, sizeof zP, "%s/lowres_wide/%s_%s.png", zFramesDir, zVid, w->frames[w->keep[k]].zTs);
                     if( r2==SPTT_OK ) r2 = decode_png(zP, W, H, rgb);
                     if( r2==SPTT_OK ){
-                        ingest_image_rotate(rgb, W, H, turns, up);
-                        r2 = ingest_image_rgb_to_jpeg(enc, up, OW, OH, &fl->jpeg[k], &fl->jpegSize[k]);
+                        sptt_image_rotate(rgb, W, H, turns, up);
+                        r2 = sptt_image_rgb_to_jpeg(enc, up, OW, OH, &fl->jpeg[k], &fl->jpegSize[k]);
                     }
                 }
                 par_note(&err, r2, k);

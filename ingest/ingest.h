@@ -7,6 +7,7 @@
 #define SPTT_INGEST_INTERNAL_H
 
 #include "sptt_common.h"
+#include "sptt_image.h"
 #include "sptt_ingest.h"
 #include "sptt_schemas.h"
 
@@ -77,16 +78,6 @@ const char *ingest_base_name(const char *zPath, char *zBuf, size_t n);
 struct json_t;
 int ingest_json_parse(const char *zPath, const uint8_t *data, size_t n, struct json_t **pJ);
 
-/* Images: decode a JPEG at the smallest libjpeg-turbo scale that still covers (w, h), resize to
-** exactly (w, h) by area averaging, and encode for the pack. The JPEG must be exactly ew x eh
-** (the size its stream states) and decode without a warning; refusals start with zWhat.
-** Resizing refuses empty sizes (SPTT_EINVAL). */
-int ingest_image_resize_rgb(const uint8_t *src, int sw, int sh, uint8_t *dst, int dw, int dh);
-int ingest_image_jpeg_to_rgb(void *tjDec, const uint8_t *jpeg, size_t n, int ew, int eh, int w, int h, uint8_t *rgb,
-                             const char *zWhat);
-int ingest_image_rgb_to_jpeg(void *tjEnc, const uint8_t *rgb, int w, int h, uint8_t **pOut, size_t *pN);
-/* Rotates an RGB image by quarter turns clockwise; dst has the rotated size. */
-void ingest_image_rotate(const uint8_t *src, int w, int h, int quarterTurns, uint8_t *dst);
 
 /*
 ** Chooses which source frames to keep: valid ones only, at most fps per second. Ticks fall every

@@ -463,9 +463,9 @@ static int walk_from_sens(scene_data *d, const char *zSens, const sptt_ingest_op
                         }else{
                             snprintf(zWhat, sizeof zWhat, "%s: frame %llu (byte %llu)", zSens, (unsigned long long)keep[k],
                                      (unsigned long long)sf->colorOffset);
-                            r2 = ingest_image_jpeg_to_rgb(dec, blob[k - b0], (size_t)sf->colorSize, (int)s.colorWidth,
+                            r2 = sptt_image_jpeg_to_rgb(dec, blob[k - b0], (size_t)sf->colorSize, (int)s.colorWidth,
                                                           (int)s.colorHeight, fw, fh, rgb, zWhat);
-                            if( r2==SPTT_OK ) r2 = ingest_image_rgb_to_jpeg(enc, rgb, fw, fh, &fl->jpeg[k], &fl->jpegSize[k]);
+                            if( r2==SPTT_OK ) r2 = sptt_image_rgb_to_jpeg(enc, rgb, fw, fh, &fl->jpeg[k], &fl->jpegSize[k]);
                         }
                         if( r2 ){
                             #pragma omp critical

@@ -701,13 +701,13 @@ Test(ingest_helpers, resize_refuses_empty_images)
 {
     uint8_t src[12] = { 0 }, dst[12];
     memset(dst, 7, sizeof dst);
-    cr_assert_neq(ingest_image_resize_rgb(src, 0, 0, dst, 2, 2), SPTT_OK);
-    cr_assert_neq(ingest_image_resize_rgb(src, 2, 2, dst, 0, 2), SPTT_OK);
-    cr_assert_neq(ingest_image_resize_rgb(src, -2, 2, dst, 2, 2), SPTT_OK);
+    cr_assert_neq(sptt_image_resize_rgb(src, 0, 0, dst, 2, 2), SPTT_OK);
+    cr_assert_neq(sptt_image_resize_rgb(src, 2, 2, dst, 0, 2), SPTT_OK);
+    cr_assert_neq(sptt_image_resize_rgb(src, -2, 2, dst, 2, 2), SPTT_OK);
     for(int i = 0; i < 12; i++) cr_assert_eq(dst[i], 7, "nothing written");
     /* And an ordinary reduction still averages. */
     uint8_t four[12] = { 0, 0, 0, 100, 100, 100, 200, 200, 200, 40, 40, 40 }, one[3];
-    cr_assert_eq(ingest_image_resize_rgb(four, 2, 2, one, 1, 1), SPTT_OK);
+    cr_assert_eq(sptt_image_resize_rgb(four, 2, 2, one, 1, 1), SPTT_OK);
     cr_assert_eq(one[0], 85);
 }
 

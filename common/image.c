@@ -5,13 +5,14 @@
 ** decode followed by a resize; we pick the smallest scale whose image still covers the target,
 ** then average down to the exact size.
 */
-#include "ingest.h"
+#include "sptt_common.h"
+#include "sptt_image.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <turbojpeg.h>
 
-int ingest_image_resize_rgb(const uint8_t *src, int sw, int sh, uint8_t *dst, int dw, int dh)
+int sptt_image_resize_rgb(const uint8_t *src, int sw, int sh, uint8_t *dst, int dw, int dh)
 {
     /* Area averaging with fractional pixel footprints: each output pixel is the mean of the
     ** source area it covers, so downscaling does not alias. */
@@ -52,7 +53,7 @@ int ingest_image_resize_rgb(const uint8_t *src, int sw, int sh, uint8_t *dst, in
     return SPTT_OK;
 }
 
-int ingest_image_jpeg_to_rgb(void *tjDec, const uint8_t *jpeg, size_t n, int ew, int eh, int w, int h, uint8_t *rgb,
+int sptt_image_jpeg_to_rgb(void *tjDec, const uint8_t *jpeg, size_t n, int ew, int eh, int w, int h, uint8_t *rgb,
                              const char *zWhat)
 {
     int jw, jh, sub, cs, nsf;
@@ -89,13 +90,13 @@ int ingest_image_jpeg_to_rgb(void *tjDec, const uint8_t *jpeg, size_t n, int ew,
         goto done;
     }
     if( bw==w && bh==h ) memcpy(rgb, full, (size_t)w * (size_t)h * 3);
-    else rc = ingest_image_resize_rgb(full, bw, bh, rgb, w, h);
+    else rc = sptt_image_resize_rgb(full, bw, bh, rgb, w, h);
 done:
     free(full);
     return rc;
 }
 
-int ingest_image_rgb_to_jpeg(void *tjEnc, const uint8_t *rgb, int w, int h, uint8_t **pOut, size_t *pN)
+int sptt_image_rgb_to_jpeg(void *tjEnc, const uint8_t *rgb, int w, int h, uint8_t **pOut, size_t *pN)
 {
     unsigned char *buf = NULL;
     unsigned long n = 0;
@@ -113,7 +114,7 @@ int ingest_image_rgb_to_jpeg(void *tjEnc, const uint8_t *rgb, int w, int h, uint
     return SPTT_OK;
 }
 
-void ingest_image_rotate(const uint8_t *src, int w, int h, int k, uint8_t *dst)
+void sptt_image_rotate(const uint8_t *src, int w, int h, int k, uint8_t *dst)
 {
     k &= 3;
     for(int y = 0; y < h; y++){
