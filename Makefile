@@ -56,7 +56,11 @@ LIB       := $(B)/libsptt.a
 MPI_TOOL_SRCS := $(filter %_mpi.c,$(foreach f,$(ALL_C),$(if $(filter tool_%,$(notdir $(f))),$(f))))
 PLAIN_TOOL_SRCS := $(filter-out $(MPI_TOOL_SRCS),$(TOOL_SRCS))
 tool_name = $(subst _,-,$(patsubst tool_%,%,$(basename $(notdir $(1)))))
-TOOLS     := $(foreach f,$(PLAIN_TOOL_SRCS),$(BIN)/sptt-$(call tool_name,$(f)))
+MPI_LIB_SRCS := $(filter-out $(MPI_TOOL_SRCS),$(MPI_SRCS))
+MPI_LIB_OBJS := $(MPI_LIB_SRCS:%.c=$(B)/%.o)
+mpi_tool_name = $(subst _,-,$(patsubst tool_%_mpi,%,$(basename $(notdir $(1)))))
+TOOLS     := $(foreach f,$(PLAIN_TOOL_SRCS),$(BIN)/sptt-$(call tool_name,$(f))) \
+             $(foreach f,$(MPI_TOOL_SRCS),$(BIN)/sptt-$(call mpi_tool_name,$(f)))
 
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
@@ -83,6 +87,11 @@ $(B)/%.o: %.c
 	@mkdir -p $(@D)
 	@echo "  CC  $<"; $(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
+# MPI code is compiled by mpicc, which adds Open MPI's include and library paths to gcc.
+$(B)/%_mpi.o: %_mpi.c
+	@mkdir -p $(@D)
+	@echo "  MPICC $<"; $(MPICC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
 $(LIB): $(LIB_OBJS)
 	@rm -f $@
 	@echo "  AR  $@"; ar rcs $@ $^
@@ -93,6 +102,13 @@ $(BIN)/sptt-$(call tool_name,$(1)): $(B)/$(1:.c=.o) $(LIB)
 	@echo "  LD  $$@"; $$(CC) $$(LDFLAGS) $$^ $$(LDLIBS) -o $$@
 endef
 $(foreach f,$(PLAIN_TOOL_SRCS),$(eval $(call TOOL_RULE,$(f))))
+
+define MPI_TOOL_RULE
+$(BIN)/sptt-$(call mpi_tool_name,$(1)): $(B)/$(1:.c=.o) $(MPI_LIB_OBJS) $(LIB)
+	@mkdir -p $$(@D)
+	@echo "  LD  $$@"; $$(MPICC) $$(LDFLAGS) $$^ $$(LDLIBS) -o $$@
+endef
+$(foreach f,$(MPI_TOOL_SRCS),$(eval $(call MPI_TOOL_RULE,$(f))))
 
 $(B)/tests/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(@D)

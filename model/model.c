@@ -10,6 +10,8 @@
 
 struct sptt_model {
     kmodel *k;
+    void (*xHook)(void *, int);   /* called as each block's backward completes */
+    void *pHookCtx;
     sptt_stats stats;
 };
 
@@ -91,6 +93,11 @@ static void run_steps(sptt_model *m, const kstep *aStep, int nStep, int backward
         double t1 = sptt_now();
         m->stats.seconds[step_bucket(k, aStep[i])] += t1 - t0;
         if( aStep[i].layer >= 0 ) m->stats.layer_seconds[k->P.L[aStep[i].layer].kind] += t1 - t0;
+        /* A block's gradients are complete once the backward has left it. */
+        if( backward && m->xHook && aStep[i].layer >= 0 && (i + 1==nStep || aStep[i + 1].layer!=aStep[i].layer) ){
+            m->xHook(m->pHookCtx, aStep[i].layer);
+            t1 = sptt_now();
+        }
         t0 = t1;
     }
 }
@@ -119,6 +126,29 @@ const float *sptt_model_logits(const sptt_model *m, int *pnTokens)
 {
     if( pnTokens ) *pnTokens = m->k->haveForward ? m->k->T : 0;
     return m->k->haveForward ? m->k->logits : NULL;
+}
+
+void sptt_model_set_backward_hook(sptt_model *m, void (*xHook)(void *, int), void *pCtx)
+{
+    m->xHook = xHook;
+    m->pHookCtx = pCtx;
+}
+
+int sptt_model_layer_params(const sptt_model *m, int layer, size_t *pOffset, size_t *pN)
+{
+    char zPrefix[32];
+    size_t lo = (size_t)-1, hi = 0;
+    snprintf(zPrefix, sizeof zPrefix, "layers.%d.", layer);
+    for(int i = 0; i < m->k->n_tensor; i++){
+        const sptt_tensor_info *t = &m->k->tab[i].info;
+        if( strncmp(t->zName, zPrefix, strlen(zPrefix))!=0 ) continue;
+        if( t->offset < lo ) lo = t->offset;
+        if( t->offset + t->numel > hi ) hi = t->offset + t->numel;
+    }
+    if( hi==0 ) return sptt_fail(SPTT_EINVAL, "layer %d: no such layer", layer);
+    *pOffset = lo;
+    *pN = hi - lo;
+    return SPTT_OK;
 }
 
 const sptt_stats *sptt_model_stats(const sptt_model *m) { return &m->stats; }

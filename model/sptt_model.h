@@ -206,6 +206,15 @@ int sptt_model_backward(sptt_model *m, float weight);
 /* Logits of the last forward, (T, V); rows never computed are zero. */
 const float *sptt_model_logits(const sptt_model *m, int *pnTokens);
 
+/*
+** Data parallelism: xHook(pCtx, layer) is called during the backward as soon as block `layer`'s
+** gradients are complete (blocks finish from the last to the first; the embedding and the head
+** are complete when the backward returns), so their sum across ranks can start early. Each
+** block's parameters are one contiguous range of the buffer (sptt_model_layer_params).
+*/
+void sptt_model_set_backward_hook(sptt_model *m, void (*xHook)(void *pCtx, int layer), void *pCtx);
+int sptt_model_layer_params(const sptt_model *m, int layer, size_t *pOffset, size_t *pN);
+
 const sptt_stats *sptt_model_stats(const sptt_model *m);
 void sptt_model_reset_stats(sptt_model *m);
 

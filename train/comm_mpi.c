@@ -1,0 +1,134 @@
+/*
+** Open MPI behind sptt_comm.h. Gradient buckets are summed with non-blocking MPI_Iallreduce,
+** started while the backward of earlier layers still runs, and waited for together before the
+** optimiser step.
+*/
+#include "sptt_comm.h"
+#include "sptt_common.h"
+#include "sptt_comm_mpi.h"
+
+#include <mpi.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct mpi_ctx {
+    MPI_Request *aReq;
+    int nReq, capReq;
+} mpi_ctx;
+
+static int mpi_fail(int err, const char *zWhat)
+{
+    char z[MPI_MAX_ERROR_STRING];
+    int n = 0;
+    MPI_Error_string(err, z, &n);
+    return sptt_fail(SPTT_EIO, "MPI %s: %.*s", zWhat, n, z);
+}
+
+static int c_iallreduce(sptt_comm *c, float *p, size_t n)
+{
+    mpi_ctx *x = c->ctx;
+    double t0 = MPI_Wtime();
+    int rc = SPTT_OK;
+    /* MPI counts are int: a bucket larger than that goes in pieces. */
+    while( n > 0 && rc==SPTT_OK ){
+        int k = n > ((size_t)1 << 30) ? 1 << 30 : (int)n, err;
+        if( x->nReq==x->capReq ){
+            int cap = x->capReq ? 2 * x->capReq : 64;
+            MPI_Request *r = realloc(x->aReq, sizeof *r * (size_t)cap);
+            if( r==NULL ){
+                rc = sptt_fail(SPTT_ENOMEM, "out of memory");
+                break;
+            }
+            x->aReq = r;
+            x->capReq = cap;
+        }
+        err = MPI_Iallreduce(MPI_IN_PLACE, p, k, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &x->aReq[x->nReq]);
+        if( err!=MPI_SUCCESS ) rc = mpi_fail(err, "Iallreduce");
+        else x->nReq++;
+        p += k;
+        n -= (size_t)k;
+    }
+    /* Open MPI moves a non-blocking collective along only inside MPI calls: testing the earlier
+    ** buckets here, between layers of the backward, is what lets them overlap with it. */
+    if( rc==SPTT_OK && x->nReq ){
+        int flag;
+        MPI_Testall(x->nReq, x->aReq, &flag, MPI_STATUSES_IGNORE);
+    }
+    c->seconds += MPI_Wtime() - t0;
+    return rc;
+}
+
+static int c_wait(sptt_comm *c)
+{
+    mpi_ctx *x = c->ctx;
+    double t0 = MPI_Wtime();
+    int err = x->nReq ? MPI_Waitall(x->nReq, x->aReq, MPI_STATUSES_IGNORE) : MPI_SUCCESS;
+    x->nReq = 0;
+    c->seconds += MPI_Wtime() - t0;
+    return err==MPI_SUCCESS ? SPTT_OK : mpi_fail(err, "Waitall");
+}
+
+static int c_sum(sptt_comm *c, double *p, int n)
+{
+    double t0 = MPI_Wtime();
+    int err = MPI_Allreduce(MPI_IN_PLACE, p, n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+    c->seconds += MPI_Wtime() - t0;
+    return err==MPI_SUCCESS ? SPTT_OK : mpi_fail(err, "Allreduce");
+}
+
+static int c_max(sptt_comm *c, int *p)
+{
+    double t0 = MPI_Wtime();
+    int err = MPI_Allreduce(MPI_IN_PLACE, p, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    c->seconds += MPI_Wtime() - t0;
+    return err==MPI_SUCCESS ? SPTT_OK : mpi_fail(err, "Allreduce");
+}
+
+static int c_bcast(sptt_comm *c, void *p, size_t n)
+{
+    double t0 = MPI_Wtime();
+    int err = MPI_SUCCESS;
+    for(size_t at = 0; at < n && err==MPI_SUCCESS; at += (size_t)1 << 30){
+        size_t k = n - at < (size_t)1 << 30 ? n - at : (size_t)1 << 30;
+        err = MPI_Bcast((char *)p + at, (int)k, MPI_BYTE, 0, MPI_COMM_WORLD);
+    }
+    c->seconds += MPI_Wtime() - t0;
+    return err==MPI_SUCCESS ? SPTT_OK : mpi_fail(err, "Bcast");
+}
+
+static void c_abort(sptt_comm *c, int status)
+{
+    (void)c;
+    MPI_Abort(MPI_COMM_WORLD, status);
+}
+
+int sptt_comm_mpi_init(int *pArgc, char ***pArgv, sptt_comm *c)
+{
+    static mpi_ctx x;
+    int err = MPI_Init(pArgc, pArgv);
+    if( err!=MPI_SUCCESS ) return mpi_fail(err, "Init");
+    /* Errors come back as codes, so a failed collective is reported like any other error. */
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    memset(c, 0, sizeof *c);
+    MPI_Comm_rank(MPI_COMM_WORLD, &c->rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &c->size);
+    c->ctx = &x;
+    c->xIallreduce = c_iallreduce;
+    c->xWaitAll = c_wait;
+    c->xAllreduceDouble = c_sum;
+    c->xAllreduceMaxInt = c_max;
+    c->xBcast = c_bcast;
+    c->xAbort = c_abort;
+    return SPTT_OK;
+}
+
+void sptt_comm_mpi_finalize(sptt_comm *c)
+{
+    mpi_ctx *x = c->ctx;
+    if( x ){
+        free(x->aReq);
+        x->aReq = NULL;
+        x->nReq = x->capReq = 0;
+    }
+    MPI_Finalize();
+}
