@@ -6,8 +6,7 @@
 ** to end exactly at end of file for binary files, which catches truncation and stray bytes.
 ** The first data byte is never skipped, whatever its value (Assimp 5.2.5's 0x0A bug).
 */
-#include "sptt_common.h"
-#include "sptt_ingest.h"
+#include "ingest.h"
 
 #include <errno.h>
 #include <math.h>
@@ -223,9 +222,19 @@ static int prop_index(const element *e, const char *zName)
 
 int sptt_ply_read(const char *zPath, sptt_ply *p)
 {
-    int rc = SPTT_OK;
     uint8_t *buf = NULL;
     size_t size = 0;
+    int rc;
+    memset(p, 0, sizeof *p);
+    rc = sptt_read_file(zPath, &buf, &size);
+    if( rc==SPTT_OK ) rc = ingest_parse_ply(zPath, buf, size, p);
+    free(buf);
+    return rc;
+}
+
+int ingest_parse_ply(const char *zPath, const uint8_t *buf, size_t size, sptt_ply *p)
+{
+    int rc = SPTT_OK;
     element aE[MAX_ELEMS];
     int nE = 0;
     reader r;
@@ -237,8 +246,6 @@ int sptt_ply_read(const char *zPath, sptt_ply *p)
     size_t nFaceCap = 0;
 
     memset(p, 0, sizeof *p);
-    rc = sptt_read_file(zPath, &buf, &size);
-    if( rc ) goto done;
     rc = parse_header(zPath, buf, size, &p->format, aE, &nE, &p->headerSize);
     if( rc ) goto done;
     for(int i = 0; i < nE; i++){
@@ -446,7 +453,6 @@ int sptt_ply_read(const char *zPath, sptt_ply *p)
 done:
     free(faces);
     free(extraOf);
-    free(buf);
     if( rc ) sptt_ply_free(p);
     return rc;
 }

@@ -25,11 +25,47 @@
 /* ---------------------------------------------------------------------------------------------
 ** Labels
 */
-static int read_labels(scene_data *d, const char *zSegs, const char *zAgg, const sptt_label_table *t)
+int ingest_parse_segs(const char *zPath, const uint8_t *data, size_t n, uint32_t **pSeg, uint64_t *pN)
 {
-    uint8_t *buf = NULL;
-    size_t n;
-    json_t *segs = NULL, *agg = NULL, *idx, *groups;
+    json_t *segs = NULL, *idx;
+    uint32_t *seg = NULL;
+    size_t N;
+    int rc;
+
+    *pSeg = NULL;
+    *pN = 0;
+    if( (rc = ingest_json_parse(zPath, data, n, &segs)) ) goto done;
+    idx = json_object_get(segs, "segIndices");
+    if( !json_is_array(idx) ){
+        rc = sptt_fail(SPTT_EFORMAT, "%s: field 'segIndices': missing or not an array", zPath);
+        goto done;
+    }
+    N = json_array_size(idx);
+    seg = sptt_malloc(sizeof(uint32_t) * (N ? N : 1));
+    if( seg==NULL ){ rc = SPTT_ENOMEM; goto done; }
+    for(size_t v = 0; v < N; v++){
+        json_t *e = json_array_get(idx, v);
+        json_int_t s = json_integer_value(e);
+        if( !json_is_integer(e) || s < 0 || s > 0x7fffffff ){
+            rc = sptt_fail(SPTT_EFORMAT, "%s: field 'segIndices': entry %zu is not a segment id", zPath, v);
+            goto done;
+        }
+        seg[v] = (uint32_t)s;
+    }
+    *pSeg = seg;
+    *pN = N;
+    seg = NULL;
+
+done:
+    free(seg);
+    json_decref(segs);
+    return rc;
+}
+
+int ingest_parse_aggregation(scene_data *d, const char *zAgg, const uint8_t *data, size_t n, const uint32_t *seg,
+                             const sptt_label_table *t)
+{
+    json_t *agg = NULL, *groups;
     int rc;
     uint64_t N = d->pack.nPoints;
     int32_t *segGroup = NULL;     /* segment id -> group index, -1 none */
@@ -39,36 +75,8 @@ static int read_labels(scene_data *d, const char *zSegs, const char *zAgg, const
     uint64_t nUnknownPts = 0;
     char zUnknown[200] = "";
 
-    if( (rc = ingest_scene_read_input(d, zSegs, &buf, &n)) ) goto done;
-    rc = ingest_json_parse(zSegs, buf, n, &segs);
-    free(buf);
-    buf = NULL;
-    if( rc ) goto done;
-    idx = json_object_get(segs, "segIndices");
-    if( !json_is_array(idx) ){
-        rc = sptt_fail(SPTT_EFORMAT, "%s: field 'segIndices': missing or not an array", zSegs);
-        goto done;
-    }
-    if( json_array_size(idx)!=N ){
-        rc = sptt_fail(SPTT_EFORMAT, "%s: field 'segIndices': %zu entries, the mesh has %llu vertices", zSegs,
-                       json_array_size(idx), (unsigned long long)N);
-        goto done;
-    }
-    for(size_t v = 0; v < N; v++){
-        json_t *e = json_array_get(idx, v);
-        json_int_t s = json_integer_value(e);
-        if( !json_is_integer(e) || s < 0 || s > 0x7fffffff ){
-            rc = sptt_fail(SPTT_EFORMAT, "%s: field 'segIndices': entry %zu is not a segment id", zSegs, v);
-            goto done;
-        }
-        if( (size_t)s > maxSeg ) maxSeg = (size_t)s;
-    }
-
-    if( (rc = ingest_scene_read_input(d, zAgg, &buf, &n)) ) goto done;
-    rc = ingest_json_parse(zAgg, buf, n, &agg);
-    free(buf);
-    buf = NULL;
-    if( rc ) goto done;
+    for(uint64_t v = 0; v < N; v++) if( seg[v] > maxSeg ) maxSeg = seg[v];
+    if( (rc = ingest_json_parse(zAgg, data, n, &agg)) ) goto done;
     groups = json_object_get(agg, "segGroups");
     if( !json_is_array(groups) ){
         rc = sptt_fail(SPTT_EFORMAT, "%s: field 'segGroups': missing or not an array", zAgg);
@@ -137,7 +145,7 @@ static int read_labels(scene_data *d, const char *zSegs, const char *zAgg, const
         }
     }
     for(uint64_t v = 0; v < N; v++){
-        int32_t g = segGroup[json_integer_value(json_array_get(idx, v))];
+        int32_t g = segGroup[seg[v]];
         int id = g < 0 ? 0 : groupId[g];
         d->pack.instance[v] = (uint16_t)id;
         d->pack.nyu40[v] = 0;
@@ -153,11 +161,37 @@ static int read_labels(scene_data *d, const char *zSegs, const char *zAgg, const
     }
 
 done:
-    free(buf);
     free(segGroup);
     free(groupId);
-    json_decref(segs);
     json_decref(agg);
+    return rc;
+}
+
+/* vertex -> segIndices -> segGroups -> raw category -> nyu40id, for the d->pack.nPoints vertices. */
+static int read_labels(scene_data *d, const char *zSegs, const char *zAgg, const sptt_label_table *t)
+{
+    uint8_t *buf = NULL;
+    size_t n;
+    uint32_t *seg = NULL;
+    uint64_t nSeg = 0;
+    int rc;
+
+    if( (rc = ingest_scene_read_input(d, zSegs, &buf, &n)) ) goto done;
+    rc = ingest_parse_segs(zSegs, buf, n, &seg, &nSeg);
+    free(buf);
+    buf = NULL;
+    if( rc ) goto done;
+    if( nSeg!=d->pack.nPoints ){
+        rc = sptt_fail(SPTT_EFORMAT, "%s: field 'segIndices': %llu entries, the mesh has %llu vertices", zSegs,
+                       (unsigned long long)nSeg, (unsigned long long)d->pack.nPoints);
+        goto done;
+    }
+    if( (rc = ingest_scene_read_input(d, zAgg, &buf, &n)) ) goto done;
+    rc = ingest_parse_aggregation(d, zAgg, buf, n, seg, t);
+
+done:
+    free(buf);
+    free(seg);
     return rc;
 }
 
@@ -211,23 +245,12 @@ static int parse_alignment(const char *zLine, const char *zWhere, double *M)
     return check_rigid(M, zWhere);
 }
 
-typedef struct scannet_meta {
-    int hasAlign;
-    double M[16];
-    int colorW, colorH;
-    double fx, fy, cx, cy;
-    char zType[64];
-} scannet_meta;
-
-static int read_meta(scene_data *d, const char *zPath, scannet_meta *m)
+int ingest_parse_scannet_txt(const char *zPath, char *buf, scannet_meta *m)
 {
-    uint8_t *buf;
-    size_t n;
     char *line, *next;
-    int rc = ingest_scene_read_input(d, zPath, &buf, &n);
     int lineNo = 0;
-    if( rc ) return rc;
-    for(line = (char *)buf; line && *line && rc==SPTT_OK; line = next){
+    int rc = SPTT_OK;
+    for(line = buf; line && *line && rc==SPTT_OK; line = next){
         char *end = strchr(line, '\n');
         char *eq;
         next = end ? end + 1 : NULL;
@@ -250,6 +273,16 @@ static int read_meta(scene_data *d, const char *zPath, scannet_meta *m)
         else if( strcmp(line, "my_color")==0 ) m->cy = atof(eq + 3);
         else if( strcmp(line, "sceneType")==0 ) snprintf(m->zType, sizeof m->zType, "%s", eq + 3);
     }
+    return rc;
+}
+
+static int read_meta(scene_data *d, const char *zPath, scannet_meta *m)
+{
+    uint8_t *buf;
+    size_t n;
+    int rc = ingest_scene_read_input(d, zPath, &buf, &n);
+    if( rc ) return rc;
+    rc = ingest_parse_scannet_txt(zPath, (char *)buf, m);
     free(buf);
     return rc;
 }

@@ -472,9 +472,20 @@ static int decode_section(const char *zPath, const entry *e, uint8_t *raw, sptt_
 
 int sptt_pack_read(const char *zPath, int flags, sptt_pack *p)
 {
-    int rc = SPTT_OK;
     uint8_t *file = NULL;
     size_t size = 0;
+    int rc;
+
+    memset(p, 0, sizeof *p);
+    rc = sptt_read_file(zPath, &file, &size);
+    if( rc==SPTT_OK ) rc = sptt_pack_read_buffer(zPath, file, size, flags, p);
+    free(file);
+    return rc;
+}
+
+int sptt_pack_read_buffer(const char *zPath, const uint8_t *file, size_t size, int flags, sptt_pack *p)
+{
+    int rc = SPTT_OK;
     uint8_t *raw = NULL;
     entry aE[MAX_SECTIONS];
     uint32_t version, nE, crc;
@@ -482,8 +493,6 @@ int sptt_pack_read(const char *zPath, int flags, sptt_pack *p)
     int seen[SEC_COUNT] = {0};
 
     memset(p, 0, sizeof *p);
-    rc = sptt_read_file(zPath, &file, &size);
-    if( rc ) goto done;
     if( size < HEADER_SIZE || memcmp(file, SPTT_PACK_MAGIC, 8)!=0 ){
         rc = sptt_fail(SPTT_EFORMAT, "%s: not a scene pack (bad magic at byte 0)", zPath);
         goto done;
@@ -576,7 +585,6 @@ int sptt_pack_read(const char *zPath, int flags, sptt_pack *p)
 
 done:
     free(raw);
-    free(file);
     if( rc ) sptt_pack_free(p);
     return rc;
 }
