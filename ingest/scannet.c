@@ -62,30 +62,56 @@ done:
     return rc;
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Index of id in the sorted, distinct ids[n], or -1. */
+static int64_t find_u32(const uint32_t *ids, uint64_t n, uint32_t id)
+{
+    uint64_t lo = 0, hi = n;
+    while( lo < hi ){
+        uint64_t mid = lo + (hi - lo) / 2;
+        if( ids[mid] < id ) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < n && ids[lo]==id ? (int64_t)lo : -1;
+}
+
 int ingest_parse_aggregation(scene_data *d, const char *zAgg, const uint8_t *data, size_t n, const uint32_t *seg,
                              const sptt_label_table *t)
 {
     json_t *agg = NULL, *groups;
     int rc;
     uint64_t N = d->pack.nPoints;
-    int32_t *segGroup = NULL;     /* segment id -> group index, -1 none */
+    uint32_t *ids = NULL;         /* the distinct segment ids of the vertices, sorted */
+    uint64_t nIds = 0;
+    int32_t *segGroup = NULL;     /* ids[i] -> group index, -1 none */
     int *groupId = NULL;
-    size_t maxSeg = 0;
     int nUnknown = 0;
     uint64_t nUnknownPts = 0;
     char zUnknown[200] = "";
 
-    for(uint64_t v = 0; v < N; v++) if( seg[v] > maxSeg ) maxSeg = seg[v];
     if( (rc = ingest_json_parse(zAgg, data, n, &agg)) ) goto done;
     groups = json_object_get(agg, "segGroups");
     if( !json_is_array(groups) ){
         rc = sptt_fail(SPTT_EFORMAT, "%s: field 'segGroups': missing or not an array", zAgg);
         goto done;
     }
-    segGroup = sptt_malloc(sizeof(int32_t) * (maxSeg + 1));
+    /* Segment ids are sparse (ScanNet's are vertex indices of the segmentation) and may go up to
+    ** 2^31 - 1: a table over the distinct ids the vertices use, not over every id up to the
+    ** largest, which a one-vertex mesh could make gigabytes long. */
+    ids = sptt_malloc(sizeof(uint32_t) * (N ? (size_t)N : 1));
     groupId = sptt_malloc(sizeof(int) * (json_array_size(groups) + 1));
-    if( !segGroup || !groupId ){ rc = SPTT_ENOMEM; goto done; }
-    for(size_t i = 0; i <= maxSeg; i++) segGroup[i] = -1;
+    if( !ids || !groupId ){ rc = SPTT_ENOMEM; goto done; }
+    if( N ) memcpy(ids, seg, sizeof(uint32_t) * (size_t)N);
+    if( N > 1 ) qsort(ids, (size_t)N, sizeof(uint32_t), cmp_u32);
+    for(uint64_t v = 0; v < N; v++) if( v==0 || ids[v]!=ids[nIds - 1] ) ids[nIds++] = ids[v];
+    segGroup = sptt_malloc(sizeof(int32_t) * (nIds ? (size_t)nIds : 1));
+    if( !segGroup ){ rc = SPTT_ENOMEM; goto done; }
+    for(uint64_t i = 0; i < nIds; i++) segGroup[i] = -1;
     for(size_t g = 0; g < json_array_size(groups); g++){
         json_t *G = json_array_get(groups, g);
         json_t *jo = json_object_get(G, "objectId"), *jl = json_object_get(G, "label"), *js = json_object_get(G, "segments");
@@ -117,13 +143,14 @@ int ingest_parse_aggregation(scene_data *d, const char *zAgg, const uint8_t *dat
                 goto done;
             }
             /* A segment no vertex uses is harmless (it may come from another mesh resolution). */
-            if( (size_t)s > maxSeg ) continue;
-            if( segGroup[s] >= 0 ){
+            int64_t at = s > UINT32_MAX ? -1 : find_u32(ids, nIds, (uint32_t)s);
+            if( at < 0 ) continue;
+            if( segGroup[at] >= 0 ){
                 rc = sptt_fail(SPTT_EFORMAT, "%s: segment %lld is used by segGroups[%d] and segGroups[%zu]", zAgg,
-                               (long long)s, segGroup[s], g);
+                               (long long)s, segGroup[at], g);
                 goto done;
             }
-            segGroup[s] = (int32_t)g;
+            segGroup[at] = (int32_t)g;
         }
         zRaw = json_string_value(jl);
         nyu = sptt_labels_nyu40(t, zRaw);
@@ -145,7 +172,7 @@ int ingest_parse_aggregation(scene_data *d, const char *zAgg, const uint8_t *dat
         }
     }
     for(uint64_t v = 0; v < N; v++){
-        int32_t g = segGroup[seg[v]];
+        int32_t g = segGroup[find_u32(ids, nIds, seg[v])];
         int id = g < 0 ? 0 : groupId[g];
         d->pack.instance[v] = (uint16_t)id;
         d->pack.nyu40[v] = 0;
@@ -161,6 +188,7 @@ int ingest_parse_aggregation(scene_data *d, const char *zAgg, const uint8_t *dat
     }
 
 done:
+    free(ids);
     free(segGroup);
     free(groupId);
     json_decref(agg);
