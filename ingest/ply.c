@@ -412,7 +412,13 @@ int ingest_parse_ply(const char *zPath, const uint8_t *buf, size_t size, sptt_pl
                         idx[j] = (uint32_t)x;
                     }
                     if( p->nFaces + (uint64_t)(n - 2) > nFaceCap ){
-                        size_t cap = nFaceCap ? 2 * nFaceCap : (size_t)e->count + 16;
+                        /* One polygon may add more triangles than doubling makes room for (up
+                        ** to 62), and an ASCII count is bounded by nothing: a face needs at least
+                        ** a byte per index, so the first guess is capped by the bytes left. */
+                        size_t need = (size_t)p->nFaces + (size_t)(n - 2);
+                        size_t left = size - r.at;
+                        size_t cap = nFaceCap ? 2 * nFaceCap : (size_t)(e->count < left ? e->count : left) + 16;
+                        if( cap < need ) cap = need;
                         uint32_t *f2 = sptt_realloc(faces, sptt_mul_size(cap, 12));
                         if( f2==NULL ){ rc = SPTT_ENOMEM; goto done; }
                         faces = f2;

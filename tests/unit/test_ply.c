@@ -177,6 +177,39 @@ static void nan_coord(sptt_buf *b)
     memcpy(b->p + hdr + 16 + 4, &q, 4);
 }
 
+/*
+** Found by make fuzz: the face array grew by doubling only, and a polygon of many vertices early in
+** the file adds more triangles than that (here 62 from one face, room for 2 * (1 + 16) = 34), so
+** the fan was written past the array. ASCII counts are also no longer taken as the first guess
+** when the file cannot hold them.
+*/
+Test(ply, large_polygon_and_ascii_face_count_beyond_the_file)
+{
+    sptt_buf b = {0};
+    sptt_ply p;
+    sptt_buf_printf(&b, "ply\nformat ascii 1.0\nelement vertex 64\nproperty float x\nproperty float y\nproperty float z\n"
+                        "element face 1\nproperty list uchar int vertex_indices\nend_header\n");
+    for(int i = 0; i < 64; i++) sptt_buf_printf(&b, "%d %d 0\n", i % 8, i / 8);
+    sptt_buf_printf(&b, "64");
+    for(int i = 0; i < 64; i++) sptt_buf_printf(&b, " %d", i);
+    sptt_buf_printf(&b, "\n");
+    cr_assert_eq(sptt_ply_read(write_tmp("fan.ply", b.p, b.n), &p), SPTT_OK, "%s", sptt_errmsg());
+    cr_assert_eq(p.nFaces, 62);
+    for(uint64_t f = 0; f < 62; f++){
+        cr_assert(p.faces[3 * f]==0 && p.faces[3 * f + 1]==f + 1 && p.faces[3 * f + 2]==f + 2, "triangle %llu",
+                  (unsigned long long)f);
+    }
+    sptt_ply_free(&p);
+    sptt_buf_free(&b);
+
+    /* A face count of 10^15 in a few bytes: refused for the missing data, not tried as memory. */
+    const char *zHuge = "ply\nformat ascii 1.0\nelement vertex 3\nproperty float x\nproperty float y\nproperty float z\n"
+                        "element face 1000000000000000\nproperty list uchar int vertex_indices\nend_header\n"
+                        "0 0 0\n1 0 0\n0 1 0\n3 0 1 2\n";
+    cr_assert_eq(sptt_ply_read(write_tmp("huge.ply", zHuge, strlen(zHuge)), &p), SPTT_EFORMAT);
+    cr_assert(strstr(sptt_errmsg(), "huge.ply: data line") && strstr(sptt_errmsg(), "file ends early"), "%s", sptt_errmsg());
+}
+
 Test(ply, refusals_name_the_file_and_the_place)
 {
     expect_refusal(truncate5, "truncated");
