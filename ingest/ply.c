@@ -384,7 +384,8 @@ int ingest_parse_ply(const char *zPath, const uint8_t *buf, size_t size, sptt_pl
                 }
                 rc = next_value(&r, pr->countType, &cnt);
                 if( rc ) goto done;
-                if( cnt < 0 || cnt > 1e6 ){
+                /* ASCII counts go through strtod: "nan" or "2.5" must not reach the int below. */
+                if( !(cnt >= 0 && cnt <= 1e6) || cnt!=floor(cnt) ){
                     rc = sptt_fail(SPTT_EFORMAT, "%s: byte %zu: %s %llu has a list of %g items", zPath, recAt, e->zName,
                                    (unsigned long long)k, cnt);
                     goto done;

@@ -210,6 +210,22 @@ Test(ply, large_polygon_and_ascii_face_count_beyond_the_file)
     cr_assert(strstr(sptt_errmsg(), "huge.ply: data line") && strstr(sptt_errmsg(), "file ends early"), "%s", sptt_errmsg());
 }
 
+/* Found by make fuzz: an ASCII list count of "nan" passed the range check and was converted to
+** int (undefined behaviour); a fractional count was truncated. Both are refused now. */
+Test(ply, ascii_list_count_must_be_a_whole_number)
+{
+    const char *azCount[] = { "nan", "2.5", "-inf" };
+    for(int i = 0; i < 3; i++){
+        char z[512];
+        sptt_ply p;
+        snprintf(z, sizeof z, "ply\nformat ascii 1.0\nelement vertex 3\nproperty float x\nproperty float y\n"
+                              "property float z\nelement face 1\nproperty list uchar int vertex_indices\nend_header\n"
+                              "0 0 0\n1 0 0\n0 1 0\n%s 0 1 2\n", azCount[i]);
+        cr_assert_eq(sptt_ply_read(write_tmp("count.ply", z, strlen(z)), &p), SPTT_EFORMAT, "count %s", azCount[i]);
+        cr_assert(strstr(sptt_errmsg(), "face 0 has a list of"), "%s", sptt_errmsg());
+    }
+}
+
 Test(ply, refusals_name_the_file_and_the_place)
 {
     expect_refusal(truncate5, "truncated");
