@@ -371,6 +371,8 @@ int ingest_parse_ply(const char *zPath, const uint8_t *buf, size_t size, sptt_pl
             }
             continue;
         }
+        /* Records without properties hold no bytes; a count of 10^15 of them must not be walked. */
+        if( e->nProps==0 ) continue;
         for(uint64_t k = 0; k < e->count; k++){
             size_t recAt = r.at;
             for(int i = 0; i < e->nProps; i++){

@@ -210,6 +210,26 @@ Test(ply, large_polygon_and_ascii_face_count_beyond_the_file)
     cr_assert(strstr(sptt_errmsg(), "huge.ply: data line") && strstr(sptt_errmsg(), "file ends early"), "%s", sptt_errmsg());
 }
 
+/* Found by make fuzz (a timeout): an element with no properties holds no bytes, so no size check
+** bounds its count, and the reader walked 7.8 * 10^14 empty records. */
+Test(ply, element_without_properties_and_a_huge_count, .timeout = 10)
+{
+    const char *azFormat[] = { "ascii", "binary_little_endian" };
+    for(int i = 0; i < 2; i++){
+        sptt_buf b = {0};
+        sptt_ply p;
+        sptt_buf_printf(&b, "ply\nformat %s 1.0\nelement marker 777777777777770\nelement vertex 1\nproperty float x\n"
+                            "property float y\nproperty float z\nend_header\n", azFormat[i]);
+        if( i==0 ) sptt_buf_printf(&b, "1 2 3\n");
+        else for(int k = 0; k < 3; k++) sptt_buf_f32(&b, (float)(k + 1));
+        cr_assert_eq(sptt_ply_read(write_tmp("empty_records.ply", b.p, b.n), &p), SPTT_OK, "%s", sptt_errmsg());
+        cr_assert_eq(p.nVerts, 1);
+        cr_assert_eq(p.xyz[2], 3.0f);
+        sptt_ply_free(&p);
+        sptt_buf_free(&b);
+    }
+}
+
 /* Found by make fuzz: an ASCII list count of "nan" passed the range check and was converted to
 ** int (undefined behaviour); a fractional count was truncated. Both are refused now. */
 Test(ply, ascii_list_count_must_be_a_whole_number)
