@@ -8,11 +8,14 @@
 **   corpus_tool sens IN OUT NFRAMES BLOB    the first NFRAMES frames, blobs cut to BLOB bytes
 **   corpus_tool segs IN OUT N               the first N entries of segIndices
 **   corpus_tool pack IN OUT MAXP            first MAXP points, samples and the faces among
-**                                           them, the first 3 frames and their images
+**                                           them, the first 3 frames and their images; also
+**                                           OUT.raw, the same with uncompressed sections
 **   corpus_tool st   IN OUT MAXBYTES        the metadata and the tensors of at most MAXBYTES
 */
 #include <jansson.h>
 #include <stdio.h>
+#include <zlib.h>
+#include <zstd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -151,10 +154,71 @@ static int cmd_segs(const char *zIn, const char *zOut, size_t n)
     return 0;
 }
 
+/*
+** The same pack with every section re-stored as a zstd frame of raw blocks (no compression, no
+** checksum) and the CRCs recomputed: the fuzzer's byte mutations then land on decoded values
+** (coordinates, face indices, poses, image offsets) instead of breaking the compressed stream.
+*/
+static void put_zstd_raw(sptt_buf *b, const uint8_t *p, uint64_t n)
+{
+    uint64_t at = 0;
+    sptt_buf_u32(b, 0xFD2FB528u);   /* frame magic */
+    sptt_buf_u8(b, 0xE0);           /* 8-byte content size, single segment, no checksum */
+    sptt_buf_u64(b, n);
+    do{
+        uint32_t len = n - at > 131072 ? 131072 : (uint32_t)(n - at);
+        uint32_t h = (len << 3) | (at + len==n ? 1u : 0u);   /* block type 0: raw */
+        sptt_buf_u8(b, (uint8_t)h);
+        sptt_buf_u8(b, (uint8_t)(h >> 8));
+        sptt_buf_u8(b, (uint8_t)(h >> 16));
+        sptt_buf_put(b, p + at, len);
+        at += len;
+    }while( at < n );
+}
+
+static int restore_raw(const char *zIn, const char *zOut)
+{
+    uint8_t *f = NULL;
+    size_t n;
+    uint32_t nE, crc;
+    sptt_buf head = {0}, body = {0};
+    int rc = sptt_read_file(zIn, &f, &n);
+    if( rc ) return rc;
+    nE = sptt_le32(f + 12);
+    for(uint32_t i = 0; i < nE && rc==SPTT_OK; i++){
+        uint8_t *q = f + 32 + 48 * i;
+        uint64_t off = sptt_le64(q + 8), stored = sptt_le64(q + 16), raw = sptt_le64(q + 24);
+        uint8_t *r = malloc(raw + 1);
+        uint64_t at = body.n;
+        if( ZSTD_decompress(r, raw, f + off, stored)!=raw ) rc = sptt_fail(SPTT_ECORRUPT, "%s: section %u", zIn, i);
+        else put_zstd_raw(&body, r, raw);
+        free(r);
+        memcpy(q + 16, &(uint64_t){ body.n - at }, 8);
+        memcpy(q + 8, &(uint64_t){ 32 + 48 * (uint64_t)nE + at }, 8);
+        crc = (uint32_t)crc32(0, body.p + at, (uInt)(body.n - at));
+        memcpy(q + 40, &crc, 4);
+    }
+    if( rc==SPTT_OK ){
+        uint64_t total = 32 + 48 * (uint64_t)nE + body.n;
+        memcpy(f + 16, &total, 8);
+        crc = (uint32_t)crc32(0, f, 24);
+        crc = (uint32_t)crc32(crc, f + 32, 48 * nE);
+        memcpy(f + 24, &crc, 4);
+        sptt_buf_put(&head, f, 32 + 48 * (size_t)nE);
+        sptt_buf_put(&head, body.p, body.n);
+        rc = head.rc ? head.rc : sptt_write_file(zOut, head.p, head.n);
+    }
+    free(f);
+    sptt_buf_free(&head);
+    sptt_buf_free(&body);
+    return rc;
+}
+
 static int cmd_pack(const char *zIn, const char *zOut, uint64_t maxP)
 {
     sptt_pack p;
     uint64_t nF = 0;
+    char zRaw[1024];
     int rc;
     if( sptt_pack_read(zIn, 0, &p) ) return die(zIn);
     if( p.nPoints > maxP ) p.nPoints = maxP;
@@ -168,7 +232,12 @@ static int cmd_pack(const char *zIn, const char *zOut, uint64_t maxP)
     if( p.nFrames > 3 ) p.nFrames = 3;
     rc = sptt_pack_write(zOut, &p, 3);
     sptt_pack_free(&p);
-    return rc ? die(zOut) : 0;
+    if( rc ) return die(zOut);
+    snprintf(zRaw, sizeof zRaw, "%s.raw", zOut);
+    rc = restore_raw(zOut, zRaw);
+    if( rc==SPTT_OK ) rc = sptt_pack_read(zRaw, 0, &p);   /* zstd reads the frames back */
+    if( rc==SPTT_OK ) sptt_pack_free(&p);
+    return rc ? die(zRaw) : 0;
 }
 
 static int cmd_st(const char *zIn, const char *zOut, uint64_t maxBytes)

@@ -44,7 +44,7 @@ printf 'chair\tchair\ntable_01\ttable\t7\n' > "$c/label_map/plain.tsv"
 printf '# name\traw\tnyu40\r\nSofa\tsofa\t6\r\n\r\nlamp\tlamp\r\nwall\twall\t1\r\n' > "$c/label_map/crlf.tsv"
 
 # Packs: one ScanNet scene with a few small frames and surface samples, the ARKitScenes videos
-# with poses only; then cut to a few dozen points.
+# with poses only; then cut to a few dozen points, each also with uncompressed sections (.raw).
 "$tools/sptt-ingest" scannet "$tmp/s/scannet/scans/scene0700_00" --labels "$tmp/s/scannet/scannetv2-labels.combined.tsv" \
     --db "$tmp/d.db" --fps 4 --frame-size 32x24 --sample 40 --quiet
 "$tools/sptt-ingest" arkitscenes "$tmp"/s/arkitscenes/3dod/Training/* --db "$tmp/d.db" --no-images --quiet
