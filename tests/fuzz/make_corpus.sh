@@ -4,6 +4,7 @@
 # the repository: fixture files are research data of their owners, copied only into the build
 # folder. Large inputs are cut down by corpus_tool so that each fuzzer iteration stays fast.
 # Runs once per build folder (a stamp file); the fuzzers add what they find to the same folders.
+# Remove $1/corpus to seed again.
 set -eu
 out=$1
 tools=$2
