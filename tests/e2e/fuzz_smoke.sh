@@ -1,7 +1,7 @@
 #!/bin/sh
 # Smoke run of make fuzz, so the harnesses keep building: the clang build, the seed corpora and
 # every harness for 2 s over its corpus, all in a fresh temporary build folder (a developer's
-# build-fuzz/ and its grown corpora are left alone). About 30 s on two cores.
+# build-fuzz/ and its grown corpora are left alone). 30 to 45 s on two cores, clang build included.
 bin=${SPTT_BIN:-bin}
 t=$(mktemp -d)
 trap 'rm -rf "$t"' EXIT
