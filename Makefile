@@ -4,6 +4,7 @@
 #   make deps       check the Debian packages and install what is missing
 #   make test       unit tests (Criterion) + end-to-end scripts, ends with "N passed, N failed"
 #   make check      the same suite built with -fsanitize=address,undefined in build-san/
+#   make fuzz       libFuzzer harnesses (clang) in build-fuzz/, each run FUZZ_SECONDS (default 60)
 #   make bench      benchmarks, figures as ratios measured in one run
 #   make demo       the main job on the synthetic default
 #   make clean
@@ -15,6 +16,7 @@
 #   tests/unit/test_*.c     one Criterion binary each
 #   tests/e2e/*.sh          one end-to-end script each
 #   tests/bench/bench_*.c   one benchmark binary each
+#   tests/fuzz/fuzz_*.c     one libFuzzer harness each (make fuzz)
 
 CC     := gcc
 MPICC  := mpicc
@@ -26,9 +28,11 @@ STAGES := common schemas synth ingest geometry annotate model train runtime
 PKGS   := assimp qhull_r libzstd sqlite3 libpng openblas jansson libturbojpeg zlib
 
 # Debian packages behind PKGS, the tests and the MPI tools.
+# clang and libclang-rt-dev (its sanitizer and libFuzzer runtimes, only recommended by clang) are
+# for make fuzz and the fuzz smoke test.
 DEB_PKGS := gcc make pkg-config libassimp-dev libqhull-dev libzstd-dev libsqlite3-dev \
             libpng-dev libopenblas-dev libjansson-dev libturbojpeg0-dev zlib1g-dev \
-            libcriterion-dev libopenmpi-dev openmpi-bin sqlite3
+            libcriterion-dev libopenmpi-dev openmpi-bin sqlite3 clang libclang-rt-dev
 
 # Evaluated lazily so that `make deps` works before the packages exist.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -67,13 +71,33 @@ UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 BENCH_SRCS := $(wildcard tests/bench/bench_*.c)
 BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(B)/bench/%)
 
-.PHONY: all deps test check bench demo clean tests-build
+# Fuzzing: the harnesses link a clang build of the stages the parsers live in, compiled with
+# coverage instrumentation and sanitizers into build-fuzz/ (the gcc objects have neither). The
+# build defines FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION, which only makes the pack reader ignore
+# its checksums (schemas/pack.c says why). FUZZ_TOOLS: where sptt-synth, sptt-ingest and
+# sptt-train are found for the seed corpora.
+FUZZ_CC      := clang
+FUZZ_B       ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS    ?= 2
+FUZZ_TOOLS   ?= $(BIN)
+FUZZ_STAGES  := common schemas ingest
+FUZZ_SRCS    := $(filter-out $(TOOL_SRCS) $(MPI_SRCS),$(wildcard $(addsuffix /*.c,$(FUZZ_STAGES))))
+FUZZ_OBJS    := $(FUZZ_SRCS:%.c=$(FUZZ_B)/%.o) $(FUZZ_B)/gen/dataset_sql.o
+FUZZ_LIB     := $(FUZZ_B)/libsptt.a
+FUZZ_BINS    := $(patsubst tests/fuzz/%.c,$(FUZZ_B)/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_CFLAGS  := -std=c11 -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+                -Wno-unknown-pragmas -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+FUZZ_CPPFLAGS = -D_DEFAULT_SOURCE -MMD -MP $(addprefix -I,$(STAGES)) -Itests/fuzz -I$(FUZZ_B)/gen $(PKG_CFLAGS)
+FUZZ_SAN     := address,undefined
+
+.PHONY: all deps test check bench demo clean tests-build fuzz fuzz-build
 .SECONDARY:
 .DEFAULT_GOAL := all
 
 all: $(TOOLS)
 
-$(B)/gen/dataset_sql.c: schemas/dataset.sql
+$(B)/gen/dataset_sql.c $(FUZZ_B)/gen/dataset_sql.c: schemas/dataset.sql
 	@mkdir -p $(@D)
 	@echo "  GEN $@"; { echo '/* Generated from schemas/dataset.sql by the Makefile; do not edit. */'; \
 	   echo 'const char sptt_dataset_sql[] ='; \
@@ -120,6 +144,26 @@ $(B)/bench/%: tests/bench/%.c $(LIB)
 
 tests-build: $(TOOLS) $(UNIT_BINS)
 
+$(FUZZ_B)/%.o: %.c
+	@mkdir -p $(@D)
+	@echo "  CC  $@"; $(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -c $< -o $@
+
+$(FUZZ_B)/gen/%.o: $(FUZZ_B)/gen/%.c
+	@echo "  CC  $@"; $(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -c $< -o $@
+
+$(FUZZ_LIB): $(FUZZ_OBJS)
+	@rm -f $@
+	@echo "  AR  $@"; ar rcs $@ $^
+
+$(FUZZ_B)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB)
+	@echo "  LD  $@"; $(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer,$(FUZZ_SAN) $< $(FUZZ_LIB) $(LDLIBS) -o $@
+
+$(FUZZ_B)/corpus_tool: tests/fuzz/corpus_tool.c $(FUZZ_LIB)
+	@echo "  LD  $@"; $(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) $< $(FUZZ_LIB) $(LDLIBS) -o $@
+
+# The tools the corpora come from are built here only when they are the default ones in bin/.
+fuzz-build: $(FUZZ_BINS) $(FUZZ_B)/corpus_tool $(if $(filter $(BIN),$(FUZZ_TOOLS)),$(TOOLS))
+
 deps:
 	@sh tests/deps.sh $(DEB_PKGS)
 
@@ -136,11 +180,16 @@ bench: deps
 	@$(MAKE) --no-print-directory $(TOOLS) $(BENCH_BINS)
 	@sh tests/bench.sh "$(B)/bench" "$(BIN)"
 
+fuzz: deps
+	@$(MAKE) --no-print-directory fuzz-build
+	@sh tests/fuzz/make_corpus.sh "$(FUZZ_B)" "$(FUZZ_TOOLS)"
+	@sh tests/fuzz/run.sh "$(FUZZ_B)" "$(FUZZ_SECONDS)" "$(FUZZ_JOBS)"
+
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@sh tests/demo.sh "$(BIN)"
 
 clean:
-	rm -rf build build-san bin
+	rm -rf build build-san build-fuzz bin
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+-include $(shell find $(B) $(FUZZ_B) -name '*.d' 2>/dev/null)

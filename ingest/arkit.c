@@ -85,16 +85,13 @@ static int check_rotation(const double *R, const char *zPath, size_t item)
     return SPTT_OK;
 }
 
-static int read_annotation(scene_data *d, const char *zPath)
+int ingest_parse_arkit_annotation(scene_data *d, const char *zPath, const uint8_t *buf, size_t n)
 {
-    uint8_t *buf = NULL;
-    size_t n;
     json_t *root = NULL, *data;
     int rc;
     int nUnknown = 0, nUnknownInst = 0;
     char zUnknown[200] = "";
 
-    if( (rc = ingest_scene_read_input(d, zPath, &buf, &n)) ) goto done;
     if( (rc = ingest_json_parse(zPath, buf, n, &root)) ) goto done;
     data = json_object_get(root, "data");
     if( !json_is_array(data) ){
@@ -175,8 +172,18 @@ static int read_annotation(scene_data *d, const char *zPath)
     }
 
 done:
-    free(buf);
     json_decref(root);
+    return rc;
+}
+
+static int read_annotation(scene_data *d, const char *zPath)
+{
+    uint8_t *buf;
+    size_t n;
+    int rc = ingest_scene_read_input(d, zPath, &buf, &n);
+    if( rc ) return rc;
+    rc = ingest_parse_arkit_annotation(d, zPath, buf, n);
+    free(buf);
     return rc;
 }
 
@@ -241,13 +248,6 @@ static int assign_vertices(scene_data *d)
 /* ---------------------------------------------------------------------------------------------
 ** Trajectory, frames, intrinsics
 */
-typedef struct traj_pose {
-    double t;
-    int64_t ms;               /* t rounded to the millisecond: the official loader's key */
-    uint32_t line;            /* 0-based line of the .traj file */
-    double c2w[16];
-} traj_pose;
-
 typedef struct arkit_frame {
     char zTs[40];             /* the time as the file name writes it */
     double t;
@@ -273,20 +273,17 @@ static int cmp_frame(const void *a, const void *b)
 ** One pose per line: "timestamp rx ry rz tx ty tz", the world->camera transform with its
 ** rotation as an axis-angle vector. Stored inverted (camera->world) and sorted by time.
 */
-static int read_traj(scene_data *d, const char *zPath, traj_pose **pPoses, uint64_t *pN)
+int ingest_parse_traj(const char *zPath, char *buf, traj_pose **pPoses, uint64_t *pN)
 {
-    uint8_t *buf = NULL;
-    size_t n;
     char *line, *next;
     traj_pose *P = NULL;
     uint64_t nP = 0, cap = 0;
     uint32_t lineNo = 0;
-    int rc;
+    int rc = SPTT_OK;
 
     *pPoses = NULL;
     *pN = 0;
-    if( (rc = ingest_scene_read_input(d, zPath, &buf, &n)) ) return rc;
-    for(line = (char *)buf; line && *line; line = next){
+    for(line = buf; line && *line; line = next){
         char *end = strchr(line, '\n'), *z;
         double v[7];
         int nv = 0;
@@ -367,6 +364,18 @@ static int read_traj(scene_data *d, const char *zPath, traj_pose **pPoses, uint6
 
 done:
     free(P);
+    return rc;
+}
+
+static int read_traj(scene_data *d, const char *zPath, traj_pose **pPoses, uint64_t *pN)
+{
+    uint8_t *buf;
+    size_t n;
+    int rc;
+    *pPoses = NULL;
+    *pN = 0;
+    if( (rc = ingest_scene_read_input(d, zPath, &buf, &n)) ) return rc;
+    rc = ingest_parse_traj(zPath, (char *)buf, pPoses, pN);
     free(buf);
     return rc;
 }
@@ -458,16 +467,12 @@ static int match_pose(const traj_pose *P, uint64_t nP, const arkit_frame *f)
 }
 
 /* "width height fx fy cx cy" on one line. */
-static int read_pincam(scene_data *d, const char *zPath, int *pW, int *pH, double *K)
+int ingest_parse_pincam(const char *zPath, const char *buf, int *pW, int *pH, double *K)
 {
-    uint8_t *buf;
-    size_t n;
     double v[6];
     int nv = 0;
-    char *z;
-    int rc = ingest_scene_read_input(d, zPath, &buf, &n);
-    if( rc ) return rc;
-    z = (char *)buf;
+    const char *z = buf;
+    int rc = SPTT_OK;
     for(;;){
         char *e;
         double x;
@@ -508,6 +513,16 @@ static int read_pincam(scene_data *d, const char *zPath, int *pW, int *pH, doubl
     *pH = (int)v[1];
     memcpy(K, v + 2, 4 * sizeof(double));
 done:
+    return rc;
+}
+
+static int read_pincam(scene_data *d, const char *zPath, int *pW, int *pH, double *K)
+{
+    uint8_t *buf;
+    size_t n;
+    int rc = ingest_scene_read_input(d, zPath, &buf, &n);
+    if( rc ) return rc;
+    rc = ingest_parse_pincam(zPath, (const char *)buf, pW, pH, K);
     free(buf);
     return rc;
 }

@@ -107,4 +107,66 @@ int ingest_frames_push(frame_list *fl, const sptt_frame_info *f);
 int ingest_frames_to_pack(frame_list *fl, scene_data *d, int w, int h);
 void ingest_frames_free(frame_list *fl);
 
+/* ---------------------------------------------------------------------------------------------
+** Parsers of single input files, on bytes already read. Each source reads (and hashes) a file,
+** then hands its bytes to one of these; the fuzz harnesses in tests/fuzz call them directly, so
+** every input byte reaches the parser without a file system in between. zPath only names the
+** input in messages. A `char *` input must be NUL-terminated (as sptt_read_file leaves it) and
+** is modified in place; the others are only read, but still need the NUL after the last byte
+** where they call strtod (PLY ASCII). On failure the outputs own no memory, except a scene_data
+** or label_map, which the caller frees as it always does.
+*/
+
+/* PLY (sptt_ply_read without the file). */
+int ingest_parse_ply(const char *zPath, const uint8_t *data, size_t n, sptt_ply *p);
+/* ScanNet .sens from an open stream of size bytes; takes fp: sptt_sens_free closes it, and so does
+** a failure. */
+int ingest_parse_sens(const char *zPath, FILE *fp, uint64_t size, sptt_sens *s);
+/* ScanNet label table (sptt_labels_load without the file). */
+int ingest_parse_labels(const char *zPath, char *data, sptt_label_table **pT);
+
+/* ScanNet *.segs.json: the segment id of every vertex, in *pSeg (caller frees), *pN of them. */
+int ingest_parse_segs(const char *zPath, const uint8_t *data, size_t n, uint32_t **pSeg, uint64_t *pN);
+/* ScanNet *.aggregation.json: one instance per segGroup (id objectId + 1), raw label -> NYU40 by t,
+** and the instance and NYU40 id of each of the d->pack.nPoints vertices, whose segments are seg. */
+int ingest_parse_aggregation(scene_data *d, const char *zPath, const uint8_t *data, size_t n, const uint32_t *seg,
+                             const sptt_label_table *t);
+
+/* ScanNet <scene>.txt: "key = value" lines; an axisAlignment line must hold a rigid transform. */
+typedef struct scannet_meta {
+    int hasAlign;
+    double M[16];
+    int colorW, colorH;
+    double fx, fy, cx, cy;
+    char zType[64];
+} scannet_meta;
+int ingest_parse_scannet_txt(const char *zPath, char *data, scannet_meta *m);
+
+/* ARKitScenes lowres_wide.traj: one pose per line, inverted to camera->world and sorted by time;
+** *pPoses (caller frees) holds *pN of them. */
+typedef struct traj_pose {
+    double t;
+    int64_t ms;               /* t rounded to the millisecond: the official loader's key */
+    uint32_t line;            /* 0-based line of the .traj file */
+    double c2w[16];
+} traj_pose;
+int ingest_parse_traj(const char *zPath, char *data, traj_pose **pPoses, uint64_t *pN);
+/* ARKitScenes .pincam: "width height fx fy cx cy"; K gets fx fy cx cy. */
+int ingest_parse_pincam(const char *zPath, const char *data, int *pW, int *pH, double *K);
+/* ARKitScenes *_3dod_annotation.json: one instance with its box per data[] entry, added to d. */
+int ingest_parse_arkit_annotation(scene_data *d, const char *zPath, const uint8_t *data, size_t n);
+
+/* Mesh import name table: "name<TAB>raw label[<TAB>nyu40 id]" per line; rows appended to m
+** (free m->rows, also after a failure). */
+typedef struct map_row {
+    char zName[96];
+    char zRaw[96];
+    int nyu40;                /* -1: not given, found by the raw label's NYU40 class name */
+} map_row;
+typedef struct label_map {
+    map_row *rows;
+    int n;
+} label_map;
+int ingest_parse_label_map(const char *zPath, char *data, label_map *m);
+
 #endif

@@ -51,16 +51,26 @@ int sptt_labels_load(const char *zPath, sptt_label_table **pT)
 {
     uint8_t *data = NULL;
     size_t size;
-    int rc, line = 0, colRaw = -1, colNyu = -1;
-    char *z, *next;
-    sptt_label_table *t = NULL;
+    int rc;
 
     *pT = NULL;
     rc = sptt_read_file(zPath, &data, &size);
     if( rc ) return rc;
+    rc = ingest_parse_labels(zPath, (char *)data, pT);
+    free(data);
+    return rc;
+}
+
+int ingest_parse_labels(const char *zPath, char *data, sptt_label_table **pT)
+{
+    int rc = SPTT_OK, line = 0, colRaw = -1, colNyu = -1;
+    char *z, *next;
+    sptt_label_table *t = NULL;
+
+    *pT = NULL;
     t = sptt_calloc(1, sizeof *t);
     if( t==NULL ){ rc = SPTT_ENOMEM; goto done; }
-    for(z = (char *)data; z && *z; z = next){
+    for(z = data; z && *z; z = next){
         char *az[64];
         int n;
         char *end = strchr(z, '\n');
@@ -137,7 +147,6 @@ int sptt_labels_load(const char *zPath, sptt_label_table **pT)
 
 done:
     sptt_labels_free(t);
-    free(data);
     return rc;
 }
 

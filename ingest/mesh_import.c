@@ -35,26 +35,12 @@
 /* ---------------------------------------------------------------------------------------------
 ** Label map: "name<TAB>raw label[<TAB>nyu40 id]" per line
 */
-typedef struct map_row {
-    char zName[96];
-    char zRaw[96];
-    int nyu40;                /* -1: not given, found by the raw label's NYU40 class name */
-} map_row;
-
-typedef struct label_map {
-    map_row *rows;
-    int n;
-} label_map;
-
-static int read_map(scene_data *d, const char *zPath, label_map *m)
+int ingest_parse_label_map(const char *zPath, char *buf, label_map *m)
 {
-    uint8_t *buf;
-    size_t n;
     char *line, *next;
     int lineNo = 0, cap = 0;
-    int rc = ingest_scene_read_input(d, zPath, &buf, &n);
-    if( rc ) return rc;
-    for(line = (char *)buf; line && *line; line = next){
+    int rc = SPTT_OK;
+    for(line = buf; line && *line; line = next){
         char *end = strchr(line, '\n'), *tab1, *tab2;
         map_row *row;
         next = end ? end + 1 : NULL;
@@ -95,6 +81,16 @@ static int read_map(scene_data *d, const char *zPath, label_map *m)
             row->nyu40 = (int)v;
         }
     }
+    return rc;
+}
+
+static int read_map(scene_data *d, const char *zPath, label_map *m)
+{
+    uint8_t *buf;
+    size_t n;
+    int rc = ingest_scene_read_input(d, zPath, &buf, &n);
+    if( rc ) return rc;
+    rc = ingest_parse_label_map(zPath, (char *)buf, m);
     free(buf);
     return rc;
 }

@@ -6,8 +6,7 @@
 ** to end exactly at end of file for binary files, which catches truncation and stray bytes.
 ** The first data byte is never skipped, whatever its value (Assimp 5.2.5's 0x0A bug).
 */
-#include "sptt_common.h"
-#include "sptt_ingest.h"
+#include "ingest.h"
 
 #include <errno.h>
 #include <math.h>
@@ -223,9 +222,19 @@ static int prop_index(const element *e, const char *zName)
 
 int sptt_ply_read(const char *zPath, sptt_ply *p)
 {
-    int rc = SPTT_OK;
     uint8_t *buf = NULL;
     size_t size = 0;
+    int rc;
+    memset(p, 0, sizeof *p);
+    rc = sptt_read_file(zPath, &buf, &size);
+    if( rc==SPTT_OK ) rc = ingest_parse_ply(zPath, buf, size, p);
+    free(buf);
+    return rc;
+}
+
+int ingest_parse_ply(const char *zPath, const uint8_t *buf, size_t size, sptt_ply *p)
+{
+    int rc = SPTT_OK;
     element aE[MAX_ELEMS];
     int nE = 0;
     reader r;
@@ -237,8 +246,6 @@ int sptt_ply_read(const char *zPath, sptt_ply *p)
     size_t nFaceCap = 0;
 
     memset(p, 0, sizeof *p);
-    rc = sptt_read_file(zPath, &buf, &size);
-    if( rc ) goto done;
     rc = parse_header(zPath, buf, size, &p->format, aE, &nE, &p->headerSize);
     if( rc ) goto done;
     for(int i = 0; i < nE; i++){
@@ -364,6 +371,8 @@ int sptt_ply_read(const char *zPath, sptt_ply *p)
             }
             continue;
         }
+        /* Records without properties hold no bytes; a count of 10^15 of them must not be walked. */
+        if( e->nProps==0 ) continue;
         for(uint64_t k = 0; k < e->count; k++){
             size_t recAt = r.at;
             for(int i = 0; i < e->nProps; i++){
@@ -377,7 +386,8 @@ int sptt_ply_read(const char *zPath, sptt_ply *p)
                 }
                 rc = next_value(&r, pr->countType, &cnt);
                 if( rc ) goto done;
-                if( cnt < 0 || cnt > 1e6 ){
+                /* ASCII counts go through strtod: "nan" or "2.5" must not reach the int below. */
+                if( !(cnt >= 0 && cnt <= 1e6) || cnt!=floor(cnt) ){
                     rc = sptt_fail(SPTT_EFORMAT, "%s: byte %zu: %s %llu has a list of %g items", zPath, recAt, e->zName,
                                    (unsigned long long)k, cnt);
                     goto done;
@@ -405,7 +415,13 @@ int sptt_ply_read(const char *zPath, sptt_ply *p)
                         idx[j] = (uint32_t)x;
                     }
                     if( p->nFaces + (uint64_t)(n - 2) > nFaceCap ){
-                        size_t cap = nFaceCap ? 2 * nFaceCap : (size_t)e->count + 16;
+                        /* One polygon may add more triangles than doubling makes room for (up
+                        ** to 62), and an ASCII count is bounded by nothing: a face needs at least
+                        ** a byte per index, so the first guess is capped by the bytes left. */
+                        size_t need = (size_t)p->nFaces + (size_t)(n - 2);
+                        size_t left = size - r.at;
+                        size_t cap = nFaceCap ? 2 * nFaceCap : (size_t)(e->count < left ? e->count : left) + 16;
+                        if( cap < need ) cap = need;
                         uint32_t *f2 = sptt_realloc(faces, sptt_mul_size(cap, 12));
                         if( f2==NULL ){ rc = SPTT_ENOMEM; goto done; }
                         faces = f2;
@@ -446,7 +462,6 @@ int sptt_ply_read(const char *zPath, sptt_ply *p)
 done:
     free(faces);
     free(extraOf);
-    free(buf);
     if( rc ) sptt_ply_free(p);
     return rc;
 }

@@ -25,31 +25,70 @@
 /* ---------------------------------------------------------------------------------------------
 ** Labels
 */
-
-/*
-** Segment id -> slot of an open-addressing table. Ids are arbitrary non-negative ints (ScanNet's
-** are vertex indices, but nothing in the format bounds them), so the table is sized by the
-** vertex count, not by the largest id: at least twice the number of distinct ids, so a probe
-** always meets a free slot.
-*/
-static size_t seg_slot(const int32_t *key, size_t mask, int32_t s)
+int ingest_parse_segs(const char *zPath, const uint8_t *data, size_t n, uint32_t **pSeg, uint64_t *pN)
 {
-    size_t h = ((uint32_t)s * 2654435761u) & mask;
-    while( key[h]!=-1 && key[h]!=s ) h = (h + 1) & mask;
-    return h;
+    json_t *segs = NULL, *idx;
+    uint32_t *seg = NULL;
+    size_t N;
+    int rc;
+
+    *pSeg = NULL;
+    *pN = 0;
+    if( (rc = ingest_json_parse(zPath, data, n, &segs)) ) goto done;
+    idx = json_object_get(segs, "segIndices");
+    if( !json_is_array(idx) ){
+        rc = sptt_fail(SPTT_EFORMAT, "%s: field 'segIndices': missing or not an array", zPath);
+        goto done;
+    }
+    N = json_array_size(idx);
+    seg = sptt_malloc(sizeof(uint32_t) * (N ? N : 1));
+    if( seg==NULL ){ rc = SPTT_ENOMEM; goto done; }
+    for(size_t v = 0; v < N; v++){
+        json_t *e = json_array_get(idx, v);
+        json_int_t s = json_integer_value(e);
+        if( !json_is_integer(e) || s < 0 || s > 0x7fffffff ){
+            rc = sptt_fail(SPTT_EFORMAT, "%s: field 'segIndices': entry %zu is not a segment id", zPath, v);
+            goto done;
+        }
+        seg[v] = (uint32_t)s;
+    }
+    *pSeg = seg;
+    *pN = N;
+    seg = NULL;
+
+done:
+    free(seg);
+    json_decref(segs);
+    return rc;
 }
 
-static int read_labels(scene_data *d, const char *zSegs, const char *zAgg, const sptt_label_table *t)
+static int cmp_u32(const void *a, const void *b)
 {
-    uint8_t *buf = NULL;
-    size_t n;
-    json_t *segs = NULL, *agg = NULL, *idx, *groups;
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Index of id in the sorted, distinct ids[n], or -1. */
+static int64_t find_u32(const uint32_t *ids, uint64_t n, uint32_t id)
+{
+    uint64_t lo = 0, hi = n;
+    while( lo < hi ){
+        uint64_t mid = lo + (hi - lo) / 2;
+        if( ids[mid] < id ) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < n && ids[lo]==id ? (int64_t)lo : -1;
+}
+
+int ingest_parse_aggregation(scene_data *d, const char *zAgg, const uint8_t *data, size_t n, const uint32_t *seg,
+                             const sptt_label_table *t)
+{
+    json_t *agg = NULL, *groups;
     int rc;
     uint64_t N = d->pack.nPoints;
-    int32_t *vertSeg = NULL;      /* vertex -> segment id */
-    int32_t *slotKey = NULL;      /* segment id in each slot, -1 free */
-    int32_t *slotGroup = NULL;    /* group index of each slot's segment, -1 none */
-    size_t mask = 0;
+    uint32_t *ids = NULL;         /* the distinct segment ids of the vertices, sorted */
+    uint64_t nIds = 0;
+    int32_t *segGroup = NULL;     /* ids[i] -> group index, -1 none */
     int *groupId = NULL;
     uint64_t *groupMissing = NULL;   /* per group: its segments no vertex uses */
     uint64_t nMissing = 0;
@@ -57,55 +96,25 @@ static int read_labels(scene_data *d, const char *zSegs, const char *zAgg, const
     uint64_t nUnknownPts = 0;
     char zUnknown[200] = "";
 
-    if( (rc = ingest_scene_read_input(d, zSegs, &buf, &n)) ) goto done;
-    rc = ingest_json_parse(zSegs, buf, n, &segs);
-    free(buf);
-    buf = NULL;
-    if( rc ) goto done;
-    idx = json_object_get(segs, "segIndices");
-    if( !json_is_array(idx) ){
-        rc = sptt_fail(SPTT_EFORMAT, "%s: field 'segIndices': missing or not an array", zSegs);
-        goto done;
-    }
-    if( json_array_size(idx)!=N ){
-        rc = sptt_fail(SPTT_EFORMAT, "%s: field 'segIndices': %zu entries, the mesh has %llu vertices", zSegs,
-                       json_array_size(idx), (unsigned long long)N);
-        goto done;
-    }
-    {
-        size_t cap = 16;
-        while( cap < 2 * (size_t)N + 2 ) cap *= 2;
-        mask = cap - 1;
-        vertSeg = sptt_malloc(sizeof(int32_t) * ((size_t)N + 1));
-        slotKey = sptt_malloc(sizeof(int32_t) * cap);
-        slotGroup = sptt_malloc(sizeof(int32_t) * cap);
-        if( !vertSeg || !slotKey || !slotGroup ){ rc = SPTT_ENOMEM; goto done; }
-        for(size_t i = 0; i < cap; i++) slotKey[i] = slotGroup[i] = -1;
-    }
-    for(size_t v = 0; v < N; v++){
-        json_t *e = json_array_get(idx, v);
-        json_int_t s = json_integer_value(e);
-        if( !json_is_integer(e) || s < 0 || s > 0x7fffffff ){
-            rc = sptt_fail(SPTT_EFORMAT, "%s: field 'segIndices': entry %zu is not a segment id", zSegs, v);
-            goto done;
-        }
-        vertSeg[v] = (int32_t)s;
-        slotKey[seg_slot(slotKey, mask, (int32_t)s)] = (int32_t)s;
-    }
-
-    if( (rc = ingest_scene_read_input(d, zAgg, &buf, &n)) ) goto done;
-    rc = ingest_json_parse(zAgg, buf, n, &agg);
-    free(buf);
-    buf = NULL;
-    if( rc ) goto done;
+    if( (rc = ingest_json_parse(zAgg, data, n, &agg)) ) goto done;
     groups = json_object_get(agg, "segGroups");
     if( !json_is_array(groups) ){
         rc = sptt_fail(SPTT_EFORMAT, "%s: field 'segGroups': missing or not an array", zAgg);
         goto done;
     }
+    /* Segment ids are sparse (ScanNet's are vertex indices of the segmentation) and may go up to
+    ** 2^31 - 1: a table over the distinct ids the vertices use, not over every id up to the
+    ** largest, which a one-vertex mesh could make gigabytes long. */
+    ids = sptt_malloc(sizeof(uint32_t) * (N ? (size_t)N : 1));
     groupId = sptt_malloc(sizeof(int) * (json_array_size(groups) + 1));
     groupMissing = sptt_calloc(json_array_size(groups) + 1, sizeof(uint64_t));
-    if( !groupId || !groupMissing ){ rc = SPTT_ENOMEM; goto done; }
+    if( !ids || !groupId || !groupMissing ){ rc = SPTT_ENOMEM; goto done; }
+    if( N ) memcpy(ids, seg, sizeof(uint32_t) * (size_t)N);
+    if( N > 1 ) qsort(ids, (size_t)N, sizeof(uint32_t), cmp_u32);
+    for(uint64_t v = 0; v < N; v++) if( v==0 || ids[v]!=ids[nIds - 1] ) ids[nIds++] = ids[v];
+    segGroup = sptt_malloc(sizeof(int32_t) * (nIds ? (size_t)nIds : 1));
+    if( !segGroup ){ rc = SPTT_ENOMEM; goto done; }
+    for(uint64_t i = 0; i < nIds; i++) segGroup[i] = -1;
     for(size_t g = 0; g < json_array_size(groups); g++){
         json_t *G = json_array_get(groups, g);
         json_t *jo = json_object_get(G, "objectId"), *jl = json_object_get(G, "label"), *js = json_object_get(G, "segments");
@@ -132,25 +141,24 @@ static int read_labels(scene_data *d, const char *zSegs, const char *zAgg, const
         for(size_t k = 0; k < json_array_size(js); k++){
             json_t *e = json_array_get(js, k);
             json_int_t s = json_integer_value(e);
-            size_t slot;
             if( !json_is_integer(e) || s < 0 ){
                 rc = sptt_fail(SPTT_EFORMAT, "%s: segGroups[%zu].segments[%zu]: not a segment id", zAgg, g, k);
                 goto done;
             }
             /* A segment no vertex uses labels nothing (it may come from another mesh resolution,
             ** or the files may not belong together): counted, and reported below. */
-            slot = s > 0x7fffffff ? 0 : seg_slot(slotKey, mask, (int32_t)s);
-            if( s > 0x7fffffff || slotKey[slot]==-1 ){
+            int64_t at = s > UINT32_MAX ? -1 : find_u32(ids, nIds, (uint32_t)s);
+            if( at < 0 ){
                 groupMissing[g]++;
                 nMissing++;
                 continue;
             }
-            if( slotGroup[slot] >= 0 ){
+            if( segGroup[at] >= 0 ){
                 rc = sptt_fail(SPTT_EFORMAT, "%s: segment %lld is used by segGroups[%d] and segGroups[%zu]", zAgg,
-                               (long long)s, slotGroup[slot], g);
+                               (long long)s, segGroup[at], g);
                 goto done;
             }
-            slotGroup[slot] = (int32_t)g;
+            segGroup[at] = (int32_t)g;
         }
         zRaw = json_string_value(jl);
         nyu = sptt_labels_nyu40(t, zRaw);
@@ -172,7 +180,7 @@ static int read_labels(scene_data *d, const char *zSegs, const char *zAgg, const
         }
     }
     for(uint64_t v = 0; v < N; v++){
-        int32_t g = slotGroup[seg_slot(slotKey, mask, vertSeg[v])];
+        int32_t g = segGroup[find_u32(ids, nIds, seg[v])];
         int id = g < 0 ? 0 : groupId[g];
         d->pack.instance[v] = (uint16_t)id;
         d->pack.nyu40[v] = 0;
@@ -207,14 +215,39 @@ static int read_labels(scene_data *d, const char *zSegs, const char *zAgg, const
     }
 
 done:
-    free(buf);
-    free(vertSeg);
-    free(slotKey);
-    free(slotGroup);
+    free(ids);
+    free(segGroup);
     free(groupId);
     free(groupMissing);
-    json_decref(segs);
     json_decref(agg);
+    return rc;
+}
+
+/* vertex -> segIndices -> segGroups -> raw category -> nyu40id, for the d->pack.nPoints vertices. */
+static int read_labels(scene_data *d, const char *zSegs, const char *zAgg, const sptt_label_table *t)
+{
+    uint8_t *buf = NULL;
+    size_t n;
+    uint32_t *seg = NULL;
+    uint64_t nSeg = 0;
+    int rc;
+
+    if( (rc = ingest_scene_read_input(d, zSegs, &buf, &n)) ) goto done;
+    rc = ingest_parse_segs(zSegs, buf, n, &seg, &nSeg);
+    free(buf);
+    buf = NULL;
+    if( rc ) goto done;
+    if( nSeg!=d->pack.nPoints ){
+        rc = sptt_fail(SPTT_EFORMAT, "%s: field 'segIndices': %llu entries, the mesh has %llu vertices", zSegs,
+                       (unsigned long long)nSeg, (unsigned long long)d->pack.nPoints);
+        goto done;
+    }
+    if( (rc = ingest_scene_read_input(d, zAgg, &buf, &n)) ) goto done;
+    rc = ingest_parse_aggregation(d, zAgg, buf, n, seg, t);
+
+done:
+    free(buf);
+    free(seg);
     return rc;
 }
 
@@ -268,23 +301,12 @@ static int parse_alignment(const char *zLine, const char *zWhere, double *M)
     return check_rigid(M, zWhere);
 }
 
-typedef struct scannet_meta {
-    int hasAlign;
-    double M[16];
-    int colorW, colorH;
-    double fx, fy, cx, cy;
-    char zType[64];
-} scannet_meta;
-
-static int read_meta(scene_data *d, const char *zPath, scannet_meta *m)
+int ingest_parse_scannet_txt(const char *zPath, char *buf, scannet_meta *m)
 {
-    uint8_t *buf;
-    size_t n;
     char *line, *next;
-    int rc = ingest_scene_read_input(d, zPath, &buf, &n);
     int lineNo = 0;
-    if( rc ) return rc;
-    for(line = (char *)buf; line && *line && rc==SPTT_OK; line = next){
+    int rc = SPTT_OK;
+    for(line = buf; line && *line && rc==SPTT_OK; line = next){
         char *end = strchr(line, '\n');
         char *eq;
         next = end ? end + 1 : NULL;
@@ -319,6 +341,16 @@ static int read_meta(scene_data *d, const char *zPath, scannet_meta *m)
         else if( strcmp(line, "my_color")==0 ) m->cy = atof(eq + 3);
         else if( strcmp(line, "sceneType")==0 ) snprintf(m->zType, sizeof m->zType, "%s", eq + 3);
     }
+    return rc;
+}
+
+static int read_meta(scene_data *d, const char *zPath, scannet_meta *m)
+{
+    uint8_t *buf;
+    size_t n;
+    int rc = ingest_scene_read_input(d, zPath, &buf, &n);
+    if( rc ) return rc;
+    rc = ingest_parse_scannet_txt(zPath, (char *)buf, m);
     free(buf);
     return rc;
 }

@@ -10,8 +10,7 @@
 ** what is left of the file, so a truncated or corrupt file is refused with the frame and byte
 ** offset where it went wrong, before any large allocation.
 */
-#include "sptt_common.h"
-#include "sptt_ingest.h"
+#include "ingest.h"
 
 #include <errno.h>
 #include <math.h>
@@ -40,12 +39,9 @@ static int read_at(FILE *fp, const char *zPath, uint64_t off, void *buf, size_t 
 
 int sptt_sens_read(const char *zPath, sptt_sens *s)
 {
-    int rc = SPTT_OK;
     FILE *fp = NULL;
     struct stat st;
-    uint8_t head[12 + 255 + FIXED_AFTER_NAME];
-    uint64_t nameLen, at;
-    const uint8_t *q;
+    int rc;
 
     memset(s, 0, sizeof *s);
     snprintf(s->zPath, sizeof s->zPath, "%s", zPath);
@@ -54,8 +50,20 @@ int sptt_sens_read(const char *zPath, sptt_sens *s)
         fclose(fp);
         return sptt_fail(SPTT_EIO, "%s: cannot stat: %s", zPath, strerror(errno));
     }
+    return ingest_parse_sens(zPath, fp, (uint64_t)st.st_size, s);
+}
+
+int ingest_parse_sens(const char *zPath, FILE *fp, uint64_t size, sptt_sens *s)
+{
+    int rc = SPTT_OK;
+    uint8_t head[12 + 255 + FIXED_AFTER_NAME];
+    uint64_t nameLen, at;
+    const uint8_t *q;
+
+    memset(s, 0, sizeof *s);
+    snprintf(s->zPath, sizeof s->zPath, "%s", zPath);
     s->fp = fp;
-    s->fileSize = (uint64_t)st.st_size;
+    s->fileSize = size;
     rc = read_at(fp, zPath, 0, head, 12);
     if( rc ) goto done;
     if( sptt_le32(head)!=SENS_VERSION ){

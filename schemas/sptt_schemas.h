@@ -108,6 +108,8 @@ int sptt_pack_write(const char *zPath, const sptt_pack *p, int level);
 ** The message of a refusal names the first inconsistency and the section it is in.
 */
 int sptt_pack_read(const char *zPath, int flags, sptt_pack *p);
+/* The same on a pack already in memory; zName names it in messages. The bytes are only read. */
+int sptt_pack_read_buffer(const char *zName, const uint8_t *data, size_t n, int flags, sptt_pack *p);
 void sptt_pack_free(sptt_pack *p);
 
 /* ---------------------------------------------------------------------------------------------

@@ -8,8 +8,10 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include "ingest.h"
 #include "sptt_common.h"
 #include "sptt_db.h"
 #include "sptt_ingest.h"
@@ -631,4 +633,54 @@ Test(ingest_scannet, surface_samples_follow_area_and_seed)
     cr_assert(memcmp(p.sxyz, q.sxyz, 12 * p.nSamples) != 0);
     sptt_pack_free(&q);
     sptt_pack_free(&p);
+}
+
+/*
+** Segment ids are sparse and a file may use any id up to 2^31 - 1. The reader used to index a
+** table by segment id, so one vertex in segment 2^31 - 1 made it allocate and fill 8 GiB; the
+** table now holds the distinct ids the vertices use.
+*/
+Test(scannet_parse, sparse_segment_ids_take_no_memory)
+{
+    const char *zAgg = "{\"segGroups\":[{\"objectId\":4,\"label\":\"chair\",\"segments\":[2147483647,9]},"
+                       "{\"objectId\":0,\"label\":\"wall\",\"segments\":[5,2147483646]}]}";
+    char zLabels[] = "raw_category\tnyu40id\nchair\t5\nwall\t1\n";
+    uint32_t seg[4] = { 2147483647, 5, 7, 5 };
+    sptt_label_table *t = NULL;
+    scene_data d;
+    struct rusage ru0, ru1;
+
+    cr_assert_eq(ingest_parse_labels("labels.tsv", zLabels, &t), SPTT_OK, "%s", sptt_errmsg());
+    ingest_scene_init(&d, "scene0000_00", "scannet");
+    d.pack.nPoints = 4;
+    d.pack.instance = calloc(4, sizeof(uint16_t));
+    d.pack.nyu40 = calloc(4, 1);
+    getrusage(RUSAGE_SELF, &ru0);
+    cr_assert_eq(ingest_parse_aggregation(&d, "agg.json", (const uint8_t *)zAgg, strlen(zAgg), seg, t), SPTT_OK, "%s",
+                 sptt_errmsg());
+    getrusage(RUSAGE_SELF, &ru1);
+    cr_assert_lt(ru1.ru_maxrss - ru0.ru_maxrss, 64 * 1024, "peak memory grew by %ld KiB", ru1.ru_maxrss - ru0.ru_maxrss);
+    cr_assert_eq(d.nInst, 2);
+    cr_assert_eq(d.pack.instance[0], 5);
+    cr_assert_eq(d.pack.nyu40[0], 5);
+    cr_assert_eq(d.pack.instance[1], 1);
+    cr_assert_eq(d.pack.nyu40[1], 1);
+    cr_assert_eq(d.pack.instance[2], 0);
+    cr_assert_eq(d.pack.instance[3], 1);
+    ingest_scene_free(&d);
+
+    /* A segment two groups share is still refused when a vertex uses it. */
+    {
+        const char *zTwice = "{\"segGroups\":[{\"objectId\":1,\"label\":\"chair\",\"segments\":[7]},"
+                             "{\"objectId\":2,\"label\":\"wall\",\"segments\":[7]}]}";
+        ingest_scene_init(&d, "scene0000_00", "scannet");
+        d.pack.nPoints = 4;
+        d.pack.instance = calloc(4, sizeof(uint16_t));
+        d.pack.nyu40 = calloc(4, 1);
+        cr_assert_eq(ingest_parse_aggregation(&d, "agg.json", (const uint8_t *)zTwice, strlen(zTwice), seg, t),
+                     SPTT_EFORMAT);
+        cr_assert(strstr(sptt_errmsg(), "agg.json: segment 7 is used by segGroups[0] and segGroups[1]"), "%s", sptt_errmsg());
+        ingest_scene_free(&d);
+    }
+    sptt_labels_free(t);
 }

@@ -177,6 +177,75 @@ static void nan_coord(sptt_buf *b)
     memcpy(b->p + hdr + 16 + 4, &q, 4);
 }
 
+/*
+** Found by make fuzz: the face array grew by doubling only, and a polygon of many vertices early in
+** the file adds more triangles than that (here 62 from one face, room for 2 * (1 + 16) = 34), so
+** the fan was written past the array. ASCII counts are also no longer taken as the first guess
+** when the file cannot hold them.
+*/
+Test(ply, large_polygon_and_ascii_face_count_beyond_the_file)
+{
+    sptt_buf b = {0};
+    sptt_ply p;
+    sptt_buf_printf(&b, "ply\nformat ascii 1.0\nelement vertex 64\nproperty float x\nproperty float y\nproperty float z\n"
+                        "element face 1\nproperty list uchar int vertex_indices\nend_header\n");
+    for(int i = 0; i < 64; i++) sptt_buf_printf(&b, "%d %d 0\n", i % 8, i / 8);
+    sptt_buf_printf(&b, "64");
+    for(int i = 0; i < 64; i++) sptt_buf_printf(&b, " %d", i);
+    sptt_buf_printf(&b, "\n");
+    cr_assert_eq(sptt_ply_read(write_tmp("fan.ply", b.p, b.n), &p), SPTT_OK, "%s", sptt_errmsg());
+    cr_assert_eq(p.nFaces, 62);
+    for(uint64_t f = 0; f < 62; f++){
+        cr_assert(p.faces[3 * f]==0 && p.faces[3 * f + 1]==f + 1 && p.faces[3 * f + 2]==f + 2, "triangle %llu",
+                  (unsigned long long)f);
+    }
+    sptt_ply_free(&p);
+    sptt_buf_free(&b);
+
+    /* A face count of 10^15 in a few bytes: refused for the missing data, not tried as memory. */
+    const char *zHuge = "ply\nformat ascii 1.0\nelement vertex 3\nproperty float x\nproperty float y\nproperty float z\n"
+                        "element face 1000000000000000\nproperty list uchar int vertex_indices\nend_header\n"
+                        "0 0 0\n1 0 0\n0 1 0\n3 0 1 2\n";
+    cr_assert_eq(sptt_ply_read(write_tmp("huge.ply", zHuge, strlen(zHuge)), &p), SPTT_EFORMAT);
+    cr_assert(strstr(sptt_errmsg(), "huge.ply: data line") && strstr(sptt_errmsg(), "file ends early"), "%s", sptt_errmsg());
+}
+
+/* Found by make fuzz (a timeout): an element with no properties holds no bytes, so no size check
+** bounds its count, and the reader walked 7.8 * 10^14 empty records. */
+Test(ply, element_without_properties_and_a_huge_count, .timeout = 10)
+{
+    const char *azFormat[] = { "ascii", "binary_little_endian" };
+    for(int i = 0; i < 2; i++){
+        sptt_buf b = {0};
+        sptt_ply p;
+        sptt_buf_printf(&b, "ply\nformat %s 1.0\nelement marker 777777777777770\nelement vertex 1\nproperty float x\n"
+                            "property float y\nproperty float z\nend_header\n", azFormat[i]);
+        if( i==0 ) sptt_buf_printf(&b, "1 2 3\n");
+        else for(int k = 0; k < 3; k++) sptt_buf_f32(&b, (float)(k + 1));
+        cr_assert_eq(sptt_ply_read(write_tmp("empty_records.ply", b.p, b.n), &p), SPTT_OK, "%s", sptt_errmsg());
+        cr_assert_eq(p.nVerts, 1);
+        cr_assert_eq(p.xyz[2], 3.0f);
+        sptt_ply_free(&p);
+        sptt_buf_free(&b);
+    }
+}
+
+/* Found by make fuzz: an ASCII list count of "nan" passed the range check and was converted to
+** int (undefined behaviour); a fractional count was truncated. Both are refused now. */
+Test(ply, ascii_list_count_must_be_a_whole_number)
+{
+    const char *azCount[] = { "nan", "2.5", "-inf" };
+    for(int i = 0; i < 3; i++){
+        char z[512];
+        sptt_ply p;
+        snprintf(z, sizeof z, "ply\nformat ascii 1.0\nelement vertex 3\nproperty float x\nproperty float y\n"
+                              "property float z\nelement face 1\nproperty list uchar int vertex_indices\nend_header\n"
+                              "0 0 0\n1 0 0\n0 1 0\n%s 0 1 2\n", azCount[i]);
+        cr_assert_eq(sptt_ply_read(write_tmp("count.ply", z, strlen(z)), &p), SPTT_EFORMAT, "count %s", azCount[i]);
+        cr_assert(strstr(sptt_errmsg(), "face 0 has a list of"), "%s", sptt_errmsg());
+    }
+}
+
 Test(ply, refusals_name_the_file_and_the_place)
 {
     expect_refusal(truncate5, "truncated");
