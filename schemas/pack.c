@@ -492,12 +492,15 @@ static int decode_section(const char *zPath, const entry *e, uint8_t *raw, sptt_
         return SPTT_OK;
     }
     case SEC_IMGS: {
-        size_t M = (size_t)e->count;
-        size_t nOff = sptt_mul_size(M + 1, 8);
+        size_t M = (size_t)e->count, nOff;
         uint32_t h[4];
-        if( e->raw < IMGS_HEAD || nOff==SIZE_MAX || e->raw - IMGS_HEAD < nOff ){
+        /* The count is bounded by the section before M + 1 is formed: a count of 2^64 - 1 would
+        ** otherwise wrap to an empty offset table that the checks below read past. */
+        if( e->raw < IMGS_HEAD || e->count > (e->raw - IMGS_HEAD) / 8 ){
             return section_fail(zPath, e, "too short for its offset table");
         }
+        nOff = (M + 1) * 8;
+        if( e->raw - IMGS_HEAD < nOff ) return section_fail(zPath, e, "too short for its offset table");
         memcpy(h, raw, IMGS_HEAD);
         if( (h[0]!=SPTT_IMG_RGB8 && h[0]!=SPTT_IMG_JPEG) || h[1]==0 || h[2]==0 ){
             return section_fail(zPath, e, "unknown encoding or zero image size");

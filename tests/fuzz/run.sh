@@ -30,7 +30,10 @@ if [ "${1:-}" = "--one" ]; then
     dict=$(dict_of "$name")
     UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:suppressions=$here/ubsan.supp" \
     ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=1" \
-    "$out/fuzz_$name" "$out/corpus/$name" -max_total_time="$secs" -max_len="$(max_len "$name")" -timeout=10 \
+    # Inputs that once broke a parser (tests/fuzz/regress/<name>/) run first, every time.
+    regress=""
+    [ -d "$here/regress/$name" ] && regress="$here/regress/$name"
+    "$out/fuzz_$name" "$out/corpus/$name" $regress -max_total_time="$secs" -max_len="$(max_len "$name")" -timeout=10 \
         -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$out/crashes/$name/" ${dict:+-dict="$dict"} \
         > "$out/logs/$name.log" 2>&1
     echo $? > "$out/logs/$name.rc"
