@@ -746,7 +746,7 @@ static int list_checkpoints(const char *zDir, ck_entry **paE, int *pn)
         entries_free(a, n);
         return rc;
     }
-    qsort(a, (size_t)n, sizeof *a, cmp_newest_first);
+    if( n > 1 ) qsort(a, (size_t)n, sizeof *a, cmp_newest_first);
     *paE = a;
     *pn = n;
     return SPTT_OK;
