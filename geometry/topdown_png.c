@@ -8,8 +8,8 @@
 ** in black, with a scale bar, an axis cross and a caption in a small built-in bitmap font.
 */
 #include "geo_util.h"
+#include "sptt_canvas.h"
 #include "sptt_common.h"
-#include "sptt_png.h"
 #include "sptt_schemas.h"
 
 #include <math.h>
@@ -31,111 +31,6 @@
 #define PAD_M 0.5
 /* And the pixels per side of the drawing, whatever the extent: memory stays under 200 MB. */
 #define MAX_SIDE_PX 4096
-/* Pixel coordinates are clamped to this before becoming ints: far outside any canvas, far inside
-** int. */
-#define PX_FAR 1048576.0
-
-typedef struct canvas {
-    int w, h;
-    uint8_t *rgb;
-    float *top;       /* highest z drawn at each pixel */
-} canvas;
-
-static void put(canvas *c, int x, int y, const uint8_t *col)
-{
-    if( x < 0 || y < 0 || x >= c->w || y >= c->h ) return;
-    memcpy(c->rgb + 3 * ((size_t)y * c->w + x), col, 3);
-}
-
-static void disc(canvas *c, int x, int y, int r, const uint8_t *col)
-{
-    for(int dy = -r; dy <= r; dy++)
-        for(int dx = -r; dx <= r; dx++)
-            if( dx * dx + dy * dy <= r * r + r ) put(c, x + dx, y + dy, col);
-}
-
-/* A line of width 2r+1 (Bresenham, stamping a disc). */
-static void line(canvas *c, int x0, int y0, int x1, int y1, int r, const uint8_t *col)
-{
-    int dx = abs(x1 - x0), dy = -abs(y1 - y0), sx = x0 < x1 ? 1 : -1, sy = y0 < y1 ? 1 : -1, err = dx + dy;
-    for(int guard = 0; guard < 100000; guard++){
-        disc(c, x0, y0, r, col);
-        if( x0==x1 && y0==y1 ) break;
-        {
-            int e2 = 2 * err;
-            if( e2 >= dy ){
-                err += dy;
-                x0 += sx;
-            }
-            if( e2 <= dx ){
-                err += dx;
-                y0 += sy;
-            }
-        }
-    }
-}
-
-static void rect(canvas *c, int x0, int y0, int x1, int y1, const uint8_t *col)
-{
-    for(int y = y0; y <= y1; y++)
-        for(int x = x0; x <= x1; x++) put(c, x, y, col);
-}
-
-/* ---------------------------------------------------------------------------------------------
-** 5x7 font: 7 rows of 5 bits, most significant bit leftmost. Letters are lower case only (upper
-** case is drawn as lower case); '^' draws a superscript 2 for "m^".
-*/
-static const char zGlyphs[] = "0123456789abcdefghijklmnopqrstuvwxyz.,_-:/()=%^ +";
-static const uint8_t aGlyph[][7] = {
-    { 0x0E, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0E }, { 0x04, 0x0C, 0x04, 0x04, 0x04, 0x04, 0x0E },
-    { 0x0E, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1F }, { 0x1F, 0x02, 0x04, 0x02, 0x01, 0x11, 0x0E },
-    { 0x02, 0x06, 0x0A, 0x12, 0x1F, 0x02, 0x02 }, { 0x1F, 0x10, 0x1E, 0x01, 0x01, 0x11, 0x0E },
-    { 0x06, 0x08, 0x10, 0x1E, 0x11, 0x11, 0x0E }, { 0x1F, 0x01, 0x02, 0x04, 0x08, 0x08, 0x08 },
-    { 0x0E, 0x11, 0x11, 0x0E, 0x11, 0x11, 0x0E }, { 0x0E, 0x11, 0x11, 0x0F, 0x01, 0x02, 0x0C },
-    { 0x00, 0x00, 0x0E, 0x01, 0x0F, 0x11, 0x0F }, { 0x10, 0x10, 0x16, 0x19, 0x11, 0x11, 0x1E },
-    { 0x00, 0x00, 0x0E, 0x10, 0x10, 0x11, 0x0E }, { 0x01, 0x01, 0x0D, 0x13, 0x11, 0x11, 0x0F },
-    { 0x00, 0x00, 0x0E, 0x11, 0x1F, 0x10, 0x0E }, { 0x06, 0x09, 0x08, 0x1C, 0x08, 0x08, 0x08 },
-    { 0x00, 0x0F, 0x11, 0x11, 0x0F, 0x01, 0x0E }, { 0x10, 0x10, 0x16, 0x19, 0x11, 0x11, 0x11 },
-    { 0x04, 0x00, 0x0C, 0x04, 0x04, 0x04, 0x0E }, { 0x02, 0x00, 0x06, 0x02, 0x02, 0x12, 0x0C },
-    { 0x10, 0x10, 0x12, 0x14, 0x18, 0x14, 0x12 }, { 0x0C, 0x04, 0x04, 0x04, 0x04, 0x04, 0x0E },
-    { 0x00, 0x00, 0x1A, 0x15, 0x15, 0x11, 0x11 }, { 0x00, 0x00, 0x16, 0x19, 0x11, 0x11, 0x11 },
-    { 0x00, 0x00, 0x0E, 0x11, 0x11, 0x11, 0x0E }, { 0x00, 0x00, 0x1E, 0x11, 0x1E, 0x10, 0x10 },
-    { 0x00, 0x00, 0x0D, 0x13, 0x0F, 0x01, 0x01 }, { 0x00, 0x00, 0x16, 0x19, 0x10, 0x10, 0x10 },
-    { 0x00, 0x00, 0x0E, 0x10, 0x0E, 0x01, 0x1E }, { 0x08, 0x08, 0x1C, 0x08, 0x08, 0x09, 0x06 },
-    { 0x00, 0x00, 0x11, 0x11, 0x11, 0x13, 0x0D }, { 0x00, 0x00, 0x11, 0x11, 0x11, 0x0A, 0x04 },
-    { 0x00, 0x00, 0x11, 0x11, 0x15, 0x15, 0x0A }, { 0x00, 0x00, 0x11, 0x0A, 0x04, 0x0A, 0x11 },
-    { 0x00, 0x00, 0x11, 0x11, 0x0F, 0x01, 0x0E }, { 0x00, 0x00, 0x1F, 0x02, 0x04, 0x08, 0x1F },
-    { 0x00, 0x00, 0x00, 0x00, 0x00, 0x0C, 0x0C }, { 0x00, 0x00, 0x00, 0x00, 0x0C, 0x04, 0x08 },
-    { 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x1F }, { 0x00, 0x00, 0x00, 0x1F, 0x00, 0x00, 0x00 },
-    { 0x00, 0x0C, 0x0C, 0x00, 0x0C, 0x0C, 0x00 }, { 0x00, 0x01, 0x02, 0x04, 0x08, 0x10, 0x00 },
-    { 0x02, 0x04, 0x08, 0x08, 0x08, 0x04, 0x02 }, { 0x08, 0x04, 0x02, 0x02, 0x02, 0x04, 0x08 },
-    { 0x00, 0x00, 0x1F, 0x00, 0x1F, 0x00, 0x00 }, { 0x18, 0x19, 0x02, 0x04, 0x08, 0x13, 0x03 },
-    { 0x0C, 0x12, 0x04, 0x08, 0x1E, 0x00, 0x00 }, { 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 },
-    { 0x00, 0x04, 0x04, 0x1F, 0x04, 0x04, 0x00 },
-};
-
-_Static_assert(sizeof aGlyph / sizeof aGlyph[0]==sizeof zGlyphs - 1, "one glyph per character");
-
-/* Draws text at (x, y) (top-left) with pixel scale s; returns the width drawn. */
-static int text(canvas *c, int x, int y, int s, const char *z, const uint8_t *col)
-{
-    int x0 = x;
-    for(; *z; z++){
-        char ch = *z >= 'A' && *z <= 'Z' ? (char)(*z - 'A' + 'a') : *z;
-        const char *g = strchr(zGlyphs, ch);
-        if( ch && g ){
-            const uint8_t *rows = aGlyph[g - zGlyphs];
-            for(int r = 0; r < 7; r++)
-                for(int b = 0; b < 5; b++)
-                    if( rows[r] & (0x10 >> b) ) rect(c, x + b * s, y + r * s, x + b * s + s - 1, y + r * s + s - 1, col);
-        }
-        x += 6 * s;
-    }
-    return x - x0;
-}
-
-/* ---------------------------------------------------------------------------------------------
-*/
 typedef struct view {
     double x0, y1, ppm;    /* world x of pixel column 0 (after the margin), world y of the top row */
     int top;               /* pixel row where the drawing starts */
@@ -144,46 +39,17 @@ typedef struct view {
 static double px_x(const view *v, double x) { return MARGIN + (x - v->x0) * v->ppm; }
 static double px_y(const view *v, double y) { return v->top + (v->y1 - y) * v->ppm; }
 
-static int px_int(double p)
-{
-    /* NaN and far values land off the canvas instead of overflowing the conversion. */
-    if( !(p > -PX_FAR) ) return (int)-PX_FAR;
-    if( p > PX_FAR ) return (int)PX_FAR;
-    return (int)lround(p);
-}
-
 static void to_px(const view *v, double x, double y, int *px, int *py)
 {
-    *px = px_int(px_x(v, x));
-    *py = px_int(px_y(v, y));
+    *px = sptt_canvas_coord(px_x(v, x));
+    *py = sptt_canvas_coord(px_y(v, y));
 }
 
-/* A segment between world points, clipped to the canvas (and a few pixels around it) before it
-** is rasterised, so an end far outside keeps the segment's direction. Liang-Barsky. */
-static void seg(canvas *c, const view *v, double ax, double ay, double bx, double by, int r, const uint8_t *col)
+/* A segment between world points; the canvas clips it before rasterising, so an end far outside
+** keeps the segment's direction. */
+static void seg(sptt_canvas *c, const view *v, double ax, double ay, double bx, double by, int r, const uint8_t *col)
 {
-    double x0 = px_x(v, ax), y0 = px_y(v, ay), x1 = px_x(v, bx), y1 = px_y(v, by);
-    double dx = x1 - x0, dy = y1 - y0, t0 = 0, t1 = 1;
-    double p[4] = { -dx, dx, -dy, dy };
-    double q[4] = { x0 + 8, c->w + 8 - x0, y0 + 8, c->h + 8 - y0 };
-    if( !isfinite(x0) || !isfinite(y0) || !isfinite(x1) || !isfinite(y1) ) return;
-    for(int i = 0; i < 4; i++){
-        if( p[i]==0 ){
-            if( q[i] < 0 ) return;
-            continue;
-        }
-        {
-            double t = q[i] / p[i];
-            if( p[i] < 0 ){
-                if( t > t1 ) return;
-                if( t > t0 ) t0 = t;
-            }else{
-                if( t < t0 ) return;
-                if( t < t1 ) t1 = t;
-            }
-        }
-    }
-    line(c, px_int(x0 + t0 * dx), px_int(y0 + t0 * dy), px_int(x0 + t1 * dx), px_int(y0 + t1 * dy), r, col);
+    sptt_canvas_line(c, px_x(v, ax), px_y(v, ay), px_x(v, bx), px_y(v, by), r, col);
 }
 
 static int cmp_float(const void *a, const void *b)
@@ -223,7 +89,8 @@ static void face_color(const sptt_topdown *t, const uint32_t *tri, double zLo, d
 
 int sptt_topdown_png(const char *zPath, const sptt_topdown *t)
 {
-    canvas c = {0};
+    sptt_canvas c = {0};
+    float *top = NULL;   /* highest z drawn at each pixel */
     view v;
     double bb[4] = { INFINITY, INFINITY, -INFINITY, -INFINITY }, zCut = INFINITY, zLo = 0, zSpan = 1, spacing;
     size_t nDrawn = 0;
@@ -310,17 +177,18 @@ int sptt_topdown_png(const char *zPath, const sptt_topdown *t)
     v.x0 = bb[0];
     v.y1 = bb[3];
     v.top = MARGIN / 2 + nLines * CAPTION_LINE + 8;
-    c.w = 2 * MARGIN + (int)ceil((bb[2] - bb[0]) * v.ppm) + 1;
-    c.h = v.top + (int)ceil((bb[3] - bb[1]) * v.ppm) + 1 + MARGIN / 2 + FOOTER;
-    if( c.w < 420 ) c.w = 420;
-    c.rgb = sptt_malloc((size_t)c.w * c.h * 3);
-    c.top = sptt_malloc((size_t)c.w * c.h * sizeof(float));
-    if( c.rgb==NULL || c.top==NULL ){
+    {
+        int w = 2 * MARGIN + (int)ceil((bb[2] - bb[0]) * v.ppm) + 1;
+        int h = v.top + (int)ceil((bb[3] - bb[1]) * v.ppm) + 1 + MARGIN / 2 + FOOTER;
+        rc = sptt_canvas_create(&c, w < 420 ? 420 : w, h, NULL);
+        if( rc ) goto cleanup;
+    }
+    top = sptt_malloc((size_t)c.w * c.h * sizeof(float));
+    if( top==NULL ){
         rc = SPTT_ENOMEM;
         goto cleanup;
     }
-    memset(c.rgb, 255, (size_t)c.w * c.h * 3);
-    for(size_t i = 0; i < (size_t)c.w * c.h; i++) c.top[i] = -INFINITY;
+    for(size_t i = 0; i < (size_t)c.w * c.h; i++) top[i] = -INFINITY;
 
     /* Mesh faces, when given, fill the surfaces; points are splatted over them (and alone for
     ** a bare point cloud), sized from the mean spacing so surfaces read as surfaces. */
@@ -361,8 +229,8 @@ int sptt_topdown_png(const char *zPath, const sptt_topdown *t)
                 /* A little slack keeps neighbouring triangles free of pinholes. */
                 if( a < -1e-3 || b < -1e-3 || g < -1e-3 ) continue;
                 z = a * pz[0] + b * pz[1] + g * pz[2];
-                if( z < c.top[at] ) continue;
-                c.top[at] = (float)z;
+                if( z < top[at] ) continue;
+                top[at] = (float)z;
                 memcpy(c.rgb + 3 * at, col, 3);
             }
         }
@@ -382,8 +250,8 @@ int sptt_topdown_png(const char *zPath, const sptt_topdown *t)
                 size_t at;
                 if( x < 0 || y < 0 || x >= c.w || y >= c.h ) continue;
                 at = (size_t)y * c.w + x;
-                if( p[2] < c.top[at] ) continue;
-                c.top[at] = p[2];
+                if( p[2] < top[at] ) continue;
+                top[at] = p[2];
                 memcpy(c.rgb + 3 * at, col, 3);
             }
     }
@@ -405,8 +273,8 @@ int sptt_topdown_png(const char *zPath, const sptt_topdown *t)
         {
             int cx, cy;
             to_px(&v, t->boxes[b].center[0], t->boxes[b].center[1], &cx, &cy);
-            line(&c, cx - 3, cy, cx + 3, cy, 0, col);
-            line(&c, cx, cy - 3, cx, cy + 3, 0, col);
+            sptt_canvas_line(&c, cx - 3, cy, cx + 3, cy, 0, col);
+            sptt_canvas_line(&c, cx, cy - 3, cx, cy + 3, 0, col);
         }
     }
 
@@ -429,7 +297,7 @@ int sptt_topdown_png(const char *zPath, const sptt_topdown *t)
             char buf[256];
             size_t len = strcspn(z, "\n");
             snprintf(buf, sizeof buf, "%.*s", (int)(len < sizeof buf ? len : sizeof buf - 1), z);
-            text(&c, MARGIN, MARGIN / 2 + l * CAPTION_LINE, 2, buf, black);
+            sptt_canvas_text(&c, MARGIN, MARGIN / 2 + l * CAPTION_LINE, 2, buf, black);
             z += len + (z[len]=='\n');
         }
     }
@@ -443,29 +311,29 @@ int sptt_topdown_png(const char *zPath, const sptt_topdown *t)
         for(size_t k = 0; k < sizeof aLen / sizeof aLen[0]; k++)
             if( aLen[k] * v.ppm <= 0.25 * (c.w - 2 * MARGIN) ) len = aLen[k];
         x1 = x0 + (int)lround(len * v.ppm);
-        rect(&c, x0, y - 2, x1, y + 2, black);
-        rect(&c, x0, y - 8, x0 + 1, y + 8, black);
-        rect(&c, x1 - 1, y - 8, x1, y + 8, black);
+        sptt_canvas_rect(&c, x0, y - 2, x1, y + 2, black);
+        sptt_canvas_rect(&c, x0, y - 8, x0 + 1, y + 8, black);
+        sptt_canvas_rect(&c, x1 - 1, y - 8, x1, y + 8, black);
         if( len < 1 ) snprintf(lab, sizeof lab, "%g cm", len * 100);
         else snprintf(lab, sizeof lab, "%g m", len);
-        text(&c, x1 + 10, y - 7, 2, lab, black);
+        sptt_canvas_text(&c, x1 + 10, y - 7, 2, lab, black);
         /* Axis cross, bottom right: x to the right, y up. */
         {
             int ax = c.w - MARGIN - 40, ay = y + 8;
-            line(&c, ax, ay, ax + 30, ay, 0, black);
-            line(&c, ax + 30, ay, ax + 25, ay - 4, 0, black);
-            line(&c, ax + 30, ay, ax + 25, ay + 4, 0, black);
-            line(&c, ax, ay, ax, ay - 30, 0, black);
-            line(&c, ax, ay - 30, ax - 4, ay - 25, 0, black);
-            line(&c, ax, ay - 30, ax + 4, ay - 25, 0, black);
-            text(&c, ax + 33, ay - 3, 1, "x", black);
-            text(&c, ax - 2, ay - 40, 1, "y", black);
+            sptt_canvas_line(&c, ax, ay, ax + 30, ay, 0, black);
+            sptt_canvas_line(&c, ax + 30, ay, ax + 25, ay - 4, 0, black);
+            sptt_canvas_line(&c, ax + 30, ay, ax + 25, ay + 4, 0, black);
+            sptt_canvas_line(&c, ax, ay, ax, ay - 30, 0, black);
+            sptt_canvas_line(&c, ax, ay - 30, ax - 4, ay - 25, 0, black);
+            sptt_canvas_line(&c, ax, ay - 30, ax + 4, ay - 25, 0, black);
+            sptt_canvas_text(&c, ax + 33, ay - 3, 1, "x", black);
+            sptt_canvas_text(&c, ax - 2, ay - 40, 1, "y", black);
         }
     }
 
-    rc = sptt_png_write(zPath, c.rgb, c.w, c.h, 3, 8);
+    rc = sptt_canvas_write_png(&c, zPath);
 cleanup:
-    free(c.rgb);
-    free(c.top);
+    sptt_canvas_free(&c);
+    free(top);
     return rc;
 }
