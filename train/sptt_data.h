@@ -122,8 +122,8 @@ typedef struct sptt_loader_stats {
 } sptt_loader_stats;
 void sptt_loader_stats_get(sptt_loader *L, sptt_loader_stats *p);
 
-/* Stops the thread (at once, even in the middle of a batch), joins it and frees everything.
-** NULL is a no-op. */
+/* Stops the thread without finishing the batch it is making (it stops before its next example),
+** joins it and frees everything. NULL is a no-op. */
 void sptt_loader_close(sptt_loader *L);
 
 #endif
