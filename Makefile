@@ -44,9 +44,9 @@ SANFLAGS := $(if $(SAN),-fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-
 # -Wno-format-truncation: messages are cut to their buffers on purpose; file paths go through
 # sptt_pathf(), which reports a path that does not fit instead of truncating it.
 CFLAGS   := -std=c11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
-            -Wno-unknown-pragmas -Wno-format-truncation -fopenmp $(SANFLAGS)
+            -Wno-unknown-pragmas -Wno-format-truncation -fopenmp -pthread $(SANFLAGS)
 CPPFLAGS  = -D_DEFAULT_SOURCE -MMD -MP $(addprefix -I,$(STAGES)) -Imodel/kern -I$(B)/gen $(PKG_CFLAGS)
-LDFLAGS  := -fopenmp $(SANFLAGS)
+LDFLAGS  := -fopenmp -pthread $(SANFLAGS)
 LDLIBS    = $(PKG_LIBS) -lm
 
 ALL_C     := $(wildcard $(addsuffix /*.c,$(STAGES)))
