@@ -73,9 +73,9 @@ int sptt_examples_load(sqlite3 *db, int kind, const char *zSplit, sptt_examples 
     int rc, cap = 0, step;
     const char *zSql = kind==SPTT_EXAMPLES_DESCRIPTIONS
         ? "SELECT s.scene_id * 1000 + d.variant, s.name, 'description', NULL, d.text FROM descriptions d JOIN scenes s USING(scene_id) "
-          "WHERE (?1 IS NULL OR s.split=?1) AND " CURRENT " ORDER BY s.name, d.variant"
+          "WHERE (?1 IS NULL OR s.split=?1) AND s.n_frames > 0 AND " CURRENT " ORDER BY s.name, d.variant"
         : "SELECT q.qa_id, s.name, q.question_type, q.prompt, coalesce(q.mc_answer, q.ground_truth) FROM qa q JOIN scenes s "
-          "USING(scene_id) WHERE (?1 IS NULL OR s.split=?1) AND " CURRENT " ORDER BY s.name, q.qa_id";
+          "USING(scene_id) WHERE (?1 IS NULL OR s.split=?1) AND s.n_frames > 0 AND " CURRENT " ORDER BY s.name, q.qa_id";
     memset(pOut, 0, sizeof *pOut);
     if( kind!=SPTT_EXAMPLES_DESCRIPTIONS && kind!=SPTT_EXAMPLES_QA ) return sptt_fail(SPTT_EINVAL, "unknown example kind %d", kind);
     if( (rc = sptt_db_prepare(db, zSql, &st)) ) return rc;

@@ -119,7 +119,8 @@ typedef struct sptt_examples {
 } sptt_examples;
 
 /* The examples of one kind from the scenes of zSplit ("train", "val", or NULL for every scene)
-** whose annotations are current. */
+** whose annotations are current and that have a camera walk (the model learns from video: a mesh
+** ingested without one gives no examples). */
 int sptt_examples_load(sqlite3 *db, int kind, const char *zSplit, sptt_examples *pOut);
 void sptt_examples_free(sptt_examples *e);
 

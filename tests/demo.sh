@@ -44,7 +44,18 @@ echo
 echo "== one walkthrough description ($(sqlite3 "$out/dataset.db" "SELECT name FROM scenes ORDER BY name LIMIT 1"))"
 sqlite3 "$out/dataset.db" "SELECT text FROM descriptions d JOIN scenes s USING(scene_id) ORDER BY s.name, variant LIMIT 1" | fold -s -w 120
 echo
+echo "== 5. training a tiny model in two stages: descriptions, then spatial QA (under a minute)"
+cat > "$out/tiny.json" <<'EOF'
+{"vocab_size": 512, "hidden": 64, "n_layer": 4, "n_head": 4, "n_kv_head": 2, "head_dim": 16, "ffn": 128, "ttt_heads": 4,
+ "ttt_rope_dim": 8, "chunk": 64, "window": 64, "anchor_every": 2, "frame_w": 32, "frame_h": 32, "patch": 8,
+ "rope_sections": [4, 2, 2]}
+EOF
+"$bin/sptt-train" --db "$out/dataset.db" --out "$out/train" --config "$out/tiny.json" --stage both --steps 60 --batch 4 \
+    --frames 4 --lr 3e-3 --fast-lr 3e-3 --val-every 20 --log-every 20
+echo
 echo "ScanNet layout:      $out/raw/scannet/scans/<scene>/ (+ scannetv2-labels.combined.tsv)"
 echo "ARKitScenes layout:  $out/raw/arkitscenes/3dod/Training/<video>/"
 echo "Ground truth:        ground_truth.json beside each scene"
 echo "Dataset:             $out/dataset.db  (sqlite3 $out/dataset.db 'SELECT name, n_points, n_frames FROM scenes')"
+echo "Trained model:       $out/train/stage1/, $out/train/stage2/ (checkpoints), $out/train/metrics.jsonl"
+echo "Loss curve:          $out/train/loss.png"

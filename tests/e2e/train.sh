@@ -17,7 +17,7 @@ header() {
 }
 meta() { header "$1" | sed -n "s/.*\"$2\":\"\([^\"]*\)\".*/\1/p"; }
 
-check "help exits 0 and shows usage" '"$tool" --help | grep -q "usage: sptt-train --dump-step"'
+check "help exits 0 and shows usage" '"$tool" --help | grep -q "sptt-train --dump-step FILE"'
 check "version" '"$tool" --version | grep -q "^sptt-train [0-9]"'
 "$tool" --bogus >/dev/null 2>"$dir/err"; rc=$?
 check "unknown option exits 2" '[ $rc -eq 2 ] && grep -q "unknown option" "$dir/err"'

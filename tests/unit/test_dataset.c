@@ -329,8 +329,8 @@ Test(dataset, splits_are_seeded_kept_and_examples_come_in_a_fixed_order)
     for(int i = 0; i < 10; i++){
         char zSql[2000];
         snprintf(zSql, sizeof zSql,
-                 "INSERT INTO scenes(scene_id, name, source, input_hash, geometry_input, geometry_hash, annotated_geometry, annotated_at) "
-                 "VALUES(%d, 's%02d', 'scannet', 'h', 'h', 'g', 'g', 't');"
+                 "INSERT INTO scenes(scene_id, name, source, input_hash, geometry_input, geometry_hash, annotated_geometry, annotated_at, n_frames) "
+                 "VALUES(%d, 's%02d', 'scannet', 'h', 'h', 'g', 'g', 't', 10);"
                  "INSERT INTO qa(scene_id, question_type, question, options, ground_truth, mc_answer, prompt, seed) "
                  "VALUES(%d, 'object_rel_distance', 'q', '[\"A. x\",\"B. y\"]', 'y', 'B', 'prompt %d', 0);"
                  "INSERT INTO qa(scene_id, question_type, question, ground_truth, prompt, seed) "

@@ -1,0 +1,613 @@
+/*
+** The two-stage trainer (sptt_trainer.h): a run is a sequence of stages; a stage is a loop of
+** steps; a step is accum micro-batches of forward and backward, one gradient sum across ranks
+** and one AdamW update. Rank 0 alone writes checkpoints, metrics and the loss picture.
+*/
+#include "sptt_ckpt.h"
+#include "sptt_common.h"
+#include "sptt_data.h"
+#include "sptt_dataset.h"
+#include "sptt_plot.h"
+#include "sptt_trainer.h"
+
+#include <jansson.h>
+
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static volatile sig_atomic_t g_stop;
+
+void sptt_train_request_stop(void)
+{
+    g_stop = 1;
+}
+
+void sptt_train_opts_default(sptt_train_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->firstStage = SPTT_STAGE_DESCRIPTIONS;
+    o->lastStage = SPTT_STAGE_QA;
+    o->epochs = 1;
+    o->batch = 1;
+    o->accum = 1;
+    sptt_optim_config_default(&o->optim);
+    o->optim.warmup = 10;
+    o->valFraction = 0.2;
+    o->nFrames = 4;
+    o->maxAnswerTokens = 256;
+    o->zInstruction = "These are frames of a video.\nDescribe this scene in detail as the camera walks through it.";
+    o->logEvery = 10;
+    o->valEvery = 0;
+    o->valExamples = 64;
+    o->ckptEvery = 0;
+    o->keep = 2;
+    o->checkEvery = 50;
+}
+
+static const char *stage_name(int stage)
+{
+    return stage==SPTT_STAGE_DESCRIPTIONS ? "descriptions" : "qa";
+}
+
+typedef struct run {
+    const sptt_train_opts *o;
+    sptt_comm *c;
+    sqlite3 *db;
+    sptt_model *m;
+    sptt_tokenizer *tok;
+    sptt_optim opt;
+    int haveOpt;
+    sptt_train_state st;
+    sptt_examples train, val;
+    sptt_loader *L;
+    int64_t total;            /* steps of the current stage */
+    char zStageDir[4096];
+    char zMetrics[4096];
+    /* Gradient buckets: block l's parameters are summed as soon as its backward is done. */
+    float *grads;
+    size_t nParam;
+    int bucketsOn;
+    int rcHook;
+} run;
+
+/* ---------------------------------------------------------------------------------------------
+** Gradient sums across ranks
+*/
+static void on_block_done(void *pCtx, int layer)
+{
+    run *r = pCtx;
+    size_t off, n;
+    if( !r->bucketsOn || r->rcHook ) return;
+    if( (r->rcHook = sptt_model_layer_params(r->m, layer, &off, &n))==SPTT_OK ) r->rcHook = r->c->xIallreduce(r->c, r->grads + off, n);
+}
+
+/* After the last backward of a step: the embedding and head ranges, then wait for every bucket. */
+static int finish_gradient_sum(run *r)
+{
+    const sptt_config *cfg = sptt_model_config(r->m);
+    size_t off0, n0, offL, nL;
+    int rc = r->rcHook;
+    r->bucketsOn = 0;
+    r->rcHook = 0;
+    if( r->c->size==1 ) return rc;
+    if( rc==SPTT_OK ) rc = sptt_model_layer_params(r->m, 0, &off0, &n0);
+    if( rc==SPTT_OK ) rc = sptt_model_layer_params(r->m, cfg->n_layer - 1, &offL, &nL);
+    if( rc==SPTT_OK && off0 > 0 ) rc = r->c->xIallreduce(r->c, r->grads, off0);
+    if( rc==SPTT_OK && offL + nL < r->nParam ) rc = r->c->xIallreduce(r->c, r->grads + offL + nL, r->nParam - offL - nL);
+    if( rc==SPTT_OK ) rc = r->c->xWaitAll(r->c);
+    else r->c->xWaitAll(r->c);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------------------
+** Metrics and the loss picture (rank 0)
+*/
+static void metrics_line(run *r, const char *zJson)
+{
+    FILE *f;
+    if( r->c->rank!=0 ) return;
+    f = fopen(r->zMetrics, "a");
+    if( f==NULL ) return;
+    fprintf(f, "%s\n", zJson);
+    fclose(f);
+}
+
+/* On resume, the rows logged after the checkpoint are dropped: the resumed run logs them again,
+** and the file then reads as one uninterrupted run. */
+static int metrics_truncate(run *r, int stage, int64_t step)
+{
+    uint8_t *data = NULL;
+    size_t n;
+    sptt_buf b = {0};
+    int rc;
+    if( r->c->rank!=0 ) return SPTT_OK;
+    if( sptt_read_file(r->zMetrics, &data, &n) ) return SPTT_OK;
+    for(char *line = (char *)data, *next; line && *line; line = next){
+        json_error_t e;
+        next = strchr(line, '\n');
+        if( next ) *next++ = 0;
+        json_t *j = json_loads(line, 0, &e);
+        int s = (int)json_integer_value(json_object_get(j, "stage"));
+        int64_t k = (int64_t)json_integer_value(json_object_get(j, "step"));
+        if( j && (s < stage || (s==stage && k <= step)) ) sptt_buf_printf(&b, "%s\n", line);
+        json_decref(j);
+    }
+    rc = b.rc ? b.rc : sptt_write_file(r->zMetrics, b.p ? b.p : (uint8_t *)"", b.n);
+    sptt_buf_free(&b);
+    free(data);
+    return rc;
+}
+
+/* loss.png from metrics.jsonl: training and validation loss against the step, stage 2 after
+** stage 1 on one axis. */
+static void plot_losses(run *r)
+{
+    uint8_t *data = NULL;
+    size_t n;
+    double *x[2] = { NULL, NULL }, *y[2] = { NULL, NULL };
+    int cnt[2] = { 0, 0 }, cap = 0;
+    int64_t lastStage1 = 0;
+    char zPng[4200];
+    if( r->c->rank!=0 || sptt_read_file(r->zMetrics, &data, &n) ) return;
+    for(int pass = 0; pass < 2; pass++){
+        /* Pass 0 counts and finds where stage 1 ends; pass 1 fills. */
+        for(char *line = (char *)data, *next; line && *line; line = next){
+            json_error_t e;
+            next = strchr(line, '\n');
+            if( next ) *next = 0;
+            json_t *j = json_loads(line, 0, &e);
+            if( next ) *next++ = '\n';
+            if( j==NULL ) continue;
+            int stage = (int)json_integer_value(json_object_get(j, "stage"));
+            int64_t step = (int64_t)json_integer_value(json_object_get(j, "step"));
+            json_t *loss = json_object_get(j, "loss"), *vl = json_object_get(j, "val_loss");
+            if( pass==0 ){
+                if( stage==1 && step > lastStage1 ) lastStage1 = step;
+                cap++;
+            }else{
+                double xs = (double)step + (stage==2 ? (double)lastStage1 : 0);
+                if( json_is_number(loss) ){ x[0][cnt[0]] = xs; y[0][cnt[0]++] = json_number_value(loss); }
+                if( json_is_number(vl) ){ x[1][cnt[1]] = xs; y[1][cnt[1]++] = json_number_value(vl); }
+            }
+            json_decref(j);
+        }
+        if( pass==0 ){
+            for(int k = 0; k < 2; k++){
+                x[k] = malloc(sizeof(double) * (size_t)(cap + 1));
+                y[k] = malloc(sizeof(double) * (size_t)(cap + 1));
+            }
+            if( !x[0] || !x[1] || !y[0] || !y[1] ) goto done;
+        }
+    }
+    {
+        sptt_series s[2] = {
+            { "training loss", x[0], y[0], cnt[0], { 31, 119, 180 } },
+            { "validation loss", x[1], y[1], cnt[1], { 214, 39, 40 } },
+        };
+        snprintf(zPng, sizeof zPng, "%s/loss.png", r->o->zOut);
+        if( sptt_plot_png(zPng, "Spatial-TTT training", "step", "cross-entropy", s, cnt[1] ? 2 : 1, 800, 500, 0) && !r->o->quiet )
+            fprintf(stderr, "sptt-train: warning: %s\n", sptt_errmsg());
+    }
+done:
+    for(int k = 0; k < 2; k++){
+        free(x[k]);
+        free(y[k]);
+    }
+    free(data);
+}
+
+/* ---------------------------------------------------------------------------------------------
+** Model, tokenizer and examples of a stage
+*/
+static int stage_examples(run *r, int stage)
+{
+    int kind = stage==SPTT_STAGE_DESCRIPTIONS ? SPTT_EXAMPLES_DESCRIPTIONS : SPTT_EXAMPLES_QA;
+    int rc;
+    sptt_examples_free(&r->train);
+    sptt_examples_free(&r->val);
+    if( (rc = sptt_examples_load(r->db, kind, "train", &r->train)) ) return rc;
+    if( (rc = sptt_examples_load(r->db, kind, "val", &r->val)) ) return rc;
+    if( r->o->maxExamples > 0 && r->train.n > r->o->maxExamples ){
+        /* The first N in the dataset's fixed order: a small set to overfit, or a quick run. */
+        sptt_examples keep = r->train;
+        for(int i = r->o->maxExamples; i < keep.n; i++){
+            free(keep.a[i].zScene);
+            free(keep.a[i].zKind);
+            free(keep.a[i].zPrompt);
+            free(keep.a[i].zAnswer);
+        }
+        r->train.n = r->o->maxExamples;
+    }
+    if( r->train.n==0 )
+        return sptt_fail(SPTT_ESTATE, "%s: no %s examples in the training split (run sptt-annotate on the dataset first)", r->o->zDb,
+                         stage_name(stage));
+    return SPTT_OK;
+}
+
+/* The tokenizer of a fresh run is fitted on the training text of every stage it will train,
+** so stage 2 continues with stage 1's vocabulary. */
+static int fit_tokenizer(run *r, int vocab)
+{
+    sptt_examples ex[2];
+    const char **az = NULL;
+    int n = 0, rc = SPTT_OK, nEx = 0;
+    memset(ex, 0, sizeof ex);
+    for(int s = r->o->firstStage; s <= r->o->lastStage && rc==SPTT_OK; s++){
+        rc = sptt_examples_load(r->db, s==SPTT_STAGE_DESCRIPTIONS ? SPTT_EXAMPLES_DESCRIPTIONS : SPTT_EXAMPLES_QA, "train", &ex[nEx++]);
+    }
+    for(int k = 0; k < nEx; k++) n += 2 * ex[k].n;
+    az = sptt_malloc(sizeof(char *) * (size_t)(n + 2));
+    if( az==NULL && rc==SPTT_OK ) rc = SPTT_ENOMEM;
+    n = 0;
+    if( rc==SPTT_OK ){
+        az[n++] = r->o->zInstruction;
+        for(int k = 0; k < nEx; k++){
+            for(int i = 0; i < ex[k].n; i++){
+                if( ex[k].a[i].zPrompt ) az[n++] = ex[k].a[i].zPrompt;
+                az[n++] = ex[k].a[i].zAnswer;
+            }
+        }
+        rc = sptt_tokenizer_fit(az, NULL, n, vocab, &r->tok);
+    }
+    free(az);
+    for(int k = 0; k < nEx; k++) sptt_examples_free(&ex[k]);
+    return rc;
+}
+
+static int fresh_model(run *r)
+{
+    sptt_config cfg;
+    int rc;
+    if( r->o->zConfig ){
+        uint8_t *p;
+        size_t n;
+        if( (rc = sptt_read_file(r->o->zConfig, &p, &n)) ) return rc;
+        rc = sptt_config_from_json((const char *)p, &cfg);
+        free(p);
+        if( rc ) return sptt_fail_prefix(rc, "%s: ", r->o->zConfig);
+    }else{
+        sptt_config_tiny(&cfg);
+    }
+    if( (rc = fit_tokenizer(r, r->o->vocab > 0 && r->o->vocab < cfg.vocab_size ? r->o->vocab : cfg.vocab_size)) ) return rc;
+    return sptt_model_create(&cfg, r->o->seed, &r->m);
+}
+
+static void drop_model(run *r)
+{
+    sptt_model_free(r->m);
+    sptt_tokenizer_free(r->tok);
+    if( r->haveOpt ) sptt_optim_free(&r->opt);
+    r->m = NULL;
+    r->tok = NULL;
+    r->haveOpt = 0;
+}
+
+/* ---------------------------------------------------------------------------------------------
+** Validation: each rank takes every size-th example; the mean over all supervised tokens.
+*/
+static int validate(run *r, double *pLoss)
+{
+    const sptt_config *cfg = sptt_model_config(r->m);
+    int nVal = r->o->valExamples > 0 && r->o->valExamples < r->val.n ? r->o->valExamples : r->val.n;
+    size_t nPix = (size_t)r->o->nFrames * (size_t)cfg->frame_h * (size_t)cfg->frame_w * 3;
+    float *pix = sptt_malloc(sizeof(float) * (nPix ? nPix : 1));
+    double sum[2] = { 0, 0 };
+    int rc = pix ? SPTT_OK : SPTT_ENOMEM;
+    sptt_data_opts d;
+    memset(&d, 0, sizeof d);
+    d.cfg = cfg;
+    d.tok = r->tok;
+    d.nFrames = r->o->nFrames;
+    d.zInstruction = r->o->zInstruction;
+    d.maxAnswerTokens = r->o->maxAnswerTokens;
+    for(int i = r->c->rank; i < nVal && rc==SPTT_OK; i += r->c->size){
+        sptt_sample s;
+        float loss;
+        int nLab;
+        memset(&s, 0, sizeof s);
+        if( r->o->nFrames ) rc = sptt_scene_frames(r->db, r->val.a[i].zScene, cfg, r->o->nFrames, pix);
+        if( rc==SPTT_OK ) rc = sptt_example_sample(r->db, &d, &r->val.a[i], pix, &s);
+        if( rc==SPTT_OK ) rc = sptt_model_forward(r->m, &s, 0, &loss, &nLab);
+        if( rc==SPTT_OK ){
+            sum[0] += (double)loss * nLab;
+            sum[1] += nLab;
+        }
+        sptt_sample_free(&s);
+    }
+    free(pix);
+    if( rc ) return rc;
+    if( (rc = r->c->xAllreduceDouble(r->c, sum, 2)) ) return rc;
+    *pLoss = sum[1] > 0 ? sum[0] / sum[1] : NAN;
+    return SPTT_OK;
+}
+
+/* ---------------------------------------------------------------------------------------------
+** Checkpoints (rank 0 writes; every rank reads)
+*/
+static int save_checkpoint(run *r)
+{
+    char zPath[4200];
+    int rc = SPTT_OK;
+    if( r->c->rank==0 ){
+        snprintf(zPath, sizeof zPath, "%s/ckpt-%08lld.safetensors", r->zStageDir, (long long)r->st.step);
+        rc = sptt_ckpt_save(zPath, r->m, &r->opt, r->tok, &r->st);
+        if( rc==SPTT_OK ) rc = sptt_ckpt_prune(r->zStageDir, r->o->keep);
+    }
+    /* Every rank learns whether rank 0 succeeded, so none goes on alone. */
+    int bad = rc!=SPTT_OK;
+    int rc2 = r->c->xAllreduceMaxInt(r->c, &bad);
+    if( rc ) return rc;
+    if( rc2 ) return rc2;
+    if( bad ) return sptt_fail(SPTT_EIO, "rank 0 could not write the checkpoint at step %lld", (long long)r->st.step);
+    return SPTT_OK;
+}
+
+static void options_json(run *r, int stage, char *z, size_t n)
+{
+    const sptt_train_opts *o = r->o;
+    snprintf(z, n,
+             "{\"stage\":\"%s\",\"steps\":%lld,\"batch\":%d,\"accum\":%d,\"ranks\":%d,\"lr\":%g,\"fast_lr\":%g,\"warmup\":%lld,"
+             "\"weight_decay\":%g,\"clip\":%g,\"frames\":%d,\"val_fraction\":%g,\"seed\":%llu}",
+             stage_name(stage), (long long)r->total, o->batch, o->accum, r->c->size, (double)o->optim.lr, (double)o->optim.fast_lr,
+             (long long)o->optim.warmup, (double)o->optim.weight_decay, (double)o->optim.clip, o->nFrames, o->valFraction,
+             (unsigned long long)o->seed);
+}
+
+/* ---------------------------------------------------------------------------------------------
+** One stage
+*/
+static int params_differ(run *r, int *pDiffer)
+{
+    size_t n;
+    const float *p = sptt_model_params(r->m, &n);
+    uint64_t h = sptt_hash64(p, n * sizeof(float)), h0 = h;
+    int rc = r->c->xBcast(r->c, &h0, sizeof h0);
+    *pDiffer = h!=h0;
+    if( rc==SPTT_OK ) rc = r->c->xAllreduceMaxInt(r->c, pDiffer);
+    return rc;
+}
+
+static void fmt_eta(double s, char *z, size_t n)
+{
+    if( !(s >= 0) || s > 1e7 ) snprintf(z, n, "?");
+    else if( s < 60 ) snprintf(z, n, "%.0fs", s);
+    else if( s < 3600 ) snprintf(z, n, "%dm%02ds", (int)(s / 60), (int)s % 60);
+    else snprintf(z, n, "%dh%02dm", (int)(s / 3600), (int)(s / 60) % 60);
+}
+
+static int run_stage(run *r, int stage, const char *zResume, const char *zInit)
+{
+    const sptt_train_opts *o = r->o;
+    sptt_loader_opts lo;
+    int rc = SPTT_OK;
+    double t0, tokens = 0, tLog;
+    int64_t stepsLogged = 0;
+
+    if( (rc = stage_examples(r, stage)) ) return rc;
+    if( zResume ){
+        if( (rc = sptt_ckpt_load(zResume, &r->m, &r->opt, &r->tok, &r->st)) ) return rc;
+        r->haveOpt = 1;
+        if( r->st.stage!=stage ) return sptt_fail(SPTT_ECORRUPT, "%s: a checkpoint of stage %d in the folder of stage %d", zResume, r->st.stage, stage);
+    }else{
+        sptt_train_state init;
+        if( zInit ){
+            if( (rc = sptt_ckpt_load(zInit, &r->m, NULL, &r->tok, &init)) ) return rc;
+        }else if( (rc = fresh_model(r)) ){
+            return rc;
+        }
+        memset(&r->st, 0, sizeof r->st);
+        r->st.stage = stage;
+        r->st.seed = o->seed;
+        sptt_rng r0;
+        sptt_rng_seed(&r0, o->seed);
+        memcpy(r->st.rng, r0.s, sizeof r->st.rng);
+    }
+    /* Steps of the stage: given, or enough global batches for the epochs asked. */
+    {
+        int64_t perStep = (int64_t)o->batch * r->c->size * o->accum;
+        r->total = o->steps > 0 ? o->steps : (int64_t)ceil(o->epochs * r->train.n / (double)perStep);
+        if( r->total < 1 ) r->total = 1;
+    }
+    if( !r->haveOpt ){
+        sptt_optim_config oc = o->optim;
+        oc.total = r->total;
+        if( oc.warmup >= r->total ) oc.warmup = r->total / 10;
+        if( (rc = sptt_optim_init(&r->opt, r->m, &oc)) ) return rc;
+        r->haveOpt = 1;
+    }
+    options_json(r, stage, r->st.zOptions, sizeof r->st.zOptions);
+    r->grads = sptt_model_grads(r->m, &r->nParam);
+    sptt_model_set_backward_hook(r->m, on_block_done, r);
+    if( zResume && (rc = metrics_truncate(r, stage, r->st.step)) ) return rc;
+
+    memset(&lo, 0, sizeof lo);
+    lo.zDb = o->zDb;
+    lo.data.cfg = sptt_model_config(r->m);
+    lo.data.tok = r->tok;
+    lo.data.nFrames = o->nFrames;
+    lo.data.zInstruction = o->zInstruction;
+    lo.data.maxAnswerTokens = o->maxAnswerTokens;
+    lo.ex = &r->train;
+    lo.seed = o->seed + (uint64_t)stage;
+    lo.batch = o->batch;
+    lo.rank = r->c->rank;
+    lo.nRank = r->c->size;
+    lo.depth = 2;
+    if( (rc = sptt_loader_open(&lo, r->st.position, &r->L)) ) return rc;
+
+    if( r->c->rank==0 && !o->quiet )
+        printf("sptt-train: stage %d (%s): %s, %d validation; step %lld of %lld; %d rank%s x batch %d x accum %d\n", stage,
+               stage_name(stage), sptt_plural(r->train.n, "training example", NULL), r->val.n, (long long)r->st.step,
+               (long long)r->total, r->c->size, r->c->size==1 ? "" : "s", o->batch, o->accum);
+    t0 = tLog = sptt_now();
+    while( r->st.step < r->total ){
+        double red[3] = { 0, 0, 0 };   /* loss * tokens, supervised tokens, all tokens */
+        double norm = 0;
+        int64_t position = r->st.position;
+        sptt_model_zero_grad(r->m);
+        for(int a = 0; a < o->accum && rc==SPTT_OK; a++){
+            const sptt_sample *aBatch;
+            if( (rc = sptt_loader_next(r->L, &aBatch, &position)) ) break;
+            for(int j = 0; j < o->batch && rc==SPTT_OK; j++){
+                float loss;
+                int nLab;
+                r->bucketsOn = r->c->size > 1 && a==o->accum - 1 && j==o->batch - 1;
+                rc = sptt_model_forward(r->m, &aBatch[j], 0, &loss, &nLab);
+                /* The gradient of the summed cross-entropy; divided by the step's token count
+                ** once every rank's part is in. */
+                if( rc==SPTT_OK ) rc = sptt_model_backward(r->m, 1.0f);
+                red[0] += (double)loss * nLab;
+                red[1] += nLab;
+                red[2] += aBatch[j].n_tokens;
+            }
+        }
+        {
+            int rc2 = finish_gradient_sum(r);
+            if( rc==SPTT_OK ) rc = rc2;
+        }
+        if( rc==SPTT_OK ) rc = r->c->xAllreduceDouble(r->c, red, 3);
+        if( rc ) break;
+        if( red[1] > 0 ){
+            float inv = (float)(1.0 / red[1]);
+            for(size_t i = 0; i < r->nParam; i++) r->grads[i] *= inv;
+        }
+        double lr = sptt_optim_lr(&r->opt.cfg, r->opt.step, 0);
+        sptt_optim_step(&r->opt, sptt_model_params(r->m, NULL), r->grads, &norm);
+        r->st.step++;
+        r->st.position = position;
+        tokens += red[2];
+        double loss = red[1] > 0 ? red[0] / red[1] : 0;
+        {
+            char z[512];
+            snprintf(z, sizeof z, "{\"stage\":%d,\"step\":%lld,\"loss\":%.9g,\"lr\":%.6g,\"grad_norm\":%.6g,\"tokens\":%.0f,\"seconds\":%.3f}",
+                     stage, (long long)r->st.step, loss, lr, norm, red[2], sptt_now() - t0);
+            metrics_line(r, z);
+        }
+        stepsLogged++;
+        if( r->c->rank==0 && !o->quiet && (r->st.step % o->logEvery==0 || r->st.step==r->total) ){
+            double now = sptt_now(), el = now - t0;
+            char zEta[32];
+            fmt_eta(el / (double)stepsLogged * (double)(r->total - r->st.step), zEta, sizeof zEta);
+            printf("sptt-train: stage %d step %lld/%lld: loss %.4f, lr %.2e, %.0f tokens/s, ETA %s\n", stage, (long long)r->st.step,
+                   (long long)r->total, loss, lr, tokens / (el > 0 ? el : 1e-9), zEta);
+            fflush(stdout);
+            tLog = now;
+        }
+        if( o->checkEvery > 0 && r->c->size > 1 && r->st.step % o->checkEvery==0 ){
+            int differ = 0;
+            if( (rc = params_differ(r, &differ)) ) break;
+            if( differ ){
+                rc = sptt_fail(SPTT_ECORRUPT, "the parameters differ between ranks after step %lld", (long long)r->st.step);
+                break;
+            }
+        }
+        if( o->valEvery > 0 && r->st.step % o->valEvery==0 && r->st.step < r->total && r->val.n > 0 ){
+            double vl;
+            char z[160];
+            if( (rc = validate(r, &vl)) ) break;
+            snprintf(z, sizeof z, "{\"stage\":%d,\"step\":%lld,\"val_loss\":%.9g}", stage, (long long)r->st.step, vl);
+            metrics_line(r, z);
+            plot_losses(r);
+        }
+        {
+            int stop = g_stop;
+            if( (rc = r->c->xAllreduceMaxInt(r->c, &stop)) ) break;
+            if( stop ){
+                if( (rc = save_checkpoint(r))==SPTT_OK ){
+                    plot_losses(r);
+                    rc = sptt_fail(SPTT_ESTATE, "stopped at step %lld of stage %d; a checkpoint was written: continue with --resume",
+                                   (long long)r->st.step, stage);
+                }
+                break;
+            }
+        }
+        if( o->ckptEvery > 0 && r->st.step % o->ckptEvery==0 && r->st.step < r->total && (rc = save_checkpoint(r)) ) break;
+    }
+    (void)tLog;
+    if( rc==SPTT_OK ){
+        double vl = NAN;
+        if( r->val.n > 0 && (rc = validate(r, &vl))==SPTT_OK ){
+            char z[160];
+            snprintf(z, sizeof z, "{\"stage\":%d,\"step\":%lld,\"val_loss\":%.9g}", stage, (long long)r->st.step, vl);
+            metrics_line(r, z);
+        }
+        if( rc==SPTT_OK ) rc = save_checkpoint(r);
+        if( rc==SPTT_OK && r->c->rank==0 && !o->quiet ){
+            printf("sptt-train: stage %d done: %lld steps, validation loss %.4f, %.1f s waiting on data, %.1f s on communication\n", stage,
+                   (long long)r->st.step, vl, sptt_loader_wait_seconds(r->L), r->c->seconds);
+        }
+        plot_losses(r);
+    }
+    sptt_loader_close(r->L);
+    r->L = NULL;
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------------------
+*/
+int sptt_train(const sptt_train_opts *o, sptt_comm *c)
+{
+    run r;
+    int rc = SPTT_OK, first = o->firstStage;
+    char zResume[4200] = "", zInit[4200] = "";
+    memset(&r, 0, sizeof r);
+    r.o = o;
+    r.c = c;
+    g_stop = 0;
+
+    if( c->rank==0 ) rc = sptt_mkdirs(o->zOut);
+    /* Rank 0 assigns the split (once for the dataset); the others read it after. */
+    if( rc==SPTT_OK && c->rank==0 ){
+        int nTrain, nVal;
+        rc = sptt_dataset_open(o->zDb, 0, &r.db);
+        if( rc==SPTT_OK ) rc = sptt_split_assign(r.db, o->valFraction, o->seed, &nTrain, &nVal);
+        if( rc==SPTT_OK && !o->quiet ) printf("sptt-train: %s: %d training and %d validation scenes\n", o->zDb, nTrain, nVal);
+    }
+    {
+        int bad = rc!=SPTT_OK, rc2 = c->xAllreduceMaxInt(c, &bad);
+        if( rc ) goto done;
+        if( rc2 ){ rc = rc2; goto done; }
+        if( bad ){ rc = sptt_fail(SPTT_EIO, "rank 0 could not prepare the dataset"); goto done; }
+    }
+    if( c->rank!=0 && (rc = sptt_dataset_open(o->zDb, SPTT_DB_READONLY, &r.db)) ) goto done;
+    snprintf(r.zMetrics, sizeof r.zMetrics, "%s/metrics.jsonl", o->zOut);
+
+    /* Where to start: the newest good checkpoint of the latest stage that has one. */
+    if( o->resume ){
+        for(int s = o->lastStage; s >= o->firstStage && !zResume[0]; s--){
+            char zDir[4200];
+            snprintf(zDir, sizeof zDir, "%s/stage%d", o->zOut, s);
+            if( sptt_ckpt_latest(zDir, zResume, sizeof zResume)==SPTT_OK ) first = s;
+            else zResume[0] = 0;
+        }
+        if( !zResume[0] && c->rank==0 && !o->quiet ) printf("sptt-train: no checkpoint in %s: starting afresh\n", o->zOut);
+    }else if( c->rank==0 ){
+        /* A fresh run starts a fresh log. */
+        remove(r.zMetrics);
+    }
+    if( o->zInit ) snprintf(zInit, sizeof zInit, "%s", o->zInit);
+
+    for(int s = first; s <= o->lastStage && rc==SPTT_OK; s++){
+        snprintf(r.zStageDir, sizeof r.zStageDir, "%s/stage%d", o->zOut, s);
+        if( c->rank==0 && (rc = sptt_mkdirs(r.zStageDir)) ) break;
+        rc = run_stage(&r, s, zResume[0] ? zResume : NULL, zResume[0] ? NULL : zInit[0] ? zInit : NULL);
+        if( rc==SPTT_OK && zResume[0] && r.st.step >= r.total && s < o->lastStage ){
+            /* A resumed stage that was already complete hands over like a finished one. */
+        }
+        zResume[0] = 0;
+        /* The next stage starts from this one's final weights. */
+        if( rc==SPTT_OK ) snprintf(zInit, sizeof zInit, "%s/ckpt-%08lld.safetensors", r.zStageDir, (long long)r.st.step);
+        drop_model(&r);
+    }
+
+done:
+    if( r.L ) sptt_loader_close(r.L);
+    drop_model(&r);
+    sptt_examples_free(&r.train);
+    sptt_examples_free(&r.val);
+    sptt_dataset_close(r.db);
+    return rc;
+}
