@@ -142,6 +142,16 @@ done:
     return rc;
 }
 
+void sptt_annotate_opts_default(sptt_annotate_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->tasks = ~0u;
+    o->width = 320;
+    o->height = 240;
+    o->minPixels = 20;
+    o->nVariants = 3;
+}
+
 int sptt_annotate_scene(sqlite3 *db, const char *zName, const sptt_annotate_opts *o, sptt_annotate_result *r)
 {
     ann_scene sc;

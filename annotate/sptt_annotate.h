@@ -71,6 +71,10 @@ typedef struct sptt_annotate_opts {
     int nVariants;           /* descriptions per scene */
 } sptt_annotate_opts;
 
+/* The tool's defaults: every task, every frame at 320x240, 20 pixels to be seen, 3 descriptions,
+** seed 0, no masks, no rendering. */
+void sptt_annotate_opts_default(sptt_annotate_opts *o);
+
 typedef struct sptt_annotate_result {
     int nVisibility, nRelations, nQa, nDescriptions;
     int nPerTask[16];

@@ -139,11 +139,9 @@ int main(int argc, char **argv)
     for(int i = 0; i < nTask && n < sizeof zNotes; i++)
         n += (size_t)snprintf(zNotes + n, sizeof zNotes - n, "%s%s", i % 3==0 ? "\n  " : ", ", azTask[i]);
     if( n < sizeof zNotes ) snprintf(zNotes + n, sizeof zNotes - n, "\n");
-    a.o.tasks = ~0u;
-    a.image[0] = 320;
-    a.image[1] = 240;
-    a.o.minPixels = 20;
-    a.o.nVariants = 3;
+    sptt_annotate_opts_default(&a.o);
+    a.image[0] = a.o.width;
+    a.image[1] = a.o.height;
     status = sptt_tool_main(&t, argc, argv);
     sptt_strlist_free(&scenes);
     return status;

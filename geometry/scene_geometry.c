@@ -310,6 +310,15 @@ done:
 
 /* ---------------------------------------------------------------------------------------------
 */
+void sptt_geometry_opts_default(sptt_geometry_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->room.alpha = 5;
+    o->room.sample = 10000;
+    o->obbKind = SPTT_OBB_MINIMAL;
+    o->minPoints = 4;
+}
+
 int sptt_geometry_scene(sqlite3 *db, const char *zScene, const sptt_geometry_opts *o, sptt_geometry_report *rep)
 {
     sqlite3_stmt *st = NULL;

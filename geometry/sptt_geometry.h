@@ -182,6 +182,10 @@ typedef struct sptt_geometry_opts {
     int quiet;               /* no warnings on stderr */
 } sptt_geometry_opts;
 
+/* The tool's defaults: alpha 5, a 10,000-point room draw with seed 0, minimal boxes, at least 4
+** points per box, no picture, warnings on stderr. */
+void sptt_geometry_opts_default(sptt_geometry_opts *o);
+
 typedef struct sptt_geometry_report {
     double roomArea, roomHeight;
     int nBoxes;              /* objects that got a box */

@@ -112,9 +112,7 @@ int main(int argc, char **argv)
         .pCtx = &g,
     };
     int status;
-    g.o.room.alpha = 5;
-    g.o.room.sample = 10000;
-    g.o.minPoints = 4;
+    sptt_geometry_opts_default(&g.o);
     status = sptt_tool_main(&t, argc, argv);
     sptt_strlist_free(&scenes);
     return status;

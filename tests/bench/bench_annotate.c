@@ -35,11 +35,7 @@ static int prepare(void)
     io.noFrames = 1;
     io.quiet = 1;
     rc = sptt_ingest_scannet(db, BENCH_SCENE, &io, &ir);
-    memset(&go, 0, sizeof go);
-    go.room.alpha = 5;
-    go.room.sample = 10000;
-    go.obbKind = SPTT_OBB_MINIMAL;
-    go.minPoints = 4;
+    sptt_geometry_opts_default(&go);
     go.quiet = 1;
     if( rc==SPTT_OK ) rc = sptt_geometry_scene(db, "scene0700_00", &go, &gr);
     if( rc ) fprintf(stderr, "bench_annotate: %s\n", sptt_errmsg());

@@ -86,14 +86,9 @@ static int build_dataset(void)
         }
         closedir(dir);
     }
-    memset(&go, 0, sizeof go);
-    go.room.alpha = 5;
-    go.room.sample = 10000;
-    go.obbKind = SPTT_OBB_MINIMAL;
-    go.minPoints = 4;
+    sptt_geometry_opts_default(&go);
     go.quiet = 1;
-    memset(&ao, 0, sizeof ao);
-    ao.tasks = ~0u;
+    sptt_annotate_opts_default(&ao);
     ao.nFrames = 32;
     ao.width = 160;
     ao.height = 120;
