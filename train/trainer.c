@@ -556,7 +556,6 @@ int sptt_train(const sptt_train_opts *o, sptt_comm *c)
     memset(&r, 0, sizeof r);
     r.o = o;
     r.c = c;
-    g_stop = 0;
 
     if( c->rank==0 ) rc = sptt_mkdirs(o->zOut);
     /* Rank 0 assigns the split (once for the dataset); the others read it after. */

@@ -35,51 +35,10 @@ static sptt_examples qaA;         /* scene A's questions (shallow copies of qa's
 
 static void build_dataset(void)
 {
-    char zRaw[128], zScene[256], zTsv[256];
-    sptt_synth_opts so;
-    sptt_ingest_opts io;
-    sptt_ingest_result ir;
-    sptt_geometry_opts go;
-    sptt_geometry_report gr;
-    sptt_annotate_opts ao;
-    sptt_annotate_result ar;
     sqlite3 *db;
-    const char *azScene[2] = { SCENE_A, SCENE_B };
-
-    snprintf(zRaw, sizeof zRaw, "%s/raw", zTmp);
-    memset(&so, 0, sizeof so);
-    so.zOut = zRaw;
-    so.nScenes = 2;
-    so.seed = 3;
-    so.formats = SPTT_SYNTH_SCANNET;
-    so.nFrames = 30;
-    so.quiet = 1;
-    cr_assert_eq(sptt_synth_run(&so), SPTT_OK, "%s", sptt_errmsg());
-    snprintf(zTsv, sizeof zTsv, "%s/scannet/scannetv2-labels.combined.tsv", zRaw);
     snprintf(zDb, sizeof zDb, "%s/d.db", zTmp);
-    cr_assert_eq(sptt_dataset_open(zDb, SPTT_DB_CREATE, &db), SPTT_OK, "%s", sptt_errmsg());
-    memset(&io, 0, sizeof io);
-    io.zLabels = zTsv;
-    io.fps = 24;
-    io.sourceFps = 24;
-    io.frameW = 160;
-    io.frameH = 120;
-    io.quiet = 1;
-    sptt_geometry_opts_default(&go);
-    go.quiet = 1;
-    sptt_annotate_opts_default(&ao);
-    ao.nFrames = 8;
-    ao.width = 160;
-    ao.height = 120;
-    ao.minPixels = 10;
-    ao.nVariants = 3;
-    for(int i = 0; i < 2; i++){
-        snprintf(zScene, sizeof zScene, "%s/scannet/scans/%s", zRaw, azScene[i]);
-        io.noFrames = i==1;
-        cr_assert_eq(sptt_ingest_scannet(db, zScene, &io, &ir), SPTT_OK, "%s", sptt_errmsg());
-        cr_assert_eq(sptt_geometry_scene(db, azScene[i], &go, &gr), SPTT_OK, "%s", sptt_errmsg());
-        cr_assert_eq(sptt_annotate_scene(db, azScene[i], &ao, &ar), SPTT_OK, "%s", sptt_errmsg());
-    }
+    dataset_build_small(zTmp, zDb, 0);
+    cr_assert_eq(sptt_dataset_open(zDb, 0, &db), SPTT_OK, "%s", sptt_errmsg());
     cr_assert_eq(sptt_examples_load(db, SPTT_EXAMPLES_QA, NULL, &qa), SPTT_OK, "%s", sptt_errmsg());
     cr_assert_eq(sptt_examples_load(db, SPTT_EXAMPLES_DESCRIPTIONS, NULL, &desc), SPTT_OK, "%s", sptt_errmsg());
     sptt_dataset_close(db);
