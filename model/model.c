@@ -8,6 +8,8 @@
 #include "sptt_model.h"
 #include "kern_model.inc"
 
+#include <omp.h>
+
 struct sptt_model {
     kmodel *k;
     void (*xHook)(void *, int);   /* called as each block's backward completes */
@@ -153,3 +155,12 @@ int sptt_model_layer_params(const sptt_model *m, int layer, size_t *pOffset, siz
 
 const sptt_stats *sptt_model_stats(const sptt_model *m) { return &m->stats; }
 void sptt_model_reset_stats(sptt_model *m) { memset(&m->stats, 0, sizeof m->stats); }
+
+void sptt_model_set_threads(int n)
+{
+    if( n < 1 ) return;
+    omp_set_num_threads(n);
+    openblas_set_num_threads(n);
+}
+
+int sptt_model_threads(void) { return omp_get_max_threads(); }

@@ -13,5 +13,12 @@ for b in "$dir"/bench_*; do
     echo "== $(basename "$b")"
     "$b" || { echo "bench $(basename "$b") failed" >&2; status=1; }
 done
+# Benchmarks that run the tools themselves (e.g. under mpirun): scripts, each with its defaults.
+for s in "$(dirname "$0")"/bench/*.sh; do
+    [ -f "$s" ] || continue
+    found=1
+    echo "== $(basename "$s" .sh)"
+    sh "$s" || { echo "bench $(basename "$s") failed" >&2; status=1; }
+done
 [ "$found" = 1 ] || echo "no benchmarks yet"
 exit $status

@@ -18,6 +18,7 @@ void sptt_comm_single(sptt_comm *c)
     memset(c, 0, sizeof *c);
     c->rank = 0;
     c->size = 1;
+    c->nLocal = 1;
     c->xIallreduce = single_iallreduce;
     c->xWaitAll = single_wait;
     c->xAllreduceDouble = single_sum;

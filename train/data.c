@@ -227,6 +227,74 @@ int sptt_epoch_permutation(uint64_t seed, int64_t epoch, int n, int *aPerm)
     return SPTT_OK;
 }
 
+size_t sptt_example_length(const sptt_data_opts *o, const sptt_example *e)
+{
+    const char *zPrompt = e->zPrompt ? e->zPrompt : o->zInstruction ? o->zInstruction : "";
+    size_t nAnswer = e->zAnswer ? strlen(e->zAnswer) : 0;
+    /* About four bytes a token: an answer the sample will cut counts as its cut length. */
+    if( o->maxAnswerTokens > 0 && nAnswer > (size_t)o->maxAnswerTokens * 4 ) nAnswer = (size_t)o->maxAnswerTokens * 4;
+    return strlen(zPrompt) + nAnswer;
+}
+
+typedef struct len_key {
+    size_t len;
+    int at;                   /* position in the window: ties keep the permutation's order */
+    int ex;
+} len_key;
+
+static int len_key_cmp(const void *a, const void *b)
+{
+    const len_key *x = a, *y = b;
+    if( x->len!=y->len ) return x->len < y->len ? -1 : 1;
+    return (x->at > y->at) - (x->at < y->at);
+}
+
+int sptt_epoch_order(uint64_t seed, int64_t epoch, int n, const size_t *aLen, int64_t nGlobal, int nWindow, int *aOrder)
+{
+    sptt_rng root, r;
+    len_key *aKey = NULL;
+    int64_t lead, per;
+    int rc = sptt_epoch_permutation(seed, epoch, n, aOrder);
+    if( rc || nWindow <= 0 || n==0 ) return rc;
+    if( nGlobal < 1 || aLen==NULL ) return sptt_fail(SPTT_EINVAL, "epoch order: global batch %lld", (long long)nGlobal);
+    /* The global batches of a run begin at multiples of nGlobal: the epoch's first `lead`
+    ** positions finish the batch begun in the epoch before and keep their place. */
+    lead = (nGlobal - ((epoch % nGlobal) * (n % nGlobal)) % nGlobal) % nGlobal;
+    if( lead > n ) lead = n;
+    per = nGlobal * nWindow;
+    if( per > n - lead ) per = n - lead;
+    if( per > 0 && (aKey = sptt_malloc(sizeof *aKey * (size_t)per))==NULL ) return SPTT_ENOMEM;
+    sptt_rng_seed(&root, seed ^ 0x4c454e475448ULL);   /* its own stream ('LENGTH') */
+    sptt_rng_fork(&root, (uint64_t)epoch, &r);
+    for(int64_t w0 = lead; w0 < n; w0 += per){
+        int64_t m = n - w0 < per ? n - w0 : per, nFull = m / nGlobal;
+        for(int64_t i = 0; i < m; i++){
+            aKey[i].ex = aOrder[w0 + i];
+            aKey[i].len = aLen[aKey[i].ex];
+            aKey[i].at = (int)i;
+        }
+        qsort(aKey, (size_t)m, sizeof *aKey, len_key_cmp);
+        /* The window's full batches in a drawn order; a partial batch (the epoch's last) stays
+        ** last, where the next epoch's lead completes it. */
+        {
+            int64_t *aB = sptt_malloc(sizeof *aB * (size_t)(nFull ? nFull : 1));
+            if( aB==NULL ){
+                free(aKey);
+                return SPTT_ENOMEM;
+            }
+            for(int64_t b = 0; b < nFull; b++) aB[b] = b;
+            sptt_rng_shuffle(&r, aB, (size_t)nFull, sizeof *aB);
+            for(int64_t b = 0; b < nFull; b++){
+                for(int64_t j = 0; j < nGlobal; j++) aOrder[w0 + b * nGlobal + j] = aKey[aB[b] * nGlobal + j].ex;
+            }
+            for(int64_t i = nFull * nGlobal; i < m; i++) aOrder[w0 + i] = aKey[i].ex;
+            free(aB);
+        }
+    }
+    free(aKey);
+    return SPTT_OK;
+}
+
 /* ---------------------------------------------------------------------------------------------
 ** The loader
 */
@@ -268,6 +336,7 @@ struct sptt_loader {
     tjhandle tj;
     int *aPerm;
     int64_t permEpoch;        /* the epoch aPerm holds; -1: none */
+    size_t *aLen;             /* each example's sptt_example_length, when grouping by length */
     frame_entry *aCache;
     int nCache;
     uint64_t tick;
@@ -332,7 +401,7 @@ static int make_batch(sptt_loader *L, loader_slot *s, int64_t pos, int64_t *pRea
         const sptt_example *e;
         if( atomic_load(&L->abortNow) ) return -1;
         if( epoch!=L->permEpoch ){
-            if( (rc = sptt_epoch_permutation(L->o.seed, epoch, ex->n, L->aPerm)) ) break;
+            if( (rc = sptt_epoch_order(L->o.seed, epoch, ex->n, L->aLen, L->nGlobal, L->o.lengthWindow, L->aPerm)) ) break;
             L->permEpoch = epoch;
         }
         s->aIndex[j] = L->aPerm[q % ex->n];
@@ -396,6 +465,7 @@ int sptt_loader_open(const sptt_loader_opts *o, int64_t position, sptt_loader **
     }
     if( position < 0 ) return sptt_fail(SPTT_EINVAL, "loader: position %lld is negative", (long long)position);
     if( o->cacheMB < 0 ) return sptt_fail(SPTT_EINVAL, "loader: cacheMB %d is negative", o->cacheMB);
+    if( o->lengthWindow < 0 ) return sptt_fail(SPTT_EINVAL, "loader: length window %d is negative", o->lengthWindow);
     if( (rc = check_data_opts(&o->data)) ) return rc;
 
     if( (L = sptt_calloc(1, sizeof *L))==NULL ) return SPTT_ENOMEM;
@@ -425,6 +495,13 @@ int sptt_loader_open(const sptt_loader_opts *o, int64_t position, sptt_loader **
     if( L->aSlot==NULL || L->aPerm==NULL || (L->nCache && L->aCache==NULL) ){
         rc = SPTT_ENOMEM;
         goto fail;
+    }
+    if( o->lengthWindow > 0 ){
+        if( (L->aLen = sptt_malloc(sizeof *L->aLen * (size_t)o->ex->n))==NULL ){
+            rc = SPTT_ENOMEM;
+            goto fail;
+        }
+        for(int i = 0; i < o->ex->n; i++) L->aLen[i] = sptt_example_length(&L->o.data, &o->ex->a[i]);
     }
     for(int i = 0; i < L->nSlot; i++){
         L->aSlot[i].a = sptt_calloc((size_t)o->batch, sizeof(sptt_sample));
@@ -539,6 +616,7 @@ void sptt_loader_close(sptt_loader *L)
     sptt_dataset_close(L->db);
     free(L->aSlot);
     free(L->aPerm);
+    free(L->aLen);
     free(L->zDb);
     free(L->zInstruction);
     free(L);

@@ -12,6 +12,7 @@
 typedef struct sptt_comm sptt_comm;
 struct sptt_comm {
     int rank, size;
+    int nLocal;                /* ranks on this machine, which share its cores */
     void *ctx;
     /* Starts summing n floats in place across ranks; the sum is there after xWaitAll. */
     int (*xIallreduce)(sptt_comm *c, float *p, size_t n);

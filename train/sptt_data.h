@@ -33,6 +33,16 @@
 **   same on every machine, whatever the thread timing, and a loader opened at a checkpoint's
 **   position gives exactly the batches the uninterrupted run gave from there.
 **
+**   Grouping by length (lengthWindow W > 0). Every rank waits, each step, for the rank with the
+**   longest examples; so that the examples of one global batch have about the same length, epoch
+**   e's order is sptt_epoch_order: the permutation above, whose first `lead` positions (those
+**   finishing the global batch that straddles from epoch e - 1) stay in place, and the rest is cut
+**   into windows of W global batches. In a window the examples are sorted by
+**   sptt_example_length (ties in permutation order) and cut into global batches, whose order is
+**   then drawn (stream 'LENGTH' of the seed, one child per epoch); a partial batch, the epoch's
+**   last, stays last. The order depends on the global batch size, never on how it is split into
+**   ranks, so 1 rank x batch 2B and 2 ranks x batch B still see the same global batches.
+**
 ** Errors follow sptt_common.h. Messages name the scene (and the example where the fault is the
 ** example's own).
 */
@@ -74,6 +84,16 @@ int sptt_example_sample(sqlite3 *db, const sptt_data_opts *o, const sptt_example
 ** from sptt_rng streams of (seed, epoch). */
 int sptt_epoch_permutation(uint64_t seed, int64_t epoch, int n, int *aPerm);
 
+/* An example's length for grouping: bytes of its prompt (a description's: the instruction) and
+** of its answer, an answer longer than maxAnswerTokens * 4 bytes counted as that (the sample
+** cuts it). Bytes stand in for tokens: the order must not wait for the tokenizer. */
+size_t sptt_example_length(const sptt_data_opts *o, const sptt_example *e);
+
+/* Epoch e's order grouped by length (the rule above) for global batches of nGlobal examples and
+** windows of nWindow of them; nWindow 0 gives sptt_epoch_permutation's order. aLen holds the n
+** examples' lengths. */
+int sptt_epoch_order(uint64_t seed, int64_t epoch, int n, const size_t *aLen, int64_t nGlobal, int nWindow, int *aOrder);
+
 /* ---------------------------------------------------------------------------------------------
 ** The loader: a background thread (pthreads) that prepares batches ahead, so the training step
 ** never waits on SQLite, zstd, JPEG decoding or resizing. The decoded frames of the scenes used
@@ -91,6 +111,8 @@ typedef struct sptt_loader_opts {
     int batch;                 /* examples per rank per step, >= 1 */
     int rank, nRank;           /* data parallelism: 0 <= rank < nRank */
     int depth;                 /* batches prepared ahead; 0 = 2 */
+    int lengthWindow;          /* group by length in windows of this many global batches (the
+                               ** rule above); 0 = the plain permutation */
     int cacheMB;               /* the frame cache's budget in MiB (RGB bytes, nFrames * frame_h *
                                ** frame_w * 3 a scene; at least one scene); 0 = 64 */
 } sptt_loader_opts;

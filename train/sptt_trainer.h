@@ -48,6 +48,10 @@ typedef struct sptt_train_opts {
     int ckptEvery;              /* steps between checkpoints (0: at the end only) */
     int keep;                   /* checkpoints kept per stage */
     int checkEvery;             /* steps between the cross-rank parameter checksum */
+    int lengthWindow;           /* group examples of about one length into each global batch, in
+                                ** windows of this many batches (train/sptt_data.h); 0: off */
+    int threads;                /* compute threads per rank; 0: OMP_NUM_THREADS if set, else the
+                                ** rank's cores (those it is bound to, or its share of the machine) */
     int quiet;
 } sptt_train_opts;
 

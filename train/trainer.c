@@ -3,6 +3,7 @@
 ** steps; a step is accum micro-batches of forward and backward, one gradient sum across ranks
 ** and one AdamW update. Rank 0 alone writes checkpoints, metrics and the loss picture.
 */
+#define _GNU_SOURCE   /* sched_getaffinity: the cores this rank may run on */
 #include "sptt_ckpt.h"
 #include "sptt_common.h"
 #include "sptt_data.h"
@@ -13,10 +14,12 @@
 #include <jansson.h>
 
 #include <math.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static volatile sig_atomic_t g_stop;
 
@@ -45,6 +48,7 @@ void sptt_train_opts_default(sptt_train_opts *o)
     o->ckptEvery = 0;
     o->keep = 2;
     o->checkEvery = 50;
+    o->lengthWindow = 16;
 }
 
 static const char *stage_name(int stage)
@@ -71,6 +75,14 @@ typedef struct run {
     size_t nParam;
     int bucketsOn;
     int rcHook;
+    int tailSent;             /* the head's bucket is in flight */
+    /* Where a stage's time went on this rank, in seconds: forward + backward, waiting for the
+    ** gradient sums and the step's totals (communication not hidden by compute, and waiting for
+    ** slower ranks), the optimiser. Waiting for data is the loader's own count. */
+    double tCompute, tComm, tOptim;
+    double tSlowest;          /* over the steps, the slowest rank's compute in each: what a run
+                              ** whose communication cost nothing would have taken */
+    double *aRed;             /* a step's totals, then each rank's compute in its own slot */
 } run;
 
 /* ---------------------------------------------------------------------------------------------
@@ -81,6 +93,14 @@ static void on_block_done(void *pCtx, int layer)
     run *r = pCtx;
     size_t off, n;
     if( !r->bucketsOn || r->rcHook ) return;
+    if( !r->tailSent ){
+        /* The head's gradient (the final norm and the output projection, after the last block)
+        ** was finished before any block's: its sum starts first. */
+        const sptt_config *cfg = sptt_model_config(r->m);
+        r->tailSent = 1;
+        if( (r->rcHook = sptt_model_layer_params(r->m, cfg->n_layer - 1, &off, &n)) ) return;
+        if( off + n < r->nParam && (r->rcHook = r->c->xIallreduce(r->c, r->grads + off + n, r->nParam - off - n)) ) return;
+    }
     if( (r->rcHook = sptt_model_layer_params(r->m, layer, &off, &n))==SPTT_OK ) r->rcHook = r->c->xIallreduce(r->c, r->grads + off, n);
 }
 
@@ -89,14 +109,15 @@ static int finish_gradient_sum(run *r)
 {
     const sptt_config *cfg = sptt_model_config(r->m);
     size_t off0, n0, offL, nL;
-    int rc = r->rcHook;
+    int rc = r->rcHook, tailSent = r->tailSent;
     r->bucketsOn = 0;
     r->rcHook = 0;
+    r->tailSent = 0;
     if( r->c->size==1 ) return rc;
     if( rc==SPTT_OK ) rc = sptt_model_layer_params(r->m, 0, &off0, &n0);
     if( rc==SPTT_OK ) rc = sptt_model_layer_params(r->m, cfg->n_layer - 1, &offL, &nL);
+    if( rc==SPTT_OK && !tailSent && offL + nL < r->nParam ) rc = r->c->xIallreduce(r->c, r->grads + offL + nL, r->nParam - offL - nL);
     if( rc==SPTT_OK && off0 > 0 ) rc = r->c->xIallreduce(r->c, r->grads, off0);
-    if( rc==SPTT_OK && offL + nL < r->nParam ) rc = r->c->xIallreduce(r->c, r->grads + offL + nL, r->nParam - offL - nL);
     if( rc==SPTT_OK ) rc = r->c->xWaitAll(r->c);
     else r->c->xWaitAll(r->c);
     return rc;
@@ -350,10 +371,10 @@ static void options_json(run *r, int stage, char *z, size_t n)
     const sptt_train_opts *o = r->o;
     snprintf(z, n,
              "{\"stage\":\"%s\",\"steps\":%lld,\"batch\":%d,\"accum\":%d,\"ranks\":%d,\"lr\":%g,\"fast_lr\":%g,\"warmup\":%lld,"
-             "\"weight_decay\":%g,\"clip\":%g,\"frames\":%d,\"val_fraction\":%g,\"seed\":%llu}",
+             "\"weight_decay\":%g,\"clip\":%g,\"frames\":%d,\"val_fraction\":%g,\"seed\":%llu,\"group_by_length\":%d}",
              stage_name(stage), (long long)r->total, o->batch, o->accum, r->c->size, (double)o->optim.lr, (double)o->optim.fast_lr,
              (long long)o->optim.warmup, (double)o->optim.weight_decay, (double)o->optim.clip, o->nFrames, o->valFraction,
-             (unsigned long long)o->seed);
+             (unsigned long long)o->seed, o->lengthWindow);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -376,6 +397,50 @@ static void fmt_eta(double s, char *z, size_t n)
     else if( s < 60 ) snprintf(z, n, "%.0fs", s);
     else if( s < 3600 ) snprintf(z, n, "%dm%02ds", (int)(s / 60), (int)s % 60);
     else snprintf(z, n, "%dh%02dm", (int)(s / 3600), (int)(s / 60) % 60);
+}
+
+/* Where the stage's time went, over every rank: a metrics row (its keys name no loss, so the
+** loss curve and the resume check pass it by) and, on a terminal, one line. Compute is reported
+** as the mean and the slowest rank; the gap between them is what the others spend waiting. */
+static int stage_summary(run *r, int stage, int64_t steps, double tokens, double seconds)
+{
+    double a[5] = { r->tCompute, r->tComm, r->tOptim, sptt_loader_wait_seconds(r->L), seconds };
+    int rc, n = r->c->size, nt = sptt_model_threads();
+    char z[768];
+    if( steps <= 0 ) return SPTT_OK;
+    if( (rc = r->c->xAllreduceDouble(r->c, a, 5)) ) return rc;
+    for(int i = 0; i < 5; i++) a[i] /= n;
+    double rate = tokens / (a[4] > 0 ? a[4] : 1e-9);
+    /* Of the time spent waiting for the sums, the part the slowest rank of each step explains;
+    ** the rest is communication that compute did not hide. */
+    double skew = r->tSlowest - a[0], exposed = a[1] - skew;
+    if( exposed < 0 ) exposed = 0;
+    snprintf(z, sizeof z, "{\"stage\":%d,\"step\":%lld,\"summary\":{\"steps\":%lld,\"ranks\":%d,\"threads\":%d,\"seconds\":%.3f,"
+             "\"tokens\":%.0f,\"tokens_per_s\":%.1f,\"compute_s\":%.3f,\"compute_s_slowest\":%.3f,\"comm_wait_s\":%.3f,"
+             "\"comm_exposed_s\":%.3f,\"optimizer_s\":%.3f,\"data_wait_s\":%.3f}}",
+             stage, (long long)r->st.step, (long long)steps, n, nt, a[4], tokens, rate, a[0], r->tSlowest, a[1], exposed, a[2], a[3]);
+    metrics_line(r, z);
+    if( r->c->rank==0 && !r->o->quiet ){
+        printf("sptt-train: stage %d: %.0f tokens/s on %d rank%s x %d thread%s; a rank's %.1f s: %.1f computing, %.1f waiting for the "
+               "slowest rank, %.1f communicating, %.1f in the optimiser, %.1f waiting for data\n", stage, rate, n, n==1 ? "" : "s",
+               nt, nt==1 ? "" : "s", a[4], a[0], skew > 0 ? skew : 0, exposed, a[2], a[3]);
+    }
+    return SPTT_OK;
+}
+
+/* Threads per rank: asked for, or OMP_NUM_THREADS, or this rank's cores: those it is bound to
+** when mpirun binds ranks, else an equal share of the machine among the ranks on it. */
+static int choose_threads(const sptt_train_opts *o, const sptt_comm *c)
+{
+    cpu_set_t set;
+    long nOnline = sysconf(_SC_NPROCESSORS_ONLN);
+    int n;
+    if( o->threads > 0 ) return o->threads;
+    if( getenv("OMP_NUM_THREADS") ) return sptt_model_threads();
+    if( sched_getaffinity(0, sizeof set, &set)!=0 ) return sptt_model_threads();
+    n = CPU_COUNT(&set);
+    if( nOnline > 0 && n >= nOnline ) n = (int)(nOnline / (c->nLocal > 0 ? c->nLocal : 1));
+    return n < 1 ? 1 : n;
 }
 
 static int run_stage(run *r, int stage, const char *zResume, const char *zInit)
@@ -436,16 +501,23 @@ static int run_stage(run *r, int stage, const char *zResume, const char *zInit)
     lo.rank = r->c->rank;
     lo.nRank = r->c->size;
     lo.depth = 2;
+    lo.lengthWindow = o->lengthWindow;
     if( (rc = sptt_loader_open(&lo, r->st.position, &r->L)) ) return rc;
 
     if( r->c->rank==0 && !o->quiet )
         printf("sptt-train: stage %d (%s): %s, %d validation; step %lld of %lld; %d rank%s x batch %d x accum %d\n", stage,
                stage_name(stage), sptt_plural(r->train.n, "training example", NULL), r->val.n, (long long)r->st.step,
                (long long)r->total, r->c->size, r->c->size==1 ? "" : "s", o->batch, o->accum);
+    r->tCompute = r->tComm = r->tOptim = r->tSlowest = 0;
+    tokens = 0;
+    int64_t step0 = r->st.step;
     t0 = tLog = sptt_now();
+    free(r->aRed);
+    if( (r->aRed = sptt_calloc((size_t)r->c->size + 3, sizeof *r->aRed))==NULL ) return SPTT_ENOMEM;
     while( r->st.step < r->total ){
-        double red[3] = { 0, 0, 0 };   /* loss * tokens, supervised tokens, all tokens */
-        double norm = 0;
+        double *red = r->aRed;   /* loss * tokens, supervised tokens, all tokens; compute by rank */
+        double norm = 0, tStep = 0;
+        memset(red, 0, sizeof *red * ((size_t)r->c->size + 3));
         int64_t position = r->st.position;
         sptt_model_zero_grad(r->m);
         for(int a = 0; a < o->accum && rc==SPTT_OK; a++){
@@ -454,28 +526,41 @@ static int run_stage(run *r, int stage, const char *zResume, const char *zInit)
             for(int j = 0; j < o->batch && rc==SPTT_OK; j++){
                 float loss;
                 int nLab;
+                double tc = sptt_now();
                 r->bucketsOn = r->c->size > 1 && a==o->accum - 1 && j==o->batch - 1;
                 rc = sptt_model_forward(r->m, &aBatch[j], 0, &loss, &nLab);
                 /* The gradient of the summed cross-entropy; divided by the step's token count
                 ** once every rank's part is in. */
                 if( rc==SPTT_OK ) rc = sptt_model_backward(r->m, 1.0f);
+                tStep += sptt_now() - tc;
                 red[0] += (double)loss * nLab;
                 red[1] += nLab;
                 red[2] += aBatch[j].n_tokens;
             }
         }
+        double tw = sptt_now();
         {
             int rc2 = finish_gradient_sum(r);
             if( rc==SPTT_OK ) rc = rc2;
         }
-        if( rc==SPTT_OK ) rc = r->c->xAllreduceDouble(r->c, red, 3);
+        red[3 + r->c->rank] = tStep;
+        if( rc==SPTT_OK ) rc = r->c->xAllreduceDouble(r->c, red, r->c->size + 3);
         if( rc ) break;
+        double to = sptt_now();
+        r->tComm += to - tw;
+        r->tCompute += tStep;
+        {
+            double slowest = 0;
+            for(int k = 0; k < r->c->size; k++) if( red[3 + k] > slowest ) slowest = red[3 + k];
+            r->tSlowest += slowest;
+        }
         if( red[1] > 0 ){
             float inv = (float)(1.0 / red[1]);
             for(size_t i = 0; i < r->nParam; i++) r->grads[i] *= inv;
         }
         double lr = sptt_optim_lr(&r->opt.cfg, r->opt.step, 0);
         sptt_optim_step(&r->opt, sptt_model_params(r->m, NULL), r->grads, &norm);
+        r->tOptim += sptt_now() - to;
         r->st.step++;
         r->st.position = position;
         tokens += red[2];
@@ -527,6 +612,7 @@ static int run_stage(run *r, int stage, const char *zResume, const char *zInit)
         if( o->ckptEvery > 0 && r->st.step % o->ckptEvery==0 && r->st.step < r->total && (rc = save_checkpoint(r)) ) break;
     }
     (void)tLog;
+    if( rc==SPTT_OK ) rc = stage_summary(r, stage, r->st.step - step0, tokens, sptt_now() - t0);
     if( rc==SPTT_OK ){
         double vl = NAN;
         if( r->val.n > 0 && (rc = validate(r, &vl))==SPTT_OK ){
@@ -536,8 +622,8 @@ static int run_stage(run *r, int stage, const char *zResume, const char *zInit)
         }
         if( rc==SPTT_OK ) rc = save_checkpoint(r);
         if( rc==SPTT_OK && r->c->rank==0 && !o->quiet ){
-            printf("sptt-train: stage %d done: %lld steps, validation loss %.4f, %.1f s waiting on data, %.1f s on communication\n", stage,
-                   (long long)r->st.step, vl, sptt_loader_wait_seconds(r->L), r->c->seconds);
+            if( isnan(vl) ) printf("sptt-train: stage %d done: %lld steps (no validation examples)\n", stage, (long long)r->st.step);
+            else printf("sptt-train: stage %d done: %lld steps, validation loss %.4f\n", stage, (long long)r->st.step, vl);
         }
         plot_losses(r);
     }
@@ -556,6 +642,7 @@ int sptt_train(const sptt_train_opts *o, sptt_comm *c)
     memset(&r, 0, sizeof r);
     r.o = o;
     r.c = c;
+    sptt_model_set_threads(choose_threads(o, c));
 
     if( c->rank==0 ) rc = sptt_mkdirs(o->zOut);
     /* Rank 0 assigns the split (once for the dataset); the others read it after. */
@@ -603,6 +690,7 @@ int sptt_train(const sptt_train_opts *o, sptt_comm *c)
     }
 
 done:
+    free(r.aRed);
     if( r.L ) sptt_loader_close(r.L);
     drop_model(&r);
     sptt_examples_free(&r.train);

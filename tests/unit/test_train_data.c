@@ -802,3 +802,109 @@ Test(train_data_perm, seeded_epochs_are_fixed_permutations)
     cr_assert_eq(sptt_epoch_permutation(7, -1, 10, b), SPTT_EINVAL);
     cr_assert_eq(sptt_epoch_permutation(7, 0, 0, b), SPTT_OK);
 }
+
+/* The length-grouped order for global batches of G in windows of W batches: per epoch a
+** permutation; the lead positions (finishing the batch that straddles from the previous epoch)
+** as the plain permutation has them; within each window every full batch a run of the window's
+** sorted lengths, so no two batches' length ranges overlap; a partial batch last. */
+static void check_grouped(uint64_t seed, int n, const size_t *aLen, int G, int W, int nEpoch)
+{
+    int *perm = malloc(sizeof(int) * (size_t)n), *ord = malloc(sizeof(int) * (size_t)n);
+    int *seen = malloc(sizeof(int) * (size_t)n);
+    for(int e = 0; e < nEpoch; e++){
+        cr_assert_eq(sptt_epoch_permutation(seed, e, n, perm), SPTT_OK);
+        cr_assert_eq(sptt_epoch_order(seed, e, n, aLen, G, W, ord), SPTT_OK);
+        memset(seen, 0, sizeof(int) * (size_t)n);
+        for(int i = 0; i < n; i++) seen[ord[i]]++;
+        for(int i = 0; i < n; i++) cr_assert_eq(seen[i], 1, "epoch %d: example %d seen %d times", e, i, seen[i]);
+        int lead = (int)((G - ((int64_t)e * n) % G) % G);
+        if( lead > n ) lead = n;
+        /* global positions e * n + lead are batch starts */
+        cr_assert_eq(((int64_t)e * n + lead) % G, lead==n ? ((int64_t)e * n + n) % G : 0);
+        for(int i = 0; i < lead; i++) cr_assert_eq(ord[i], perm[i], "epoch %d: lead position %d", e, i);
+        for(int w0 = lead; w0 < n; w0 += G * W){
+            int m = n - w0 < G * W ? n - w0 : G * W, nFull = m / G;
+            /* the window holds the permutation's window */
+            memset(seen, 0, sizeof(int) * (size_t)n);
+            for(int i = 0; i < m; i++) seen[perm[w0 + i]]++;
+            for(int i = 0; i < m; i++) cr_assert_eq(seen[ord[w0 + i]], 1, "epoch %d window %d", e, w0);
+            for(int b = 0; b < nFull; b++){
+                size_t lo = (size_t)-1, hi = 0;
+                for(int j = 0; j < G; j++){
+                    size_t l = aLen[ord[w0 + b * G + j]];
+                    if( l < lo ) lo = l;
+                    if( l > hi ) hi = l;
+                }
+                /* no example of another batch of the window lies strictly inside (lo, hi) */
+                for(int i = 0; i < m; i++){
+                    if( i / G==b ) continue;
+                    size_t l = aLen[ord[w0 + i]];
+                    cr_assert(!(l > lo && l < hi), "epoch %d: batch %d spans [%zu, %zu], holding %zu elsewhere", e, b, lo, hi, l);
+                }
+            }
+            for(int i = nFull * G; i < m; i++){
+                /* the partial batch holds the window's longest */
+                for(int k = 0; k < nFull * G; k++) cr_assert_leq(aLen[ord[w0 + k]], aLen[ord[w0 + i]]);
+            }
+        }
+    }
+    free(perm);
+    free(ord);
+    free(seen);
+}
+
+Test(train_data_perm, length_grouped_orders)
+{
+    enum { N = 103 };
+    size_t aLen[N];
+    int a[N], b[N];
+    sptt_rng r;
+    sptt_rng_seed(&r, 99);
+    for(int i = 0; i < N; i++) aLen[i] = 20 + sptt_rng_below(&r, 200);
+    check_grouped(5, N, aLen, 4, 3, 4);    /* 103 = 25 batches + 3: leads of 1, 2, 3 in later epochs */
+    check_grouped(6, N, aLen, 8, 16, 3);   /* one window covers an epoch */
+    check_grouped(7, N, aLen, 1, 5, 2);    /* batches of one: sorted runs of 5, shuffled */
+    /* window 0 is the plain permutation; the order is fixed by (seed, epoch, G, W) */
+    cr_assert_eq(sptt_epoch_order(5, 2, N, aLen, 4, 0, a), SPTT_OK);
+    cr_assert_eq(sptt_epoch_permutation(5, 2, N, b), SPTT_OK);
+    cr_assert_arr_eq(a, b, sizeof a);
+    cr_assert_eq(sptt_epoch_order(5, 2, N, aLen, 4, 3, a), SPTT_OK);
+    cr_assert_eq(sptt_epoch_order(5, 2, N, aLen, 4, 3, b), SPTT_OK);
+    cr_assert_arr_eq(a, b, sizeof a);
+    cr_assert_eq(sptt_epoch_order(5, 3, N, aLen, 4, 3, b), SPTT_OK);
+    cr_assert(memcmp(a, b, sizeof a)!=0);
+    /* equal lengths: the batches are the permutation's, in a drawn order */
+    for(int i = 0; i < N; i++) aLen[i] = 7;
+    check_grouped(5, N, aLen, 4, 3, 2);
+}
+
+Test(train_data, grouped_by_length_ranks_and_resume_still_agree)
+{
+    int n = qaA.n, nStep = n;
+    sptt_loader_opts o = loader_opts(&qaA, 2, 5, 4);
+    o.lengthWindow = 3;
+    run_log one = run(&o, 0, nStep);
+    /* 2 ranks x batch 2 see the one-rank run's global batches */
+    o.batch = 2;
+    o.nRank = 2;
+    o.rank = 1;
+    run_log r1 = run(&o, 0, nStep);
+    for(int k = 0; k < nStep; k++)
+        for(int j = 0; j < 2; j++) cr_assert_eq(r1.aIndex[2 * k + j], one.aIndex[4 * k + 2 + j], "step %d", k);
+    /* the order is sptt_epoch_order's, and a loader opened mid-run continues it */
+    size_t *aLen = malloc(sizeof *aLen * (size_t)n);
+    int *ord = malloc(sizeof(int) * (size_t)n);
+    for(int i = 0; i < n; i++) aLen[i] = sptt_example_length(&o.data, &qaA.a[i]);
+    cr_assert_eq(sptt_epoch_order(5, 1, n, aLen, 4, 3, ord), SPTT_OK);
+    for(int i = 0; i < n && n + i < 4 * nStep; i++) cr_assert_eq(one.aIndex[n + i], ord[i], "epoch 1, position %d", i);
+    o.batch = 4;
+    o.nRank = 1;
+    o.rank = 0;
+    run_log rest = run(&o, one.aPos[4], nStep - 5);
+    cr_assert_arr_eq(rest.aIndex, one.aIndex + 4 * 5, sizeof(int) * (size_t)(nStep - 5) * 4);
+    free(aLen);
+    free(ord);
+    run_free(&one);
+    run_free(&r1);
+    run_free(&rest);
+}
