@@ -94,7 +94,8 @@ def check(path: str, verbose: bool = False, out=sys.stdout) -> bool:
     print(f"{path}: loss C {dump.loss:.9g} twin64 {l64:.9g} abs {rows[0][3]:.2e}; "
           f"logits max abs {max(r[3] for r in logit):.2e} rel {max(r[1] for r in logit):.2e}; "
           f"grads max rel {g_rc:.2e} ({name_g}) max abs {g_abs:.2e}; "
-          f"worst error/bound {worst:.3f}; {time.time() - t0:.1f} s", file=out)
+          f"worst error/bound {worst:.3f}; {time.time() - t0:.1f} s; "
+          f"{'within tolerance' if ok and not bad else 'BEYOND TOLERANCE'}", file=out)
     for what in bad:
         r = next(x for x in rows if x[0] == what)
         print(f"{path}: {what}: relative error {r[1]:.3e} exceeds {K:g} x twin32's {r[2]:.3e} + {FLOOR:.1e}", file=out)

@@ -1,0 +1,115 @@
+#!/bin/sh
+# The PyTorch twin (python/sptt_twin) against the C model: step dumps of several configurations
+# reproduced by autograd (loss, logits, every gradient, within the tolerance measured from float32
+# noise, see python/sptt_twin/check.py), a corrupted gradient caught, bad input refused, and the
+# converter's round trip dump -> .pt -> checkpoint that the C trainer loads back. Prints ok / not ok;
+# a visible SKIP line when no Python with torch exists (Debian: python3-torch).
+bin=${SPTT_BIN:-bin}
+tool="$bin/sptt-train"
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+fail=0
+ok() { echo "ok - $1"; }
+no() { echo "not ok - $1"; fail=1; }
+
+# Debian's python3-torch lives under /usr/bin/python3; a pyenv python3 on PATH may lack torch.
+py=
+for p in /usr/bin/python3 python3; do
+    if "$p" -c "import torch" >/dev/null 2>&1; then py=$p; break; fi
+done
+if [ -z "$py" ]; then
+    echo "# SKIP twin: no Python with torch (install python3-torch)"
+    exit 0
+fi
+export PYTHONPATH="$(pwd)/python${PYTHONPATH:+:$PYTHONPATH}"
+# one torch thread: the check's cost is tiny and the test machine is shared
+twin() { "$py" -m sptt_twin "$@"; }
+
+# the tiny model (sptt_config_tiny) with one change each
+tiny='"vocab_size":300,"hidden":32,"n_layer":4,"n_head":4,"n_kv_head":2,"head_dim":8,"ffn":48,"ttt_heads":4,"ttt_rope_dim":4,"chunk":8,"window":10,"anchor_every":2,"frame_w":8,"frame_h":8,"patch":4,"rope_sections":[2,1,1]'
+mk() { printf '{%s%s}' "$tiny" "$2" >"$dir/$1.json"; }
+mk video ''
+mk text ''
+mk postnorm ',"prenorm":0'
+mk tttoff ',"use_ttt":0'
+mk allfull ',"all_full":1'
+mk plain ',"use_muon":0,"use_momentum":0,"use_conv":0,"tie_embeddings":1,"ttt_rope_dim":0'
+# video + text in a batch of 2 (the loss is the batch mean); text only; the rest with video
+set -- "video --frames 4 --batch 2" "text --frames 0" "postnorm --frames 4" "tttoff --frames 4" \
+       "allfull --frames 4" "plain --frames 2"
+dumps=
+for spec in "$@"; do
+    name=${spec%% *}; opts=${spec#* }
+    # shellcheck disable=SC2086
+    if "$tool" --dump-step "$dir/$name.st" --config "$dir/$name.json" $opts >"$dir/$name.out" 2>&1; then
+        dumps="$dumps $dir/$name.st"
+    else
+        no "dump $name: $(cat "$dir/$name.out")"
+    fi
+done
+# one process for all dumps: torch's import dominates the time
+# shellcheck disable=SC2086
+twin check --threads 1 $dumps >"$dir/check.out" 2>&1; rc=$?
+for spec in "$@"; do
+    name=${spec%% *}
+    line=$(grep "/$name.st: loss" "$dir/check.out")
+    msg=$(echo "$line" | sed "s|.*/$name.st: ||")
+    if echo "$line" | grep -q "within tolerance$"; then ok "twin reproduces $name: $msg"
+    else no "twin reproduces $name: ${msg:-$(cat "$dir/check.out")}"; fi
+done
+if [ $rc -eq 0 ]; then ok "check exits 0 within tolerance"; else no "check exits $rc"; fi
+
+# The bound follows each quantity's conditioning, measured: a corrupted gradient is caught at 1e-4
+# relative where the path is well conditioned (TTT off: float32 noise ~1e-6) and at 1e-2 through the
+# TTT branch of the tiny model, whose Newton-Schulz on 8x8 matrices lifts rounding noise (~3e-4).
+corrupt() {
+    "$py" - "$dir/$1.st" "$dir/bad-$1.st" "$2" "$3" <<'PY' >"$dir/mut.out" 2>&1
+import sys
+from sptt_twin import safetensors as st
+t, m, d = st.read(sys.argv[1])
+t[sys.argv[3]] *= 1 + float(sys.argv[4])
+st.write(sys.argv[2], t, m, d)
+PY
+    twin check "$dir/bad-$1.st" >"$dir/bad.out" 2>&1; rc=$?
+    if [ $rc -eq 1 ] && grep -q "$2: relative error" "$dir/bad.out"; then
+        ok "$1: $2 off by $3 is caught ($(grep "$2: relative" "$dir/bad.out" | sed 's/.*: relative/relative/'))"
+    else no "$1: $2 off by $3 caught ($rc: $(cat "$dir/mut.out" "$dir/bad.out"))"; fi
+}
+corrupt tttoff grad.layers.0.attn.wq 1e-4
+corrupt video grad.layers.0.ttt.w0 1e-2
+
+# bad input: one line naming the file and the reason, status 2
+head -c 100 "$dir/text.st" >"$dir/trunc.st"
+twin check "$dir/trunc.st" >"$dir/out" 2>"$dir/err"; rc=$?
+if [ $rc -eq 2 ] && [ "$(wc -l <"$dir/err")" -eq 1 ] && grep -q "trunc.st: header length" "$dir/err"; then
+    ok "truncated dump refused with status 2: $(cat "$dir/err")"
+else no "truncated dump ($rc: $(cat "$dir/err"))"; fi
+
+# round trip: dump -> .pt -> checkpoint; sptt-train loads it and dumps the very same step (text
+# only, so the batch does not depend on the random draws the weights no longer need)
+twin convert "$dir/text.st" "$dir/t.pt" >"$dir/out" 2>&1 &&
+    twin convert "$dir/t.pt" "$dir/t.safetensors" >>"$dir/out" 2>&1 &&
+    "$tool" --dump-step "$dir/back.st" --init "$dir/t.safetensors" --frames 0 >>"$dir/out" 2>&1; rc=$?
+if [ $rc -eq 0 ] && cmp -s "$dir/text.st" "$dir/back.st"; then
+    ok "dump -> .pt -> checkpoint -> sptt-train --init: the same step dump, byte for byte"
+else no "round trip ($rc: $(cat "$dir/out"))"; fi
+twin convert "$dir/t.safetensors" "$dir/t2.pt" >"$dir/out" 2>&1; rc=$?
+"$py" - "$dir/t.pt" "$dir/t2.pt" <<'PY' >>"$dir/out" 2>&1 || rc=1
+import sys, torch
+a, b = torch.load(sys.argv[1]), torch.load(sys.argv[2])
+assert a["state_dict"].keys() == b["state_dict"].keys()
+assert all(torch.equal(a["state_dict"][k], b["state_dict"][k]) for k in a["state_dict"])
+assert torch.equal(a["extra"]["tokenizer.merges"], b["extra"]["tokenizer.merges"])
+PY
+if [ $rc -eq 0 ]; then ok "checkpoint -> .pt keeps every parameter and the tokenizer"
+else no "checkpoint -> .pt ($(cat "$dir/out"))"; fi
+# the checksum covers every byte: the C loader and the twin both refuse a flipped one
+cp "$dir/t.safetensors" "$dir/flip.safetensors"
+printf 'X' | dd of="$dir/flip.safetensors" bs=1 seek=$(($(wc -c <"$dir/flip.safetensors") - 3)) conv=notrunc 2>/dev/null
+"$tool" --dump-step "$dir/x.st" --init "$dir/flip.safetensors" --frames 0 >/dev/null 2>"$dir/cerr"; crc=$?
+twin convert "$dir/flip.safetensors" "$dir/x.pt" >/dev/null 2>"$dir/perr"; prc=$?
+if [ $crc -ne 0 ] && grep -q "checksum mismatch" "$dir/cerr" && [ $prc -eq 2 ] && grep -q "checksum mismatch" "$dir/perr"; then
+    ok "a flipped byte in a written checkpoint is refused by sptt-train and the twin"
+else no "flipped checkpoint ($crc $prc: $(cat "$dir/cerr" "$dir/perr"))"; fi
+
+exit $fail
