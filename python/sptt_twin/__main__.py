@@ -104,17 +104,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     i = sub.add_parser("info", help="configuration and parameter count of a file")
     i.add_argument("file")
     i.set_defaults(fn=cmd_info)
-    b = sub.add_parser("bench", help="forward+backward tokens/s (same as python3 -m sptt_twin.bench)",
-                       add_help=False)
-    b.add_argument("rest", nargs=argparse.REMAINDER)
-    b.set_defaults(fn=None)
-    a = ap.parse_args(argv)
+    sub.add_parser("bench", help="forward+backward tokens/s (python3 -m sptt_twin bench --help)")
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["bench"]:
+        from .bench import main as bench_main   # its own options, passed on untouched
+        return bench_main(args[1:])
+    a = ap.parse_args(args)
     if a.cmd is None:
         ap.print_help()
         return EXIT_BAD_INPUT
-    if a.cmd == "bench":
-        from .bench import main as bench_main
-        return bench_main(a.rest)
     try:
         return a.fn(a)
     except TwinError as e:

@@ -34,10 +34,15 @@ mk postnorm ',"prenorm":0'
 mk tttoff ',"use_ttt":0'
 mk allfull ',"all_full":1'
 mk plain ',"use_muon":0,"use_momentum":0,"use_conv":0,"tie_embeddings":1,"ttt_rope_dim":0'
+# long: 219 tokens, 14 chunks and a window short enough that attention runs block by block
+printf '{%s}' "$(echo "$tiny" | sed 's/"chunk":8,"window":10/"chunk":16,"window":24/')" >"$dir/long.json"
+q="How many chairs are in the room, and which one is closest to the door that opens onto the corridor?"
+if "$tool" --dump-step "$dir/long.st" --config "$dir/long.json" --frames 8 --prompt "$q $q $q" \
+        --answer "two chairs; the left one" >"$dir/long.out" 2>&1; then dumps="$dir/long.st"
+else no "dump long: $(cat "$dir/long.out")"; fi
 # video + text in a batch of 2 (the loss is the batch mean); text only; the rest with video
 set -- "video --frames 4 --batch 2" "text --frames 0" "postnorm --frames 4" "tttoff --frames 4" \
        "allfull --frames 4" "plain --frames 2"
-dumps=
 for spec in "$@"; do
     name=${spec%% *}; opts=${spec#* }
     # shellcheck disable=SC2086
@@ -47,6 +52,7 @@ for spec in "$@"; do
         no "dump $name: $(cat "$dir/$name.out")"
     fi
 done
+set -- "$@" "long"
 # one process for all dumps: torch's import dominates the time
 # shellcheck disable=SC2086
 twin check --threads 1 $dumps >"$dir/check.out" 2>&1; rc=$?
@@ -111,5 +117,11 @@ twin convert "$dir/flip.safetensors" "$dir/x.pt" >/dev/null 2>"$dir/perr"; prc=$
 if [ $crc -ne 0 ] && grep -q "checksum mismatch" "$dir/cerr" && [ $prc -eq 2 ] && grep -q "checksum mismatch" "$dir/perr"; then
     ok "a flipped byte in a written checkpoint is refused by sptt-train and the twin"
 else no "flipped checkpoint ($crc $prc: $(cat "$dir/cerr" "$dir/perr"))"; fi
+
+# the benchmark runs and prints one parseable line (a tiny custom size: this is not a measurement)
+twin bench --hidden 64 --layers 2 --tokens 64 --steps 1 >"$dir/bench.out" 2>&1; rc=$?
+if [ $rc -eq 0 ] && grep -Eq "^bench=sptt_twin config=custom hidden=64 layers=2 tokens=64 .* tokens_per_s=[0-9.]+ best_of=1$" "$dir/bench.out"; then
+    ok "bench prints one key=value line per measurement"
+else no "bench ($rc: $(cat "$dir/bench.out"))"; fi
 
 exit $fail
