@@ -135,7 +135,11 @@ class Config:
             v = getattr(self, f.name)
             if isinstance(v, float):
                 s = "%.9g" % f32(v)
-                if "." not in s and "e" not in s:
+                if "e" in s:
+                    # the C side's JSON library drops the exponent's '+' and leading zeros
+                    m, e = s.split("e")
+                    s = m + "e" + ("-" if e[0] == "-" else "") + e.lstrip("+-").lstrip("0")
+                elif "." not in s:
                     s += ".0"
                 parts.append(f'"{f.name}":{s}')
             else:
