@@ -4,7 +4,7 @@ Load a step dump or a checkpoint, run the same model in PyTorch (float32 or floa
 the C results, and convert parameters to and from a plain PyTorch state dict.
 """
 from .config import Config
-from .io import Checkpoint, StepDump, from_state_dict, to_state_dict
+from .formats import Checkpoint, StepDump, from_state_dict, to_state_dict
 from .model import SpttModel, batch_loss, tensor_specs
 from .safetensors import TwinError
 

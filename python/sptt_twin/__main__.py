@@ -7,7 +7,7 @@ from typing import List, Optional
 
 import torch
 
-from . import io
+from . import formats as io
 from . import safetensors as st
 from .config import Config
 from .safetensors import TwinError
@@ -39,11 +39,7 @@ def cmd_convert(a: argparse.Namespace) -> int:
     if kind == "pt":
         if not (dst.endswith(".safetensors") or dst.endswith(".st")):
             raise TwinError(f"{dst}: a .pt file converts to a checkpoint: name the output *.safetensors")
-        try:
-            obj = torch.load(src, map_location="cpu")
-        except Exception as e:  # torch.load raises many kinds; the message is what matters
-            raise TwinError(f"{src}: cannot load with torch.load: {e}") from None
-        io.pt_to_checkpoint(obj, dst, src)
+        io.pt_to_checkpoint(_torch_load(src), dst, src)
         print(f"sptt_twin: wrote checkpoint {dst}")
         return 0
     if kind == io.CKPT_FORMAT:
@@ -61,11 +57,21 @@ def cmd_convert(a: argparse.Namespace) -> int:
     return 0
 
 
+def _torch_load(path: str) -> dict:
+    try:
+        obj = torch.load(path, map_location="cpu")
+    except Exception as e:  # torch.load raises many kinds; the message is what matters
+        raise TwinError(f"{path}: cannot load with torch.load: {e}") from None
+    if not isinstance(obj, dict) or obj.get("format") != io.PT_FORMAT:
+        raise TwinError(f"{path}: format: not a converted checkpoint ({io.PT_FORMAT}); make one with `convert CKPT out.pt`")
+    return obj
+
+
 def cmd_info(a: argparse.Namespace) -> int:
     kind = _kind(a.file)
     if kind == "pt":
-        obj = torch.load(a.file, map_location="cpu")
-        cfg = Config.from_json(obj["config"], f"{a.file}: config")
+        obj = _torch_load(a.file)
+        cfg = Config.from_json(str(obj.get("config")), f"{a.file}: config")
     else:
         _, meta, _ = st.read(a.file)
         cfg = Config.from_json(meta.get("config", "null"), f"{a.file}: metadata config")

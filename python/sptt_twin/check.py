@@ -28,7 +28,7 @@ from typing import Dict, List, Tuple
 
 import torch
 
-from .io import StepDump
+from .formats import StepDump
 from .model import batch_loss
 
 K = 16.0
