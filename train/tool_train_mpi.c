@@ -26,7 +26,7 @@ static const char *const azBuiltinCorpus[] = {
 /* The options of both modes. */
 static const char *zDump, *zConfig, *zCorpus, *zDb, *zOut, *zInit;
 static const char *zPrompt = "How many chairs are in the room?", *zAnswer = "3";
-static int seed = 1, nBatch = 1, nFrames = 4, stageChoice = 2, resume, accum = 1;
+static int seed = 1, nBatch = 1, nFrames = 4, stageChoice = 2, resume, accum = 1, f64;
 static double perturb = -1, epochs = 1, valFraction = 0.2;
 static int64_t steps;
 static sptt_train_opts T;
@@ -111,10 +111,18 @@ static int dump_step(void)
         rc = sptt_sample_build(&cfg, aPrompt, nPrompt, aAnswer, nAnswer, (int)nFrames, pix, &aBatch[b]);
         if( rc ) goto fail;
     }
-    float loss;
-    if( (rc = sptt_step_dump(m, aBatch, (int)nBatch, tok, zDump, &loss)) ) goto fail;
-    printf("sptt-train: wrote %s: %d tensors, %zu parameters, %s of %d tokens, loss %.6f\n",
-           zDump, sptt_model_n_tensors(m), nParam, sptt_plural(nBatch, "sequence", NULL), aBatch[0].n_tokens, (double)loss);
+    double loss;
+    if( f64 ){
+        rc = sptt_step_dump_f64(m, aBatch, (int)nBatch, tok, zDump, &loss);
+    }else{
+        float loss32;
+        rc = sptt_step_dump(m, aBatch, (int)nBatch, tok, zDump, &loss32);
+        loss = loss32;
+    }
+    if( rc ) goto fail;
+    printf("sptt-train: wrote %s: %d tensors, %zu parameters, %s of %d tokens, loss %.6f%s\n",
+           zDump, sptt_model_n_tensors(m), nParam, sptt_plural(nBatch, "sequence", NULL), aBatch[0].n_tokens, loss,
+           f64 ? " (double precision)" : "");
 
 fail:
     if( rc ) sptt_report(zProg, "%s", sptt_errmsg());
@@ -191,6 +199,7 @@ int main(int argc, char **argv)
         { "dump-step", SPTT_ARG_STRING, &zDump, .zArg = "FILE", .zHelp = "instead of training: write one step's dump to FILE" },
         { "perturb", SPTT_ARG_DOUBLE, &perturb, 0, 10, .zArg = "S",
           .zHelp = "--dump-step: add N(0, S^2) noise to every parameter after the\ninitialisation, so every gradient is informative (default 0.02;\n0 with --init, whose checkpoint gives the model and tokenizer)" },
+        { "f64", SPTT_ARG_FLAG, &f64, .zHelp = "--dump-step: run the pass in double precision on the same float\nparameters; logits, loss and gradients are written as F64" },
         { "corpus", SPTT_ARG_STRING, &zCorpus, .zArg = "FILE", .zHelp = "--dump-step: fit the tokenizer on this text file" },
         { "prompt", SPTT_ARG_STRING, &zPrompt, .zArg = "TEXT", .zHelp = "--dump-step: question text" },
         { "answer", SPTT_ARG_STRING, &zAnswer, .zArg = "TEXT", .zHelp = "--dump-step: answer text (default \"3\")" },
