@@ -2,10 +2,16 @@
 from __future__ import annotations
 
 import json
+import struct
 from dataclasses import asdict, dataclass, field, fields
 from typing import List
 
 from .safetensors import TwinError
+
+def _f32(x: float) -> float:
+    """x rounded to the nearest float32, as a Python float."""
+    return struct.unpack("<f", struct.pack("<f", x))[0]
+
 
 # Layer kinds, as sptt_layer_kind numbers them.
 FULL, SWA, TTT = 0, 1, 2
@@ -41,6 +47,11 @@ class Config:
     use_ttt: int = 1
     all_full: int = 0
     tie_embeddings: int = 0
+
+    def __post_init__(self) -> None:
+        # the C config's float fields are float32
+        for k in ("rope_theta", "norm_eps", "ttt_base_lr"):
+            setattr(self, k, _f32(float(getattr(self, k))))
 
     @property
     def ttt_dim(self) -> int:
@@ -113,7 +124,10 @@ class Config:
             elif isinstance(cur, float):
                 if isinstance(v, bool) or not isinstance(v, (int, float)):
                     raise TwinError(f"{where}: {k}: expected a number")
-                v = float(v)
+                # The C config holds these as float32: its JSON prints 9 digits, which name the
+                # float32 value but differ from it in the 10th digit. Rounding back matters in
+                # double: ttt_base_lr's 9-digit spelling is 2.5e-9 off, visible in the gradients.
+                v = _f32(float(v))
             elif isinstance(v, bool) or not isinstance(v, int):
                 raise TwinError(f"{where}: {k}: expected an integer")
             setattr(c, k, v)
@@ -125,9 +139,7 @@ class Config:
 
     def to_c_json(self) -> str:
         """The C writer's field order and float spelling (%.9g of the float32 value)."""
-        import struct
-        def f32(x: float) -> float:
-            return struct.unpack("<f", struct.pack("<f", x))[0]
+        f32 = _f32
         parts = []
         for f in fields(self):
             if f.name == "rope_sections":

@@ -27,15 +27,16 @@ def _config(path: str, meta: Dict[str, str]) -> Config:
     return Config.from_json(meta["config"], f"{path}: metadata config")
 
 
-def _take_params(path: str, cfg: Config, tensors: Dict[str, torch.Tensor], prefix: str) -> Dict[str, torch.Tensor]:
+def _take_params(path: str, cfg: Config, tensors: Dict[str, torch.Tensor], prefix: str,
+                 dtype: torch.dtype = torch.float32) -> Dict[str, torch.Tensor]:
     """The parameters under prefix, checked against the shapes the config implies."""
     out = {}
     for name, shape in tensor_specs(cfg):
         t = tensors.get(prefix + name)
         if t is None:
             raise TwinError(f"{path}: {prefix}{name}: missing (the config implies it)")
-        if tuple(t.shape) != shape or t.dtype != torch.float32:
-            raise TwinError(f"{path}: {prefix}{name}: {t.dtype} {list(t.shape)}, expected float32 {list(shape)}")
+        if tuple(t.shape) != shape or t.dtype != dtype:
+            raise TwinError(f"{path}: {prefix}{name}: {t.dtype} {list(t.shape)}, expected {dtype} {list(shape)}")
         out[name] = t
     known = {prefix + n for n, _ in tensor_specs(cfg)}
     extra = [k for k in tensors if k.startswith(prefix) and k not in known]
@@ -62,8 +63,15 @@ class StepDump:
             raise TwinError(f"{path}: metadata version: {meta.get('version')!r}, only 1 is known")
         self.path = path
         self.cfg = _config(path, meta)
+        # A double-precision dump (sptt-train --dump-step --f64) ran the C model in double on the
+        # same float32 parameters and inputs: its results are F64.
+        prec = meta.get("precision", "f32")
+        if prec not in ("f32", "f64"):
+            raise TwinError(f"{path}: metadata precision: {prec!r}, expected f32 or f64")
+        self.precision = prec
+        rdt = torch.float64 if prec == "f64" else torch.float32
         self.params = _take_params(path, self.cfg, tensors, "param.")
-        self.grads = _take_params(path, self.cfg, tensors, "grad.")
+        self.grads = _take_params(path, self.cfg, tensors, "grad.", rdt)
         try:
             nb = int(meta.get("batch", ""))
         except ValueError:
@@ -92,8 +100,8 @@ class StepDump:
                 if px.dim() != 4 or px.shape[0] % 2 or tuple(px.shape[1:]) != (c.frame_h, c.frame_w, 3):
                     raise TwinError(f"{path}: {p}pixels: shape {list(px.shape)}, expected (even F, {c.frame_h}, {c.frame_w}, 3)")
                 seq["pixels"] = px
-            if tuple(tensors[p + "logits"].shape) != (T, V):
-                raise TwinError(f"{path}: {p}logits: shape {list(tensors[p + 'logits'].shape)}, expected [{T}, {V}]")
+            if tuple(tensors[p + "logits"].shape) != (T, V) or tensors[p + "logits"].dtype != rdt:
+                raise TwinError(f"{path}: {p}logits: {tensors[p + 'logits'].dtype} {list(tensors[p + 'logits'].shape)}, expected {rdt} [{T}, {V}]")
             self.batch.append(seq)
             self.logits.append(tensors[p + "logits"])
             self.positions.append(tensors[p + "positions"])

@@ -39,20 +39,26 @@ mk plain ',"use_muon":0,"use_momentum":0,"use_conv":0,"tie_embeddings":1,"ttt_ro
 # long: 219 tokens, 14 chunks and a window short enough that attention runs block by block
 printf '{%s}' "$(echo "$tiny" | sed 's/"chunk":8,"window":10/"chunk":16,"window":24/')" >"$dir/long.json"
 q="How many chairs are in the room, and which one is closest to the door that opens onto the corridor?"
-if "$tool" --dump-step "$dir/long.st" --config "$dir/long.json" --frames 8 --prompt "$q $q $q" \
-        --answer "two chairs; the left one" >"$dir/long.out" 2>&1; then dumps="$dir/long.st"
-else no "dump long: $(cat "$dir/long.out")"; fi
+dumps=
+for p in "" "--f64"; do
+    if "$tool" --dump-step "$dir/long${p:+.f64}.st" --config "$dir/long.json" --frames 8 --prompt "$q $q $q" \
+            --answer "two chairs; the left one" $p >"$dir/long.out" 2>&1; then dumps="$dumps $dir/long${p:+.f64}.st"
+    else no "dump long $p: $(cat "$dir/long.out")"; fi
+done
 # video + text in a batch of 2 (the loss is the batch mean); text only; the rest with video
 set -- "video --frames 4 --batch 2" "text --frames 0" "postnorm --frames 4" "tttoff --frames 4" \
        "allfull --frames 4" "plain --frames 2"
 for spec in "$@"; do
     name=${spec%% *}; opts=${spec#* }
-    # shellcheck disable=SC2086
-    if "$tool" --dump-step "$dir/$name.st" --config "$dir/$name.json" $opts >"$dir/$name.out" 2>&1; then
-        dumps="$dumps $dir/$name.st"
-    else
-        no "dump $name: $(cat "$dir/$name.out")"
-    fi
+    # each configuration twice: the float model, and its kernels in double on the same parameters
+    for p in "" "--f64"; do
+        # shellcheck disable=SC2086
+        if "$tool" --dump-step "$dir/$name${p:+.f64}.st" --config "$dir/$name.json" $opts $p >"$dir/$name.out" 2>&1; then
+            dumps="$dumps $dir/$name${p:+.f64}.st"
+        else
+            no "dump $name $p: $(cat "$dir/$name.out")"
+        fi
+    done
 done
 set -- "$@" "long"
 # one process for all dumps: torch's import dominates the time
@@ -60,16 +66,19 @@ set -- "$@" "long"
 twin check --threads 1 $dumps >"$dir/check.out" 2>&1; rc=$?
 for spec in "$@"; do
     name=${spec%% *}
-    line=$(grep "/$name.st: loss" "$dir/check.out")
-    msg=$(echo "$line" | sed "s|.*/$name.st: ||")
-    if echo "$line" | grep -q "within tolerance$"; then ok "twin reproduces $name: $msg"
-    else no "twin reproduces $name: ${msg:-$(cat "$dir/check.out")}"; fi
+    for f in "$name.st" "$name.f64.st"; do
+        line=$(grep "/$f: C" "$dir/check.out")
+        msg=$(echo "$line" | sed "s|.*/$f: ||")
+        if echo "$line" | grep -q "within tolerance$"; then ok "twin reproduces $name, $msg"
+        else no "twin reproduces $f: ${msg:-$(cat "$dir/check.out")}"; fi
+    done
 done
 if [ $rc -eq 0 ]; then ok "check exits 0 within tolerance"; else no "check exits $rc"; fi
 
 # The bound follows each quantity's conditioning, measured: a corrupted gradient is caught at 1e-4
 # relative where the path is well conditioned (TTT off: float32 noise ~1e-6) and at 1e-2 through the
-# TTT branch of the tiny model, whose Newton-Schulz on 8x8 matrices lifts rounding noise (~3e-4).
+# TTT branch of the tiny model, whose Newton-Schulz on 8x8 matrices lifts rounding noise (~3e-4);
+# against the double-precision dump, at 1e-8.
 corrupt() {
     "$py" - "$dir/$1.st" "$dir/bad-$1.st" "$2" "$3" <<'PY' >"$dir/mut.out" 2>&1
 import sys
@@ -85,6 +94,8 @@ PY
 }
 corrupt tttoff grad.layers.0.attn.wq 1e-4
 corrupt video grad.layers.0.ttt.w0 1e-2
+# in double the same conditioning leaves room for nothing near float32: 1e-8 is caught
+corrupt video.f64 grad.layers.0.ttt.w0 1e-8
 
 # bad input: one line naming the file and the reason, status 2
 head -c 100 "$dir/text.st" >"$dir/trunc.st"
