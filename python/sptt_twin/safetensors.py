@@ -86,8 +86,14 @@ def read(path: str) -> Tuple[Dict[str, torch.Tensor], Dict[str, str], Dict[str, 
         if off[1] - off[0] != count * size:
             raise TwinError(f"{path}: {name}: {off[1] - off[0]} bytes do not hold shape {shape} of {e['dtype']}")
         spans.append((off[0], off[1], name))
-        t = torch.frombuffer(buf, dtype=dt, count=count, offset=off[0]) if count else torch.empty(0, dtype=dt)
-        out[name] = t.reshape(shape).clone()
+        if count == 0:
+            t = torch.empty(0, dtype=dt)
+        elif off[0] % size == 0:
+            t = torch.frombuffer(buf, dtype=dt, count=count, offset=off[0]).clone()
+        else:
+            # a tensor placed off its element alignment: copy its bytes to a fresh buffer first
+            t = torch.frombuffer(bytearray(buf[off[0]:off[1]]), dtype=dt).clone()
+        out[name] = t.reshape(shape)
         dtypes[name] = e["dtype"]
     at = 0
     for b, e, name in sorted(spans):
