@@ -16,8 +16,9 @@ ok() { echo "ok - $1"; }
 no() { echo "not ok - $1"; fail=1; }
 
 # Debian's python3-torch lives under /usr/bin/python3; a pyenv python3 on PATH may lack torch.
+# SPTT_PYTHON names another interpreter to try instead.
 py=
-for p in /usr/bin/python3 python3; do
+for p in ${SPTT_PYTHON:-/usr/bin/python3 python3}; do
     if "$p" -c "import torch" >/dev/null 2>&1; then py=$p; break; fi
 done
 if [ -z "$py" ]; then
