@@ -80,23 +80,27 @@ if [ $rc -eq 0 ]; then ok "check exits 0 within tolerance"; else no "check exits
 # relative where the path is well conditioned (TTT off: float32 noise ~1e-6) and at 1e-2 through the
 # TTT branch of the tiny model, whose Newton-Schulz on 8x8 matrices lifts rounding noise (~3e-4);
 # against the double-precision dump, at 1e-8.
-corrupt() {
-    "$py" - "$dir/$1.st" "$dir/bad-$1.st" "$2" "$3" <<'PY' >"$dir/mut.out" 2>&1
+# (one Python process writes the corrupted copies, one checks them: torch's import is the cost)
+"$py" - "$dir" <<'PY' >"$dir/mut.out" 2>&1
 import sys
 from sptt_twin import safetensors as st
-t, m, d = st.read(sys.argv[1])
-t[sys.argv[3]] *= 1 + float(sys.argv[4])
-st.write(sys.argv[2], t, m, d)
+for name, tensor, rel in (("tttoff", "grad.layers.0.attn.wq", 1e-4), ("video", "grad.layers.0.ttt.w0", 1e-2),
+                          ("video.f64", "grad.layers.0.ttt.w0", 1e-8)):
+    t, m, d = st.read(f"{sys.argv[1]}/{name}.st")
+    t[tensor] *= 1 + rel
+    st.write(f"{sys.argv[1]}/bad-{name}.st", t, m, d)
 PY
-    twin check "$dir/bad-$1.st" >"$dir/bad.out" 2>&1; rc=$?
-    if [ $rc -eq 1 ] && grep -q "$2: relative error" "$dir/bad.out"; then
-        ok "$1: $2 off by $3 is caught ($(grep "$2: relative" "$dir/bad.out" | sed 's/.*: relative/relative/'))"
+twin check "$dir/bad-tttoff.st" "$dir/bad-video.st" "$dir/bad-video.f64.st" >"$dir/bad.out" 2>&1; rc=$?
+caught() {
+    line=$(grep "bad-$1.st: $2: relative error" "$dir/bad.out")
+    if [ $rc -eq 1 ] && [ -n "$line" ] && [ "$(grep -c "bad-$1.st: grad\." "$dir/bad.out")" -eq 1 ]; then
+        ok "$1: $2 off by $3 is caught, and only it ($(echo "$line" | sed 's/.*: relative/relative/'))"
     else no "$1: $2 off by $3 caught ($rc: $(cat "$dir/mut.out" "$dir/bad.out"))"; fi
 }
-corrupt tttoff grad.layers.0.attn.wq 1e-4
-corrupt video grad.layers.0.ttt.w0 1e-2
-# in double the same conditioning leaves room for nothing near float32: 1e-8 is caught
-corrupt video.f64 grad.layers.0.ttt.w0 1e-8
+caught tttoff grad.layers.0.attn.wq 1e-4
+caught video grad.layers.0.ttt.w0 1e-2
+# in double the same conditioning leaves room for nothing near float32's noise: 1e-8 is caught
+caught video.f64 grad.layers.0.ttt.w0 1e-8
 
 # bad input: one line naming the file and the reason, status 2
 head -c 100 "$dir/text.st" >"$dir/trunc.st"
@@ -113,6 +117,10 @@ twin convert "$dir/text.st" "$dir/t.pt" >"$dir/out" 2>&1 &&
 if [ $rc -eq 0 ] && cmp -s "$dir/text.st" "$dir/back.st"; then
     ok "dump -> .pt -> checkpoint -> sptt-train --init: the same step dump, byte for byte"
 else no "round trip ($rc: $(cat "$dir/out"))"; fi
+"$tool" --dump-step "$dir/x.st" --init "$dir/t.safetensors" --config "$dir/text.json" >/dev/null 2>"$dir/err"; rc=$?
+if [ $rc -eq 2 ] && grep -q "drop --config" "$dir/err" && [ ! -e "$dir/x.st" ]; then
+    ok "--dump-step --init refuses --config (the checkpoint gives the model)"
+else no "--init with --config ($rc: $(cat "$dir/err"))"; fi
 twin convert "$dir/t.safetensors" "$dir/t2.pt" >"$dir/out" 2>&1; rc=$?
 "$py" - "$dir/t.pt" "$dir/t2.pt" <<'PY' >>"$dir/out" 2>&1 || rc=1
 import sys, torch
