@@ -29,10 +29,11 @@ PKGS   := assimp qhull_r libzstd sqlite3 libpng openblas jansson libturbojpeg zl
 
 # Debian packages behind PKGS, the tests and the MPI tools.
 # clang and libclang-rt-dev (its sanitizer and libFuzzer runtimes, only recommended by clang) are
-# for make fuzz and the fuzz smoke test.
+# for make fuzz and the fuzz smoke test. python3-torch runs the PyTorch twin (python/sptt_twin),
+# the outside check of the model in tests/e2e/twin.sh.
 DEB_PKGS := gcc make pkg-config libassimp-dev libqhull-dev libzstd-dev libsqlite3-dev \
             libpng-dev libopenblas-dev libjansson-dev libturbojpeg0-dev zlib1g-dev \
-            libcriterion-dev libopenmpi-dev openmpi-bin sqlite3 clang libclang-rt-dev
+            libcriterion-dev libopenmpi-dev openmpi-bin sqlite3 clang libclang-rt-dev python3-torch
 
 # Evaluated lazily so that `make deps` works before the packages exist.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

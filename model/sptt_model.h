@@ -228,5 +228,9 @@ void sptt_model_reset_stats(sptt_model *m);
 */
 int sptt_step_dump(sptt_model *m, const sptt_sample *aBatch, int nBatch,
                    const sptt_tokenizer *tok, const char *zPath, float *pLoss);
+/* The same step run in double precision (the kernels' double instantiation) on m's float
+** parameters: logits, loss and gradients are written as F64, with metadata precision "f64". */
+int sptt_step_dump_f64(sptt_model *m, const sptt_sample *aBatch, int nBatch,
+                       const sptt_tokenizer *tok, const char *zPath, double *pLoss);
 
 #endif

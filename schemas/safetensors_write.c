@@ -14,7 +14,7 @@
 #define CHECKSUM_DIGITS 16
 
 static const struct { const char *zName; int elem; } aDtype[] = {
-    { "F32", 4 }, { "I32", 4 }, { "U8", 1 }, { "I64", 8 }, { "U64", 8 },
+    { "F32", 4 }, { "F64", 8 }, { "I32", 4 }, { "U8", 1 }, { "I64", 8 }, { "U64", 8 },
 };
 
 int sptt_stw_dtype_size(const char *zDtype)

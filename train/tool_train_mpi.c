@@ -3,6 +3,7 @@
 ** `mpirun -np N sptt-train ...`; or, with --dump-step, writes one forward and backward over a
 ** seeded synthetic batch (schemas/step_dump.md) for comparison with other implementations.
 */
+#include "sptt_ckpt.h"
 #include "sptt_cli.h"
 #include "sptt_comm_mpi.h"
 #include "sptt_model.h"
@@ -25,8 +26,8 @@ static const char *const azBuiltinCorpus[] = {
 /* The options of both modes. */
 static const char *zDump, *zConfig, *zCorpus, *zDb, *zOut, *zInit;
 static const char *zPrompt = "How many chairs are in the room?", *zAnswer = "3";
-static int seed = 1, nBatch = 1, nFrames = 4, stageChoice = 2, resume, accum = 1;
-static double perturb = 0.02, epochs = 1, valFraction = 0.2;
+static int seed = 1, nBatch = 1, nFrames = 4, stageChoice = 2, resume, accum = 1, f64;
+static double perturb = -1, epochs = 1, valFraction = 0.2;
 static int64_t steps;
 static sptt_train_opts T;
 
@@ -64,7 +65,12 @@ static int dump_step(void)
     int32_t *aPrompt = NULL, *aAnswer = NULL;
     float *pix = NULL;
 
-    if( zConfig ){
+    if( zInit ){
+        /* a checkpoint's model and tokenizer as they are (e.g. one written back from PyTorch by
+        ** python/sptt_twin), so an outside implementation can check a trained model */
+        if( (rc = sptt_ckpt_load(zInit, &m, NULL, &tok, NULL)) ) goto fail;
+        cfg = *sptt_model_config(m);
+    }else if( zConfig ){
         uint8_t *p;
         size_t n;
         if( (rc = sptt_read_file(zConfig, &p, &n)) ) goto fail;
@@ -75,7 +81,9 @@ static int dump_step(void)
         sptt_config_tiny(&cfg);
     }
 
-    if( zCorpus ){
+    if( zInit ){
+        rc = SPTT_OK;
+    }else if( zCorpus ){
         rc = sptt_tokenizer_fit_file(zCorpus, cfg.vocab_size, &tok);
     }else{
         int nText = (int)(sizeof azBuiltinCorpus / sizeof azBuiltinCorpus[0]);
@@ -86,11 +94,12 @@ static int dump_step(void)
     if( (rc = sptt_tokenizer_encode(tok, zPrompt, strlen(zPrompt), &aPrompt, &nPrompt)) ) goto fail;
     if( (rc = sptt_tokenizer_encode(tok, zAnswer, strlen(zAnswer), &aAnswer, &nAnswer)) ) goto fail;
 
-    if( (rc = sptt_model_create(&cfg, (uint64_t)seed, &m)) ) goto fail;
+    if( !m && (rc = sptt_model_create(&cfg, (uint64_t)seed, &m)) ) goto fail;
     sptt_rng r;
     sptt_rng_seed(&r, (uint64_t)seed ^ 0x5eedULL);
     size_t nParam;
     float *params = sptt_model_params(m, &nParam);
+    if( perturb < 0 ) perturb = zInit ? 0 : 0.02;   /* a checkpoint's weights are kept unless asked */
     if( perturb > 0 ) for(size_t i = 0; i < nParam; i++) params[i] += (float)(perturb * sptt_rng_normal(&r));
 
     aBatch = sptt_calloc((size_t)nBatch, sizeof *aBatch);
@@ -102,10 +111,18 @@ static int dump_step(void)
         rc = sptt_sample_build(&cfg, aPrompt, nPrompt, aAnswer, nAnswer, (int)nFrames, pix, &aBatch[b]);
         if( rc ) goto fail;
     }
-    float loss;
-    if( (rc = sptt_step_dump(m, aBatch, (int)nBatch, tok, zDump, &loss)) ) goto fail;
-    printf("sptt-train: wrote %s: %d tensors, %zu parameters, %s of %d tokens, loss %.6f\n",
-           zDump, sptt_model_n_tensors(m), nParam, sptt_plural(nBatch, "sequence", NULL), aBatch[0].n_tokens, (double)loss);
+    double loss;
+    if( f64 ){
+        rc = sptt_step_dump_f64(m, aBatch, (int)nBatch, tok, zDump, &loss);
+    }else{
+        float loss32;
+        rc = sptt_step_dump(m, aBatch, (int)nBatch, tok, zDump, &loss32);
+        loss = loss32;
+    }
+    if( rc ) goto fail;
+    printf("sptt-train: wrote %s: %d tensors, %zu parameters, %s of %d tokens, loss %.6f%s\n",
+           zDump, sptt_model_n_tensors(m), nParam, sptt_plural(nBatch, "sequence", NULL), aBatch[0].n_tokens, loss,
+           f64 ? " (double precision)" : "");
 
 fail:
     if( rc ) sptt_report(zProg, "%s", sptt_errmsg());
@@ -185,7 +202,8 @@ int main(int argc, char **argv)
         { "frames", SPTT_ARG_INT, &nFrames, 0, 4096, .zArg = "N", .zHelp = "video frames per sequence, even (default 4)" },
         { "dump-step", SPTT_ARG_STRING, &zDump, .zArg = "FILE", .zHelp = "instead of training: write one step's dump to FILE" },
         { "perturb", SPTT_ARG_DOUBLE, &perturb, 0, 10, .zArg = "S",
-          .zHelp = "--dump-step: add N(0, S^2) noise to every parameter after the\ninitialisation, so every gradient is informative (default 0.02)" },
+          .zHelp = "--dump-step: add N(0, S^2) noise to every parameter after the\ninitialisation, so every gradient is informative (default 0.02;\n0 with --init, whose checkpoint gives the model and tokenizer)" },
+        { "f64", SPTT_ARG_FLAG, &f64, .zHelp = "--dump-step: run the pass in double precision on the same float\nparameters; logits, loss and gradients are written as F64" },
         { "corpus", SPTT_ARG_STRING, &zCorpus, .zArg = "FILE", .zHelp = "--dump-step: fit the tokenizer on this text file" },
         { "prompt", SPTT_ARG_STRING, &zPrompt, .zArg = "TEXT", .zHelp = "--dump-step: question text" },
         { "answer", SPTT_ARG_STRING, &zAnswer, .zArg = "TEXT", .zHelp = "--dump-step: answer text (default \"3\")" },
@@ -206,6 +224,8 @@ int main(int argc, char **argv)
     };
     if( (status = sptt_cli_parse(&cli, argc, argv, &first)) >= 0 ) return status;
     if( nFrames % 2 ) return sptt_cli_usage_error(&cli, "--frames: %d is odd; frames come in pairs", nFrames);
+    if( zDump && zInit && (zConfig || zCorpus) )
+        return sptt_cli_usage_error(&cli, "--dump-step with --init takes the model and tokenizer from the checkpoint: drop --config and --corpus");
     if( zDump ) return dump_step();
     if( zDb==NULL || zOut==NULL ) return sptt_cli_usage_error(&cli, "--db DB and --out DIR are required to train (or --dump-step FILE)");
     if( resume && zInit ) return sptt_cli_usage_error(&cli, "--resume and --init exclude each other");
