@@ -74,6 +74,13 @@ Test(score, one_question)
     cr_assert_eq(sptt_vsi_score("three", "3", 1), 0);
     cr_assert_eq(sptt_vsi_score("3.", "3", 1), 1);
     cr_assert_eq(sptt_vsi_score("3", "x", 1), 0);
+    /* the cases: "B.", "b", "3.0 meters", "about 3", an empty answer */
+    cr_assert_eq(sptt_vsi_score("B.", "B", 0), 1);
+    cr_assert_eq(sptt_vsi_score("b", "B", 0), 1);
+    cr_assert_eq(sptt_vsi_score("3.0 meters", "3", 1), 1);
+    cr_assert_eq(sptt_vsi_score("about 3", "3", 1), 0);
+    cr_assert_eq(sptt_vsi_score("", "3", 1), 0);
+    cr_assert_eq(sptt_vsi_score("", "A", 0), 0);
 }
 
 Test(score, per_type_then_task_then_overall)

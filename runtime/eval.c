@@ -1,0 +1,303 @@
+/*
+** sptt-eval (sptt_eval.h): a split's questions answered by a checkpoint and scored as VSI-Bench.
+** The story of a run: load the checkpoint, read the split's questions and the training split's
+** targets, answer each question, tally its score and the baseline's, print and write the report.
+*/
+#include "sptt_eval.h"
+#include "sptt_ckpt.h"
+#include "sptt_common.h"
+#include "sptt_data.h"
+#include "sptt_dataset.h"
+#include "sptt_model.h"
+#include "sptt_score.h"
+
+#include <assert.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------------------------------------
+** The frequency baseline
+*/
+typedef struct baseline {
+    int n;
+    char **azType;
+    char **azAnswer;          /* the answer given to every question of the type; NULL: none */
+} baseline;
+
+static void baseline_free(baseline *b)
+{
+    for(int i = 0; i < b->n; i++){
+        free(b->azType[i]);
+        free(b->azAnswer[i]);
+    }
+    free(b->azType);
+    free(b->azAnswer);
+    memset(b, 0, sizeof *b);
+}
+
+static int str_cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* For each type of the training examples: the most common letter, or the mean as "%.17g". */
+static int baseline_fit(const sptt_examples *tr, baseline *b)
+{
+    int rc = SPTT_OK;
+    const char **az = NULL;
+    memset(b, 0, sizeof *b);
+    if( tr->n==0 ) return SPTT_OK;
+    if( (b->azType = sptt_calloc((size_t)tr->n, sizeof *b->azType))==NULL ) return SPTT_ENOMEM;
+    if( (b->azAnswer = sptt_calloc((size_t)tr->n, sizeof *b->azAnswer))==NULL ) return SPTT_ENOMEM;
+    if( (az = sptt_calloc((size_t)tr->n, sizeof *az))==NULL ) return SPTT_ENOMEM;
+    for(int i = 0; i < tr->n && rc==SPTT_OK; i++){
+        const char *zType = tr->a[i].zKind;
+        int seen = 0, nAns = 0, numeric = 1;
+        double sum = 0;
+        for(int k = 0; k < b->n && !seen; k++) seen = strcmp(b->azType[k], zType)==0;
+        if( seen ) continue;
+        for(int j = i; j < tr->n; j++){
+            double v;
+            if( strcmp(tr->a[j].zKind, zType)!=0 ) continue;
+            az[nAns++] = tr->a[j].zAnswer;
+            if( sptt_vsi_parse_float(tr->a[j].zAnswer, &v) ) numeric = 0;
+            else sum += v;
+        }
+        char zAns[64];
+        if( numeric ){
+            snprintf(zAns, sizeof zAns, "%.17g", sum / nAns);
+        }else{
+            /* The most common target; sorted, so ties go to the first in byte order. */
+            int best = 0, bestN = 0;
+            qsort(az, (size_t)nAns, sizeof *az, str_cmp);
+            for(int s = 0; s < nAns;){
+                int e = s;
+                while( e < nAns && strcmp(az[e], az[s])==0 ) e++;
+                if( e - s > bestN ){ best = s; bestN = e - s; }
+                s = e;
+            }
+            snprintf(zAns, sizeof zAns, "%s", az[best]);
+        }
+        b->azType[b->n] = strdup(zType);
+        b->azAnswer[b->n] = strdup(zAns);
+        if( !b->azType[b->n] || !b->azAnswer[b->n] ) rc = sptt_fail(SPTT_ENOMEM, "out of memory");
+        b->n++;
+    }
+    free(az);
+    return rc;
+}
+
+static const char *baseline_answer(const baseline *b, const char *zType)
+{
+    for(int i = 0; i < b->n; i++) if( strcmp(b->azType[i], zType)==0 ) return b->azAnswer[i];
+    return NULL;
+}
+
+/* ---------------------------------------------------------------------------------------------
+** Answering one question
+*/
+
+/* Greedy answer to zPrompt over the frames: up to maxNew tokens, decoded into *pzOut. */
+static int answer(sptt_model *m, const sptt_tokenizer *tok, const char *zPrompt, int nFrames, const float *pixels, int maxNew,
+                  char **pzOut)
+{
+    const sptt_config *cfg = sptt_model_config(m);
+    int32_t *aPrompt = NULL, *aGen = NULL;
+    int nPrompt = 0, nGen = 0, rc;
+    *pzOut = NULL;
+    if( (rc = sptt_tokenizer_encode(tok, zPrompt, strlen(zPrompt), &aPrompt, &nPrompt)) ) return rc;
+    if( (aGen = sptt_malloc(sizeof *aGen * (size_t)(maxNew + 1)))==NULL ){
+        free(aPrompt);
+        return SPTT_ENOMEM;
+    }
+    while( nGen < maxNew ){
+        sptt_sample s;
+        int T, at = -1, best = 0;
+        if( (rc = sptt_sample_build(cfg, aPrompt, nPrompt, aGen, nGen, nFrames, pixels, &s)) ) break;
+        /* The row that predicts the next token: the answer boundary's, moved on by the tokens so far. */
+        for(int i = s.n_tokens - 1; i >= 0 && at < 0; i--) if( s.tokens[i]==SPTT_TOK_ANSWER ) at = i + nGen;
+        rc = sptt_model_forward(m, &s, 0, NULL, NULL);
+        sptt_sample_free(&s);
+        if( rc ) break;
+        const float *logits = sptt_model_logits(m, &T);
+        assert(at >= 0 && at < T);
+        const float *row = logits + (size_t)at * (size_t)cfg->vocab_size;
+        for(int v = 1; v < cfg->vocab_size; v++) if( row[v] > row[best] ) best = v;
+        if( best==SPTT_TOK_EOS ) break;
+        aGen[nGen++] = best;
+    }
+    if( rc==SPTT_OK && (*pzOut = sptt_tokenizer_decode(tok, aGen, nGen))==NULL ) rc = sptt_fail(SPTT_ENOMEM, "out of memory");
+    free(aPrompt);
+    free(aGen);
+    return rc;
+}
+
+/* A decoded answer may stop inside a character or hold bytes that are not UTF-8 at all; JSON
+** needs valid UTF-8, so each invalid byte becomes U+FFFD, as a Python reader decoding with
+** errors='replace' would show it. Scores are computed on the raw bytes before this. */
+static char *utf8_clean(const char *z)
+{
+    const unsigned char *u = (const unsigned char *)z;
+    size_t n = strlen(z), j = 0;
+    char *out = sptt_malloc(3 * n + 1);
+    if( out==NULL ) return NULL;
+    for(size_t i = 0; i < n;){
+        int len = u[i] < 0x80 ? 1 : (u[i] & 0xe0)==0xc0 && u[i] >= 0xc2 ? 2 : (u[i] & 0xf0)==0xe0 ? 3 : (u[i] & 0xf8)==0xf0 && u[i] <= 0xf4 ? 4 : 0;
+        int good = len > 0 && i + (size_t)len <= n;
+        for(int k = 1; good && k < len; k++) good = (u[i + k] & 0xc0)==0x80;
+        if( good && len==3 ){
+            unsigned c = ((unsigned)(u[i] & 0x0f) << 12) | ((unsigned)(u[i + 1] & 0x3f) << 6);
+            good = c >= 0x800 && !(c >= 0xd800 && c <= 0xdfff);   /* no overlong forms, no surrogates */
+        }
+        if( good && len==4 ){
+            unsigned c = ((unsigned)(u[i] & 0x07) << 18) | ((unsigned)(u[i + 1] & 0x3f) << 12);
+            good = c >= 0x10000 && c <= 0x10ffff;
+        }
+        if( good ){
+            memcpy(out + j, z + i, (size_t)len);
+            j += (size_t)len;
+            i += (size_t)len;
+        }else{
+            memcpy(out + j, "\xef\xbf\xbd", 3);
+            j += 3;
+            i++;
+        }
+    }
+    out[j] = 0;
+    return out;
+}
+
+/* ---------------------------------------------------------------------------------------------
+** The run
+*/
+static int checkpoint_frames(const sptt_train_state *st)
+{
+    json_t *j = json_loads(st->zOptions[0] ? st->zOptions : "{}", 0, NULL);
+    int n = (int)json_integer_value(json_object_get(j, "frames"));
+    json_decref(j);
+    return n > 0 ? n : 4;
+}
+
+static void print_table(sptt_vsi_tally *model, sptt_vsi_tally *base, const char *zSplit, int nQ)
+{
+    const sptt_vsi_row *a, *b;
+    int n, nb;
+    if( sptt_vsi_tally_tasks(model, &a, &n) || sptt_vsi_tally_tasks(base, &b, &nb) ) return;
+    printf("%-28s %9s %9s %9s\n", "task", "questions", "model", "baseline");
+    for(int i = 0; i < n; i++){
+        double bs = -1;
+        for(int k = 0; k < nb; k++) if( strcmp(b[k].zName, a[i].zName)==0 ) bs = b[k].score;
+        if( bs < 0 ) printf("%-28s %9d %9.1f %9s\n", a[i].zName, a[i].n, 100 * a[i].score, "-");
+        else printf("%-28s %9d %9.1f %9.1f\n", a[i].zName, a[i].n, 100 * a[i].score, 100 * bs);
+    }
+    printf("%-28s %9d %9.1f %9.1f   (the %s split; mean of the task scores)\n", "overall", nQ, 100 * sptt_vsi_tally_overall(model),
+           100 * sptt_vsi_tally_overall(base), zSplit);
+}
+
+static json_t *rows_json(sptt_vsi_tally *t, int tasks)
+{
+    const sptt_vsi_row *a;
+    int n;
+    json_t *arr = json_array();
+    if( (tasks ? sptt_vsi_tally_tasks(t, &a, &n) : sptt_vsi_tally_types(t, &a, &n)) ) return arr;
+    for(int i = 0; i < n; i++) json_array_append_new(arr, json_pack("{s:s,s:i,s:f}", "name", a[i].zName, "questions", a[i].n, "score", 100 * a[i].score));
+    return arr;
+}
+
+int sptt_eval_run(const sptt_eval_opts *o, double *pOverall)
+{
+    const char *zSplit = o->zSplit ? o->zSplit : "val";
+    sptt_model *m = NULL;
+    sptt_tokenizer *tok = NULL;
+    sptt_train_state st;
+    sqlite3 *db = NULL;
+    sptt_examples qs = {0}, tr = {0};
+    baseline base = {0};
+    sptt_vsi_tally *tModel = NULL, *tBase = NULL;
+    float *pixels = NULL;
+    char *zLoaded = NULL, *zPrompt = NULL;
+    json_t *aPred = json_array();
+    sptt_progress prog;
+    int rc, nFrames, maxNew = o->maxNew > 0 ? o->maxNew : 16, nQ;
+
+    if( (rc = sptt_ckpt_load(o->zCkpt, &m, NULL, &tok, &st)) ) goto done;
+    nFrames = o->nFrames > 0 ? o->nFrames : checkpoint_frames(&st);
+    if( (rc = sptt_dataset_open(o->zDb, SPTT_DB_READONLY, &db)) ) goto done;
+    if( (rc = sptt_examples_load(db, SPTT_EXAMPLES_QA, zSplit, &qs)) ) goto done;
+    if( (rc = sptt_examples_load(db, SPTT_EXAMPLES_QA, "train", &tr)) ) goto done;
+    if( qs.n==0 ){
+        rc = sptt_fail(SPTT_ESTATE, "%s: no questions in the %s split (sptt-train stores the split; annotate writes the questions)",
+                       o->zDb, zSplit);
+        goto done;
+    }
+    if( (rc = baseline_fit(&tr, &base)) ) goto done;
+    if( (rc = sptt_vsi_tally_new(&tModel)) || (rc = sptt_vsi_tally_new(&tBase)) ) goto done;
+    {
+        const sptt_config *cfg = sptt_model_config(m);
+        size_t nPix = (size_t)nFrames * (size_t)cfg->frame_h * (size_t)cfg->frame_w * 3;
+        if( nFrames > 0 && (pixels = sptt_malloc(sizeof *pixels * nPix))==NULL ){ rc = SPTT_ENOMEM; goto done; }
+    }
+    nQ = o->maxQuestions > 0 && o->maxQuestions < qs.n ? o->maxQuestions : qs.n;
+    sptt_progress_start(&prog, "questions", (uint64_t)nQ);
+    for(int i = 0; i < nQ && rc==SPTT_OK; i++){
+        const sptt_example *e = &qs.a[i];
+        char *zPred = NULL;
+        double v;
+        int numeric = sptt_vsi_parse_float(e->zAnswer, &v)==0;
+        if( nFrames > 0 && (zLoaded==NULL || strcmp(zLoaded, e->zScene)!=0) ){
+            free(zLoaded);
+            zLoaded = NULL;
+            if( (rc = sptt_scene_frames(db, e->zScene, sptt_model_config(m), nFrames, pixels)) ) break;
+            if( (zLoaded = strdup(e->zScene))==NULL ){ rc = sptt_fail(SPTT_ENOMEM, "out of memory"); break; }
+        }
+        {
+            size_t n = strlen(e->zPrompt) + (o->zSuffix ? strlen(o->zSuffix) + 1 : 0) + 1;
+            free(zPrompt);
+            if( (zPrompt = sptt_malloc(n))==NULL ){ rc = SPTT_ENOMEM; break; }
+            snprintf(zPrompt, n, "%s%s%s", e->zPrompt, o->zSuffix ? " " : "", o->zSuffix ? o->zSuffix : "");
+        }
+        if( (rc = answer(m, tok, zPrompt, nFrames, pixels, maxNew, &zPred)) ) break;
+        double score = sptt_vsi_score(zPred, e->zAnswer, numeric);
+        const char *zBase = baseline_answer(&base, e->zKind);
+        if( (rc = sptt_vsi_tally_add(tModel, e->zKind, score))==SPTT_OK && zBase )
+            rc = sptt_vsi_tally_add(tBase, e->zKind, sptt_vsi_score(zBase, e->zAnswer, numeric));
+        char *zShow = utf8_clean(zPred);
+        json_t *row = zShow ? json_pack("{s:I,s:s,s:s,s:s,s:s,s:f}", "id", (json_int_t)e->id, "scene", e->zScene, "question_type", e->zKind,
+                                        "target", e->zAnswer, "prediction", zShow, "score", score) : NULL;
+        free(zShow);
+        free(zPred);
+        if( row==NULL || json_array_append_new(aPred, row) ){
+            rc = sptt_fail(SPTT_ENOMEM, "out of memory");
+            break;
+        }
+        sptt_progress_step(&prog, 1);
+    }
+    sptt_progress_end(&prog);
+    if( rc ) goto done;
+    if( !o->quiet ) print_table(tModel, tBase, zSplit, nQ);
+    if( pOverall ) *pOverall = 100 * sptt_vsi_tally_overall(tModel);
+    if( o->zReport ){
+        json_t *rep = json_pack("{s:s,s:s,s:s,s:i,s:i,s:f,s:f,s:o,s:o,s:o,s:o}", "checkpoint", o->zCkpt, "dataset", o->zDb,
+                                "split", zSplit, "frames", nFrames, "questions", nQ, "overall", 100 * sptt_vsi_tally_overall(tModel),
+                                "baseline_overall", 100 * sptt_vsi_tally_overall(tBase), "tasks", rows_json(tModel, 1),
+                                "baseline_tasks", rows_json(tBase, 1), "types", rows_json(tModel, 0), "predictions", aPred);
+        aPred = NULL;
+        char *z = rep ? json_dumps(rep, JSON_INDENT(1)) : NULL;
+        rc = z ? sptt_write_file(o->zReport, z, strlen(z)) : sptt_fail(SPTT_ENOMEM, "out of memory");
+        free(z);
+        json_decref(rep);
+    }
+done:
+    json_decref(aPred);
+    free(zPrompt);
+    free(zLoaded);
+    free(pixels);
+    sptt_vsi_tally_free(tModel);
+    sptt_vsi_tally_free(tBase);
+    baseline_free(&base);
+    sptt_examples_free(&qs);
+    sptt_examples_free(&tr);
+    sptt_dataset_close(db);
+    sptt_tokenizer_free(tok);
+    sptt_model_free(m);
+    return rc;
+}

@@ -1,0 +1,37 @@
+/*
+** sptt-eval's library: answers every question of a dataset split with a trained checkpoint and
+** scores the answers as VSI-Bench does (runtime/sptt_score.h), beside a frequency baseline.
+**
+**   A question is the trainer's stage-2 sample (train/sptt_data.h): the scene's frames, the stored
+**   prompt (with opts.zSuffix appended after one space), the answer boundary. The answer is
+**   decoded greedily, the most likely token at each step (ties to the lowest id), until the end
+**   token or maxNew tokens; each step runs the model over the whole sequence so far (the exact
+**   training-path forward; a streaming runtime with caches would give the same tokens faster).
+**
+**   Numeric or multiple choice: a question is numeric when its target parses as a number
+**   (sptt_vsi_parse_float); multiple-choice targets are option letters.
+**
+**   The baseline answers every question of a type with the type's most common target in the
+**   training split (ties to the first in byte order) when it is multiple choice, or the mean of
+**   its training targets when numeric. Types absent from the training split have no baseline.
+*/
+#ifndef SPTT_EVAL_H
+#define SPTT_EVAL_H
+
+typedef struct sptt_eval_opts {
+    const char *zCkpt;        /* a checkpoint of sptt-train (train/sptt_ckpt.h) */
+    const char *zDb;          /* the dataset; its split was stored by the trainer */
+    const char *zSplit;       /* "val" (default when NULL) or "train" */
+    const char *zSuffix;      /* appended to every prompt after a space; NULL: none */
+    const char *zReport;      /* the JSON report, written atomically; NULL: none */
+    int nFrames;              /* frames per question; 0: the checkpoint's training setting */
+    int maxNew;               /* answer tokens at most; 0: 16 */
+    int maxQuestions;         /* the first N questions of the split (0: all) */
+    int quiet;                /* no table, no progress */
+} sptt_eval_opts;
+
+/* Runs the evaluation; prints the table unless quiet. *pOverall (may be NULL) receives the
+** overall score in 0..100. */
+int sptt_eval_run(const sptt_eval_opts *o, double *pOverall);
+
+#endif
