@@ -53,9 +53,14 @@ EOF
 "$bin/sptt-train" --db "$out/dataset.db" --out "$out/train" --config "$out/tiny.json" --stage both --steps 60 --batch 4 \
     --frames 4 --lr 3e-3 --fast-lr 3e-3 --val-every 20 --log-every 20
 echo
+echo "== 6. the validation split's questions answered by the trained model, scored as VSI-Bench"
+last=$(ls "$out/train/stage2/"ckpt-*.safetensors | tail -n 1)
+"$bin/sptt-eval" --ckpt "$last" --db "$out/dataset.db" --o "$out/eval.json"
+echo
 echo "ScanNet layout:      $out/raw/scannet/scans/<scene>/ (+ scannetv2-labels.combined.tsv)"
 echo "ARKitScenes layout:  $out/raw/arkitscenes/3dod/Training/<video>/"
 echo "Ground truth:        ground_truth.json beside each scene"
 echo "Dataset:             $out/dataset.db  (sqlite3 $out/dataset.db 'SELECT name, n_points, n_frames FROM scenes')"
 echo "Trained model:       $out/train/stage1/, $out/train/stage2/ (checkpoints), $out/train/metrics.jsonl"
 echo "Loss curve:          $out/train/loss.png"
+echo "Evaluation:          $out/eval.json (every prediction and its score)"
