@@ -217,11 +217,23 @@ static void detach(sqlite3 *db)
     sqlite3_exec(db, "DETACH src", NULL, NULL, NULL);
 }
 
+/* A write transaction on main alone. BEGIN IMMEDIATE would take the write lock of every attached
+** file too, src included: the dataset that all the ranks of a build copy their scenes from. A
+** write that changes nothing, first in a deferred transaction, takes main's lock (waiting on the
+** busy timeout) before anything is read. */
+static int begin_main(sqlite3 *db)
+{
+    int rc = sptt_db_exec(db, "BEGIN");
+    if( rc ) return rc;
+    if( (rc = sptt_db_exec(db, "DELETE FROM main.scenes WHERE 0")) ) sptt_db_rollback(db);
+    return rc;
+}
+
 /* One scene in its own transaction, then its replaced pack removed. */
 static int copy_one(sqlite3 *db, const merge_ctx *c, const char *zName, int *pFound)
 {
     char zOldPack[SPTT_PATH_MAX];
-    int rc = sptt_db_begin(db);
+    int rc = begin_main(db);
     if( rc ) return rc;
     if( (rc = sptt_db_exec(db, "PRAGMA defer_foreign_keys=ON")) ) goto done;
     if( (rc = copy_scene(db, c, zName, pFound, zOldPack, sizeof zOldPack)) ) goto done;
