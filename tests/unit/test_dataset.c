@@ -487,7 +487,10 @@ Test(dataset, copy_scene_and_merge)
     cr_assert_eq(query_int(a, "SELECT count(*) FROM visibility"), 1);
     cr_assert_eq(query_int(a, "SELECT count(*) FROM runs"), 0);
     /* Not a dataset: refused with the file's name, nothing changed. */
-    cr_assert_eq(sptt_write_file(zB, "not a database at all, but long enough to be read as a header by SQLite....", 80), SPTT_OK);
+    {
+        static const char zText[] = "not a database at all, but long enough to be read as a header by SQLite";
+        cr_assert_eq(sptt_write_file(zB, zText, sizeof zText - 1), SPTT_OK);
+    }
     cr_assert_neq(sptt_dataset_merge(a, zB, &n), SPTT_OK);
     cr_assert(strstr(sptt_errmsg(), "b.db") != NULL, "%s", sptt_errmsg());
     cr_assert_eq(query_int(a, "SELECT count(*) FROM scenes"), 3);
