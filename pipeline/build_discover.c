@@ -102,8 +102,10 @@ static int add_item(sptt_build_items *p, const char *zPath, int source, const ch
     it->zLabels = zLabels ? strdup(zLabels) : NULL;
     p->n++;
     if( it->zPath==NULL || it->zName==NULL || (zLabels && it->zLabels==NULL) ) return sptt_fail(SPTT_ENOMEM, "out of memory");
-    /* ARKitScenes keeps its frames one level down (lowres_wide/), ScanNet its exports too. */
-    it->nBytes = folder_bytes(zPath, 1);
+    /* The files directly in the folder: ScanNet's .sens and meshes, ARKitScenes' mesh. Their
+    ** frame folders (pose/, lowres_wide/: thousands of files a scene) are not walked, which on a
+    ** cluster's file system would cost more than the ordering gains. */
+    it->nBytes = folder_bytes(zPath, 0);
     return SPTT_OK;
 }
 

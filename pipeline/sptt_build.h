@@ -38,7 +38,7 @@ typedef struct sptt_build_item {
     char *zName;          /* its name: the folder's */
     char *zLabels;        /* ScanNet: the label table; NULL for ARKitScenes */
     int source;           /* SPTT_BUILD_* */
-    uint64_t nBytes;      /* size of its files, to hand out the largest first */
+    uint64_t nBytes;      /* size of the files directly in its folder, to hand out the largest first */
 } sptt_build_item;
 
 typedef struct sptt_build_items {

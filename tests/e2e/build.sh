@@ -59,10 +59,14 @@ nq=$(sqlite3 "$t/one/dataset.db" "SELECT count(*) FROM qa")
 [ $rc = 0 ] && [ "$n" = 6 ] && [ "$nq" -gt 0 ] && grep -q "^  scenes  *6  *0  *0 " "$t/out" && [ "$(summary "$t/one")" = "6 0 0" ] \
     && ok "one process: 6 scenes found under one folder, ingested, measured and annotated ($nq questions); summary table 6 done" \
     || no "one process ($rc, $n annotated: $(cat "$t/err" "$t/out"))"
-# Largest first: the order of the scene lines is by size of the scene's files.
-first=$(grep -v "^sptt-build\|^ " "$t/out" | head -n 1 | cut -d: -f1)
-largest=$(for d in "$t"/raw/scannet/scans/* "$t"/raw/arkitscenes/3dod/Training/*; do echo "$(du -s -b "$d" | cut -f1) $(basename "$d")"; done | sort -k1,1nr -k2 | head -n 1 | cut -d' ' -f2)
-[ "$first" = "$largest" ] && ok "scenes are taken largest first ($largest)" || no "largest first: first $first, largest $largest"
+# Largest first: the scene lines come in the order of the size of the files directly in each
+# scene's folder (largest first, then by name).
+grep -v "^sptt-build\|^ " "$t/out" | cut -d: -f1 > "$t/order"
+for d in "$t"/raw/scannet/scans/* "$t"/raw/arkitscenes/3dod/Training/*; do
+    echo "$(find "$d" -maxdepth 1 -type f -printf '%s\n' | awk '{ s += $1 } END { print s }') $(basename "$d")"
+done | sort -k1,1nr -k2,2 | cut -d' ' -f2 > "$t/bysize"
+cmp -s "$t/order" "$t/bysize" && ok "scenes are taken largest first: $(tr '\n' ' ' < "$t/order")" \
+    || no "largest first: $(tr '\n' ' ' < "$t/order") against $(tr '\n' ' ' < "$t/bysize")"
 
 # --- two ranks
 mkdir "$t/two"
@@ -120,9 +124,16 @@ mpirun --allow-run-as-root --oversubscribe -np 2 "$bin/sptt-build" --db "$t/km/d
 mpid=$!
 i=0
 while [ "$(grep -c ': ingest ' "$t/outk")" -lt 3 ] && [ $i -lt 3000 ]; do sleep 0.01; i=$((i + 1)); done
-for p in $(ps -o pid= --ppid $mpid); do kill -KILL "$p" 2> /dev/null; done
+ranks=$(ps -o pid= --ppid $mpid)
+for p in $ranks; do kill -KILL "$p" 2> /dev/null; done
 kill -KILL $mpid 2> /dev/null
 wait $mpid 2> /dev/null
+# The ranks are gone once init has reaped them; until then their pids still answer, and a pack
+# temporary named after a live pid is rightly left alone.
+for p in $ranks; do
+    i=0
+    while kill -0 "$p" 2> /dev/null && [ $i -lt 500 ]; do sleep 0.01; i=$((i + 1)); done
+done
 done_before=$(grep -c ': ingest ' "$t/outk")
 shards=$(ls "$t/km" | grep -c 'dataset.db.shard-[0-9]*$')
 "$bin/sptt-build" --db "$t/km/dataset.db" $opts "$t/raw" > "$t/out" 2> "$t/err"; rc=$?
