@@ -423,21 +423,24 @@ int main(int argc, char **argv)
     sptt_cli cli = {
         .zTool = TOOL,
         .zSynopsis = "--db DB [--labels TSV] [--pack-dir DIR] [stage options] SOURCE_DIR...\n"
-                     "--merge DB SHARD...\n"
-                     "(under Open MPI: mpirun -np N sptt-build --db DB ... SOURCE_DIR...)",
+                     "--merge DB SHARD...",
         .zAbout = "Finds the ScanNet scenes (scans/<scene>/) and ARKitScenes videos (3dod/<split>/<video>/)\n"
                   "under the source folders and runs ingest, geometry and annotate on each, largest first,\n"
                   "with the single tools' options. A stage whose rows are current for the same inputs and\n"
                   "options is skipped, so a stopped or killed build run again finishes the rest. A failing\n"
                   "scene is reported (name, stage, message) and the others go on; the run ends with a\n"
                   "table of scenes and stages done, skipped and failed, and status 1 if any failed.\n"
-                  "Under mpirun the scenes are shared out as ranks become free; each rank writes a shard,\n"
-                  "DB.shard-<rank>, which rank 0 merges into DB at the end (or the next run, after a kill).",
+                  "Under Open MPI, mpirun -np N sptt-build --db DB ... SOURCE_DIR..., the scenes are shared\n"
+                  "out as ranks become free; each rank writes a shard, DB.shard-<rank>, which rank 0 merges\n"
+                  "into DB at the end (or the next run, after a kill). DB, the packs and the sources must be\n"
+                  "on a file system every rank sees.",
         .aOpt = aOpt,
         .nArgMin = 0,
         .nArgMax = -1,
         .zArgName = "source folder",
-        .zNotes = "Exit status: 0 every scene built or current; 1 some scene failed, or a shard could not be\n"
+        .zNotes = "Pictures (--png) and masks (--masks) are written when their stage runs: a stage skipped as\n"
+                  "current writes none (--force redoes it).\n"
+                  "Exit status: 0 every scene built or current; 1 some scene failed, or a shard could not be\n"
                   "merged; 2 a usage error or a dataset that cannot be opened.\n",
     };
 
