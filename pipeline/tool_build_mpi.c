@@ -312,6 +312,15 @@ static int run_merge(sptt_build_comm *c, const build_args *g, int nShard, char *
         return 2;
     }
     for(int i = 0; i < nShard; i++){
+        char *zA = realpath(g->zMerge, NULL), *zB = realpath(azShard[i], NULL);
+        int self = zA && zB && strcmp(zA, zB)==0;
+        free(zA);
+        free(zB);
+        if( self ){
+            sptt_report(TOOL, "%s: is the dataset merged into, not a shard", azShard[i]);
+            status = 2;
+            continue;
+        }
         if( (rc = merge_one(db, azShard[i], g->quiet, 0)) ){
             sptt_report(TOOL, "%s", sptt_errmsg());
             status = sptt_exit_status(rc)==1 ? 1 : 2;

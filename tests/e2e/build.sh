@@ -174,6 +174,9 @@ d=$(same "$t/once" "$t/m")
 "$bin/sptt-build" --merge "$t/m/dataset.db" "$t/m/a.db" -q; rc=$?
 [ $rc = 0 ] && [ -z "$(same "$t/once" "$t/m")" ] && ok "merging a shard twice changes nothing (scenes replaced by name)" \
     || no "merge twice ($rc)"
+"$bin/sptt-build" --merge "$t/m/dataset.db" "$t/m/../m/dataset.db" -q 2> "$t/err"; rc=$?
+[ $rc = 2 ] && grep -q "is the dataset merged into" "$t/err" && [ -z "$(same "$t/once" "$t/m")" ] \
+    && ok "--merge refuses the dataset itself as a shard" || no "merge into itself ($rc: $(cat "$t/err"))"
 
 # --- usage errors: one line, status 2, nothing created
 "$bin/sptt-build" --db "$t/u.db" "$t/nowhere" 2> "$t/err"; r1=$?
