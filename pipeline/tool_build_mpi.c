@@ -169,7 +169,9 @@ static void build_loop(sptt_build_comm *c, sqlite3 *db, const sptt_build_items *
             *pStatus = 1;
         }else{
             t->a[SPTT_STAGE_COUNT][ran ? T_DONE : T_SKIPPED]++;
-            if( !g->quiet ) printf("%s\n", r.zLine);
+            /* Under mpirun each line says which rank built the scene. */
+            if( !g->quiet && c->size > 1 ) printf("[rank %d] %s\n", c->rank, r.zLine);
+            else if( !g->quiet ) printf("%s\n", r.zLine);
         }
         fflush(stdout);
         if( c->xFinished(c, &nFinished)==SPTT_OK && nFinished > (int64_t)prog.done )

@@ -75,8 +75,11 @@ d=$(same "$t/one" "$t/two")
 [ $rc = 0 ] && [ -z "$d" ] && [ -z "$(ls "$t/two" | grep shard)" ] && grep -q "6 scenes on 2 ranks" "$t/out2" \
     && ok "mpirun -np 2 equals one process: $(rows "$t/one") rows, $(ls "$t/one/packs" | wc -l) packs byte for byte; the shards are merged and gone" \
     || no "two ranks ($rc: $d $(cat "$t/err2"))"
-# Both ranks built scenes (dynamic sharing; each prints its own scenes' lines, so count the lines).
-[ "$(grep -c ': ingest ' "$t/out2")" = 6 ] && ok "two ranks: each scene built once" || no "two ranks built $(grep -c ': ingest ' "$t/out2") scene lines"
+# Each scene built once, and both ranks built some (each line names its rank).
+r0=$(grep -c '^\[rank 0\] .*: ingest [0-9]' "$t/out2")
+r1=$(grep -c '^\[rank 1\] .*: ingest [0-9]' "$t/out2")
+[ $((r0 + r1)) = 6 ] && [ "$r0" -gt 0 ] && [ "$r1" -gt 0 ] && ok "two ranks: each scene built once, $r0 by rank 0 and $r1 by rank 1" \
+    || no "two ranks built $r0 + $r1 scenes: $(cat "$t/out2")"
 
 # --- run again: every stage of every scene is current
 "$bin/sptt-build" --db "$t/one/dataset.db" $opts "$t/raw" > "$t/out" 2> "$t/err"; rc=$?
