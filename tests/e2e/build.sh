@@ -191,4 +191,12 @@ mkdir -p "$t/nolabels/scans/scene0001_00"
     && grep -q "no scannetv2-labels.combined.tsv beside" "$t/err" \
     && ok "usage errors: a missing folder, no --db, a bad option value, ScanNet scenes without a label table: one line each, status 2" \
     || no "usage errors ($r1 $r2 $r3 $r4: $(cat "$t/err"))"
+# The same folder given twice is one scene; another folder holding a scene of the same name is refused.
+"$bin/sptt-build" --db "$t/two/dataset.db" $opts "$t/raw" "$t/raw/scannet" "$t/raw/arkitscenes/3dod" -q 2> "$t/err"; rc=$?
+[ $rc = 0 ] && [ "$(summary "$t/two")" = "0 6 0" ] && ok "a folder reached through several source folders is one scene" || no "same folder twice ($rc: $(cat "$t/err"))"
+mkdir -p "$t/dup/scans"
+cp -R "$t/raw/scannet/scans/$s" "$t/dup/scans/"
+"$bin/sptt-build" --db "$t/two/dataset.db" --labels "$t/raw/scannet/scannetv2-labels.combined.tsv" "$t/raw" "$t/dup" 2> "$t/err"; rc=$?
+[ $rc = 2 ] && grep -q "scene '$s' found twice: " "$t/err" && ok "two folders of one scene name: refused before anything is written, naming both" \
+    || no "duplicate scene names ($rc: $(cat "$t/err"))"
 "$bin/sptt-build" --help | grep -q "mpirun -np N sptt-build" && ok "--help shows the mpirun form" || no "--help"
