@@ -24,7 +24,7 @@ SAN    ?=
 B      := build$(if $(SAN),-san)
 BIN    := $(if $(SAN),$(B)/bin,bin)
 
-STAGES := common schemas synth ingest geometry annotate model train runtime
+STAGES := common schemas synth ingest geometry annotate pipeline model train runtime
 PKGS   := assimp qhull_r libzstd sqlite3 libpng openblas jansson libturbojpeg zlib
 
 # Debian packages behind PKGS, the tests and the MPI tools.

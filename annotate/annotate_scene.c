@@ -6,6 +6,7 @@
 #include "sptt_dataset.h"
 #include "sptt_db.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,7 +136,11 @@ static int write_records(sqlite3 *db, ann_scene *sc, const ann_projection *pj, c
         sqlite3_finalize(s);
         s = NULL;
     }
-    rc = sptt_scene_set_annotated(db, sc->id, sc->zGeometryHash);
+    {
+        char zParams[SPTT_ANNOTATE_PARAMS_MAX];
+        sptt_annotate_params_key(o, zParams, sizeof zParams);
+        rc = sptt_scene_set_annotated(db, sc->id, sc->zGeometryHash, zParams);
+    }
 
 done:
     sqlite3_finalize(s);
@@ -150,6 +155,16 @@ void sptt_annotate_opts_default(sptt_annotate_opts *o)
     o->height = 240;
     o->minPixels = 20;
     o->nVariants = 3;
+}
+
+void sptt_annotate_params_key(const sptt_annotate_opts *o, char *zOut, size_t nOut)
+{
+    /* The mask folder is where copies go, not what the rows hold: it is left out. */
+    int n = snprintf(zOut, nOut, "{\"tasks\":%u,\"frames\":%d,\"image\":[%d,%d],\"min_pixels\":%d,\"render\":[%d,%d],"
+                     "\"descriptions\":%d,\"seed\":%llu,\"version\":\"%s\"}", o->tasks, o->nFrames, o->width, o->height,
+                     o->minPixels, o->renderW, o->renderH, o->nVariants, (unsigned long long)o->seed, SPTT_VERSION);
+    assert( n > 0 && (size_t)n < nOut );
+    (void)n;
 }
 
 int sptt_annotate_scene(sqlite3 *db, const char *zName, const sptt_annotate_opts *o, sptt_annotate_result *r)

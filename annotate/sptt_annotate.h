@@ -75,6 +75,15 @@ typedef struct sptt_annotate_opts {
 ** seed 0, no masks, no rendering. */
 void sptt_annotate_opts_default(sptt_annotate_opts *o);
 
+/* The options that shape a scene's annotation rows, as the JSON annotate stores beside them
+** (scenes.annotate_params): a run with the same key would write the same rows. */
+#define SPTT_ANNOTATE_PARAMS_MAX 256
+void sptt_annotate_params_key(const sptt_annotate_opts *o, char *zOut, size_t nOut);
+
+/* --tasks LIST (an sptt_cli FN option, pOut unsigned*: the task bit mask). Shared by sptt-annotate
+** and sptt-build. */
+int sptt_annotate_parse_tasks(const char *zOpt, const char *zList, void *pOut);
+
 typedef struct sptt_annotate_result {
     int nVisibility, nRelations, nQa, nDescriptions;
     int nPerTask[16];

@@ -14,29 +14,6 @@ typedef struct annotate_run {
     int aQuestions[16], aScenesWithout[16];
 } annotate_run;
 
-static int parse_tasks(const char *zOpt, const char *zList, void *pOut)
-{
-    int n;
-    const char *const *az = sptt_annotate_task_names(&n);
-    const char *z = zList;
-    unsigned *pMask = pOut;
-    *pMask = 0;
-    while( *z ){
-        const char *comma = strchr(z, ',');
-        size_t len = comma ? (size_t)(comma - z) : strlen(z);
-        int found = 0;
-        for(int i = 0; i < n; i++){
-            if( strlen(az[i])==len && strncmp(az[i], z, len)==0 ){
-                *pMask |= 1u << i;
-                found = 1;
-            }
-        }
-        if( !found ) return sptt_fail(SPTT_EINVAL, "%s: unknown question type '%.*s'", zOpt, (int)len, z);
-        z = comma ? comma + 1 : z + len;
-    }
-    return SPTT_OK;
-}
-
 static int annotate_check(void *pCtx, int nArg, char **azArg)
 {
     annotate_run *a = pCtx;
@@ -96,7 +73,7 @@ int main(int argc, char **argv)
     const sptt_option aOpt[] = {
         { "db", SPTT_ARG_STRING, &zDb, .zArg = "DB", .zHelp = "the dataset", .flags = SPTT_OPT_REQUIRED },
         { "scene", SPTT_ARG_LIST, &scenes, .zArg = "NAME", .zHelp = "a scene to annotate (repeatable; default: every scene with geometry)" },
-        { "tasks", SPTT_ARG_FN, &a.o.tasks, .xParse = parse_tasks, .zArg = "LIST",
+        { "tasks", SPTT_ARG_FN, &a.o.tasks, .xParse = sptt_annotate_parse_tasks, .zArg = "LIST",
           .zHelp = "comma-separated question types (default: all; listed below)" },
         { "frames", SPTT_ARG_INT, &a.o.nFrames, 1, 10000000, .zArg = "N", .zHelp = "frames to project, spread evenly (default: all)" },
         { "image", SPTT_ARG_SIZE, a.image, .zArg = "WxH", .zHelp = "projection raster size (default 320x240)" },

@@ -146,10 +146,12 @@ void sptt_progress_step(sptt_progress *p, uint64_t n)
         snprintf(zEta, sizeof zEta, ", ETA %s", z);
     }
     if( p->total ){
-        fprintf(stderr, "%s%s: %llu/%llu (%.0f%%), %.1f/s%s%s", p->tty ? "\r" : "", p->zWhat, (unsigned long long)p->done,
-                (unsigned long long)p->total, 100.0 * (double)p->done / (double)p->total, rate, zEta, p->tty ? "\033[K" : "\n");
+        fprintf(stderr, "%s%s: %llu/%llu (%.0f%%), %.1f/%s%s%s", p->tty ? "\r" : "", p->zWhat, (unsigned long long)p->done,
+                (unsigned long long)p->total, 100.0 * (double)p->done / (double)p->total, p->perHour ? rate * 3600 : rate,
+                p->perHour ? "h" : "s", zEta, p->tty ? "\033[K" : "\n");
     }else{
-        fprintf(stderr, "%s%s: %llu, %.1f/s%s", p->tty ? "\r" : "", p->zWhat, (unsigned long long)p->done, rate, p->tty ? "\033[K" : "\n");
+        fprintf(stderr, "%s%s: %llu, %.1f/%s%s", p->tty ? "\r" : "", p->zWhat, (unsigned long long)p->done, p->perHour ? rate * 3600 : rate,
+                p->perHour ? "h" : "s", p->tty ? "\033[K" : "\n");
     }
 }
 

@@ -146,6 +146,7 @@ typedef struct sptt_progress {
     int enabled;
     int tty;
     int shown;
+    int perHour;        /* set after start: the rate per hour, for slow items such as scenes */
 } sptt_progress;
 void sptt_progress_quiet(int quiet);
 void sptt_progress_start(sptt_progress *p, const char *zWhat, uint64_t total);

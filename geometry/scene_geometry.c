@@ -13,6 +13,7 @@
 #include "sptt_db.h"
 #include "sptt_schemas.h"
 
+#include <assert.h>
 #include <jansson.h>
 
 #include <math.h>
@@ -319,6 +320,22 @@ void sptt_geometry_opts_default(sptt_geometry_opts *o)
     o->minPoints = 4;
 }
 
+void sptt_geometry_params_key(const sptt_geometry_opts *o, char *zOut, size_t nOut)
+{
+    char zSample[32], zRmax[32];
+    int n;
+    if( o->room.sample ) snprintf(zSample, sizeof zSample, "%llu", (unsigned long long)o->room.sample);
+    else snprintf(zSample, sizeof zSample, "\"all\"");
+    /* alpha <= 0 means the convex hull: no radius at all. */
+    if( o->room.alpha > 0 ) snprintf(zRmax, sizeof zRmax, "%.17g", 1.0 / o->room.alpha);
+    else snprintf(zRmax, sizeof zRmax, "null");
+    n = snprintf(zOut, nOut, "{\"alpha\":%.17g,\"max_circumradius\":%s,\"room_sample\":%s,\"seed\":%llu,\"obb\":\"%s\","
+                 "\"min_points\":%d,\"version\":\"%s\"}", o->room.alpha, zRmax, zSample, (unsigned long long)o->room.seed,
+                 kind_name(o->obbKind), o->minPoints, SPTT_VERSION);
+    assert( n > 0 && (size_t)n < nOut );
+    (void)n;
+}
+
 int sptt_geometry_scene(sqlite3 *db, const char *zScene, const sptt_geometry_opts *o, sptt_geometry_report *rep)
 {
     sqlite3_stmt *st = NULL;
@@ -523,18 +540,13 @@ int sptt_geometry_scene(sqlite3 *db, const char *zScene, const sptt_geometry_opt
     }
 
     {
-        char zSample[32];
-        if( o->room.sample ) snprintf(zSample, sizeof zSample, "%llu", (unsigned long long)o->room.sample);
-        else snprintf(zSample, sizeof zSample, "\"all\"");
-        char zRmax[32];
-        /* alpha <= 0 means the convex hull: no radius at all. */
-        if( o->room.alpha > 0 ) snprintf(zRmax, sizeof zRmax, "%.17g", 1.0 / o->room.alpha);
-        else snprintf(zRmax, sizeof zRmax, "null");
-        snprintf(zParams, sizeof zParams,
-                 "{\"alpha\":%.17g,\"max_circumradius\":%s,\"room_sample\":%s,\"seed\":%llu,\"obb\":\"%s\",\"min_points\":%d,"
-                 "\"room_points\":%zu,\"room_tiles\":%d,\"version\":\"%s\"}",
-                 o->room.alpha, zRmax, zSample, (unsigned long long)o->room.seed, kind_name(o->obbKind), o->minPoints,
-                 room.shape.nPoints, room.shape.nTiles, SPTT_VERSION);
+        /* The options, then what the room was drawn from. */
+        char zKey[SPTT_GEOMETRY_PARAMS_MAX];
+        size_t n;
+        sptt_geometry_params_key(o, zKey, sizeof zKey);
+        n = strlen(zKey) - 1;   /* without its closing brace */
+        snprintf(zParams, sizeof zParams, "%.*s,\"room_points\":%zu,\"room_tiles\":%d}", (int)n, zKey, room.shape.nPoints,
+                 room.shape.nTiles);
     }
     rc = write_rows(db, &row, &room, zParams, objs, nObj, o, &w, &rep->invalidated);
     if( rc ) goto cleanup;

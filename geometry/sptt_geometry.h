@@ -186,6 +186,15 @@ typedef struct sptt_geometry_opts {
 ** points per box, no picture, warnings on stderr. */
 void sptt_geometry_opts_default(sptt_geometry_opts *o);
 
+/* The options that shape a scene's geometry rows, as JSON: the first members of the
+** geometry_params geometry stores (which then adds what the room was drawn from). */
+#define SPTT_GEOMETRY_PARAMS_MAX 256
+void sptt_geometry_params_key(const sptt_geometry_opts *o, char *zOut, size_t nOut);
+
+/* --room-sample N|all (an sptt_cli FN option, pOut uint64_t*, 0 for all). Shared by sptt-geometry
+** and sptt-build. */
+int sptt_geometry_parse_room_sample(const char *zOpt, const char *zVal, void *pOut);
+
 typedef struct sptt_geometry_report {
     double roomArea, roomHeight;
     int nBoxes;              /* objects that got a box */

@@ -13,19 +13,6 @@ typedef struct geometry_run {
     int nBoxes, nSkipped, nWarn, nInvalidated;
 } geometry_run;
 
-static int parse_room_sample(const char *zOpt, const char *zVal, void *pOut)
-{
-    long v;
-    int rc;
-    if( strcmp(zVal, "all")==0 ){
-        *(uint64_t *)pOut = 0;
-        return SPTT_OK;
-    }
-    rc = sptt_parse_int(zOpt, zVal, 1, 1000000000L, &v);
-    if( rc==SPTT_OK ) *(uint64_t *)pOut = (uint64_t)v;
-    return rc;
-}
-
 static int geometry_check(void *pCtx, int nArg, char **azArg)
 {
     geometry_run *g = pCtx;
@@ -77,7 +64,7 @@ int main(int argc, char **argv)
         { "scene", SPTT_ARG_LIST, &scenes, .zArg = "NAME", .zHelp = "only this scene (repeatable; default: every ingested scene)" },
         { "alpha", SPTT_ARG_DOUBLE, &g.o.room.alpha, 0, 1e6, .zArg = "A",
           .zHelp = "alpha shape parameter, 1/metres: triangles with circumradius < 1/A\nare kept (default 5, i.e. 0.2 m); 0 gives the convex hull" },
-        { "room-sample", SPTT_ARG_FN, &g.o.room.sample, .xParse = parse_room_sample, .zArg = "N|all",
+        { "room-sample", SPTT_ARG_FN, &g.o.room.sample, .xParse = sptt_geometry_parse_room_sample, .zArg = "N|all",
           .zHelp = "points drawn (seeded, with replacement) for the alpha shape\n(default 10000, as the reference); all = every distinct point" },
         { "seed", SPTT_ARG_U64, &g.o.room.seed, 0, 9007199254740992.0, .zArg = "S", .zHelp = "seed of that draw (default 0)" },
         { "obb", SPTT_ARG_CHOICE, &g.obb, .zChoices = "minimal|upright", .zArg = "KIND",

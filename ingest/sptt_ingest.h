@@ -172,6 +172,10 @@ int sptt_ingest_scannet(sqlite3 *db, const char *zSceneDir, const sptt_ingest_op
 int sptt_ingest_arkit(sqlite3 *db, const char *zVideoDir, const sptt_ingest_opts *o, sptt_ingest_result *r);
 int sptt_ingest_mesh(sqlite3 *db, const char *zFile, const sptt_ingest_opts *o, sptt_ingest_result *r);
 
+/* --frame-size WxH (an sptt_cli FN option, pOut int[2]): at most SPTT_INGEST_MAX_SIDE a side. Shared by
+** sptt-ingest and sptt-build. */
+int sptt_ingest_parse_frame_size(const char *zOpt, const char *zVal, void *pOut);
+
 /* ---------------------------------------------------------------------------------------------
 ** ScanNet label table
 */

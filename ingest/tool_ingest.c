@@ -18,16 +18,6 @@ typedef struct ingest_run {
     uint64_t nFrames, nInstances, nWarnings;
 } ingest_run;
 
-/* Frames stored in packs stay within the size ingest accepts from its sources. */
-static int parse_frame_size(const char *zOpt, const char *zVal, void *pOut)
-{
-    int *wh = pOut;
-    int rc = sptt_parse_size(zOpt, zVal, &wh[0], &wh[1]);
-    if( rc==SPTT_OK && (wh[0] > SPTT_INGEST_MAX_SIDE || wh[1] > SPTT_INGEST_MAX_SIDE) )
-        rc = sptt_fail(SPTT_EINVAL, "%s: %dx%d is larger than %d a side", zOpt, wh[0], wh[1], SPTT_INGEST_MAX_SIDE);
-    return rc;
-}
-
 static const ingest_fn aFn[3] = { sptt_ingest_scannet, sptt_ingest_arkit, sptt_ingest_mesh };
 
 /* Everything that can be known wrong before a file is touched: a missing required table, a
@@ -100,7 +90,7 @@ int main(int argc, char **argv)
         { "fps", SPTT_ARG_DOUBLE, &g.o.fps, 0.01, 1000, .zArg = "F", .zHelp = "frames kept per second (default 24; arkitscenes 10)" },
         { "source-fps", SPTT_ARG_DOUBLE, &g.o.sourceFps, 0.01, 1000, .zArg = "F",
           .zHelp = "scannet: frame rate assumed when .sens timestamps are 0 (default 24)" },
-        { "frame-size", SPTT_ARG_FN, g.frame, .xParse = parse_frame_size, .zArg = "WxH",
+        { "frame-size", SPTT_ARG_FN, g.frame, .xParse = sptt_ingest_parse_frame_size, .zArg = "WxH",
           .zHelp = "size of the frames stored in the pack (default 320x240; arkitscenes\nkeeps 256x192, turned upright)" },
         { "no-images", SPTT_ARG_FLAG, &g.o.noFrames, .zHelp = "keep the camera walk but store no frame images" },
         { "sample", SPTT_ARG_U64, &g.o.nSample, 1, 1e9, .zArg = "N", .zHelp = "also store N uniform surface samples (area-weighted, seeded)" },

@@ -115,6 +115,16 @@ static int migrate_v1(sqlite3 *db)
     return rc;
 }
 
+/*
+** Version 2 -> 3: annotate_params, the options the annotations were made with. Existing
+** annotations get NULL, "made with unknown options", so sptt-build redoes them once rather than
+** trusting them.
+*/
+static int migrate_v2(sqlite3 *db)
+{
+    return sptt_db_exec(db, "ALTER TABLE scenes ADD COLUMN annotate_params TEXT;");
+}
+
 /* Creates the schema or upgrades it, under the write lock, after checking again what the file is:
 ** another process may have done it between our first look and our lock. */
 static int create_or_upgrade(sqlite3 *db, const char *zPath, int flags)
@@ -128,7 +138,10 @@ static int create_or_upgrade(sqlite3 *db, const char *zPath, int flags)
     if( (rc = pragma_int(db, "SELECT count(*)=0 FROM sqlite_schema", &id.empty)) ) goto done;
     if( (rc = check_ident(zPath, &id, flags)) ) goto done;
     if( id.empty ) rc = sptt_db_exec(db, sptt_dataset_sql);
-    else if( id.version==1 ) rc = migrate_v1(db);
+    else if( id.version==1 ){
+        rc = migrate_v1(db);
+        if( rc==SPTT_OK ) rc = migrate_v2(db);
+    }else if( id.version==2 ) rc = migrate_v2(db);
     else goto done;
     if( rc ) goto done;
     snprintf(zSql, sizeof zSql, "PRAGMA application_id=%d; PRAGMA user_version=%d;", (int)SPTT_DATASET_APP_ID, SPTT_DATASET_VERSION);

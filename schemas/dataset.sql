@@ -1,9 +1,9 @@
--- Spatial-TTT dataset, schema version 2.
+-- Spatial-TTT dataset, schema version 3.
 --
 -- One SQLite file holds every scene's metadata, geometry, annotations and QA. The heavy per-point
 -- data lives in zstd scene packs (schemas/README.md); `scenes.pack_path` points at them.
--- The file is marked with PRAGMA application_id = 0x53505454 ('SPTT') and user_version = 1,
--- which schemas/dataset.c sets on creation and checks on every open; a version 1 file is
+-- The file is marked with PRAGMA application_id = 0x53505454 ('SPTT') and user_version = 3,
+-- which schemas/dataset.c sets on creation and checks on every open; a version 1 or 2 file is
 -- upgraded in place the first time a tool opens it for writing (schemas/dataset.c says how).
 --
 -- Conventions: lengths in metres, areas in square metres, angles in degrees, coordinates in the
@@ -38,7 +38,10 @@ CREATE TABLE scenes (
     split          TEXT CHECK (split IN ('train', 'val', 'test')),
     geometry_input TEXT,             -- input_hash of the pack geometry ran on
     geometry_hash  TEXT,             -- XXH64 of the geometry results (room and boxes), hex
-    annotated_geometry TEXT          -- geometry_hash the current annotations were made from
+    annotated_geometry TEXT,         -- geometry_hash the current annotations were made from
+    -- version 3: the options the current annotations were made with, so a build run again with
+    -- the same options can tell its finished scenes from the ones to redo.
+    annotate_params TEXT             -- JSON, written by annotate; NULL when not annotated
 ) STRICT;
 
 -- Warnings a stage recorded for a scene (missing alignment, unknown raw labels, skipped frames...).

@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 
+#include <assert.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -17,12 +18,15 @@
 /* ---------------------------------------------------------------------------------------------
 ** Pack paths
 */
+static int schema_dir(sqlite3 *db, const char *zSchema, char *zOut, size_t nOut);
+static int dataset_dir(sqlite3 *db, char *zOut, size_t nOut) { return schema_dir(db, "main", zOut, nOut); }
+
 
 /* The database's folder, absolute and with symbolic links resolved, so that a pack folder given
 ** by the user compares with it however either was spelt. */
-static int dataset_dir(sqlite3 *db, char *zOut, size_t nOut)
+static int schema_dir(sqlite3 *db, const char *zSchema, char *zOut, size_t nOut)
 {
-    const char *zFile = sqlite3_db_filename(db, "main");
+    const char *zFile = sqlite3_db_filename(db, zSchema);
     char zDir[SPTT_PATH_MAX];
     const char *slash = zFile ? strrchr(zFile, '/') : NULL;
     if( zFile==NULL || zFile[0]==0 ){
@@ -369,7 +373,7 @@ int sptt_scene_clear_annotations(sqlite3 *db, int64_t id)
         "DELETE FROM visibility WHERE scene_id=?1", "DELETE FROM relations WHERE scene_id=?1",
         "DELETE FROM qa WHERE scene_id=?1", "DELETE FROM descriptions WHERE scene_id=?1",
         "DELETE FROM scene_warnings WHERE scene_id=?1 AND stage='annotate'",
-        "UPDATE scenes SET annotated_at=NULL, annotated_geometry=NULL WHERE scene_id=?1",
+        "UPDATE scenes SET annotated_at=NULL, annotated_geometry=NULL, annotate_params=NULL WHERE scene_id=?1",
     };
     int rc = SPTT_OK;
     for(size_t i = 0; i < sizeof azSql / sizeof azSql[0] && rc==SPTT_OK; i++) rc = exec_bound(db, azSql[i], id, NULL, "clear annotations");
@@ -433,20 +437,97 @@ int sptt_scene_check_geometry(sqlite3 *db, const sptt_scene_row *r)
     return SPTT_OK;
 }
 
-int sptt_scene_set_annotated(sqlite3 *db, int64_t id, const char *zGeometryHash)
+int sptt_scene_set_annotated(sqlite3 *db, int64_t id, const char *zGeometryHash, const char *zParams)
 {
     sqlite3_stmt *st = NULL;
     char zNow[32];
     int rc;
     sptt_db_timestamp(zNow);
-    rc = sptt_db_prepare(db, "UPDATE scenes SET annotated_at=?, annotated_geometry=geometry_hash WHERE scene_id=? AND geometry_hash=?", &st);
+    rc = sptt_db_prepare(db, "UPDATE scenes SET annotated_at=?, annotated_geometry=geometry_hash, annotate_params=? "
+                             "WHERE scene_id=? AND geometry_hash=?", &st);
     if( rc ) return rc;
     sqlite3_bind_text(st, 1, zNow, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, id);
-    sqlite3_bind_text(st, 3, zGeometryHash, -1, SQLITE_STATIC);
+    if( zParams ) sqlite3_bind_text(st, 2, zParams, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, id);
+    sqlite3_bind_text(st, 4, zGeometryHash, -1, SQLITE_STATIC);
     rc = sptt_db_step_done(db, st, "mark annotated");
     sqlite3_finalize(st);
     if( rc==SPTT_OK && sqlite3_changes(db)!=1 )
         rc = sptt_fail(SPTT_ESTATE, "the scene's geometry changed or it was re-ingested while it was annotated; run again");
     return rc;
+}
+
+/* True when every member of want equals the same member of the stored JSON text. */
+static int json_members_equal(const char *zStored, json_t *want)
+{
+    json_error_t e;
+    json_t *have = zStored ? json_loads(zStored, 0, &e) : NULL;
+    const char *zKey;
+    json_t *v;
+    int same = json_is_object(have);
+    json_object_foreach(want, zKey, v){
+        json_t *h = json_object_get(have, zKey);
+        if( !same ) break;
+        /* Numbers by value: %.17g writes 5.0 as 5, which reads back as an integer. */
+        if( json_is_number(v) && json_is_number(h) ) same = json_number_value(v)==json_number_value(h);
+        else same = json_equal(v, h);
+    }
+    json_decref(have);
+    return same;
+}
+
+int sptt_scene_stage_current(sqlite3 *db, const char *zName, int stage, const char *zParams, int *pCurrent)
+{
+    sqlite3_stmt *st = NULL;
+    json_error_t e;
+    json_t *want = NULL;
+    int rc;
+
+    assert( stage==SPTT_STATE_GEOMETRY || stage==SPTT_STATE_ANNOTATED );
+    *pCurrent = 0;
+    want = json_loads(zParams, 0, &e);
+    assert( json_is_object(want) );   /* made by the stages from their options, never from input */
+    if( want==NULL ) return sptt_fail(SPTT_ENOMEM, "out of memory");
+    rc = sptt_db_prepare(db, stage==SPTT_STATE_GEOMETRY
+        ? "SELECT geometry_params FROM scenes WHERE name=? AND geometry_at IS NOT NULL AND geometry_input=input_hash"
+        : "SELECT annotate_params FROM scenes WHERE name=? AND geometry_at IS NOT NULL AND geometry_input=input_hash "
+          "AND annotated_at IS NOT NULL AND annotated_geometry=geometry_hash", &st);
+    if( rc ) goto done;
+    sqlite3_bind_text(st, 1, zName, -1, SQLITE_STATIC);
+    switch( sqlite3_step(st) ){
+    case SQLITE_ROW: {
+        /* Annotate stores exactly its options: they must be the same set. Geometry stores results
+        ** beside its options (points and tiles of the room): the options must match. */
+        const char *zStored = (const char *)sqlite3_column_text(st, 0);
+        *pCurrent = json_members_equal(zStored, want);
+        if( *pCurrent && stage==SPTT_STATE_ANNOTATED ){
+            json_t *have = json_loads(zStored, 0, &e);
+            *pCurrent = json_object_size(have)==json_object_size(want);
+            json_decref(have);
+        }
+        break;
+    }
+    case SQLITE_DONE:
+        break;
+    default:
+        rc = sptt_db_fail(db, "read stage state");
+    }
+done:
+    sqlite3_finalize(st);
+    json_decref(want);
+    return rc;
+}
+
+int sptt_dataset_rebase_pack(sqlite3 *db, const char *zFromSchema, const char *zStored, char *zOut, size_t nOut)
+{
+    char zDir[SPTT_PATH_MAX], zAbs[SPTT_PATH_MAX];
+    int rc;
+    if( zStored[0]=='/' ){
+        rc = sptt_pathf(zAbs, sizeof zAbs, "%s", zStored);
+    }else{
+        if( (rc = schema_dir(db, zFromSchema, zDir, sizeof zDir)) ) return rc;
+        rc = sptt_pathf(zAbs, sizeof zAbs, "%s/%s", zDir, zStored);
+    }
+    if( rc ) return rc;
+    return pack_ref(db, zAbs, zOut, nOut);
 }

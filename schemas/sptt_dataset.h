@@ -168,11 +168,42 @@ int sptt_scene_set_geometry(sqlite3 *db, int64_t id, const sptt_scene_geometry *
 
 /* Annotate. sptt_scene_check_geometry: SPTT_ESTATE, with the command to run, unless the row's
 ** geometry is current. sptt_scene_clear_annotations deletes every annotation record of the scene
-** and marks it not annotated. sptt_scene_set_annotated marks the annotations current; it fails
-** when the geometry changed since zGeometryHash was read. */
+** and marks it not annotated. sptt_scene_set_annotated marks the annotations current, made with
+** the options zParams (JSON, may be NULL: unknown); it fails when the geometry changed since
+** zGeometryHash was read. */
 int sptt_scene_check_geometry(sqlite3 *db, const sptt_scene_row *r);
 int sptt_scene_clear_annotations(sqlite3 *db, int64_t id);
-int sptt_scene_set_annotated(sqlite3 *db, int64_t id, const char *zGeometryHash);
+int sptt_scene_set_annotated(sqlite3 *db, int64_t id, const char *zGeometryHash, const char *zParams);
+
+/*
+** Whether a stage's results for scene zName are current and were made with the options zParams
+** (a JSON object the stage makes from its options: sptt_geometry_params_key,
+** sptt_annotate_params_key), so that running the stage again would write the same rows.
+** stage is SPTT_STATE_GEOMETRY (computed on the present input; every member of zParams equals
+** the stored geometry_params') or SPTT_STATE_ANNOTATED (made from the present geometry with
+** exactly these options). *pCurrent is 0 for a scene that is absent or not current.
+*/
+int sptt_scene_stage_current(sqlite3 *db, const char *zName, int stage, const char *zParams, int *pCurrent);
+
+/* A pack_path stored in the attached schema zFromSchema (relative to that file's folder, or
+** absolute) in the form db's main schema stores it. */
+int sptt_dataset_rebase_pack(sqlite3 *db, const char *zFromSchema, const char *zStored, char *zOut, size_t nOut);
+
+/* ---------------------------------------------------------------------------------------------
+** Shards (schemas/merge.c): datasets built by the ranks of one sptt-build, merged into one.
+**
+** A scene is copied whole: its scenes row and every row of every table that has a scene_id
+** column (found from the schema, so a table added later is merged too), with scene_id and qa_id
+** given new values in the target and rows kept in their order. The runs table is each file's own
+** history and is not copied. A scene already in the target under that name is replaced, and its
+** old pack removed when the new row points elsewhere (as a re-ingest does).
+*/
+
+/* Copies scene zName from the dataset file zFrom into db in one transaction; *pFound is 0 (and
+** nothing is done) when zFrom has no such scene. Both must be datasets of this version. */
+int sptt_dataset_copy_scene(sqlite3 *db, const char *zFrom, const char *zName, int *pFound);
+/* Every scene of the dataset file zShard into db, one transaction per scene, in name order. */
+int sptt_dataset_merge(sqlite3 *db, const char *zShard, int *pnScenes);
 
 /* ---------------------------------------------------------------------------------------------
 ** The per-scene run loop every dataset tool shares

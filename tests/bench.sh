@@ -21,4 +21,7 @@ for s in "$(dirname "$0")"/bench/*.sh; do
     sh "$s" || { echo "bench $(basename "$s") failed" >&2; status=1; }
 done
 [ "$found" = 1 ] || echo "no benchmarks yet"
+# sptt-build at 1 and 2 ranks (the script takes any rank counts: tests/bench/build_scaling.sh 1 16).
+echo "== build_scaling"
+sh "$(dirname "$0")/bench/build_scaling.sh" 1 2 || { echo "bench build_scaling failed" >&2; status=1; }
 exit $status

@@ -7,11 +7,12 @@ mkdir -p "$out"
 echo "== 1. synthesise 3 ScanNet scenes and 3 ARKitScenes videos in their real on-disk formats"
 "$bin/sptt-synth" --out "$out/raw" --scenes 3 --seed 0 --format both --frames 240
 echo
-echo "== 2. ingest them into $out/dataset.db (packs in $out/packs/)"
-"$bin/sptt-ingest" scannet "$out"/raw/scannet/scans/scene* --labels "$out/raw/scannet/scannetv2-labels.combined.tsv" \
-    --db "$out/dataset.db"
-"$bin/sptt-ingest" arkitscenes "$out"/raw/arkitscenes/3dod/Training/* --db "$out/dataset.db"
-# any other mesh goes through Assimp: a small OBJ room with named objects and a name table
+echo "== 2. sptt-build: every scene under $out/raw ingested (packs in $out/packs/), its room and object"
+echo "   geometry (a top-down picture per scene in $out/geometry/), its annotations: visibility, scene"
+echo "   graph, spatial QA, walkthrough descriptions (masks in $out/masks/), into $out/dataset.db"
+"$bin/sptt-build" --db "$out/dataset.db" --png "$out/geometry" --masks "$out/masks" "$out/raw"
+echo
+echo "== 3. any other mesh goes through Assimp and the single tools: a small OBJ room with named objects"
 mkdir -p "$out/raw/mesh"
 awk 'function box(name, x0, y0, z0, x1, y1, z1,   i) {
          printf "o %s\n", name
@@ -29,12 +30,8 @@ awk 'function box(name, x0, y0, z0, x1, y1, z1,   i) {
 printf 'floor\tfloor\t2\ntable\ttable\t7\nchair\tchair\t5\n' > "$out/raw/mesh/names.tsv"
 "$bin/sptt-ingest" mesh "$out/raw/mesh/dining.obj" --labels "$out/raw/mesh/names.tsv" --db "$out/dataset.db" \
     --sample 40000
-echo
-echo "== 3. room and object geometry, a top-down picture per scene in $out/geometry/"
-"$bin/sptt-geometry" --db "$out/dataset.db" --png "$out/geometry"
-echo
-echo "== 4. annotations: visibility, scene graph, spatial QA, walkthrough descriptions"
-"$bin/sptt-annotate" --db "$out/dataset.db" --masks "$out/masks"
+"$bin/sptt-geometry" --db "$out/dataset.db" --scene dining --png "$out/geometry"
+"$bin/sptt-annotate" --db "$out/dataset.db" --scene dining --masks "$out/masks"
 echo
 echo "== a sample of each question type"
 sqlite3 -separator ' | ' "$out/dataset.db" \
@@ -44,7 +41,7 @@ echo
 echo "== one walkthrough description ($(sqlite3 "$out/dataset.db" "SELECT name FROM scenes ORDER BY name LIMIT 1"))"
 sqlite3 "$out/dataset.db" "SELECT text FROM descriptions d JOIN scenes s USING(scene_id) ORDER BY s.name, variant LIMIT 1" | fold -s -w 120
 echo
-echo "== 5. training a tiny model in two stages: descriptions, then spatial QA (under a minute)"
+echo "== 4. training a tiny model in two stages: descriptions, then spatial QA (under a minute)"
 cat > "$out/tiny.json" <<'EOF'
 {"vocab_size": 512, "hidden": 64, "n_layer": 4, "n_head": 4, "n_kv_head": 2, "head_dim": 16, "ffn": 128, "ttt_heads": 4,
  "ttt_rope_dim": 8, "chunk": 64, "window": 64, "anchor_every": 2, "frame_w": 32, "frame_h": 32, "patch": 8,

@@ -59,7 +59,7 @@ stage() {
 dump_sql="
 SELECT 'S', name, source, input_hash, pack_path, n_points, n_faces, n_frames, fps, alignment, room_area, room_height,
     room_center_x, room_center_y, room_center_z, room_polygon, room_flags, geometry_params, geometry_input, geometry_hash,
-    annotated_geometry, split, ingested_at IS NOT NULL, geometry_at IS NOT NULL, annotated_at IS NOT NULL FROM scenes ORDER BY name;
+    annotated_geometry, annotate_params, split, ingested_at IS NOT NULL, geometry_at IS NOT NULL, annotated_at IS NOT NULL FROM scenes ORDER BY name;
 SELECT 'W', s.name, w.stage, w.code, w.message FROM scene_warnings w JOIN scenes s USING(scene_id) ORDER BY 2, 3, 4, 5;
 SELECT 'O', s.name, instance_id, raw_label, nyu40_id, label, category, o.n_points, center_x, center_y, center_z, size_x, size_y,
     size_z, axes, box_kind, box_flags FROM objects o JOIN scenes s USING(scene_id) ORDER BY 2, 3;
@@ -208,7 +208,7 @@ check_killed() {
         (SELECT user_version FROM pragma_user_version), (SELECT count(*) FROM sqlite_schema WHERE name = 'scenes') FROM sqlite_schema" 2>&1)
     case $state in
         "0|0|0|0") return 0 ;;
-        *"|1397773396|2|1") ;;
+        *"|1397773396|3|1") ;;
         *) echo "half-created dataset: $state (tables, application_id, user_version, scenes table)"; return 0 ;;
     esac
     check_sql "$ref0" "$ref" | sqlite3 "$w/dataset.db" > "$t/chk" 2>&1 || echo "sqlite3 failed: $(cat "$t/chk")"

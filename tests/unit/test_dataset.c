@@ -46,7 +46,7 @@ Test(dataset, create_then_reopen)
     sqlite3 *db;
     cr_assert_eq(sptt_dataset_open(zDb, SPTT_DB_CREATE, &db), SPTT_OK, "%s", sptt_errmsg());
     cr_assert_eq(query_int(db, "PRAGMA application_id"), 0x53505454);
-    cr_assert_eq(query_int(db, "PRAGMA user_version"), 2);
+    cr_assert_eq(query_int(db, "PRAGMA user_version"), 3);
     cr_assert_eq(query_int(db, "PRAGMA foreign_keys"), 1);
     cr_assert_eq(query_int(db, "SELECT count(*) FROM sqlite_schema WHERE type='table' AND name IN "
                                "('scenes','objects','object_boxes','frames','visibility','relations','qa',"
@@ -115,10 +115,10 @@ Test(dataset, refuses_other_application_and_newer_version)
     cr_assert_eq(sptt_dataset_open(zOther, SPTT_DB_CREATE, &db), SPTT_EVERSION);
 
     cr_assert_eq(sptt_dataset_open(zDb, SPTT_DB_CREATE, &db), SPTT_OK);
-    cr_assert_eq(sptt_db_exec(db, "PRAGMA user_version=3"), SPTT_OK);
+    cr_assert_eq(sptt_db_exec(db, "PRAGMA user_version=4"), SPTT_OK);
     sptt_dataset_close(db);
     cr_assert_eq(sptt_dataset_open(zDb, 0, &db), SPTT_EVERSION);
-    cr_assert(strstr(sptt_errmsg(), "version 3 is newer") != NULL, "%s", sptt_errmsg());
+    cr_assert(strstr(sptt_errmsg(), "version 4 is newer") != NULL, "%s", sptt_errmsg());
 
     /* Not SQLite at all. */
     snprintf(zOther, sizeof zOther, "%s/text.db", zDir);
@@ -210,7 +210,8 @@ Test(dataset, version_1_upgraded_with_pack_paths_relative_to_the_dataset)
     cr_assert_eq(chdir(zDir), 0);
     cr_assert_eq(sptt_dataset_open(zV1, 0, &db), SPTT_OK, "%s", sptt_errmsg());
     cr_assert_eq(chdir(zCwd), 0);
-    cr_assert_eq(query_int(db, "PRAGMA user_version"), 2);
+    cr_assert_eq(query_int(db, "PRAGMA user_version"), 3);
+    cr_assert_eq(query_int(db, "SELECT count(*) FROM pragma_table_info('scenes') WHERE name='annotate_params'"), 1);
     cr_assert_eq(query_int(db, "SELECT count(*) FROM scenes WHERE name='x' AND pack_path='packs/x.sptt' AND geometry_input='abcd' "
                                "AND geometry_hash='v1' AND annotated_geometry='v1'"), 1);
     /* A pack found neither way keeps its path, for the open to report. */
@@ -256,7 +257,7 @@ Test(dataset, geometry_change_clears_annotations_and_annotate_checks_it)
     sptt_scene_row_free(&r);
     cr_assert_eq(sptt_db_exec(db, "INSERT INTO qa(scene_id, question_type, question, ground_truth, prompt, seed) "
                                   "VALUES(1, 'room_size_estimation', 'q', '12.0', 'p', 0)"), SPTT_OK);
-    cr_assert_eq(sptt_scene_set_annotated(db, id, "aaaa"), SPTT_OK, "%s", sptt_errmsg());
+    cr_assert_eq(sptt_scene_set_annotated(db, id, "aaaa", NULL), SPTT_OK, "%s", sptt_errmsg());
     sptt_scene_names l;
     sptt_scene_query qa = { .state = SPTT_STATE_ANNOTATED };
     cr_assert_eq(sptt_scene_select(db, &qa, &l), SPTT_OK);
@@ -276,7 +277,7 @@ Test(dataset, geometry_change_clears_annotations_and_annotate_checks_it)
     cr_assert_eq(l.n, 0);
     sptt_scene_names_free(&l);
     /* Annotations made from the old geometry cannot be marked current. */
-    cr_assert_eq(sptt_scene_set_annotated(db, id, "aaaa"), SPTT_ESTATE);
+    cr_assert_eq(sptt_scene_set_annotated(db, id, "aaaa", NULL), SPTT_ESTATE);
     /* A re-ingest while geometry ran: its results are refused. */
     g.zInputHash = "2222";
     cr_assert_eq(sptt_scene_set_geometry(db, id, &g, &invalidated), SPTT_ESTATE);
@@ -372,4 +373,126 @@ Test(dataset, splits_are_seeded_kept_and_examples_come_in_a_fixed_order)
     cr_assert_null(ex.a[0].zPrompt);
     sptt_examples_free(&ex);
     sptt_dataset_close(db);
+}
+
+/* ---------------------------------------------------------------------------------------------
+** What sptt-build skips, and copying scenes between datasets
+*/
+Test(dataset, stage_current_compares_options)
+{
+    sqlite3 *db;
+    int64_t id;
+    char zOld[600], zPack[600];
+    int cur = -1, inv;
+    double align[16] = { 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1 };
+    snprintf(zPack, sizeof zPack, "%s/packs/s.sptt", zDir);
+    cr_assert_eq(sptt_dataset_open(zDb, SPTT_DB_CREATE, &db), SPTT_OK);
+    /* Absent scene, then a scene without geometry: not current. */
+    cr_assert_eq(sptt_scene_stage_current(db, "s", SPTT_STATE_GEOMETRY, "{\"alpha\":5}", &cur), SPTT_OK);
+    cr_assert_eq(cur, 0);
+    sptt_scene_new n = { .zName = "s", .zSource = "scannet", .zInputHash = "1111", .zPack = zPack, .alignment = align };
+    cr_assert_eq(sptt_scene_insert(db, &n, &id, zOld, sizeof zOld), SPTT_OK, "%s", sptt_errmsg());
+    cr_assert_eq(sptt_scene_stage_current(db, "s", SPTT_STATE_GEOMETRY, "{\"alpha\":5}", &cur), SPTT_OK);
+    cr_assert_eq(cur, 0);
+    /* Geometry stores results beside its options: the options given must all match. */
+    sptt_scene_geometry g = { .zInputHash = "1111", .zResultHash = "aaaa", .zPolygon = "[]",
+                              .zParams = "{\"alpha\":5.0,\"obb\":\"minimal\",\"room_points\":812}" };
+    cr_assert_eq(sptt_scene_set_geometry(db, id, &g, &inv), SPTT_OK, "%s", sptt_errmsg());
+    cr_assert_eq(sptt_scene_stage_current(db, "s", SPTT_STATE_GEOMETRY, "{\"alpha\":5,\"obb\":\"minimal\"}", &cur), SPTT_OK);
+    cr_assert_eq(cur, 1);
+    cr_assert_eq(sptt_scene_stage_current(db, "s", SPTT_STATE_GEOMETRY, "{\"alpha\":5,\"obb\":\"upright\"}", &cur), SPTT_OK);
+    cr_assert_eq(cur, 0);
+    cr_assert_eq(sptt_scene_stage_current(db, "s", SPTT_STATE_GEOMETRY, "{\"alpha\":5,\"min_points\":4}", &cur), SPTT_OK);
+    cr_assert_eq(cur, 0, "an option the stored parameters lack is not a match");
+    /* Annotations: made with exactly these options, from the present geometry. */
+    cr_assert_eq(sptt_scene_stage_current(db, "s", SPTT_STATE_ANNOTATED, "{\"seed\":0}", &cur), SPTT_OK);
+    cr_assert_eq(cur, 0);
+    cr_assert_eq(sptt_scene_set_annotated(db, id, "aaaa", "{\"seed\":0,\"frames\":8}"), SPTT_OK, "%s", sptt_errmsg());
+    cr_assert_eq(sptt_scene_stage_current(db, "s", SPTT_STATE_ANNOTATED, "{\"frames\":8,\"seed\":0}", &cur), SPTT_OK);
+    cr_assert_eq(cur, 1);
+    cr_assert_eq(sptt_scene_stage_current(db, "s", SPTT_STATE_ANNOTATED, "{\"seed\":0}", &cur), SPTT_OK);
+    cr_assert_eq(cur, 0);
+    cr_assert_eq(sptt_scene_stage_current(db, "s", SPTT_STATE_ANNOTATED, "{\"seed\":1,\"frames\":8}", &cur), SPTT_OK);
+    cr_assert_eq(cur, 0);
+    /* Annotations without recorded options (sptt-annotate before version 3): never trusted. */
+    cr_assert_eq(sptt_scene_set_annotated(db, id, "aaaa", NULL), SPTT_OK);
+    cr_assert_eq(sptt_scene_stage_current(db, "s", SPTT_STATE_ANNOTATED, "{\"seed\":0,\"frames\":8}", &cur), SPTT_OK);
+    cr_assert_eq(cur, 0);
+    /* New geometry results take the annotations and their options away. */
+    cr_assert_eq(sptt_scene_set_annotated(db, id, "aaaa", "{\"seed\":0}"), SPTT_OK);
+    g.zResultHash = "bbbb";
+    cr_assert_eq(sptt_scene_set_geometry(db, id, &g, &inv), SPTT_OK);
+    cr_assert_eq(query_int(db, "SELECT annotate_params IS NULL FROM scenes"), 1);
+    cr_assert_eq(sptt_scene_stage_current(db, "s", SPTT_STATE_ANNOTATED, "{\"seed\":0}", &cur), SPTT_OK);
+    cr_assert_eq(cur, 0);
+    sptt_dataset_close(db);
+}
+
+Test(dataset, copy_scene_and_merge)
+{
+    sqlite3 *a, *b;
+    int64_t id;
+    char zOld[600], zPack[600], zB[200];
+    int found = -1, n = -1;
+    double align[16] = { 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1 };
+    snprintf(zB, sizeof zB, "%s/b.db", zDir);
+    snprintf(zPack, sizeof zPack, "%s/packs/x.sptt", zDir);
+    cr_assert_eq(sptt_dataset_open(zDb, SPTT_DB_CREATE, &a), SPTT_OK);
+    cr_assert_eq(sptt_dataset_open(zB, SPTT_DB_CREATE, &b), SPTT_OK);
+    /* b: scenes x and y with children; a: an old x (id 1) and z, so ids differ between files. */
+    sptt_scene_new n1 = { .zName = "z", .zSource = "scannet", .zInputHash = "0000", .zPack = zPack, .alignment = align };
+    cr_assert_eq(sptt_scene_insert(a, &n1, &id, zOld, sizeof zOld), SPTT_OK);
+    n1.zName = "x";
+    cr_assert_eq(sptt_scene_insert(a, &n1, &id, zOld, sizeof zOld), SPTT_OK);
+    cr_assert_eq(sptt_db_exec(a, "INSERT INTO qa(scene_id, question_type, question, ground_truth, prompt, seed) "
+                                 "VALUES(2, 'old', 'old?', '1', 'p', 0)"), SPTT_OK);
+    sptt_scene_new n2 = { .zName = "y", .zSource = "arkitscenes", .zInputHash = "2222", .zPack = zPack, .alignment = align };
+    cr_assert_eq(sptt_scene_insert(b, &n2, &id, zOld, sizeof zOld), SPTT_OK);
+    n2.zName = "x";
+    n2.zInputHash = "1111";
+    cr_assert_eq(sptt_scene_insert(b, &n2, &id, zOld, sizeof zOld), SPTT_OK);
+    cr_assert_eq(sptt_db_exec(b,
+        "INSERT INTO objects(scene_id, instance_id, raw_label, nyu40_id, label, n_points) VALUES(2, 1, 'chair', 5, 'chair', 10);"
+        "INSERT INTO object_boxes VALUES(2, 1, 'minimal', 0, 0, 0, 1, 1, 1, '[]', 1, 0);"
+        "INSERT INTO frames(scene_id, frame_index, source_index, timestamp, pose, fx, fy, cx, cy, width, height) "
+        "  VALUES(2, 0, 0, 0, '[]', 1, 1, 0, 0, 4, 3);"
+        "INSERT INTO visibility VALUES(2, 0, 1, 5, 0, 0, 1, 1);"
+        "INSERT INTO qa(scene_id, question_type, question, ground_truth, prompt, seed) VALUES(2, 't', 'second?', '2', 'p', 0);"
+        "INSERT INTO qa(scene_id, question_type, question, ground_truth, prompt, seed) VALUES(1, 't', 'of y', '3', 'p', 0);"
+        "INSERT INTO qa(scene_id, question_type, question, ground_truth, prompt, seed) VALUES(2, 't', 'first?', '1', 'p', 0);"
+        "INSERT INTO descriptions VALUES(2, 0, 'text', NULL, 0);"
+        "INSERT INTO scene_warnings VALUES(2, 'ingest', 'w', 'm');"), SPTT_OK, "%s", sptt_errmsg());
+    sptt_dataset_close(b);
+
+    cr_assert_eq(sptt_dataset_copy_scene(a, zB, "nope", &found), SPTT_OK, "%s", sptt_errmsg());
+    cr_assert_eq(found, 0);
+    cr_assert_eq(sptt_dataset_copy_scene(a, zB, "x", &found), SPTT_OK, "%s", sptt_errmsg());
+    cr_assert_eq(found, 1);
+    /* x replaced: the old row and its question gone, b's rows under a's new id, in b's order. */
+    cr_assert_eq(query_int(a, "SELECT count(*) FROM scenes"), 2);
+    cr_assert_eq(query_int(a, "SELECT input_hash='1111' AND source='arkitscenes' AND pack_path='packs/x.sptt' FROM scenes WHERE name='x'"), 1);
+    cr_assert_eq(query_int(a, "SELECT count(*) FROM qa WHERE question='old?'"), 0);
+    cr_assert_eq(query_int(a, "SELECT count(*) FROM qa q JOIN scenes s USING(scene_id) WHERE s.name='x'"), 2);
+    cr_assert_eq(query_int(a, "SELECT question='second?' FROM qa ORDER BY qa_id LIMIT 1"), 1);
+    cr_assert_eq(query_int(a, "SELECT count(*) FROM objects o JOIN object_boxes b USING(scene_id, instance_id) JOIN visibility v "
+                              "USING(scene_id, instance_id) JOIN frames f USING(scene_id, frame_index) JOIN scenes s "
+                              "ON s.scene_id=o.scene_id WHERE s.name='x'"), 1);
+    cr_assert_eq(query_int(a, "SELECT count(*) FROM descriptions JOIN scene_warnings USING(scene_id)"), 1);
+    cr_assert_eq(query_int(a, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
+    /* The whole shard: y added, x replaced again by the same rows; a's z untouched; runs not copied. */
+    cr_assert_eq(sptt_dataset_merge(a, zB, &n), SPTT_OK, "%s", sptt_errmsg());
+    cr_assert_eq(n, 2);
+    cr_assert_eq(query_int(a, "SELECT group_concat(name, ',')='x,y,z' FROM (SELECT name FROM scenes ORDER BY name)"), 1);
+    cr_assert_eq(query_int(a, "SELECT count(*) FROM qa"), 3);
+    cr_assert_eq(query_int(a, "SELECT count(*) FROM visibility"), 1);
+    cr_assert_eq(query_int(a, "SELECT count(*) FROM runs"), 0);
+    /* Not a dataset: refused with the file's name, nothing changed. */
+    {
+        static const char zText[] = "not a database at all, but long enough to be read as a header by SQLite";
+        cr_assert_eq(sptt_write_file(zB, zText, sizeof zText - 1), SPTT_OK);
+    }
+    cr_assert_neq(sptt_dataset_merge(a, zB, &n), SPTT_OK);
+    cr_assert(strstr(sptt_errmsg(), "b.db") != NULL, "%s", sptt_errmsg());
+    cr_assert_eq(query_int(a, "SELECT count(*) FROM scenes"), 3);
+    sptt_dataset_close(a);
 }
