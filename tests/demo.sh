@@ -50,7 +50,7 @@ EOF
 "$bin/sptt-train" --db "$out/dataset.db" --out "$out/train" --config "$out/tiny.json" --stage both --steps 60 --batch 4 \
     --frames 4 --lr 3e-3 --fast-lr 3e-3 --val-every 20 --log-every 20
 echo
-echo "== 6. the validation split's questions answered by the trained model, scored as VSI-Bench"
+echo "== 5. the validation split's questions answered by the trained model, scored as VSI-Bench"
 last=$(ls "$out/train/stage2/"ckpt-*.safetensors | tail -n 1)
 "$bin/sptt-eval" --ckpt "$last" --db "$out/dataset.db" --o "$out/eval.json"
 echo
