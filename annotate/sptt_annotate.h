@@ -71,7 +71,8 @@ typedef struct sptt_annotate_opts {
     int nVariants;           /* descriptions per scene */
 } sptt_annotate_opts;
 
-/* The tool's defaults: every task, every frame at 320x240, 20 pixels to be seen, 3 descriptions,
+/* The tool's defaults: VSI-Bench's ten question types (not the 3- and 2-choice relative-distance
+** variants), every frame at 320x240, 20 pixels to be seen, 3 descriptions,
 ** seed 0, no masks, no rendering. */
 void sptt_annotate_opts_default(sptt_annotate_opts *o);
 
