@@ -56,6 +56,15 @@ double sptt_mra(double pred, double gt);
 double sptt_mra_text(const char *zPred, double gt);
 
 /* ---------------------------------------------------------------------------------------------
+** Frames rendered from a mesh's vertex colours, for packs without images: frame f's camera with
+** its intrinsics scaled to w x h, nearest surface shaded by interpolated vertex colours, black
+** where nothing is seen. rgb holds w * h * 3 bytes. idx (may be NULL) speeds up repeated draws.
+*/
+#include "sptt_raster.h"
+#include "sptt_schemas.h"
+int sptt_render_frame(const sptt_pack *p, uint64_t f, int w, int h, const sptt_raster_index *idx, uint8_t *rgb);
+
+/* ---------------------------------------------------------------------------------------------
 ** sptt-annotate: one scene's annotations, replaced in one transaction
 */
 #include <sqlite3.h>
