@@ -189,6 +189,10 @@ int sptt_export_vsibench(sqlite3 *db, const sptt_export_qa_opts *o, const char *
         const sptt_qa_row *q = &rows.a[i];
         json_t *options, *rec;
         if( !wanted(o, q->zScene) ) continue;
+        if( q->nFrames==0 ){
+            r->nNoVideo++;
+            continue;
+        }
         if( (rc = check_row(q, &options)) ) break;
         rec = json_pack("{s:I,s:s,s:s,s:s,s:s,s:o,s:s}", "id", (json_int_t)q->id, "dataset", q->zSource, "scene_name",
                         q->zScene, "question_type", q->zType, "question", q->zQuestion, "options",

@@ -71,11 +71,13 @@ typedef struct sptt_export_qa_opts {
 
 typedef struct sptt_export_result {
     int nRecords;
+    int nNoVideo;            /* vsibench: questions left out, their scene having no camera walk */
     int nScenes;
     int nVideos;
 } sptt_export_result;
 
-/* VSI-Bench's test records, one JSON object per line (the table above). */
+/* VSI-Bench's test records, one JSON object per line (the table above). The benchmark asks about
+** a video, so questions of scenes without a camera walk are left out (counted in nNoVideo). */
 int sptt_export_vsibench(sqlite3 *db, const sptt_export_qa_opts *o, const char *zOut, sptt_export_result *r);
 
 #define SPTT_EXPORT_QA           1

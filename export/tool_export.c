@@ -174,6 +174,7 @@ int main(int argc, char **argv)
             printf("sptt-export %s: %s from %s to %s", azCmd[cmd], sptt_plural(r.nRecords, "record", NULL),
                    sptt_plural(r.nScenes, "scene", NULL), zOut);
             if( qo.zVideoDir ) printf(", %s below %s", sptt_plural(r.nVideos, "video", NULL), qo.zVideoDir);
+            if( r.nNoVideo ) printf(" (%s of scenes without a camera walk left out)", sptt_plural(r.nNoVideo, "question", NULL));
             printf(" in %.1f s\n", sptt_now() - t0);
         }
     }else if( cmd==CMD_VIDEO ){

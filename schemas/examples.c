@@ -130,7 +130,7 @@ int sptt_qa_rows_load(sqlite3 *db, const char *zSplit, const char *zScene, sptt_
         if( (rc = sptt_scene_id(db, zScene, &id)) ) return rc;
     }
     rc = sptt_db_prepare(db, "SELECT q.qa_id, s.name, s.source, q.question_type, q.question, q.options, q.ground_truth, "
-                             "q.mc_answer, q.prompt FROM qa q JOIN scenes s USING(scene_id) WHERE (?1 IS NULL OR s.split=?1) "
+                             "q.mc_answer, q.prompt, s.n_frames FROM qa q JOIN scenes s USING(scene_id) WHERE (?1 IS NULL OR s.split=?1) "
                              "AND (?2 IS NULL OR s.name=?2) AND " CURRENT " ORDER BY s.name, q.qa_id", &st);
     if( rc ) return rc;
     sqlite3_bind_text(st, 1, zSplit, -1, SQLITE_STATIC);
@@ -158,6 +158,7 @@ int sptt_qa_rows_load(sqlite3 *db, const char *zSplit, const char *zScene, sptt_
         q->zGroundTruth = dup_text(st, 6, &rc);
         q->zMcAnswer = dup_text(st, 7, &rc);
         q->zPrompt = dup_text(st, 8, &rc);
+        q->nFrames = sqlite3_column_int64(st, 9);
     }
     if( rc==SPTT_OK && step!=SQLITE_DONE ) rc = sptt_db_fail(db, "read questions");
     sqlite3_finalize(st);

@@ -133,6 +133,7 @@ typedef struct sptt_qa_row {
     int64_t id;           /* qa_id */
     char *zScene;
     char *zSource;        /* scannet, arkitscenes, mesh */
+    int64_t nFrames;      /* the scene's camera walk, 0 when it has none */
     char *zType;          /* question_type */
     char *zQuestion;
     char *zOptions;       /* JSON array of "A. ..." strings; NULL for numeric answers */

@@ -160,6 +160,27 @@ Test(export, vsibench_records_equal_the_rows)
         cr_assert(strstr(sptt_errmsg(), "scene9999_00"), "%s", sptt_errmsg());
     }
     sptt_dataset_close(db);
+
+    /* a scene without a camera walk has no video to ask about: its questions are left out */
+    cr_assert_eq(sptt_dataset_open(zDb, 0, &db), SPTT_OK);
+    cr_assert_eq(sqlite3_exec(db, "BEGIN; UPDATE scenes SET n_frames=0 WHERE name='scene0701_00'", NULL, NULL, NULL), SQLITE_OK);
+    {
+        sptt_export_result r2;
+        int nOf0701 = 0;
+        cr_assert_eq(sqlite3_prepare_v2(db, "SELECT count(*) FROM qa q JOIN scenes s USING(scene_id) WHERE s.name='scene0701_00'",
+                                        -1, &st, NULL), SQLITE_OK);
+        cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+        nOf0701 = sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+        o.nScene = 0;
+        cr_assert_eq(sptt_export_vsibench(db, &o, zOut, &r2), SPTT_OK, "%s", sptt_errmsg());
+        cr_assert_gt(nOf0701, 0);
+        cr_assert_eq(r2.nNoVideo, nOf0701);
+        cr_assert_eq(r2.nRecords, r.nRecords - nOf0701);
+        cr_assert_eq(r2.nScenes, 1);
+    }
+    cr_assert_eq(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    sptt_dataset_close(db);
 }
 
 /* A row broken by hand (inside a transaction rolled back afterwards) is refused, naming the
