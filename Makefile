@@ -24,16 +24,18 @@ SAN    ?=
 B      := build$(if $(SAN),-san)
 BIN    := $(if $(SAN),$(B)/bin,bin)
 
-STAGES := common schemas synth ingest geometry annotate pipeline model train runtime
-PKGS   := assimp qhull_r libzstd sqlite3 libpng openblas jansson libturbojpeg zlib
+STAGES := common schemas synth ingest geometry annotate pipeline model train export runtime
+PKGS   := assimp qhull_r libzstd sqlite3 libpng openblas jansson libturbojpeg zlib \
+          libavcodec libavformat libswscale libavutil
 
-# Debian packages behind PKGS, the tests and the MPI tools.
+# Debian packages behind PKGS, the tests and the MPI tools. ffmpeg is for the tests' ffprobe.
 # clang and libclang-rt-dev (its sanitizer and libFuzzer runtimes, only recommended by clang) are
 # for make fuzz and the fuzz smoke test. python3-torch runs the PyTorch twin (python/sptt_twin),
 # the outside check of the model in tests/e2e/twin.sh.
 DEB_PKGS := gcc make pkg-config libassimp-dev libqhull-dev libzstd-dev libsqlite3-dev \
             libpng-dev libopenblas-dev libjansson-dev libturbojpeg0-dev zlib1g-dev \
-            libcriterion-dev libopenmpi-dev openmpi-bin sqlite3 clang libclang-rt-dev python3-torch
+            libcriterion-dev libopenmpi-dev openmpi-bin sqlite3 clang libclang-rt-dev python3-torch \
+            libavcodec-dev libavformat-dev libswscale-dev libavutil-dev ffmpeg
 
 # Evaluated lazily so that `make deps` works before the packages exist.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

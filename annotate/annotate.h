@@ -138,10 +138,14 @@ void ann_output_free(ann_output *out);
 /* ---------------------------------------------------------------------------------------------
 ** The annotators (each appends to out; all deterministic for a seed)
 */
+/* The first ten are VSI-Bench's question types. The relative-distance variants with 3 and 2
+** choices are the public generator's, filed under its own type names as it does, and are off by
+** default (VSI-Bench's object_rel_distance always has 4 choices). */
 enum {
     ANN_COUNTING, ANN_ABS_DISTANCE, ANN_SIZE, ANN_ROOM_SIZE, ANN_REL_DISTANCE, ANN_DIR_EASY, ANN_DIR_MEDIUM,
-    ANN_DIR_HARD, ANN_ROUTE, ANN_APPEARANCE, ANN_TASK_COUNT
+    ANN_DIR_HARD, ANN_ROUTE, ANN_APPEARANCE, ANN_REL_DISTANCE_V2, ANN_REL_DISTANCE_V3, ANN_TASK_COUNT
 };
+#define ANN_TASKS_VSIBENCH ((1u << (ANN_APPEARANCE + 1)) - 1)   /* the default task set */
 /* VSI-Bench question_type of a task index, and the index of a name (-1 unknown). */
 const char *ann_task_name(int task);
 int ann_task_index(const char *zName);

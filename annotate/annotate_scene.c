@@ -150,7 +150,7 @@ done:
 void sptt_annotate_opts_default(sptt_annotate_opts *o)
 {
     memset(o, 0, sizeof *o);
-    o->tasks = ~0u;
+    o->tasks = ANN_TASKS_VSIBENCH;
     o->width = 320;
     o->height = 240;
     o->minPixels = 20;

@@ -12,6 +12,7 @@
 #include "sptt_png.h"
 #include "sptt_raster.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,21 @@ static void frame_camera(const sptt_frame_info *fr, int w, int h, sptt_camera *c
     cam->width = w;
     cam->height = h;
     cam->znear = 0.05;
+}
+
+int sptt_render_frame(const sptt_pack *p, uint64_t f, int w, int h, const sptt_raster_index *idx, uint8_t *rgb)
+{
+    sptt_zbuf z;
+    sptt_camera cam;
+    int rc;
+    assert(f < p->nFrames && w > 0 && h > 0);
+    if( (rc = sptt_zbuf_init(&z, w, h, 1)) ) return rc;
+    frame_camera(&p->frames[f], w, h, &cam);
+    sptt_zbuf_clear(&z);
+    rc = sptt_rasterize_indexed(p->xyz, p->nPoints, p->faces, p->nFaces, idx, &cam, &z);
+    if( rc==SPTT_OK ) rc = sptt_shade_rgb(&z, p->faces, p->rgb, rgb);
+    sptt_zbuf_free(&z);
+    return rc;
 }
 
 /* Per-frame results, gathered in frame order afterwards. */
@@ -129,19 +145,11 @@ static int project_frame(const ann_scene *s, const ann_project_opts *o, const ui
     }
     if( tj ){
         /* Render at the render size: a second raster, with barycentrics, from vertex colours. */
-        sptt_zbuf zr;
         uint8_t *rgb = sptt_malloc((size_t)o->renderW * (size_t)o->renderH * 3);
         unsigned char *buf = NULL;
         unsigned long n = 0;
         if( rgb==NULL ){ rc = SPTT_ENOMEM; goto done; }
-        rc = sptt_zbuf_init(&zr, o->renderW, o->renderH, 1);
-        if( rc==SPTT_OK ){
-            sptt_camera rc2;
-            frame_camera(&k->frames[f], o->renderW, o->renderH, &rc2);
-            rc = sptt_rasterize_indexed(k->xyz, k->nPoints, k->faces, k->nFaces, idx, &rc2, &zr);
-            if( rc==SPTT_OK ) rc = sptt_shade_rgb(&zr, k->faces, k->rgb, rgb);
-            sptt_zbuf_free(&zr);
-        }
+        rc = sptt_render_frame(k, (uint64_t)f, o->renderW, o->renderH, idx, rgb);
         if( rc==SPTT_OK && tjCompress2(tj, rgb, o->renderW, 0, o->renderH, TJPF_RGB, &buf, &n, TJSAMP_420, 90, 0)!=0 ){
             rc = sptt_fail(SPTT_EIO, "jpeg: %s", tjGetErrorStr2(tj));
         }

@@ -32,7 +32,7 @@
 /* Questions per scene and task when the caller sets no cap. Counting, size and room size take
 ** every candidate, as the reference does; the pairwise and combinatorial tasks are capped so a
 ** cluttered scene does not dominate the dataset. */
-static const int aDefaultCap[ANN_TASK_COUNT] = { INT_MAX, 10, INT_MAX, 1, 10, 10, 10, 10, 5, 10 };
+static const int aDefaultCap[ANN_TASK_COUNT] = { INT_MAX, 10, INT_MAX, 1, 10, 10, 10, 10, 5, 10, 10, 10 };
 
 /* ---------------------------------------------------------------------------------------------
 ** Multiple-choice distractors for numeric answers, by the reference's rules
@@ -186,7 +186,7 @@ static int task_room_size(ann_qa_ctx *c)
         ann_qa_reject(c, "room area unknown");
         return SPTT_OK;
     }
-    return numeric_question(c, "What is the size of this room (in square meters)? If multiple rooms are shown, "
+    return numeric_question(c, "What is the size of this room (in square meters)?\nIf multiple rooms are shown, "
                                "estimate the size of the combined space.",
                             ann_round(c->s->roomArea, 1), 1, 0.25, 1.75, 0, NULL,
                             json_pack("{s:f}", "area_m2", c->s->roomArea));
@@ -232,7 +232,7 @@ static int task_abs_distance(ann_qa_ctx *c)
 */
 typedef struct rel_cand {
     int primary;
-    int n;                   /* choices: 4, or 3 / 2 in scenes with fewer other categories */
+    int n;                   /* choices: 4, or 3 / 2 for the _v2 / _v3 variants */
     int choice[4];
 } rel_cand;
 
@@ -265,26 +265,29 @@ static int task_rel_distance(ann_qa_ctx *c)
     rel_cand *cand = NULL;
     size_t n = 0, cap = 0, nValid = 0;
     int rc = SPTT_OK, keep, nPrimary = 0;
+    /* Each type has one choice count: a scene with too few other categories gets no question of
+    ** it, never a shorter one under the same name. */
+    int nCh = c->task==ANN_REL_DISTANCE_V3 ? 2 : c->task==ANN_REL_DISTANCE_V2 ? 3 : 4;
     int *other = sptt_calloc((size_t)K->nCat + 1, sizeof *other);
     if( !other ) return SPTT_ENOMEM;
     for(int p = 0; p < K->nCat; p++){
-        int nOther = 0, m;
+        int nOther = 0;
         if( !ann_catalog_unique(K, p) ) continue;
         nPrimary++;
         for(int k = 0; k < K->nCat; k++) if( k!=p && K->cat[k].nBox > 0 ) other[nOther++] = k;
-        m = nOther >= 4 ? 4 : nOther;
-        if( m < 2 ){
-            ann_qa_reject(c, "fewer than two other categories");
+        if( nOther < nCh ){
+            ann_qa_reject(c, nCh==4 ? "fewer than four other categories" : nCh==3 ? "fewer than three other categories"
+                                                                                : "fewer than two other categories");
             continue;
         }
         /* every m-combination of the others, in lexicographic order */
         int idx[4];
-        for(int i = 0; i < m; i++) idx[i] = i;
+        for(int i = 0; i < nCh; i++) idx[i] = i;
         for(;;){
             rel_cand r;
             r.primary = p;
-            r.n = m;
-            for(int i = 0; i < m; i++) r.choice[i] = other[idx[i]];
+            r.n = nCh;
+            for(int i = 0; i < nCh; i++) r.choice[i] = other[idx[i]];
             if( rel_check(c, &r, thr) ){
                 /* Millions of combinations can pass in a cluttered scene: keep a uniform sample
                 ** of c->cap of them (reservoir sampling), which is what shuffling them all and
@@ -304,11 +307,11 @@ static int task_rel_distance(ann_qa_ctx *c)
                 }
                 nValid++;
             }
-            int i = m - 1;
-            while( i >= 0 && idx[i]==nOther - m + i ) i--;
+            int i = nCh - 1;
+            while( i >= 0 && idx[i]==nOther - nCh + i ) i--;
             if( i < 0 ) break;
             idx[i]++;
-            for(int j = i + 1; j < m; j++) idx[j] = idx[j - 1] + 1;
+            for(int j = i + 1; j < nCh; j++) idx[j] = idx[j - 1] + 1;
         }
     }
     if( nPrimary==0 ) ann_qa_reject(c, "no unique object");
@@ -336,7 +339,7 @@ static int task_rel_distance(ann_qa_ctx *c)
             json_array_append_new(choices, cat_ref(c, r->choice[order[k]]));
         }
         snprintf(zQ, sizeof zQ, "Measuring from the closest point of each object, which of these objects (%s) is the "
-                 "closest to the %s? If there are multiple instances of an object category, measure to the closest.",
+                 "closest to the %s?\nIf there are multiple instances of an object category, measure to the closest.",
                  zList, cname(c, r->primary));
         for(int k = 0; k < r->n; k++) json_object_set_new(dists, cname(c, r->choice[k]), json_real(D[r->choice[k]]));
         rc = ann_qa_push_layout(c, zQ, &m, az[0],
@@ -401,6 +404,50 @@ static int dir_check(ann_qa_ctx *c, dir_cand *d, int level)
     return 1;
 }
 
+/*
+** Keeps up to the cap of the candidates with their answers spread as evenly over the sectors as
+** the scene allows. The candidates are shuffled with the task's stream, each is given its rank
+** among the candidates of its own answer (0 for the first of each sector, 1 for the second, ...),
+** and they are kept by rank, ties in shuffled order: every sector that has a candidate left gives
+** one before any gives a second. Keeping a uniform sample instead would copy the scene's skew
+** (standing by one object and facing another, most third objects lie ahead), which the model
+** would learn as a prior. Returns the count kept; cand is reordered so they come first.
+*/
+typedef struct dir_rank { int rank, pos; } dir_rank;
+
+static int cmp_dir_rank(const void *a, const void *b)
+{
+    const dir_rank *p = a, *q = b;
+    if( p->rank!=q->rank ) return p->rank < q->rank ? -1 : 1;
+    return (p->pos > q->pos) - (p->pos < q->pos);
+}
+
+static int dir_keep_balanced(ann_qa_ctx *c, dir_cand *cand, int n, int level)
+{
+    int rank[4] = {0}, rc = SPTT_OK;
+    dir_rank *key = NULL;
+    dir_cand *tmp = NULL;
+    if( n==0 ) return 0;
+    sptt_rng_shuffle(&c->rng, cand, (size_t)n, sizeof *cand);
+    key = sptt_calloc((size_t)n, sizeof *key);
+    tmp = sptt_calloc((size_t)n, sizeof *tmp);
+    if( !key || !tmp ){ rc = SPTT_ENOMEM; goto done; }
+    for(int i = 0; i < n; i++){
+        int sector = sptt_direction_sector(cand[i].theta, level);
+        assert(sector >= 0 && sector < 4);
+        key[i].rank = rank[sector]++;
+        key[i].pos = i;
+    }
+    qsort(key, (size_t)n, sizeof *key, cmp_dir_rank);
+    for(int i = 0; i < n; i++) tmp[i] = cand[key[i].pos];
+    for(int i = 0; i < n; i++) cand[i] = tmp[i];
+
+done:
+    free(key);
+    free(tmp);
+    return rc ? -1 : n < c->cap ? n : c->cap;
+}
+
 static int task_direction(ann_qa_ctx *c)
 {
     const ann_catalog *K = c->cat;
@@ -415,7 +462,11 @@ static int task_direction(ann_qa_ctx *c)
         for(int j = i + 1; j < nU; j++){
             for(int k = j + 1; k < nU; k++){
                 int t[3] = { u[i], u[j], u[k] };
-                int roles[3][3] = { { t[0], t[1], t[2] }, { t[0], t[2], t[1] }, { t[1], t[0], t[2] } };
+                /* The public generator tries three of the six role assignments, so the object
+                ** in the middle of a line of three is never the one asked about, and "back"
+                ** answers (the query behind the viewer) are rare. All six are tried here. */
+                int roles[6][3] = { { t[0], t[1], t[2] }, { t[0], t[2], t[1] }, { t[1], t[0], t[2] },
+                                    { t[1], t[2], t[0] }, { t[2], t[0], t[1] }, { t[2], t[1], t[0] } };
                 int ok = 1;
                 for(int p = 0; p < 3 && ok; p++){
                     double d = K->dist[t[p] * K->nCat + t[(p + 1) % 3]];
@@ -425,7 +476,7 @@ static int task_direction(ann_qa_ctx *c)
                     ann_qa_reject(c, "a pair outside 0.3-5 m");
                     continue;
                 }
-                for(int r = 0; r < 3; r++){
+                for(int r = 0; r < 6; r++){
                     dir_cand d;
                     memcpy(d.role, roles[r], sizeof d.role);
                     if( !dir_check(c, &d, level) ) continue;
@@ -441,7 +492,8 @@ static int task_direction(ann_qa_ctx *c)
             }
         }
     }
-    keep = ann_qa_keep(c, cand, (int)n, sizeof *cand);
+    keep = dir_keep_balanced(c, cand, (int)n, level);
+    if( keep < 0 ){ rc = SPTT_ENOMEM; goto done; }
     for(int i = 0; i < keep && rc==SPTT_OK; i++){
         dir_cand *d = &cand[i];
         const char *zA = cname(c, d->role[0]), *zB = cname(c, d->role[1]), *zC = cname(c, d->role[2]);
@@ -457,10 +509,10 @@ static int task_direction(ann_qa_ctx *c)
         if( nChoice > 2 ) sptt_rng_shuffle(&c->rng, az + 1, (size_t)nChoice - 1, sizeof az[0]);
         if( level==SPTT_DIR_HARD ){
             snprintf(zQ, sizeof zQ, "If I am standing by the %s and facing the %s, is the %s to my front-left, "
-                     "front-right, back-left, or back-right? The directions refer to the quadrants of a Cartesian "
+                     "front-right, back-left, or back-right?\nThe directions refer to the quadrants of a Cartesian "
                      "plane (if I am standing at the origin and facing along the positive y-axis).", zA, zB, zC);
         }else if( level==SPTT_DIR_MEDIUM ){
-            snprintf(zQ, sizeof zQ, "If I am standing by the %s and facing the %s, is the %s to my left, right, or back? "
+            snprintf(zQ, sizeof zQ, "If I am standing by the %s and facing the %s, is the %s to my left, right, or back?\n"
                      "An object is to my back if I would have to turn at least 135 degrees in order to face it.",
                      zA, zB, zC);
         }else{
@@ -629,7 +681,9 @@ int ann_generate_qa(ann_scene *s, const ann_qa_opts *o, ann_output *out)
         case ANN_ABS_DISTANCE: rc = task_abs_distance(&c); break;
         case ANN_SIZE:         rc = task_size(&c); break;
         case ANN_ROOM_SIZE:    rc = task_room_size(&c); break;
-        case ANN_REL_DISTANCE: rc = task_rel_distance(&c); break;
+        case ANN_REL_DISTANCE:
+        case ANN_REL_DISTANCE_V2:
+        case ANN_REL_DISTANCE_V3: rc = task_rel_distance(&c); break;
         case ANN_DIR_EASY:
         case ANN_DIR_MEDIUM:
         case ANN_DIR_HARD:     rc = task_direction(&c); break;

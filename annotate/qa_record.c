@@ -14,7 +14,8 @@
 static const char *const azTaskName[ANN_TASK_COUNT] = {
     "object_counting", "object_abs_distance", "object_size_estimation", "room_size_estimation",
     "object_rel_distance", "object_rel_direction_easy", "object_rel_direction_medium",
-    "object_rel_direction_hard", "route_planning", "obj_appearance_order",
+    "object_rel_direction_hard", "route_planning", "obj_appearance_order", "object_rel_distance_v2",
+    "object_rel_distance_v3",
 };
 
 #define LETTERS "ABCDEFGH"

@@ -9,24 +9,30 @@
 **    the wall higher up do not block a walker.
 **    Only the largest connected free region is kept: that is the floor the walker moves on.
 ** 2. Each unique object (a QA category with one instance, with a box) is reached at its approach
-**    cell: the free cell nearest to its footprint, no farther than ROUTE_REACH beyond the radius.
+**    cell: the free cell nearest to its footprint, no farther than ROUTE_REACH (0.6 m) beyond the
+**    radius.
 ** 3. Legs: Dijkstra from each approach cell on the 8-connected grid (steps 1 and sqrt 2, no corner
 **    cutting, the heap ordered by distance then cell index, so ties always resolve alike). The
 **    grid path is then pulled straight (each vertex jumps to the farthest following cell still in
 **    line of sight), which removes the staircase of 8-connected paths. A leg is usable when it is
-**    reachable, its chord is at least ROUTE_MIN_LEG (1 m) long and the pulled path stays within
-**    ROUTE_MAX_DEVIATION (0.4 m) of the chord, or 15 % of the chord on legs over 2.7 m: "go
-**    forward until the X" must describe it honestly.
+**    reachable, its chord is at least ROUTE_MIN_LEG (0.8 m) long and the pulled path stays within
+**    ROUTE_MAX_DEVIATION (0.5 m) of the chord, or 25 % of the chord on legs over 2 m: "go forward
+**    until the X" must describe it honestly.
 ** 4. A route is start -> one or two waypoints -> destination, all distinct unique objects, every
-**    leg usable. The walker starts at the start object facing another unique object (not the
-**    first waypoint, which would need no turn; a later stop may be faced). A turn is
-**    the signed angle between the incoming and outgoing directions (the facing direction, then
-**    the leg chords): left in [60, 120] degrees, right in [-120, -60], back beyond +-150. Anything
-**    else is rejected: under 30 degrees is no turn at all (the options cannot say "go straight"),
-**    and the bands between are ambiguous. "Back" is allowed for the first turn only: at a
+**    leg usable. The walker starts at the start object facing a category none of whose objects is
+**    a stop of the route: facing the first waypoint would need no turn, and facing the destination
+**    would give the question away. That category may have several instances when each of them,
+**    seen from the start, gives the same clear first turn. A turn is the signed angle between the
+**    incoming and outgoing directions (the facing direction, then the leg chords): left in
+**    [40, 130] degrees, right in [-130, -40], back beyond +-150. Anything else is rejected: under
+**    40 degrees is hardly a turn (the options cannot say "go straight"), and between 130 and 150
+**    left and back are both fair answers. "Back" is allowed for the first turn only: at a
 **    waypoint it would retrace the leg just walked. Stops (approach cells) that are not
 **    consecutive must be at least ROUTE_MIN_LEG apart, so a route never doubles back to a place
 **    it has left.
+**    These limits were set on furnished rooms with real object layouts (VSI-Bench's own ARKitScenes
+**    and ScanNet object boxes): with approach cells within 0.5 m, a 1 m shortest leg, 60-120
+**    degree side turns and only single-instance facing objects, most of them got no question.
 ** 5. The question lists every step; with two turns both are "[please fill in]", with three two or
 **    all three are. Options are turn sequences for the blanks: the answer and three other
 **    sequences, drawn from all 3^k.
@@ -41,11 +47,14 @@
 #include <string.h>
 
 #define ROUTE_HEAD          1.5    /* metres above the floor: lower objects block the walker */
-#define ROUTE_REACH         0.5    /* approach cell at most radius + this from the footprint */
-#define ROUTE_MIN_LEG       1.0    /* metres */
-#define ROUTE_MAX_DEVIATION 0.4    /* metres between the pulled path and the leg's chord, */
-#define ROUTE_MAX_BEND      0.15   /* or this fraction of the chord if more */
+#define ROUTE_REACH         0.6    /* approach cell at most radius + this from the footprint */
+#define ROUTE_MIN_LEG       0.8    /* metres */
+#define ROUTE_MAX_DEVIATION 0.5    /* metres between the pulled path and the leg's chord, */
+#define ROUTE_MAX_BEND      0.25   /* or this fraction of the chord if more */
 #define ROUTE_MAX_CELLS     250000
+#define ROUTE_SIDE_MIN      40.0   /* degrees: a left or right turn is 40 to 130 degrees, */
+#define ROUTE_SIDE_MAX      130.0
+#define ROUTE_BACK_MIN      150.0  /* turning back at least 150 */
 
 enum { TURN_NONE = -1, TURN_LEFT, TURN_RIGHT, TURN_BACK };
 static const char *const azTurn[3] = { "Turn Left", "Turn Right", "Turn Back" };
@@ -67,7 +76,7 @@ typedef struct route_leg {
 typedef struct route_cand {
     int obj[4];              /* start, waypoint(s), destination: object indices; -1 unused */
     int nWay;
-    int facing;
+    int facing;              /* category index of what the walker faces at the start */
     int turn[3];
     double angle[3];
 } route_cand;
@@ -346,15 +355,24 @@ static void measure_leg(const route_grid *g, const int *parent, int src, int dst
 static int classify_turn(double a, int atWaypoint)
 {
     double m = fabs(a);
-    if( m >= 150 ) return atWaypoint ? TURN_NONE : TURN_BACK;
-    if( m >= 60 && m <= 120 ) return a > 0 ? TURN_LEFT : TURN_RIGHT;
+    if( m >= ROUTE_BACK_MIN ) return atWaypoint ? TURN_NONE : TURN_BACK;
+    if( m >= ROUTE_SIDE_MIN && m <= ROUTE_SIDE_MAX ) return a > 0 ? TURN_LEFT : TURN_RIGHT;
     return TURN_NONE;
 }
 
 static const char *turn_reason(double a)
 {
-    if( fabs(a) < 30 ) return "a step with no turn";
-    return fabs(a) >= 150 ? "turning back at a waypoint" : "an ambiguous turn angle";
+    if( fabs(a) < ROUTE_SIDE_MIN ) return "a step with no turn";
+    return fabs(a) >= ROUTE_BACK_MIN ? "turning back at a waypoint" : "an ambiguous turn angle";
+}
+
+/* The instance ids of a category, for the record's objects. */
+static json_t *facing_ids(const ann_qa_ctx *c, int k)
+{
+    const ann_cat *C = &c->cat->cat[k];
+    json_t *a = json_array();
+    for(int i = 0; i < C->nInst; i++) json_array_append_new(a, json_integer(c->s->obj[c->cat->member[C->first + i]].id));
+    return a;
 }
 
 int ann_route_questions(ann_qa_ctx *c)
@@ -462,22 +480,30 @@ int ann_route_questions(ann_qa_ctx *c)
                             }
                         }
                         if( !ok ) continue;
-                        /* facing objects giving a clear first turn */
+                        /* What the walker faces at the start: a category none of whose objects is
+                        ** a stop of the route (facing the first waypoint needs no turn; facing the
+                        ** destination would give the answer away). It may have several instances
+                        ** when every one of them gives the same clear first turn, so "facing the
+                        ** chair" means one thing whichever chair is meant. */
                         nF = 0;
-                        for(int f = 0; f < nU && nF < 64; f++){
-                            double p[2], h[2], hl, ang;
-                            int used = 0;
-                            /* facing the first waypoint would need no turn; later stops may be faced */
-                            used = f==seq[0] || f==seq[1];
-                            if( used ) continue;
+                        for(int f = 0; f < K->nCat && nF < 64; f++){
+                            double p[2], ang0 = 0;
+                            int used = 0, turn0 = TURN_NONE, agree = K->cat[f].nBox > 0 && K->cat[f].nBox==K->cat[f].nInst;
+                            for(int x = 0; x < nObj; x++) used |= K->catOf[u[seq[x]]]==f;
+                            if( used || !agree ) continue;
                             cell_centre(&g, appr[seq[0]], p);
-                            h[0] = s->obj[u[f]].box.center[0] - p[0];
-                            h[1] = s->obj[u[f]].box.center[1] - p[1];
-                            hl = hypot(h[0], h[1]);
-                            if( hl < 0.5 ) continue;
-                            ang = ann_turn_angle(h, leg[seq[0] * nU + seq[1]].chord);
-                            if( classify_turn(ang, 0)==TURN_NONE ) continue;
-                            aAng[nF] = ang;
+                            for(int i = 0; i < K->cat[f].nInst && agree; i++){
+                                const ann_object *o = &s->obj[K->member[K->cat[f].first + i]];
+                                double h[2] = { o->box.center[0] - p[0], o->box.center[1] - p[1] }, ang;
+                                int t;
+                                if( hypot(h[0], h[1]) < 0.5 ){ agree = 0; break; }
+                                ang = ann_turn_angle(h, leg[seq[0] * nU + seq[1]].chord);
+                                t = classify_turn(ang, 0);
+                                if( t==TURN_NONE || (i > 0 && t!=turn0) ) agree = 0;
+                                if( i==0 ){ turn0 = t; ang0 = ang; }
+                            }
+                            if( !agree ) continue;
+                            aAng[nF] = ang0;
                             aF[nF++] = f;
                         }
                         if( nF==0 ){
@@ -486,7 +512,7 @@ int ann_route_questions(ann_qa_ctx *c)
                         }
                         {
                             int pick = (int)sptt_rng_below(&c->rng, (uint32_t)nF);
-                            r.facing = u[aF[pick]];
+                            r.facing = aF[pick];
                             r.angle[0] = aAng[pick];
                             r.turn[0] = classify_turn(aAng[pick], 0);
                         }
@@ -541,7 +567,7 @@ int ann_route_questions(ann_qa_ctx *c)
         snprintf(zQ, sizeof zQ, "You are a robot beginning at the %s facing the %s. You want to navigate to the %s. "
                  "You will perform the following actions (Note: for each [please fill in], choose either 'turn back,' "
                  "'turn left,' or 'turn right.'): %s. You have reached the final destination.",
-                 K->cat[K->catOf[r->obj[0]]].zName, K->cat[K->catOf[r->facing]].zName,
+                 K->cat[K->catOf[r->obj[0]]].zName, K->cat[r->facing].zName,
                  K->cat[K->catOf[r->obj[nObj - 1]]].zName, zSteps);
         for(int t = 0; t < nTurn; t++){
             json_array_append_new(turns, json_string(azTurn[r->turn[t]]));
@@ -563,7 +589,7 @@ int ann_route_questions(ann_qa_ctx *c)
             }
         }
         rc = ann_qa_push_mc(c, zQ, az, 4,
-                            json_pack("{s:i,s:i,s:o,s:i}", "start", s->obj[r->obj[0]].id, "facing", s->obj[r->facing].id,
+                            json_pack("{s:i,s:o,s:o,s:i}", "start", s->obj[r->obj[0]].id, "facing", facing_ids(c, r->facing),
                                       "waypoints", ways, "destination", s->obj[r->obj[nObj - 1]].id),
                             json_pack("{s:o,s:o,s:o,s:o,s:f,s:f}", "turns", turns, "turn_angles_deg", angles, "legs", legs,
                                       "stops", pts, "walker_radius_m", ANN_ROUTE_RADIUS, "cell_m", g.cell));

@@ -56,6 +56,15 @@ double sptt_mra(double pred, double gt);
 double sptt_mra_text(const char *zPred, double gt);
 
 /* ---------------------------------------------------------------------------------------------
+** Frames rendered from a mesh's vertex colours, for packs without images: frame f's camera with
+** its intrinsics scaled to w x h, nearest surface shaded by interpolated vertex colours, black
+** where nothing is seen. rgb holds w * h * 3 bytes. idx (may be NULL) speeds up repeated draws.
+*/
+#include "sptt_raster.h"
+#include "sptt_schemas.h"
+int sptt_render_frame(const sptt_pack *p, uint64_t f, int w, int h, const sptt_raster_index *idx, uint8_t *rgb);
+
+/* ---------------------------------------------------------------------------------------------
 ** sptt-annotate: one scene's annotations, replaced in one transaction
 */
 #include <sqlite3.h>
@@ -71,7 +80,8 @@ typedef struct sptt_annotate_opts {
     int nVariants;           /* descriptions per scene */
 } sptt_annotate_opts;
 
-/* The tool's defaults: every task, every frame at 320x240, 20 pixels to be seen, 3 descriptions,
+/* The tool's defaults: VSI-Bench's ten question types (not the 3- and 2-choice relative-distance
+** variants), every frame at 320x240, 20 pixels to be seen, 3 descriptions,
 ** seed 0, no masks, no rendering. */
 void sptt_annotate_opts_default(sptt_annotate_opts *o);
 

@@ -232,7 +232,8 @@ void sptt_cli_help(const sptt_cli *cli, FILE *out)
     fprintf(out, "\n\n%s\n\n", cli->zAbout);
     for(const sptt_option *o = cli->aOpt; o->kind!=SPTT_ARG_END; o++){
         char zLeft[64];
-        int n = snprintf(zLeft, sizeof zLeft, "  --%s%s%s", o->zName, o->zArg ? " " : "", o->zArg ? o->zArg : "");
+        int n = o->cShort ? snprintf(zLeft, sizeof zLeft, "  -%c, --%s%s%s", o->cShort, o->zName, o->zArg ? " " : "", o->zArg ? o->zArg : "")
+                          : snprintf(zLeft, sizeof zLeft, "  --%s%s%s", o->zName, o->zArg ? " " : "", o->zArg ? o->zArg : "");
         if( n >= col - 1 ) fprintf(out, "%s\n%*s", zLeft, col, "");
         else fprintf(out, "%-*s", col, zLeft);
         help_lines(out, o->zHelp, col);
@@ -320,10 +321,21 @@ static int parse_value(const sptt_option *o, const char *zVal)
 
 int sptt_cli_parse(sptt_cli *cli, int argc, char **argv, int *pFirst)
 {
-    int nOpt = 0, status = -1;
+    int nOpt = 0, status = -1, nShort = 3;
     struct option *aLong;
     unsigned char *seen;
-    for(const sptt_option *o = cli->aOpt; o->kind!=SPTT_ARG_END; o++) nOpt++;
+    char zShort[64] = ":hq";
+    for(const sptt_option *o = cli->aOpt; o->kind!=SPTT_ARG_END; o++){
+        nOpt++;
+        /* aliases: letters other than h, q and V (--version), each once (a table fault, caught by any test) */
+        assert(o->cShort==0 || (((o->cShort >= 'a' && o->cShort <= 'z') || (o->cShort >= 'A' && o->cShort <= 'Z'))
+                                && o->cShort!='h' && o->cShort!='q' && o->cShort!='V' && strchr(zShort, o->cShort)==NULL));
+        if( o->cShort && nShort + 3 < (int)sizeof zShort ){
+            zShort[nShort++] = o->cShort;
+            if( o->kind!=SPTT_ARG_FLAG ) zShort[nShort++] = ':';
+            zShort[nShort] = 0;
+        }
+    }
     aLong = calloc((size_t)nOpt + 4, sizeof *aLong);
     seen = calloc((size_t)nOpt + 1, 1);
     if( aLong==NULL || seen==NULL ){
@@ -346,8 +358,12 @@ int sptt_cli_parse(sptt_cli *cli, int argc, char **argv, int *pFirst)
     opterr = 0;
     for(;;){
         int longIndex = -1;
-        int c = getopt_long(argc, argv, ":hq", aLong, &longIndex);
+        int c = getopt_long(argc, argv, zShort, aLong, &longIndex);
         if( c==-1 ) break;
+        if( c > 0 && c < 256 && c!='h' && c!='q' && c!='V' && c!='?' && c!=':' ){
+            /* a one-letter alias: the option it stands for */
+            for(int i = 0; i < nOpt; i++) if( cli->aOpt[i].cShort==c ) c = 256 + i;
+        }
         if( c=='h' ){
             sptt_cli_help(cli, stdout);
             status = 0;

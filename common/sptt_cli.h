@@ -2,7 +2,8 @@
 ** The command-line convention every tool shares: options described once in a table, from which
 ** both the parser and the --help text come, so the two cannot drift apart.
 **
-**   - long options only (`--name VALUE` or `--name=VALUE`), plus -h and -q;
+**   - long options (`--name VALUE` or `--name=VALUE`), plus -h, -q and the one-letter aliases
+**     an option table gives (-o FILE);
 **   - -h/--help and --version print to stdout and exit 0;
 **   - --quiet silences per-scene lines and progress, never errors;
 **   - any usage error is one line "tool: message (see tool --help)" on stderr and exit status 2,
@@ -47,6 +48,7 @@ typedef struct sptt_option {
     const char *zArg;         /* the value's name in --help ("DB", "WxH"); NULL for a flag */
     const char *zHelp;        /* '\n' starts a continuation line, indented under the first */
     int flags;                /* SPTT_OPT_* */
+    char cShort;              /* a one-letter alias ('o' makes -o FILE), 0 for none */
 } sptt_option;
 
 typedef struct sptt_cli {

@@ -27,6 +27,12 @@ void ingest_scene_init(scene_data *d, const char *zName, const char *zSource)
     d->zSource = zSource;
     sptt_identity4(d->alignment);
     sptt_hash_init(&d->inputHash);
+    /* The QA categories ingest assigns come from the label tables: when those change, every scene
+    ** must be ingested again rather than skipped as unchanged. */
+    {
+        uint64_t v = sptt_label_tables_hash();
+        sptt_hash_update(&d->inputHash, &v, sizeof v);
+    }
 }
 
 void ingest_scene_free(scene_data *d)

@@ -72,9 +72,9 @@ int sptt_examples_load(sqlite3 *db, int kind, const char *zSplit, sptt_examples 
     sqlite3_stmt *st = NULL;
     int rc, cap = 0, step;
     const char *zSql = kind==SPTT_EXAMPLES_DESCRIPTIONS
-        ? "SELECT s.scene_id * 1000 + d.variant, s.name, 'description', NULL, d.text FROM descriptions d JOIN scenes s USING(scene_id) "
+        ? "SELECT s.scene_id * 1000 + d.variant, s.name, 'description', NULL, d.text, s.source FROM descriptions d JOIN scenes s USING(scene_id) "
           "WHERE (?1 IS NULL OR s.split=?1) AND s.n_frames > 0 AND " CURRENT " ORDER BY s.name, d.variant"
-        : "SELECT q.qa_id, s.name, q.question_type, q.prompt, coalesce(q.mc_answer, q.ground_truth) FROM qa q JOIN scenes s "
+        : "SELECT q.qa_id, s.name, q.question_type, q.prompt, coalesce(q.mc_answer, q.ground_truth), s.source FROM qa q JOIN scenes s "
           "USING(scene_id) WHERE (?1 IS NULL OR s.split=?1) AND s.n_frames > 0 AND " CURRENT " ORDER BY s.name, q.qa_id";
     memset(pOut, 0, sizeof *pOut);
     if( kind!=SPTT_EXAMPLES_DESCRIPTIONS && kind!=SPTT_EXAMPLES_QA ) return sptt_fail(SPTT_EINVAL, "unknown example kind %d", kind);
@@ -99,6 +99,7 @@ int sptt_examples_load(sqlite3 *db, int kind, const char *zSplit, sptt_examples 
         e->zKind = dup_text(st, 2, &rc);
         e->zPrompt = dup_text(st, 3, &rc);
         e->zAnswer = dup_text(st, 4, &rc);
+        e->zSource = dup_text(st, 5, &rc);
     }
     if( rc==SPTT_OK && step!=SQLITE_DONE ) rc = sptt_db_fail(db, "read examples");
     sqlite3_finalize(st);
@@ -113,7 +114,71 @@ void sptt_examples_free(sptt_examples *e)
         free(e->a[i].zKind);
         free(e->a[i].zPrompt);
         free(e->a[i].zAnswer);
+        free(e->a[i].zSource);
     }
     free(e->a);
     memset(e, 0, sizeof *e);
+}
+
+int sptt_qa_rows_load(sqlite3 *db, const char *zSplit, const char *zScene, sptt_qa_rows *pOut)
+{
+    sqlite3_stmt *st = NULL;
+    int rc, cap = 0, step;
+    memset(pOut, 0, sizeof *pOut);
+    if( zScene ){
+        int64_t id;
+        if( (rc = sptt_scene_id(db, zScene, &id)) ) return rc;
+    }
+    rc = sptt_db_prepare(db, "SELECT q.qa_id, s.name, s.source, q.question_type, q.question, q.options, q.ground_truth, "
+                             "q.mc_answer, q.prompt, s.n_frames FROM qa q JOIN scenes s USING(scene_id) WHERE (?1 IS NULL OR s.split=?1) "
+                             "AND (?2 IS NULL OR s.name=?2) AND " CURRENT " ORDER BY s.name, q.qa_id", &st);
+    if( rc ) return rc;
+    sqlite3_bind_text(st, 1, zSplit, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, zScene, -1, SQLITE_STATIC);
+    while( rc==SPTT_OK && (step = sqlite3_step(st))==SQLITE_ROW ){
+        sptt_qa_row *q;
+        if( pOut->n==cap ){
+            int c = cap ? 2 * cap : 256;
+            sptt_qa_row *p = sptt_realloc(pOut->a, sizeof *p * (size_t)c);
+            if( p==NULL ){
+                rc = SPTT_ENOMEM;
+                break;
+            }
+            pOut->a = p;
+            cap = c;
+        }
+        q = &pOut->a[pOut->n++];
+        memset(q, 0, sizeof *q);
+        q->id = sqlite3_column_int64(st, 0);
+        q->zScene = dup_text(st, 1, &rc);
+        q->zSource = dup_text(st, 2, &rc);
+        q->zType = dup_text(st, 3, &rc);
+        q->zQuestion = dup_text(st, 4, &rc);
+        q->zOptions = dup_text(st, 5, &rc);
+        q->zGroundTruth = dup_text(st, 6, &rc);
+        q->zMcAnswer = dup_text(st, 7, &rc);
+        q->zPrompt = dup_text(st, 8, &rc);
+        q->nFrames = sqlite3_column_int64(st, 9);
+    }
+    if( rc==SPTT_OK && step!=SQLITE_DONE ) rc = sptt_db_fail(db, "read questions");
+    sqlite3_finalize(st);
+    if( rc ) sptt_qa_rows_free(pOut);
+    return rc;
+}
+
+void sptt_qa_rows_free(sptt_qa_rows *r)
+{
+    for(int i = 0; i < r->n; i++){
+        sptt_qa_row *q = &r->a[i];
+        free(q->zScene);
+        free(q->zSource);
+        free(q->zType);
+        free(q->zQuestion);
+        free(q->zOptions);
+        free(q->zGroundTruth);
+        free(q->zMcAnswer);
+        free(q->zPrompt);
+    }
+    free(r->a);
+    memset(r, 0, sizeof *r);
 }

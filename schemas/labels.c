@@ -4,6 +4,7 @@
 ** The NYU40 palette is the one the ScanNet benchmark scripts use for label images, so masks and
 ** pictures made here look like the ones researchers already know.
 */
+#include "sptt_common.h"
 #include "sptt_schemas.h"
 
 #include <stddef.h>
@@ -96,21 +97,57 @@ const char *sptt_arkit_category(const char *zLabel)
 }
 
 /* ---------------------------------------------------------------------------------------------
-** ScanNet: the reference matches raw categories against two fixed lists and merges a few names.
+** ScanNet: exactly the 33 category names of VSI-Bench's ScanNet metadata (its object_counts), in
+** alphabetical order. The public generator's lists also hold desk, which its frame-level code
+** merges into table, and bicycle, which never reaches the benchmark; mattress is in the benchmark
+** though not in those lists. Raw categories are matched by exact name after the merges below.
 */
-static const char *const azScannetQa[] = {
-    "bed", "chair", "sofa", "table", "window", "bookshelf", "counter", "desk", "refrigerator",
-    "pillow", "monitor", "door", "lamp", "printer", "towel", "tv", "nightstand", "plant", "keyboard",
-    "backpack", "trash bin", "closet", "microwave", "fan", "washing machine", "mirror", "piano",
-    "radiator", "telephone", "clock", "guitar", "bicycle", "oven",
+static const char *const azScannetQa[SPTT_SCANNET_QA_COUNT] = {
+    "backpack", "bed", "bookshelf", "chair", "clock", "closet", "computer mouse", "counter", "door", "fan",
+    "guitar", "keyboard", "lamp", "mattress", "microwave", "mirror", "monitor", "nightstand", "oven", "piano",
+    "pillow", "plant", "printer", "radiator", "refrigerator", "sofa", "table", "telephone", "towel", "trash bin",
+    "tv", "washing machine", "window",
 };
+
+/* Raw category -> benchmark category, for the raw names that differ. */
+static const struct { const char *zRaw, *zCategory; } aScannetMerge[] = {
+    { "desk", "table" },
+    { "trash can", "trash bin" },
+    { "recycling bin", "trash bin" },
+    { "mouse", "computer mouse" },
+};
+
+const char *const *sptt_scannet_categories(int *pN)
+{
+    *pN = SPTT_SCANNET_QA_COUNT;
+    return azScannetQa;
+}
 
 const char *sptt_scannet_category(const char *zRaw)
 {
-    if( strcmp(zRaw, "trash can")==0 || strcmp(zRaw, "recycling bin")==0 ) return "trash bin";
-    if( strcmp(zRaw, "mouse")==0 ) return "computer mouse";
+    for(size_t i = 0; i < sizeof aScannetMerge / sizeof aScannetMerge[0]; i++){
+        if( strcmp(zRaw, aScannetMerge[i].zRaw)==0 ) return aScannetMerge[i].zCategory;
+    }
     for(size_t i = 0; i < sizeof azScannetQa / sizeof azScannetQa[0]; i++){
         if( strcmp(zRaw, azScannetQa[i])==0 ) return azScannetQa[i];
     }
     return NULL;
+}
+
+uint64_t sptt_label_tables_hash(void)
+{
+    sptt_hash h;
+    sptt_hash_init(&h);
+    for(size_t i = 0; i < sizeof azScannetQa / sizeof azScannetQa[0]; i++) sptt_hash_update(&h, azScannetQa[i], strlen(azScannetQa[i]) + 1);
+    for(size_t i = 0; i < sizeof aScannetMerge / sizeof aScannetMerge[0]; i++){
+        sptt_hash_update(&h, aScannetMerge[i].zRaw, strlen(aScannetMerge[i].zRaw) + 1);
+        sptt_hash_update(&h, aScannetMerge[i].zCategory, strlen(aScannetMerge[i].zCategory) + 1);
+    }
+    for(size_t i = 0; i < sizeof aArkit / sizeof aArkit[0]; i++){
+        const char *z = aArkit[i].zCategory ? aArkit[i].zCategory : "";
+        sptt_hash_update(&h, aArkit[i].zName, strlen(aArkit[i].zName) + 1);
+        sptt_hash_update(&h, z, strlen(z) + 1);
+        sptt_hash_update(&h, &aArkit[i].nyu40, sizeof aArkit[i].nyu40);
+    }
+    return sptt_hash_final(&h);
 }

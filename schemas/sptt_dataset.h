@@ -107,6 +107,7 @@ int sptt_split_assign(sqlite3 *db, double valFraction, uint64_t seed, int *pnTra
 typedef struct sptt_example {
     int64_t id;           /* qa_id, or scene_id * 1000 + variant for a description */
     char *zScene;         /* the scene's name: its pack gives the frames */
+    char *zSource;        /* the scene's source: scannet, arkitscenes, mesh */
     char *zKind;          /* "description" or the question_type */
     char *zPrompt;        /* QA: the wrapped prompt as stored; descriptions: NULL */
     char *zAnswer;        /* QA: the option letter (multiple choice) or the number as text;
@@ -123,6 +124,33 @@ typedef struct sptt_examples {
 ** ingested without one gives no examples). */
 int sptt_examples_load(sqlite3 *db, int kind, const char *zSplit, sptt_examples *pOut);
 void sptt_examples_free(sptt_examples *e);
+
+/* ---------------------------------------------------------------------------------------------
+** QA rows as stored, for exports: every question of the scenes whose annotations are current, in
+** scene name then question id order, with or without a camera walk.
+*/
+typedef struct sptt_qa_row {
+    int64_t id;           /* qa_id */
+    char *zScene;
+    char *zSource;        /* scannet, arkitscenes, mesh */
+    int64_t nFrames;      /* the scene's camera walk, 0 when it has none */
+    char *zType;          /* question_type */
+    char *zQuestion;
+    char *zOptions;       /* JSON array of "A. ..." strings; NULL for numeric answers */
+    char *zGroundTruth;   /* the answer text (multiple choice) or the number as text */
+    char *zMcAnswer;      /* the option letter; NULL for numeric answers */
+    char *zPrompt;        /* the wrapped prompt */
+} sptt_qa_row;
+
+typedef struct sptt_qa_rows {
+    sptt_qa_row *a;
+    int n;
+} sptt_qa_rows;
+
+/* zSplit and zScene restrict the rows when not NULL. A named scene that does not exist is an
+** SPTT_EINVAL error. */
+int sptt_qa_rows_load(sqlite3 *db, const char *zSplit, const char *zScene, sptt_qa_rows *pOut);
+void sptt_qa_rows_free(sptt_qa_rows *r);
 
 /* ---------------------------------------------------------------------------------------------
 ** Writing stage state: each call runs inside the caller's transaction (sptt_db_begin).

@@ -129,7 +129,14 @@ int sptt_nyu40_is_structure(int id);            /* wall, floor, ceiling */
 int sptt_arkit_nyu40(const char *zLabel);
 /* The category name QA uses, or NULL when the class takes no part in QA. */
 const char *sptt_arkit_category(const char *zLabel);
-/* ScanNet raw category -> QA category (after the reference's merges), or NULL. */
+/* ScanNet raw category -> QA category, or NULL: VSI-Bench's 33 ScanNet categories, with desk
+** merged into table, trash can and recycling bin into trash bin, mouse into computer mouse. */
 const char *sptt_scannet_category(const char *zRaw);
+/* Those 33 names, alphabetical; *pN receives the count. */
+#define SPTT_SCANNET_QA_COUNT 33
+const char *const *sptt_scannet_categories(int *pN);
+/* A hash of every table above that decides a QA category (names, merges, ARKitScenes classes),
+** for inputs hashes: a scene ingested under other tables is not "unchanged". */
+uint64_t sptt_label_tables_hash(void);
 
 #endif

@@ -41,6 +41,12 @@ echo
 echo "== one walkthrough description ($(sqlite3 "$out/dataset.db" "SELECT name FROM scenes ORDER BY name LIMIT 1"))"
 sqlite3 "$out/dataset.db" "SELECT text FROM descriptions d JOIN scenes s USING(scene_id) ORDER BY s.name, variant LIMIT 1" | fold -s -w 120
 echo
+echo "== exports: VSI-Bench JSONL, fine-tuning JSON, a video (FFmpeg) and a point cloud"
+"$bin/sptt-export" vsibench --db "$out/dataset.db" -o "$out/export/vsibench.jsonl"
+"$bin/sptt-export" training --db "$out/dataset.db" -o "$out/export/train_qa.json"
+"$bin/sptt-export" video --db "$out/dataset.db" --scene scene0700_00 -o "$out/export/scannet/scene0700_00.mp4"
+"$bin/sptt-export" ply --db "$out/dataset.db" --scene scene0700_00 -o "$out/export/scene0700_00.ply"
+echo
 echo "== 4. training a tiny model in two stages: descriptions, then spatial QA (under a minute)"
 cat > "$out/tiny.json" <<'EOF'
 {"vocab_size": 512, "hidden": 64, "n_layer": 4, "n_head": 4, "n_kv_head": 2, "head_dim": 16, "ffn": 128, "ttt_heads": 4,
@@ -61,3 +67,4 @@ echo "Dataset:             $out/dataset.db  (sqlite3 $out/dataset.db 'SELECT nam
 echo "Trained model:       $out/train/stage1/, $out/train/stage2/ (checkpoints), $out/train/metrics.jsonl"
 echo "Loss curve:          $out/train/loss.png"
 echo "Evaluation:          $out/eval.json (every prediction and its score)"
+echo "Exports:             $out/export/ (sptt-export --help)"
