@@ -24,7 +24,8 @@ int main(int argc, char **argv)
         { "max-new", SPTT_ARG_INT, &o.maxNew, 1, 4096, .zArg = "N", .zHelp = "answer tokens at most (default 16)" },
         { "max-questions", SPTT_ARG_INT, &o.maxQuestions, 0, 1000000000, .zArg = "N", .zHelp = "the first N questions only (default all)" },
         { "threads", SPTT_ARG_INT, &threads, 0, 4096, .zArg = "N", .zHelp = "compute threads (default: OMP_NUM_THREADS or every core)" },
-        { "o", SPTT_ARG_STRING, &o.zReport, .zArg = "FILE", .zHelp = "the report as JSON: scores per task and type, every prediction" },
+        { "out", SPTT_ARG_STRING, &o.zReport, .zArg = "FILE", .zHelp = "the report as JSON: scores per task and type, every prediction",
+          .cShort = 'o' },
         { 0 },
     };
     sptt_cli cli = {

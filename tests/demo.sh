@@ -58,7 +58,7 @@ EOF
 echo
 echo "== 5. the validation split's questions answered by the trained model, scored as VSI-Bench"
 last=$(ls "$out/train/stage2/"ckpt-*.safetensors | tail -n 1)
-"$bin/sptt-eval" --ckpt "$last" --db "$out/dataset.db" --o "$out/eval.json"
+"$bin/sptt-eval" --ckpt "$last" --db "$out/dataset.db" -o "$out/eval.json"
 echo
 echo "ScanNet layout:      $out/raw/scannet/scans/<scene>/ (+ scannetv2-labels.combined.tsv)"
 echo "ARKitScenes layout:  $out/raw/arkitscenes/3dod/Training/<video>/"

@@ -18,7 +18,7 @@ no() { echo "not ok - $1"; }
     { no "dataset and a trained checkpoint"; exit 1; }
 ckpt=$t/run/stage2/ckpt-00000003.safetensors
 
-"$bin/sptt-eval" --ckpt "$ckpt" --db "$t/d.db" --max-new 4 --o "$t/rep.json" > "$t/out" 2> "$t/err"; rc=$?
+"$bin/sptt-eval" --ckpt "$ckpt" --db "$t/d.db" --max-new 4 -o "$t/rep.json" > "$t/out" 2> "$t/err"; rc=$?
 nval=$(sqlite3 "$t/d.db" "SELECT count(*) FROM qa JOIN scenes USING(scene_id) WHERE split='val'")
 [ $rc = 0 ] && grep -q '^overall' "$t/out" && grep -q baseline "$t/out" \
     && ok "a table per task beside the baseline ($nval validation questions)" || no "sptt-eval ($rc: $(cat "$t/err"))"
