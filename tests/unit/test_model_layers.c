@@ -177,12 +177,12 @@ Test(layers, rope_is_a_rotation_and_backward_is_its_transpose)
 // ----------------------------------------------------------------------------
 // Attention
 
-typedef struct att_ctx { int T, NH, KV, D, W; REAL *q, *k, *v, *out, *lse, *G, *S; } att_ctx;
+typedef struct att_ctx { int T, NH, KV, D, W, nthr; REAL *q, *k, *v, *out, *lse, *G, *S; } att_ctx;
 
 static double att_loss(void *p)
 {
     att_ctx *c = p;
-    attention_forward(c->out, c->lse, c->q, c->k, c->v, c->T, c->NH, c->KV, c->D, c->W, c->S);
+    attention_forward(c->out, c->lse, c->q, c->k, c->v, c->T, c->NH, c->KV, c->D, c->W, c->S, c->nthr);
     return dotr(c->out, c->G, (size_t)c->T * c->NH * c->D);
 }
 
@@ -190,12 +190,13 @@ static void attention_case(int T, int W)
 {
     sptt_rng r;
     sptt_rng_seed(&r, 6 + (uint64_t)W);
-    att_ctx c = { T, 4, 2, 4, W, NULL, NULL, NULL, NULL, NULL, NULL, NULL };
+    // three threads (on any machine): blocks run in parallel, each on its own slot of scratch
+    att_ctx c = { T, 4, 2, 4, W, 3, NULL, NULL, NULL, NULL, NULL, NULL, NULL };
     int QD = 16, KD = 8;
     c.q = rnd((size_t)T * QD, 1, &r); c.k = rnd((size_t)T * KD, 1, &r); c.v = rnd((size_t)T * KD, 1, &r);
     c.out = rnd((size_t)T * QD, 0, &r); c.lse = rnd((size_t)T * 4, 0, &r); c.G = rnd((size_t)T * QD, 1, &r);
-    c.S = rnd(attention_scratch(T, W), 0, &r);
-    REAL *dS = rnd(attention_scratch(T, W), 0, &r);
+    c.S = rnd(3 * attention_scratch(T, W), 0, &r);
+    REAL *dS = rnd(3 * attention_scratch(T, W), 0, &r);
     att_loss(&c);
     // naive reference: query i sees keys max(0, i-W+1) .. i of its KV head
     double worst = 0;
@@ -216,7 +217,18 @@ static void attention_case(int T, int W)
     }
     cr_expect_lt(worst, 1e-12, "T=%d W=%d: forward differs from the naive reference by %g", T, W, worst);
     REAL *dq = rnd((size_t)T * QD, 0, &r), *dk = rnd((size_t)T * KD, 0, &r), *dv = rnd((size_t)T * KD, 0, &r);
-    attention_backward(dq, dk, dv, c.G, c.q, c.k, c.v, c.out, c.lse, T, 4, 2, 4, W, c.S, dS);
+    attention_backward(dq, dk, dv, c.G, c.q, c.k, c.v, c.out, c.lse, T, 4, 2, 4, W, c.S, dS, 3);
+    // the same sums in the same order on one thread: bit-identical
+    REAL *dq1 = rnd((size_t)T * QD, 0, &r), *dk1 = rnd((size_t)T * KD, 0, &r), *dv1 = rnd((size_t)T * KD, 0, &r);
+    REAL *out1 = rnd((size_t)T * QD, 0, &r), *lse1 = rnd((size_t)T * 4, 0, &r);
+    attention_forward(out1, lse1, c.q, c.k, c.v, T, 4, 2, 4, W, c.S, 1);
+    attention_backward(dq1, dk1, dv1, c.G, c.q, c.k, c.v, c.out, c.lse, T, 4, 2, 4, W, c.S, dS, 1);
+    cr_expect(memcmp(out1, c.out, sizeof(REAL) * (size_t)T * QD) == 0, "T=%d W=%d: out depends on the thread count", T, W);
+    cr_expect(memcmp(lse1, c.lse, sizeof(REAL) * (size_t)T * 4) == 0, "T=%d W=%d: lse depends on the thread count", T, W);
+    cr_expect(memcmp(dq1, dq, sizeof(REAL) * (size_t)T * QD) == 0, "T=%d W=%d: dq depends on the thread count", T, W);
+    cr_expect(memcmp(dk1, dk, sizeof(REAL) * (size_t)T * KD) == 0, "T=%d W=%d: dk depends on the thread count", T, W);
+    cr_expect(memcmp(dv1, dv, sizeof(REAL) * (size_t)T * KD) == 0, "T=%d W=%d: dv depends on the thread count", T, W);
+    free(dq1); free(dk1); free(dv1); free(out1); free(lse1);
     double eq = fd_worst(att_loss, &c, c.q, dq, (size_t)T * QD, 1e-4);
     cr_expect_lt(eq, TOL, "T=%d W=%d dq %g", T, W, eq);
     double ek = fd_worst(att_loss, &c, c.k, dk, (size_t)T * KD, 1e-4);
