@@ -430,7 +430,8 @@ static void chunk_setup(chunk_ctx *c, int T, int chunk, int muon, int momentum, 
     sptt_rng r;
     sptt_rng_seed(&r, seed);
     memset(c, 0, sizeof *c);
-    ttt_dims dm = { T, 8, 2, 4, chunk, muon, momentum, prenorm };
+    // row tiles of 4: chunks of 6 split into two tasks per head, so tile edges are checked too
+    ttt_dims dm = { T, 8, 2, 4, chunk, muon, momentum, prenorm, 4 };
     c->dm = dm;
     size_t TC = (size_t)T * 8;
     c->Q = rnd(TC, 0.5, &r); c->K = rnd(TC, 0.5, &r); c->V = rnd(TC, 0.5, &r);
@@ -643,7 +644,7 @@ Test(ttt, whole_branch_backward_matches_fd)
     for(int v = 0; v < 8; v++) b.isvid[vid[v]] = 1;
     x->vid = b.vid; x->isvid = b.isvid;
     x->G[0] = 2; x->G[1] = 2; x->G[2] = 2;
-    ttt_dims dm = { T, C, H, d, 6, 1, 1, 1 };
+    ttt_dims dm = { T, C, H, d, 6, 1, 1, 1, 0 };
     x->dm = dm;
     int32_t pos[63];
     for(int i = 0; i < 63; i++) pos[i] = (int32_t)sptt_rng_below(&r, 30);
