@@ -70,6 +70,7 @@ static int make_sample(const sptt_config *c, int T, int nAnswer, sptt_sample *s)
 
 typedef struct result {
     double sec;          /* per step */
+    double loss, gsum;   /* text workload: the last step's loss and sum of squared gradients */
     int T;
     sptt_stats st;       /* per step */
 } result;
@@ -146,7 +147,13 @@ static int run_text(const sptt_config *c, int T, result *res)
         if( !rc ) rc = sptt_model_backward(m, 1.0f / nLab);
         double dt = sptt_now() - t0;
         if( i > 0 && dt < res->sec ){ res->sec = dt; res->st = *sptt_model_stats(m); }
+        res->loss = loss;
     }
+    // a fingerprint of the gradients, to show the results do not depend on the thread count
+    size_t n;
+    const float *g = sptt_model_grads(m, &n);
+    res->gsum = 0;
+    for(size_t i = 0; i < n; i++) res->gsum += (double)g[i] * g[i];
     sptt_sample_free(&s);
     sptt_model_free(m);
     return rc;
@@ -188,8 +195,8 @@ static int text_table(int C, int L, int T, const int *aThr, int nThr)
     text_config(&c, C, L, T);
     result r1 = {0};
     printf("\nText workload C %d, L %d, T %d (chunk = window = %d), forward + backward, best of 3 steps\n\n", C, L, T, T / 4);
-    printf("| threads | sgemm peak GFLOP/s | s/step | tokens/s | GFLOP/s | MFU    | speed-up over 1 thread |\n");
-    printf("|---------|--------------------|--------|----------|---------|--------|------------------------|\n");
+    printf("| threads | sgemm peak GFLOP/s | s/step | tokens/s | GFLOP/s | MFU    | speed-up over 1 thread | loss, sum of squared gradients |\n");
+    printf("|---------|--------------------|--------|----------|---------|--------|------------------------|--------------------------------|\n");
     result *aRes = calloc((size_t)nThr, sizeof *aRes);
     double *aPeak = calloc((size_t)nThr, sizeof *aPeak);
     if( !aRes || !aPeak ){ free(aRes); free(aPeak); return SPTT_ENOMEM; }
@@ -202,9 +209,10 @@ static int text_table(int C, int L, int T, const int *aThr, int nThr)
         if( aThr[i] == 1 ) r1 = *r;
         double flops = 0;
         for(int k = 0; k < SPTT_T_COUNT; k++) flops += r->st.flops[k];
-        printf("| %7d | %18.1f | %6.3f | %8.0f | %7.1f | %5.1f%% | %22s |\n", aThr[i], aPeak[i] * 1e-9, r->sec, T / r->sec,
-               flops / r->sec * 1e-9, 100 * flops / r->sec / aPeak[i], "");
-        if( r1.sec > 0 && aThr[i] != 1 ) printf("|         |                    |        |          |         |        | %21.2fx |\n", r1.sec / r->sec);
+        char zUp[32] = "";
+        if( r1.sec > 0 && aThr[i] != 1 ) snprintf(zUp, sizeof zUp, "%.2fx", r1.sec / r->sec);
+        printf("| %7d | %18.1f | %6.3f | %8.0f | %7.1f | %5.1f%% | %22s | %.7f, %.9e |\n", aThr[i], aPeak[i] * 1e-9, r->sec,
+               T / r->sec, flops / r->sec * 1e-9, 100 * flops / r->sec / aPeak[i], zUp, r->loss, r->gsum);
         fflush(stdout);
     }
     for(int i = 0; i < nThr; i++){
