@@ -102,7 +102,7 @@ typedef struct swi_ctx { long N; REAL *g, *u, *a, *G; } swi_ctx;
 static double swi_loss(void *p)
 {
     swi_ctx *c = p;
-    swiglu_forward(c->a, c->g, c->u, c->N);
+    swiglu_forward(c->a, c->g, c->u, 3, (int)c->N / 3, (int)c->N / 3);
     return dotr(c->a, c->G, (size_t)c->N);
 }
 
@@ -112,7 +112,7 @@ Test(layers, swiglu_backward)
     sptt_rng_seed(&r, 3);
     swi_ctx c = { 12, rnd(12, 2, &r), rnd(12, 1, &r), rnd(12, 0, &r), rnd(12, 1, &r) };
     REAL *dg = rnd(12, 0, &r), *du = rnd(12, 0, &r);
-    swiglu_backward(dg, du, c.G, c.g, c.u, c.N);
+    swiglu_backward(dg, du, c.G, c.g, c.u, 3, (int)c.N / 3, (int)c.N / 3);
     cr_expect_lt(fd_worst(swi_loss, &c, c.g, dg, 12, 1e-6), TOL);
     cr_expect_lt(fd_worst(swi_loss, &c, c.u, du, 12, 1e-6), TOL);
     free(c.g); free(c.u); free(c.a); free(c.G); free(dg); free(du);
