@@ -1,5 +1,5 @@
 /*
-** Benchmark of the model's training step (forward + backward), on one core.
+** Benchmark of the model's training step (forward + backward), on one core and on all.
 **
 ** Figures are ratios measured in the same run so they compare across machines:
 **   - the sgemm peak: best of several 1024^3 cblas_sgemm calls, single-threaded;
@@ -7,15 +7,30 @@
 **     products of the forward and the backward (no recomputation), attention over the pairs a
 **     causal (or windowed) mask keeps, and the fast-weight apply, update and Newton-Schulz;
 **   - the step's time split by component and by layer kind;
-**   - time per token against sequence length (linear models keep it flat).
+**   - time per token against sequence length (linear models keep it flat);
+**   - the text workload of issue #14 (text only, every position supervised, vocabulary 2048,
+**     heads of 64 with as many KV heads, FFN 4C, TTT with Muon, momentum and pre-norm, no conv,
+**     chunk = window = T/4): tokens/s, best of 3 steps after a warm-up, at 1 thread and at all,
+**     each against the sgemm peak at the same thread count (OpenBLAS's, which the model uses, and
+**     oneDNN's where its runtime is installed: the best rate another library reaches).
+**
+** `bench_model C L T [threads...]` runs only the text workload at that size and thread counts.
 */
 #include <cblas.h>
+#include <dlfcn.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sptt_model.h"
+
+/* Both pools: the element-wise loops (OpenMP) and the matrix products (OpenBLAS). */
+static void set_threads(int n)
+{
+    omp_set_num_threads(n);
+    openblas_set_num_threads(n);
+}
 
 static double sgemm_peak(void)
 {
@@ -26,6 +41,40 @@ static double sgemm_peak(void)
     for(int r = 0; r < 6; r++){
         double t0 = sptt_now();
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c, n);
+        double dt = sptt_now() - t0;
+        double f = 2.0 * n * n * n / dt;
+        if( f > best ) best = f;
+    }
+    free(a); free(b); free(c);
+    return best;
+}
+
+/*
+** The same product through oneDNN's sgemm, when its runtime (libdnnl.so.2) can be loaded: the
+** model's products go through OpenBLAS, and this shows what another library reaches on the same
+** cores (0 when oneDNN is absent). Loaded at run time so the build does not depend on it.
+*/
+typedef int (*dnnl_sgemm_fn)(char, char, int64_t, int64_t, int64_t, float, const float *, int64_t,
+                             const float *, int64_t, float, float *, int64_t);
+
+static double onednn_peak(void)
+{
+    static dnnl_sgemm_fn xSgemm;
+    static int tried;
+    if( !tried ){
+        tried = 1;
+        void *h = dlopen("libdnnl.so.2", RTLD_NOW | RTLD_LOCAL);
+        void *f = h ? dlsym(h, "dnnl_sgemm") : NULL;
+        if( f ) memcpy(&xSgemm, &f, sizeof f);
+    }
+    if( !xSgemm ) return 0;
+    int n = 1024;
+    float *a = malloc(sizeof(float) * n * n), *b = malloc(sizeof(float) * n * n), *c = malloc(sizeof(float) * n * n);
+    for(int i = 0; i < n * n; i++){ a[i] = (float)((i % 13) - 6) * 0.01f; b[i] = (float)((i % 7) - 3) * 0.01f; }
+    double best = 0;
+    for(int r = 0; r < 6; r++){
+        double t0 = sptt_now();
+        xSgemm('N', 'N', n, n, n, 1, a, n, b, n, 0, c, n);
         double dt = sptt_now() - t0;
         double f = 2.0 * n * n * n / dt;
         if( f > best ) best = f;
@@ -57,6 +106,7 @@ static int make_sample(const sptt_config *c, int T, int nAnswer, sptt_sample *s)
 
 typedef struct result {
     double sec;          /* per step */
+    double loss, gsum;   /* text workload: the last step's loss and sum of squared gradients */
     int T;
     sptt_stats st;       /* per step */
 } result;
@@ -85,6 +135,61 @@ static int run_steps(const sptt_config *c, int T, int nStep, result *res)
     res->st = *sptt_model_stats(m);
     for(int k = 0; k < SPTT_T_COUNT; k++){ res->st.seconds[k] /= nStep; res->st.flops[k] /= nStep; }
     for(int k = 0; k < 3; k++) res->st.layer_seconds[k] /= nStep;
+    sptt_sample_free(&s);
+    sptt_model_free(m);
+    return rc;
+}
+
+/* The issue #14 workload: hidden C, L layers, T tokens of text, every position supervised. */
+static void text_config(sptt_config *c, int C, int L, int T)
+{
+    sptt_config_default(c);
+    c->vocab_size = 2048;
+    c->hidden = C;
+    c->n_layer = L;
+    c->n_head = C / 64;
+    c->n_kv_head = C / 64;
+    c->head_dim = 64;
+    c->ffn = 4 * C;
+    c->use_conv = 0;
+    c->chunk = T / 4;
+    c->window = T / 4;
+}
+
+/* Best of 3 steps after a warm-up; the stats are the best step's. */
+static int run_text(const sptt_config *c, int T, result *res)
+{
+    sptt_model *m;
+    sptt_sample s = {0};
+    int rc = sptt_model_create(c, 1, &m);
+    if( rc ) return rc;
+    s.n_tokens = T;
+    s.tokens = malloc(sizeof(int32_t) * (size_t)T);
+    s.targets = malloc(sizeof(int32_t) * (size_t)T);
+    if( !s.tokens || !s.targets ){ sptt_sample_free(&s); sptt_model_free(m); return SPTT_ENOMEM; }
+    sptt_rng r;
+    sptt_rng_seed(&r, 2);
+    for(int i = 0; i < T; i++) s.tokens[i] = SPTT_TOK_BYTE0 + (int32_t)sptt_rng_below(&r, (uint32_t)(c->vocab_size - SPTT_TOK_BYTE0));
+    for(int i = 0; i < T; i++) s.targets[i] = i + 1 < T ? s.tokens[i + 1] : SPTT_TOK_EOS;
+    res->sec = 1e30;
+    res->T = T;
+    for(int i = 0; i < 4 && !rc; i++){
+        float loss;
+        int nLab;
+        sptt_model_reset_stats(m);
+        double t0 = sptt_now();
+        sptt_model_zero_grad(m);
+        rc = sptt_model_forward(m, &s, 0, &loss, &nLab);
+        if( !rc ) rc = sptt_model_backward(m, 1.0f / nLab);
+        double dt = sptt_now() - t0;
+        if( i > 0 && dt < res->sec ){ res->sec = dt; res->st = *sptt_model_stats(m); }
+        res->loss = loss;
+    }
+    // a fingerprint of the gradients, to show the results do not depend on the thread count
+    size_t n;
+    const float *g = sptt_model_grads(m, &n);
+    res->gsum = 0;
+    for(size_t i = 0; i < n; i++) res->gsum += (double)g[i] * g[i];
     sptt_sample_free(&s);
     sptt_model_free(m);
     return rc;
@@ -120,10 +225,64 @@ static void split(const char *zName, const result *r, double peak)
     printf("\n");
 }
 
-int main(void)
+static int text_table(int C, int L, int T, const int *aThr, int nThr)
 {
+    sptt_config c;
+    text_config(&c, C, L, T);
+    result r1 = {0};
+    printf("\nText workload C %d, L %d, T %d (chunk = window = %d), forward + backward, best of 3 steps\n\n", C, L, T, T / 4);
+    printf("| threads | sgemm peak GFLOP/s | oneDNN sgemm GFLOP/s | s/step | tokens/s | GFLOP/s | MFU    | of oneDNN's | speed-up over 1 thread | loss, sum of squared gradients |\n");
+    printf("|---------|--------------------|----------------------|--------|----------|---------|--------|-------------|------------------------|--------------------------------|\n");
+    result *aRes = calloc((size_t)nThr, sizeof *aRes);
+    double *aPeak = calloc((size_t)nThr, sizeof *aPeak);
+    if( !aRes || !aPeak ){ free(aRes); free(aPeak); return SPTT_ENOMEM; }
+    for(int i = 0; i < nThr; i++){
+        set_threads(aThr[i]);
+        aPeak[i] = sgemm_peak();
+        double dnnl = onednn_peak();
+        int rc = run_text(&c, T, &aRes[i]);
+        if( rc ){ free(aRes); free(aPeak); return rc; }
+        result *r = &aRes[i];
+        if( aThr[i] == 1 ) r1 = *r;
+        double flops = 0;
+        for(int k = 0; k < SPTT_T_COUNT; k++) flops += r->st.flops[k];
+        char zUp[32] = "";
+        if( r1.sec > 0 && aThr[i] != 1 ) snprintf(zUp, sizeof zUp, "%.2fx", r1.sec / r->sec);
+        char zDnnl[32] = "-", zOf[32] = "-";
+        if( dnnl > 0 ){
+            snprintf(zDnnl, sizeof zDnnl, "%.1f", dnnl * 1e-9);
+            snprintf(zOf, sizeof zOf, "%.1f%%", 100 * flops / r->sec / dnnl);
+        }
+        printf("| %7d | %18.1f | %20s | %6.3f | %8.0f | %7.1f | %5.1f%% | %11s | %22s | %.7f, %.9e |\n", aThr[i],
+               aPeak[i] * 1e-9, zDnnl, r->sec, T / r->sec, flops / r->sec * 1e-9, 100 * flops / r->sec / aPeak[i], zOf, zUp,
+               r->loss, r->gsum);
+        fflush(stdout);
+    }
+    for(int i = 0; i < nThr; i++){
+        char zName[64];
+        snprintf(zName, sizeof zName, "C %d L %d T %d, %d thread%s", C, L, T, aThr[i], aThr[i] > 1 ? "s" : "");
+        split(zName, &aRes[i], aPeak[i]);
+    }
+    free(aRes);
+    free(aPeak);
+    return SPTT_OK;
+}
+
+int main(int argc, char **argv)
+{
+    int nMax = omp_get_num_procs();
+    if( argc >= 4 ){
+        int aThr[16], nThr = 0;
+        for(int i = 4; i < argc && nThr < 16; i++) aThr[nThr++] = atoi(argv[i]);
+        if( nThr == 0 ) aThr[nThr++] = 1;
+        if( text_table(atoi(argv[1]), atoi(argv[2]), atoi(argv[3]), aThr, nThr) ){
+            fprintf(stderr, "bench_model: %s\n", sptt_errmsg());
+            return 1;
+        }
+        return 0;
+    }
     // one core: the element-wise loops too
-    omp_set_num_threads(1);
+    set_threads(1);
     double peak = sgemm_peak();
     printf("sgemm peak (1024^3, 1 thread): %.1f GFLOP/s\n\n", peak * 1e-9);
 
@@ -169,6 +328,11 @@ int main(void)
         printf("| %5d | %10.0f | %10.0f | %11.0f | %11.0f | %9.0f | %6.0f |\n", r.T, u * r.st.layer_seconds[SPTT_LAYER_TTT],
                u * r.st.seconds[SPTT_T_TTT], u * r.st.seconds[SPTT_T_WINDOW], u * r.st.layer_seconds[SPTT_LAYER_FULL],
                u * r.st.seconds[SPTT_T_FULL], u * r.sec);
+    }
+    int aThr[2] = { 1, nMax };
+    if( text_table(256, 4, 1024, aThr, nMax > 1 ? 2 : 1) ){
+        fprintf(stderr, "bench_model: %s\n", sptt_errmsg());
+        return 1;
     }
     return 0;
 }

@@ -102,7 +102,7 @@ typedef struct swi_ctx { long N; REAL *g, *u, *a, *G; } swi_ctx;
 static double swi_loss(void *p)
 {
     swi_ctx *c = p;
-    swiglu_forward(c->a, c->g, c->u, c->N);
+    swiglu_forward(c->a, c->g, c->u, 3, (int)c->N / 3, (int)c->N / 3);
     return dotr(c->a, c->G, (size_t)c->N);
 }
 
@@ -112,7 +112,7 @@ Test(layers, swiglu_backward)
     sptt_rng_seed(&r, 3);
     swi_ctx c = { 12, rnd(12, 2, &r), rnd(12, 1, &r), rnd(12, 0, &r), rnd(12, 1, &r) };
     REAL *dg = rnd(12, 0, &r), *du = rnd(12, 0, &r);
-    swiglu_backward(dg, du, c.G, c.g, c.u, c.N);
+    swiglu_backward(dg, du, c.G, c.g, c.u, 3, (int)c.N / 3, (int)c.N / 3);
     cr_expect_lt(fd_worst(swi_loss, &c, c.g, dg, 12, 1e-6), TOL);
     cr_expect_lt(fd_worst(swi_loss, &c, c.u, du, 12, 1e-6), TOL);
     free(c.g); free(c.u); free(c.a); free(c.G); free(dg); free(du);
@@ -177,12 +177,12 @@ Test(layers, rope_is_a_rotation_and_backward_is_its_transpose)
 // ----------------------------------------------------------------------------
 // Attention
 
-typedef struct att_ctx { int T, NH, KV, D, W; REAL *q, *k, *v, *out, *lse, *G, *S; } att_ctx;
+typedef struct att_ctx { int T, NH, KV, D, W, nthr; REAL *q, *k, *v, *out, *lse, *G, *S; } att_ctx;
 
 static double att_loss(void *p)
 {
     att_ctx *c = p;
-    attention_forward(c->out, c->lse, c->q, c->k, c->v, c->T, c->NH, c->KV, c->D, c->W, c->S);
+    attention_forward(c->out, c->lse, c->q, c->k, c->v, c->T, c->NH, c->KV, c->D, c->W, c->S, c->nthr);
     return dotr(c->out, c->G, (size_t)c->T * c->NH * c->D);
 }
 
@@ -190,12 +190,13 @@ static void attention_case(int T, int W)
 {
     sptt_rng r;
     sptt_rng_seed(&r, 6 + (uint64_t)W);
-    att_ctx c = { T, 4, 2, 4, W, NULL, NULL, NULL, NULL, NULL, NULL, NULL };
+    // three threads (on any machine): blocks run in parallel, each on its own slot of scratch
+    att_ctx c = { T, 4, 2, 4, W, 3, NULL, NULL, NULL, NULL, NULL, NULL, NULL };
     int QD = 16, KD = 8;
     c.q = rnd((size_t)T * QD, 1, &r); c.k = rnd((size_t)T * KD, 1, &r); c.v = rnd((size_t)T * KD, 1, &r);
     c.out = rnd((size_t)T * QD, 0, &r); c.lse = rnd((size_t)T * 4, 0, &r); c.G = rnd((size_t)T * QD, 1, &r);
-    c.S = rnd(attention_scratch(T, W), 0, &r);
-    REAL *dS = rnd(attention_scratch(T, W), 0, &r);
+    c.S = rnd(3 * attention_scratch(T, W), 0, &r);
+    REAL *dS = rnd(3 * attention_scratch(T, W), 0, &r);
     att_loss(&c);
     // naive reference: query i sees keys max(0, i-W+1) .. i of its KV head
     double worst = 0;
@@ -216,7 +217,18 @@ static void attention_case(int T, int W)
     }
     cr_expect_lt(worst, 1e-12, "T=%d W=%d: forward differs from the naive reference by %g", T, W, worst);
     REAL *dq = rnd((size_t)T * QD, 0, &r), *dk = rnd((size_t)T * KD, 0, &r), *dv = rnd((size_t)T * KD, 0, &r);
-    attention_backward(dq, dk, dv, c.G, c.q, c.k, c.v, c.out, c.lse, T, 4, 2, 4, W, c.S, dS);
+    attention_backward(dq, dk, dv, c.G, c.q, c.k, c.v, c.out, c.lse, T, 4, 2, 4, W, c.S, dS, 3);
+    // the same sums in the same order on one thread: bit-identical
+    REAL *dq1 = rnd((size_t)T * QD, 0, &r), *dk1 = rnd((size_t)T * KD, 0, &r), *dv1 = rnd((size_t)T * KD, 0, &r);
+    REAL *out1 = rnd((size_t)T * QD, 0, &r), *lse1 = rnd((size_t)T * 4, 0, &r);
+    attention_forward(out1, lse1, c.q, c.k, c.v, T, 4, 2, 4, W, c.S, 1);
+    attention_backward(dq1, dk1, dv1, c.G, c.q, c.k, c.v, c.out, c.lse, T, 4, 2, 4, W, c.S, dS, 1);
+    cr_expect(memcmp(out1, c.out, sizeof(REAL) * (size_t)T * QD) == 0, "T=%d W=%d: out depends on the thread count", T, W);
+    cr_expect(memcmp(lse1, c.lse, sizeof(REAL) * (size_t)T * 4) == 0, "T=%d W=%d: lse depends on the thread count", T, W);
+    cr_expect(memcmp(dq1, dq, sizeof(REAL) * (size_t)T * QD) == 0, "T=%d W=%d: dq depends on the thread count", T, W);
+    cr_expect(memcmp(dk1, dk, sizeof(REAL) * (size_t)T * KD) == 0, "T=%d W=%d: dk depends on the thread count", T, W);
+    cr_expect(memcmp(dv1, dv, sizeof(REAL) * (size_t)T * KD) == 0, "T=%d W=%d: dv depends on the thread count", T, W);
+    free(dq1); free(dk1); free(dv1); free(out1); free(lse1);
     double eq = fd_worst(att_loss, &c, c.q, dq, (size_t)T * QD, 1e-4);
     cr_expect_lt(eq, TOL, "T=%d W=%d dq %g", T, W, eq);
     double ek = fd_worst(att_loss, &c, c.k, dk, (size_t)T * KD, 1e-4);
@@ -418,7 +430,8 @@ static void chunk_setup(chunk_ctx *c, int T, int chunk, int muon, int momentum, 
     sptt_rng r;
     sptt_rng_seed(&r, seed);
     memset(c, 0, sizeof *c);
-    ttt_dims dm = { T, 8, 2, 4, chunk, muon, momentum, prenorm };
+    // row tiles of 4: chunks of 6 split into two tasks per head, so tile edges are checked too
+    ttt_dims dm = { T, 8, 2, 4, chunk, muon, momentum, prenorm, 4 };
     c->dm = dm;
     size_t TC = (size_t)T * 8;
     c->Q = rnd(TC, 0.5, &r); c->K = rnd(TC, 0.5, &r); c->V = rnd(TC, 0.5, &r);
@@ -631,7 +644,7 @@ Test(ttt, whole_branch_backward_matches_fd)
     for(int v = 0; v < 8; v++) b.isvid[vid[v]] = 1;
     x->vid = b.vid; x->isvid = b.isvid;
     x->G[0] = 2; x->G[1] = 2; x->G[2] = 2;
-    ttt_dims dm = { T, C, H, d, 6, 1, 1, 1 };
+    ttt_dims dm = { T, C, H, d, 6, 1, 1, 1, 0 };
     x->dm = dm;
     int32_t pos[63];
     for(int i = 0; i < 63; i++) pos[i] = (int32_t)sptt_rng_below(&r, 30);
