@@ -159,8 +159,9 @@ void sptt_model_reset_stats(sptt_model *m) { memset(&m->stats, 0, sizeof m->stat
 void sptt_model_set_threads(int n)
 {
     if( n < 1 ) return;
+    /* OpenMP's threads only: the kernels hold OpenBLAS to one thread and share a product's
+    ** tiles among OpenMP's (model/kern/kern_common.inc). */
     omp_set_num_threads(n);
-    openblas_set_num_threads(n);
 }
 
 int sptt_model_threads(void) { return omp_get_max_threads(); }

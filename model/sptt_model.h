@@ -215,8 +215,8 @@ const float *sptt_model_logits(const sptt_model *m, int *pnTokens);
 void sptt_model_set_backward_hook(sptt_model *m, void (*xHook)(void *pCtx, int layer), void *pCtx);
 int sptt_model_layer_params(const sptt_model *m, int layer, size_t *pOffset, size_t *pN);
 
-/* Compute threads of this process, for the element-wise passes (OpenMP) and the BLAS alike, so
-** that the two never oversubscribe the cores between them. n < 1 leaves the current setting. */
+/* Compute threads of this process (OpenMP's; the products' tiles run on them too, the BLAS
+** itself single-threaded, so the two never oversubscribe the cores). n < 1 leaves it as it is. */
 void sptt_model_set_threads(int n);
 int sptt_model_threads(void);
 const sptt_stats *sptt_model_stats(const sptt_model *m);
