@@ -284,6 +284,9 @@ int main(int argc, char **argv)
     // one core: the element-wise loops too
     set_threads(1);
     double peak = sgemm_peak();
+    /* Which of its kernels OpenBLAS chose for this CPU: a virtual machine that hides its CPU model
+    ** can leave it on a generic one, several times slower (OPENBLAS_CORETYPE overrides it). */
+    printf("BLAS: %s; kernel for %s\n", openblas_get_config(), openblas_get_corename());
     printf("sgemm peak (1024^3, 1 thread): %.1f GFLOP/s\n\n", peak * 1e-9);
 
     sptt_config small, medium;
