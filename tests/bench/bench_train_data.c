@@ -9,7 +9,6 @@
 **     of the same batch on one core, and the time the step loop actually waited for batches.
 ** The dataset is built in a temporary folder below build/bench-data and removed afterwards.
 */
-#include <dirent.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +16,7 @@
 
 #include "bench_data.h"
 #include "sptt_annotate.h"
+#include "sptt_build.h"
 #include "sptt_data.h"
 #include "sptt_geometry.h"
 #include "sptt_ingest.h"
@@ -27,23 +27,20 @@ static char zDb[128];
 
 #define FAIL(what) do { fprintf(stderr, "bench_train_data: %s: %s\n", what, sptt_errmsg()); return 1; } while(0)
 
+/* Through sptt-build's library (pipeline/sptt_build.h), as `make demo` builds its dataset: every
+** scene synth wrote, with each source's frame rate. */
 static int build_dataset(void)
 {
-    char zRaw[128], zPath[300], zTsv[256];
+    char zRaw[128];
+    const char *azRoot[1] = { zRaw };
     sptt_synth_opts so;
-    sptt_ingest_opts io;
-    sptt_ingest_result ir;
-    sptt_geometry_opts go;
-    sptt_geometry_report gr;
-    sptt_annotate_opts ao;
-    sptt_annotate_result ar;
-    sptt_scene_names names;
-    sptt_scene_query q;
+    sptt_build_items items;
+    sptt_build_opts bo;
+    sptt_build_result br;
     sqlite3 *db;
 
     snprintf(zRaw, sizeof zRaw, "%s/raw", zDir);
     snprintf(zDb, sizeof zDb, "%s/dataset.db", zDir);
-    snprintf(zTsv, sizeof zTsv, "%s/scannet/scannetv2-labels.combined.tsv", zRaw);
     memset(&so, 0, sizeof so);
     so.zOut = zRaw;
     so.nScenes = 3;
@@ -52,55 +49,26 @@ static int build_dataset(void)
     so.nFrames = 240;
     so.quiet = 1;
     if( sptt_synth_run(&so) ) FAIL("synth");
+    if( sptt_build_discover(azRoot, 1, NULL, &items) ) FAIL("discover");
     if( sptt_dataset_open(zDb, SPTT_DB_CREATE, &db) ) FAIL("dataset");
-    memset(&io, 0, sizeof io);
-    io.zLabels = zTsv;
-    io.fps = 24;
-    io.sourceFps = 24;
-    io.frameW = 320;
-    io.frameH = 240;
-    io.quiet = 1;
-    for(int i = 0; i < 3; i++){
-        snprintf(zPath, sizeof zPath, "%s/scannet/scans/scene07%02d_00", zRaw, i);
-        if( sptt_ingest_scannet(db, zPath, &io, &ir) ) FAIL(zPath);
+    memset(&bo, 0, sizeof bo);
+    bo.ingest.fps = -1;
+    bo.ingest.sourceFps = 24;
+    bo.ingest.frameW = 320;
+    bo.ingest.frameH = 240;
+    bo.ingest.quiet = 1;
+    sptt_geometry_opts_default(&bo.geometry);
+    bo.geometry.quiet = 1;
+    sptt_annotate_opts_default(&bo.annotate);
+    bo.annotate.nFrames = 32;
+    bo.annotate.width = 160;
+    bo.annotate.height = 120;
+    bo.annotate.minPixels = 5;
+    bo.annotate.nVariants = 3;
+    for(int i = 0; i < items.n; i++){
+        if( sptt_build_scene(db, &items.a[i], &bo, &br) ) FAIL(items.a[i].zName);
     }
-    io.zLabels = NULL;
-    io.fps = 10;
-    {
-        /* the videos' names are synth's choice: every folder there */
-        char zVideos[200];
-        struct dirent *d;
-        DIR *dir;
-        snprintf(zVideos, sizeof zVideos, "%s/arkitscenes/3dod/Training", zRaw);
-        if( (dir = opendir(zVideos))==NULL ){
-            fprintf(stderr, "bench_train_data: %s: no such folder\n", zVideos);
-            return 1;
-        }
-        while( (d = readdir(dir))!=NULL ){
-            if( d->d_name[0]=='.' ) continue;
-            snprintf(zPath, sizeof zPath, "%s/%s", zVideos, d->d_name);
-            if( sptt_ingest_arkit(db, zPath, &io, &ir) ){
-                closedir(dir);
-                FAIL(zPath);
-            }
-        }
-        closedir(dir);
-    }
-    sptt_geometry_opts_default(&go);
-    go.quiet = 1;
-    sptt_annotate_opts_default(&ao);
-    ao.nFrames = 32;
-    ao.width = 160;
-    ao.height = 120;
-    ao.minPixels = 5;
-    ao.nVariants = 3;
-    memset(&q, 0, sizeof q);
-    if( sptt_scene_select(db, &q, &names) ) FAIL("scenes");
-    for(int i = 0; i < names.n; i++){
-        if( sptt_geometry_scene(db, names.az[i], &go, &gr) ) FAIL(names.az[i]);
-        if( sptt_annotate_scene(db, names.az[i], &ao, &ar) ) FAIL(names.az[i]);
-    }
-    sptt_scene_names_free(&names);
+    sptt_build_items_free(&items);
     sptt_dataset_close(db);
     return 0;
 }
