@@ -14,7 +14,8 @@
 **     each against the sgemm peak at the same thread count (OpenBLAS's, which the model uses, and
 **     oneDNN's where its runtime is installed: the best rate another library reaches).
 **
-** `bench_model C L T [threads...]` runs only the text workload at that size and thread counts.
+** `bench_model C L T [threads...] [video]` runs only the text workload (or, with `video`, the same
+** with video groups and the conv, as the PyTorch twin's video batch) at that size and thread counts.
 */
 #include <cblas.h>
 #include <dlfcn.h>
@@ -157,20 +158,52 @@ static void text_config(sptt_config *c, int C, int L, int T)
 }
 
 /* Best of 3 steps after a warm-up; the stats are the best step's. */
-static int run_text(const sptt_config *c, int T, result *res)
+/*
+** The sequence of the text workload: T random text tokens, each predicting the next. With video,
+** the PyTorch twin's video batch (python/sptt_twin/bench.py): BOS, then as many groups
+** (VIDEO_START, one token per patch, VIDEO_END) as leave 64 tokens of text, then the text; every
+** position whose next token is not a patch is supervised.
+*/
+static int text_sample(const sptt_config *c, int T, int video, sptt_sample *s)
 {
-    sptt_model *m;
-    sptt_sample s = {0};
-    int rc = sptt_model_create(c, 1, &m);
-    if( rc ) return rc;
-    s.n_tokens = T;
-    s.tokens = malloc(sizeof(int32_t) * (size_t)T);
-    s.targets = malloc(sizeof(int32_t) * (size_t)T);
-    if( !s.tokens || !s.targets ){ sptt_sample_free(&s); sptt_model_free(m); return SPTT_ENOMEM; }
+    int hw = (c->frame_h / c->patch) * (c->frame_w / c->patch);
+    int groups = video ? (T - 64) / (hw + 2) : 0;
+    if( video && groups < 1 ) groups = 1;
+    memset(s, 0, sizeof *s);
+    s->n_tokens = T;
+    s->n_frames = 2 * groups;
+    s->tokens = malloc(sizeof(int32_t) * (size_t)T);
+    s->targets = malloc(sizeof(int32_t) * (size_t)T);
+    size_t nPix = (size_t)s->n_frames * c->frame_h * c->frame_w * 3;
+    if( nPix ) s->pixels = malloc(sizeof(float) * nPix);
+    if( !s->tokens || !s->targets || (nPix && !s->pixels) ){ sptt_sample_free(s); return SPTT_ENOMEM; }
     sptt_rng r;
     sptt_rng_seed(&r, 2);
-    for(int i = 0; i < T; i++) s.tokens[i] = SPTT_TOK_BYTE0 + (int32_t)sptt_rng_below(&r, (uint32_t)(c->vocab_size - SPTT_TOK_BYTE0));
-    for(int i = 0; i < T; i++) s.targets[i] = i + 1 < T ? s.tokens[i + 1] : SPTT_TOK_EOS;
+    int i = 0;
+    if( video ){
+        s->tokens[i++] = SPTT_TOK_BOS;
+        for(int g = 0; g < groups; g++){
+            s->tokens[i++] = SPTT_TOK_VIDEO_START;
+            for(int p = 0; p < hw; p++) s->tokens[i++] = SPTT_TOK_PATCH;
+            s->tokens[i++] = SPTT_TOK_VIDEO_END;
+        }
+    }
+    for(; i < T; i++) s->tokens[i] = SPTT_TOK_BYTE0 + (int32_t)sptt_rng_below(&r, (uint32_t)(c->vocab_size - SPTT_TOK_BYTE0));
+    for(i = 0; i < T; i++){
+        int32_t next = i + 1 < T ? s->tokens[i + 1] : (video ? -1 : SPTT_TOK_EOS);
+        s->targets[i] = next == SPTT_TOK_PATCH ? -1 : next;
+    }
+    for(size_t k = 0; k < nPix; k++) s->pixels[k] = (float)sptt_rng_uniform(&r, -1, 1);
+    return SPTT_OK;
+}
+
+static int run_text(const sptt_config *c, int T, int video, result *res)
+{
+    sptt_model *m;
+    sptt_sample s;
+    int rc = sptt_model_create(c, 1, &m);
+    if( rc ) return rc;
+    if( (rc = text_sample(c, T, video, &s)) ){ sptt_model_free(m); return rc; }
     res->sec = 1e30;
     res->T = T;
     for(int i = 0; i < 4 && !rc; i++){
@@ -225,12 +258,14 @@ static void split(const char *zName, const result *r, double peak)
     printf("\n");
 }
 
-static int text_table(int C, int L, int T, const int *aThr, int nThr)
+static int text_table(int C, int L, int T, int video, const int *aThr, int nThr)
 {
     sptt_config c;
     text_config(&c, C, L, T);
+    c.use_conv = video;
     result r1 = {0};
-    printf("\nText workload C %d, L %d, T %d (chunk = window = %d), forward + backward, best of 3 steps\n\n", C, L, T, T / 4);
+    printf("\n%s workload C %d, L %d, T %d (chunk = window = %d), forward + backward, best of 3 steps\n\n",
+           video ? "Video (frames and the conv)" : "Text", C, L, T, T / 4);
     printf("| threads | sgemm peak GFLOP/s | oneDNN sgemm GFLOP/s | s/step | tokens/s | GFLOP/s | MFU    | of oneDNN's | speed-up over 1 thread | loss, sum of squared gradients |\n");
     printf("|---------|--------------------|----------------------|--------|----------|---------|--------|-------------|------------------------|--------------------------------|\n");
     result *aRes = calloc((size_t)nThr, sizeof *aRes);
@@ -240,10 +275,13 @@ static int text_table(int C, int L, int T, const int *aThr, int nThr)
         set_threads(aThr[i]);
         aPeak[i] = sgemm_peak();
         double dnnl = onednn_peak();
-        int rc = run_text(&c, T, &aRes[i]);
+        int rc = run_text(&c, T, video, &aRes[i]);
         if( rc ){ free(aRes); free(aPeak); return rc; }
         result *r = &aRes[i];
         if( aThr[i] == 1 ) r1 = *r;
+        /* one line per run for scripts (tests/bench/model_vs_twin.sh) */
+        printf("bench=sptt_model hidden=%d layers=%d tokens=%d video=%d threads=%d step_s=%.4f tokens_per_s=%.1f\n",
+               C, L, T, video, aThr[i], r->sec, T / r->sec);
         double flops = 0;
         for(int k = 0; k < SPTT_T_COUNT; k++) flops += r->st.flops[k];
         char zUp[32] = "";
@@ -272,10 +310,13 @@ int main(int argc, char **argv)
 {
     int nMax = omp_get_num_procs();
     if( argc >= 4 ){
-        int aThr[16], nThr = 0;
-        for(int i = 4; i < argc && nThr < 16; i++) aThr[nThr++] = atoi(argv[i]);
+        int aThr[16], nThr = 0, video = 0;
+        for(int i = 4; i < argc && nThr < 16; i++){
+            if( strcmp(argv[i], "video")==0 ) video = 1;
+            else aThr[nThr++] = atoi(argv[i]);
+        }
         if( nThr == 0 ) aThr[nThr++] = 1;
-        if( text_table(atoi(argv[1]), atoi(argv[2]), atoi(argv[3]), aThr, nThr) ){
+        if( text_table(atoi(argv[1]), atoi(argv[2]), atoi(argv[3]), video, aThr, nThr) ){
             fprintf(stderr, "bench_model: %s\n", sptt_errmsg());
             return 1;
         }
@@ -333,7 +374,7 @@ int main(int argc, char **argv)
                u * r.st.seconds[SPTT_T_FULL], u * r.sec);
     }
     int aThr[2] = { 1, nMax };
-    if( text_table(256, 4, 1024, aThr, nMax > 1 ? 2 : 1) ){
+    if( text_table(256, 4, 1024, 0, aThr, nMax > 1 ? 2 : 1) ){
         fprintf(stderr, "bench_model: %s\n", sptt_errmsg());
         return 1;
     }
