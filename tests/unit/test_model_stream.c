@@ -417,3 +417,52 @@ Test(stream_float, answers_equal_greedy_decoding_of_the_training_pass_and_the_st
     free(aText2);
     sptt_model_free(m);
 }
+
+/* The official variant at an answer: each pending cache becomes the last C tokens, overlapping
+** the chunk consumed last, and the first answer token runs an update training never runs. */
+Test(stream_double, official_reset_to_the_last_chunk_and_the_extra_update)
+{
+    sptt_config c;
+    stream_config(&c);
+    kmodel *m;
+    cr_assert_eq(kmodel_create(&c, 9, &m), SPTT_OK);
+    perturb_params(m, 0.05, 4);
+    for(int official = 0; official < 2; official++){
+        kstream_opts o = { 0, official, 0 };
+        kstream *S, *A;
+        cr_assert_eq(kstream_create(m, &o, &S), SPTT_OK);
+        int32_t text[12];
+        for(int i = 0; i < 12; i++) text[i] = SPTT_TOK_BYTE0 + 3 * i;
+        cr_assert_eq(kstream_push_tokens(S, text, 12), SPTT_OK);   // 13 tokens: one update, 5 pending
+        kstream_ttt *t = &S->lay[0].t;
+        cr_assert_eq(t->nUpd, 1);
+        cr_assert_eq(t->np, 5);
+        cr_assert_eq(kstream_clone(S, &A), SPTT_OK);
+        int32_t ans = SPTT_TOK_ANSWER;
+        cr_assert_eq(kstream_push_tokens(A, &ans, 1), SPTT_OK);  // 14 tokens, 6 pending
+        kstream_ttt *a = &A->lay[0].t;
+        REAL *pend = malloc(sizeof(REAL) * 6 * c.hidden), *last2 = malloc(sizeof(REAL) * 2 * c.hidden);
+        memcpy(pend, a->pk, sizeof(REAL) * 6 * c.hidden);
+        if( official ){
+            cr_assert_eq(a->nq, c.chunk);
+            memcpy(last2, a->qk + (size_t)6 * c.hidden, sizeof(REAL) * 2 * c.hidden);   // tokens 6 and 7
+            ks_official_reset(A);
+            cr_expect_eq(a->np, c.chunk, "pending after the reset: %d", a->np);
+            cr_expect_eq(memcmp(a->pk, last2, sizeof(REAL) * 2 * c.hidden), 0, "the reset starts with tokens 6 and 7");
+            cr_expect_eq(memcmp(a->pk + (size_t)2 * c.hidden, pend, sizeof(REAL) * 6 * c.hidden), 0, "then tokens 8 .. 13");
+        }
+        int32_t one = SPTT_TOK_BYTE0 + 1;
+        cr_assert_eq(kstream_push_tokens(A, &one, 1), SPTT_OK);  // token 14, the first answer token
+        cr_expect_eq(a->nUpd, official ? 2 : 1, "variant %d: %lld updates after the first answer token", official, (long long)a->nUpd);
+        cr_expect_eq(a->np, official ? 1 : 7);
+        if( official ) cr_expect_eq(a->lastUpdAt, 14);
+        // the stream itself is untouched
+        cr_expect_eq(t->nUpd, 1);
+        cr_expect_eq(t->np, 5);
+        free(pend);
+        free(last2);
+        kstream_free(A);
+        kstream_free(S);
+    }
+    kmodel_free(m);
+}
