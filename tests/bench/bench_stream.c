@@ -149,9 +149,9 @@ int main(int argc, char **argv)
     int aMark[NMARK] = { 64, 256, 1024, 4096 }, nMark = 0;
     for(int k = 0; k < NMARK && aMark[k] <= maxFrames; k++) nMark++;
     if( nMark == 0 ){ aMark[0] = maxFrames; nMark = 1; }
-    int tpf = 1 + (frame / patch) * (frame / patch) / 2 + 1;   /* tokens per frame, on average */
+    int tpp = (frame / patch) * (frame / patch) + 2;   /* tokens per frame pair: its patches, video start and end */
     printf("streaming: hidden %d, %d layers (every 4th an anchor), chunk = window = %d, %dx%d frames of %d tokens per pair,\n"
-           "anchor window %d for (i); %d threads\n", hidden, layers, chunk, frame, frame, 2 * tpf, window, omp_get_max_threads());
+           "anchor window %d for (i); %d threads\n", hidden, layers, chunk, frame, frame, tpp, window, omp_get_max_threads());
     const char *azName[3] = { "(i) hybrid, anchors bounded", "(ii) hybrid, anchors grow", "(iii) all full attention" };
     mark res[3][NMARK];
     for(int v = 0; v < 3; v++){
