@@ -157,13 +157,15 @@ static int source_next(source *s, uint8_t *rgb, int *pGot)
 */
 typedef struct question {
     int64_t at;
+    int seq;                  /* the order given: questions after the same frame keep it */
     char *zText;
 } question;
 
 static int question_cmp(const void *a, const void *b)
 {
     const question *x = a, *y = b;
-    return x->at < y->at ? -1 : x->at > y->at;
+    if( x->at!=y->at ) return x->at < y->at ? -1 : 1;
+    return x->seq - y->seq;
 }
 
 /* Lines "N question" from stdin; blank lines and lines starting with # are skipped. */
@@ -192,6 +194,7 @@ static int questions_from_stdin(question **pa, int *pn)
         if( !a ){ rc = sptt_fail(SPTT_ENOMEM, "out of memory"); break; }
         *pa = a;
         a[*pn].at = at;
+        a[*pn].seq = *pn;
         if( (a[*pn].zText = strdup(zEnd))==NULL ){ rc = sptt_fail(SPTT_ENOMEM, "out of memory"); break; }
         (*pn)++;
     }
@@ -293,13 +296,14 @@ int main(int argc, char **argv)
         if( !a ){ rc = sptt_fail(SPTT_ENOMEM, "out of memory"); goto done; }
         aQ = a;
         aQ[nQ].at = at;
+        aQ[nQ].seq = nQ;
         if( (aQ[nQ].zText = strdup(asks.az[i]))==NULL ){ rc = sptt_fail(SPTT_ENOMEM, "out of memory"); goto done; }
         nQ++;
     }
     sptt_progress_quiet(cli.quiet);
     sptt_model_set_threads(threads);
     if( asks.n==0 && raw[0]==0 && !isatty(0) && (rc = questions_from_stdin(&aQ, &nQ)) ) goto done;
-    qsort(aQ, (size_t)nQ, sizeof *aQ, question_cmp);   /* stable enough: equal frames keep no order promise */
+    if( nQ > 1 ) qsort(aQ, (size_t)nQ, sizeof *aQ, question_cmp);
 
     if( (rc = sptt_ckpt_load(zCkpt, &m, NULL, &tok, NULL)) ) goto done;
     const sptt_config *cfg = sptt_model_config(m);

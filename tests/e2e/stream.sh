@@ -54,7 +54,7 @@ n=$(sed -n 's/.* \([0-9]*\) frames.*/\1/p' "$t/err")
 # --- bad input: one line, exit 2
 bad() {   # description, expected text in the message, command...
     d=$1; e=$2; shift 2
-    "$@" > /dev/null 2> "$t/berr"; rc=$?
+    "$@" < /dev/null > /dev/null 2> "$t/berr"; rc=$?
     [ $rc = 2 ] && [ "$(wc -l < "$t/berr")" = 1 ] && grep -q -- "$e" "$t/berr" && ok "bad input: $d" || no "bad input: $d ($rc: $(cat "$t/berr"))"
 }
 bad "no frame source" "exactly one of" "$bin/sptt-stream" --ckpt "$ckpt"
