@@ -264,7 +264,8 @@ int main(int argc, char **argv)
                   "goes on from the question, not the answer. Without --ask, and when frames do not come on\n"
                   "stdin, questions are read from stdin as lines \"N question\". Questions past the last frame\n"
                   "are asked at the end. The 3x3x3 conv looks one frame pair ahead in every TTT layer, so the\n"
-                  "model works behind the newest frames; an answer treats the newest pair as the video's end.",
+                  "model works behind the newest frames; an answer treats the newest pair as the video's end.\n"
+                  "Frames pair up (the model's temporal patch): an odd newest frame waits for its pair.",
         .aOpt = aOpt,
         .zNotes = "Exit status: 0 done; 1 a failure; 2 a usage error or bad input.\n",
     };
