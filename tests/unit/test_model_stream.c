@@ -466,3 +466,49 @@ Test(stream_double, official_reset_to_the_last_chunk_and_the_extra_update)
     }
     kmodel_free(m);
 }
+
+/* The same bits at any thread count: every parallel loop of the stream gives each task its own
+** outputs, and products are tiled by shape only. A model wide enough for the loops to fork. */
+Test(stream_float, same_bits_for_any_thread_count)
+{
+    sptt_config c;
+    stream_config(&c);
+    c.hidden = 64; c.n_head = 4; c.head_dim = 16; c.n_kv_head = 2; c.ffn = 128;
+    c.rope_sections[0] = 4; c.rope_sections[1] = 2; c.rope_sections[2] = 2; c.ttt_rope_dim = 8;
+    c.chunk = 48; c.window = 64; c.frame_w = c.frame_h = 16;
+    sptt_model *m;
+    cr_assert_eq(sptt_model_create(&c, 3, &m), SPTT_OK, "%s", sptt_errmsg());
+    size_t nP;
+    float *p = sptt_model_params(m, &nP);
+    sptt_rng r;
+    sptt_rng_seed(&r, 5);
+    for(size_t i = 0; i < nP; i++) p[i] += (float)(0.05 * sptt_rng_normal(&r));
+    seg a[] = { { 4, 70 }, { 3, 40 } };
+    sptt_sample s;
+    int32_t *aText;
+    build_sequence(&c, a, 2, 3, &s, &aText);
+    float *ref = NULL;
+    int64_t n0 = 0;
+    for(int thr = 1; thr <= 3; thr++){
+        sptt_model_set_threads(thr);
+        sptt_stream_opts o = { 0, SPTT_STREAM_TRAIN, 1 };
+        sptt_stream *st;
+        cr_assert_eq(sptt_stream_create(m, &o, &st), SPTT_OK);
+        stream_sequence(st, &c, a, 2, &s, aText);
+        int64_t n;
+        const float *got = sptt_stream_all_logits(st, &n);
+        if( thr == 1 ){
+            n0 = n;
+            ref = malloc(sizeof(float) * (size_t)n * c.vocab_size);
+            memcpy(ref, got, sizeof(float) * (size_t)n * c.vocab_size);
+        }else{
+            cr_assert_eq(n, n0);
+            cr_expect_eq(memcmp(ref, got, sizeof(float) * (size_t)n * c.vocab_size), 0, "%d threads give other logits", thr);
+        }
+        sptt_stream_free(st);
+    }
+    free(ref);
+    sptt_sample_free(&s);
+    free(aText);
+    sptt_model_free(m);
+}
