@@ -225,6 +225,9 @@ typedef struct ann_stream_letters {
 #define ANN_STREAM_FIRST_ROOM 2
 const char *ann_stream_type_name(int type);
 
+/* Rooms a stream walks at most (the tools' --rooms bound). */
+#define ANN_STREAM_MAX_ROOMS 64
+
 /* Questions per query frame at most (documented in stream_qa.c). */
 #define ANN_STREAM_CAP_COUNTING   3
 #define ANN_STREAM_CAP_APPEARANCE 1

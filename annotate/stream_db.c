@@ -87,18 +87,20 @@ static int walk_load(sqlite3 *db, const sptt_stream_source *const *ap, int nRoom
     w->aCount = sptt_calloc((size_t)nRoom, sizeof *w->aCount);
     w->aTime = sptt_calloc((size_t)w->nFrames, sizeof *w->aTime);
     if( !w->aOffset || !w->aCount || !w->aTime ) return SPTT_ENOMEM;
-    rc = sptt_db_prepare(db, "SELECT f.timestamp FROM frames f JOIN scenes s USING(scene_id) WHERE s.name=? ORDER BY f.frame_index", &fr);
+    rc = sptt_db_prepare(db, "SELECT timestamp FROM frames WHERE scene_id=? ORDER BY frame_index", &fr);
+    /* one pass over the scene's visibility rows, grouped by instance */
     if( rc==SPTT_OK ) rc = sptt_db_prepare(db,
-        "SELECT o.instance_id, o.category, min(v.frame_index) FILTER (WHERE v.pixels >= ?2), min(v.frame_index) "
-        "FROM objects o JOIN scenes s USING(scene_id) LEFT JOIN visibility v ON v.scene_id=o.scene_id AND v.instance_id=o.instance_id "
-        "WHERE s.name=?1 AND o.category IS NOT NULL GROUP BY o.instance_id ORDER BY o.instance_id", &in);
+        "SELECT o.instance_id, o.category, v.seen, v.glimpse FROM objects o LEFT JOIN (SELECT instance_id, "
+        "min(frame_index) FILTER (WHERE pixels >= ?2) AS seen, min(frame_index) AS glimpse FROM visibility WHERE scene_id=?1 "
+        "GROUP BY instance_id) AS v USING(instance_id) WHERE o.scene_id=?1 AND o.category IS NOT NULL ORDER BY o.instance_id", &in);
     for(int j = 0, off = 0; j < nRoom && rc==SPTT_OK; j++){
         const sptt_stream_source *s = ap[j];
-        int64_t k = 0;
+        int64_t k = 0, id = 0;
         double last = 0;
         w->aOffset[j] = off;
         w->aCount[j] = s->nFrames;
-        sqlite3_bind_text(fr, 1, s->zName, -1, SQLITE_STATIC);
+        if( (rc = sptt_scene_id(db, s->zName, &id)) ) break;
+        sqlite3_bind_int64(fr, 1, id);
         while( sqlite3_step(fr)==SQLITE_ROW ){
             if( k < s->nFrames ) w->aTime[off + k] = tStart + (last = sqlite3_column_double(fr, 0));
             k++;
@@ -109,7 +111,7 @@ static int walk_load(sqlite3 *db, const sptt_stream_source *const *ap, int nRoom
             break;
         }
         tStart += last + (s->fps > 0 ? 1.0 / s->fps : 0.0);
-        sqlite3_bind_text(in, 1, s->zName, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(in, 1, id);
         sqlite3_bind_int(in, 2, scene_min_pixels(s->zAnnotateParams));
         while( rc==SPTT_OK && sqlite3_step(in)==SQLITE_ROW ){
             ann_stream_inst *o;

@@ -343,8 +343,8 @@ static int first_room(const ann_stream_in *in, const cat_state *st, int j, int64
         /* options: the answer, then the other rooms (three of them drawn when more) */
         aOpt[0] = room;
         {
-            int others[64], nO = 0;
-            for(int k = 0; k < nRoom && nO < 64; k++) if( k!=room ) others[nO++] = k;
+            int others[ANN_STREAM_MAX_ROOMS], nO = 0;
+            for(int k = 0; k < nRoom; k++) if( k!=room ) others[nO++] = k;
             if( nO > 3 ) sptt_rng_shuffle(r, others, (size_t)nO, sizeof others[0]);
             nOpt = 1 + (nO < 3 ? nO : 3);
             for(int k = 1; k < nOpt; k++) aOpt[k] = others[k - 1];
@@ -378,6 +378,12 @@ int ann_stream_questions(const ann_stream_in *in, sptt_rng *rng, ann_stream_lett
     unsigned char *asked = sptt_calloc((size_t)in->nCat + 1, 1);
     int *roomTally = sptt_calloc((size_t)in->nRoom + 1, sizeof *roomTally);
     int rc = SPTT_OK;
+    if( in->nRoom > ANN_STREAM_MAX_ROOMS ){
+        free(st);
+        free(asked);
+        free(roomTally);
+        return sptt_fail(SPTT_EINVAL, "streams: %d rooms; at most %d", in->nRoom, ANN_STREAM_MAX_ROOMS);
+    }
     if( !st || !asked || !roomTally ){
         free(st);
         free(asked);

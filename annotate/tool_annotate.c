@@ -122,7 +122,7 @@ int main(int argc, char **argv)
         { "seed", SPTT_ARG_U64, &a.o.seed, 0, 9007199254740992.0, .zArg = "S", .zHelp = "seed of every random choice (default 0)" },
         { "streams", SPTT_ARG_INT, &a.so.nStreams, 1, 100000, .zArg = "N",
           .zHelp = "make N long-horizon streams: walks of --rooms scenes already\nannotated, with questions (no scene is annotated unless\n--scene names it)" },
-        { "rooms", SPTT_ARG_INT, &a.so.nRooms, 1, 1000, .zArg = "R", .zHelp = "streams: scenes walked one after another (default 3)" },
+        { "rooms", SPTT_ARG_INT, &a.so.nRooms, 1, 64, .zArg = "R", .zHelp = "streams: scenes walked one after another (default 3)" },
         { "split", SPTT_ARG_CHOICE, &a.split, .zChoices = "train|val|test", .zArg = "S", .zHelp = "streams: walk only the scenes of this split" },
         { 0 },
     };

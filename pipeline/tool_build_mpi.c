@@ -445,7 +445,7 @@ int main(int argc, char **argv)
         { "seed", SPTT_ARG_U64, &g.o.annotate.seed, 0, 9007199254740992.0, .zArg = "S", .zHelp = "annotate: seed of every random choice (default 0)" },
         { "streams", SPTT_ARG_INT, &g.streams.nStreams, 1, 100000, .zArg = "N",
           .zHelp = "after every scene: N long-horizon streams of --rooms annotated scenes\n(sptt-annotate --streams, with --seed)" },
-        { "rooms", SPTT_ARG_INT, &g.streams.nRooms, 1, 1000, .zArg = "R", .zHelp = "streams: scenes walked one after another (default 3)" },
+        { "rooms", SPTT_ARG_INT, &g.streams.nRooms, 1, 64, .zArg = "R", .zHelp = "streams: scenes walked one after another (default 3)" },
         { 0 },
     };
     sptt_cli cli = {
