@@ -270,26 +270,34 @@ int sptt_dataset_copy_scene(sqlite3 *db, const char *zFrom, const char *zName, i
     return rc;
 }
 
+/* The names a one-column query returns, read whole before any transaction starts (a scene's or a
+** stream's transaction must not run under an open read of src). */
+static int read_names(sqlite3 *db, const char *zSql, const char *zWhat, sptt_scene_names *pNames)
+{
+    sqlite3_stmt *st = NULL;
+    int step = SQLITE_DONE;
+    int rc = sptt_db_prepare(db, zSql, &st);
+    while( rc==SPTT_OK && (step = sqlite3_step(st))==SQLITE_ROW ){
+        char **p = sptt_realloc(pNames->az, sizeof(char *) * (size_t)(pNames->n + 1));
+        if( p==NULL ){
+            rc = SPTT_ENOMEM;
+            break;
+        }
+        pNames->az = p;
+        if( (pNames->az[pNames->n] = strdup((const char *)sqlite3_column_text(st, 0)))==NULL ) rc = sptt_fail(SPTT_ENOMEM, "out of memory");
+        else pNames->n++;
+    }
+    if( rc==SPTT_OK && step!=SQLITE_DONE ) rc = sptt_db_fail(db, zWhat);
+    sqlite3_finalize(st);
+    return rc;
+}
+
 /* Every stream of src into main, one transaction each, in name order. */
 static int copy_streams(sqlite3 *db)
 {
     sqlite3_stmt *st = NULL;
     sptt_scene_names names = {0};
-    int rc, step = SQLITE_DONE;
-    rc = sptt_db_prepare(db, "SELECT name FROM src.streams ORDER BY name", &st);
-    while( rc==SPTT_OK && (step = sqlite3_step(st))==SQLITE_ROW ){
-        char **p = sptt_realloc(names.az, sizeof(char *) * (size_t)(names.n + 1));
-        if( p==NULL ){
-            rc = SPTT_ENOMEM;
-            break;
-        }
-        names.az = p;
-        if( (names.az[names.n] = strdup((const char *)sqlite3_column_text(st, 0)))==NULL ) rc = sptt_fail(SPTT_ENOMEM, "out of memory");
-        else names.n++;
-    }
-    if( rc==SPTT_OK && step!=SQLITE_DONE ) rc = sptt_db_fail(db, "list the shard's streams");
-    sqlite3_finalize(st);
-    st = NULL;
+    int rc = read_names(db, "SELECT name FROM src.streams ORDER BY name", "list the shard's streams", &names);
     for(int i = 0; i < names.n && rc==SPTT_OK; i++){
         static const char *const azSql[] = {
             "DELETE FROM main.streams WHERE name=?1",
@@ -325,8 +333,7 @@ int sptt_dataset_merge(sqlite3 *db, const char *zShard, int *pnScenes)
 {
     merge_ctx c;
     sptt_scene_names names = {0};
-    sqlite3_stmt *st = NULL;
-    int rc, step = SQLITE_DONE;
+    int rc;
 
     *pnScenes = 0;
     if( (rc = ctx_load(db, &c)) ) return rc;
@@ -335,19 +342,7 @@ int sptt_dataset_merge(sqlite3 *db, const char *zShard, int *pnScenes)
         return rc;
     }
     /* The names first: each scene's transaction must not run under an open read of src. */
-    rc = sptt_db_prepare(db, "SELECT name FROM src.scenes ORDER BY name", &st);
-    while( rc==SPTT_OK && (step = sqlite3_step(st))==SQLITE_ROW ){
-        char **p = sptt_realloc(names.az, sizeof(char *) * (size_t)(names.n + 1));
-        if( p==NULL ){
-            rc = SPTT_ENOMEM;
-            break;
-        }
-        names.az = p;
-        if( (names.az[names.n] = strdup((const char *)sqlite3_column_text(st, 0)))==NULL ) rc = sptt_fail(SPTT_ENOMEM, "out of memory");
-        else names.n++;
-    }
-    if( rc==SPTT_OK && step!=SQLITE_DONE ) rc = sptt_db_fail(db, "list the shard's scenes");
-    sqlite3_finalize(st);
+    rc = read_names(db, "SELECT name FROM src.scenes ORDER BY name", "list the shard's scenes", &names);
     for(int i = 0; i < names.n && rc==SPTT_OK; i++){
         int found;
         rc = copy_one(db, &c, names.az[i], &found);
