@@ -221,6 +221,9 @@ static int open_device(run *r)
         if( (rc = sptt_cuda_set_device(r->c->rank % nDev)) ) return rc;
         if( (rc = sptt_cuda_model_create(r->m, &r->g)) ) return rc;
         sptt_cuda_set_backward_hook(r->g, on_block_done_cuda, r);
+        if( r->c->rank==0 && !r->o->quiet )
+            printf("sptt-train: forward and backward on CUDA (%s; %d rank%s on %d device%s)\n", sptt_cuda_device_name(),
+                   r->c->size, r->c->size==1 ? "" : "s", nDev, nDev==1 ? "" : "s");
     }
     return SPTT_OK;
 #else
