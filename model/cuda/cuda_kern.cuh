@@ -326,33 +326,30 @@ __global__ void k_ce_bwd(float *d, const float *lse, const int32_t *tgt, long n,
 
 // ---------------------------------------------------------------------------- attention (strips)
 
-/* S (NH, nq, nk) scores of queries i0.. against keys j0..: in place to probabilities. With lseIn
-** the stored log-sum-exp (T, NH) normalises; without, each row is normalised and its lse stored.
-** One warp per (head, row); keys outside the window get 0. */
-__global__ void k_att_probs(float *S, float *lse, int useStored, int i0, int nq, int j0, int nk, int W, int NH)
+/* S (NH, nq, nk) scores of queries i0.. against keys j0.., rows of stride ld: in place to
+** probabilities, each row's log-sum-exp to lse (T, NH). Exponentials are stored, then scaled: one
+** exp per score, as on the CPU. One warp per (head, row); keys outside the window get 0. */
+__global__ void k_att_probs(float *S, float *lse, int i0, int nq, int j0, int nk, int ld, int W, int NH)
 {
     long wr = ((long)blockIdx.x * blockDim.x + threadIdx.x) >> 5;
     int lane = threadIdx.x & 31;
     if( wr >= (long)NH * nq ) return;
     int h = (int)(wr / nq), r = (int)(wr % nq), i = i0 + r;
     int lo = (i - W + 1 > 0 ? i - W + 1 : 0) - j0, hi = i - j0;
-    if( lo < 0 ) lo = 0;
-    if( hi > nk - 1 ) hi = nk - 1;
-    float *row = S + ((long)h * nq + r) * nk;
-    if( useStored ){
-        float l = lse[(long)i * NH + h];
-        for(int j = lane; j < nk; j += 32) row[j] = (j >= lo && j <= hi) ? expf(row[j] - l) : 0.0f;
-    }else{
-        float mx = -INFINITY;
-        for(int j = lo + lane; j <= hi; j += 32) mx = fmaxf(mx, row[j]);
-        mx = warp_max(mx);
-        float s = 0;
-        for(int j = lo + lane; j <= hi; j += 32) s += expf(row[j] - mx);
-        s = warp_sum(s);
-        float inv = 1.0f / s;
-        for(int j = lane; j < nk; j += 32) row[j] = (j >= lo && j <= hi) ? expf(row[j] - mx) * inv : 0.0f;
-        if( lane == 0 ) lse[(long)i * NH + h] = mx + logf(s);
+    float *row = S + ((long)h * nq + r) * ld;
+    float mx = -INFINITY;
+    for(int j = lo + lane; j <= hi; j += 32) mx = fmaxf(mx, row[j]);
+    mx = warp_max(mx);
+    float s = 0;
+    for(int j = lo + lane; j <= hi; j += 32){
+        float e = expf(row[j] - mx);
+        row[j] = e;
+        s += e;
     }
+    s = warp_sum(s);
+    float inv = 1.0f / s;
+    for(int j = lane; j < nk; j += 32) row[j] = (j >= lo && j <= hi) ? row[j] * inv : 0.0f;
+    if( lane == 0 ) lse[(long)i * NH + h] = mx + logf(s);
 }
 /* Drow (T, NH) = rowsum(dout . out) per head */
 __global__ void k_att_drow(float *Dr, const float *dout, const float *out, long T, int NH, int D)
@@ -364,14 +361,23 @@ __global__ void k_att_drow(float *Dr, const float *dout, const float *out, long 
     s = warp_sum(s);
     if( lane == 0 ) Dr[row] = s;
 }
-/* dS = P (dS - Drow) scale, over (NH, nq, nk) */
-__global__ void k_att_ds(float *dS, const float *P, const float *Dr, int i0, int nq, int nk, int NH, float scale)
+/* The backward's strip in one pass: P = exp(S - lse) in the window (0 outside), over S in place,
+** and dS = P (dS - Drow) scale, with dS holding dout v^T on entry. One warp per (head, row). */
+__global__ void k_att_probs_ds(float *S, float *dS, const float *lse, const float *Dr, int i0, int nq, int j0, int nk,
+                               int ld, int W, int NH, float scale)
 {
-    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
-    if( i >= (long)NH * nq * nk ) return;
-    long hr = i / nk;
-    int h = (int)(hr / nq), r = (int)(hr % nq);
-    dS[i] = P[i] * (dS[i] - Dr[(long)(i0 + r) * NH + h]) * scale;
+    long wr = ((long)blockIdx.x * blockDim.x + threadIdx.x) >> 5;
+    int lane = threadIdx.x & 31;
+    if( wr >= (long)NH * nq ) return;
+    int h = (int)(wr / nq), r = (int)(wr % nq), i = i0 + r;
+    int lo = (i - W + 1 > 0 ? i - W + 1 : 0) - j0, hi = i - j0;
+    float *row = S + ((long)h * nq + r) * ld, *drow = dS + ((long)h * nq + r) * ld;
+    float l = lse[(long)i * NH + h], dr = Dr[(long)i * NH + h];
+    for(int j = lane; j < nk; j += 32){
+        float p = (j >= lo && j <= hi) ? expf(row[j] - l) : 0.0f;
+        row[j] = p;
+        drow[j] = p * (drow[j] - dr) * scale;
+    }
 }
 
 #endif

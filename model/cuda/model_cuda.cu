@@ -8,7 +8,7 @@
 **
 ** Products are cuBLAS calls on row-major data: C = op(A) op(B) is computed as the column-major
 ** C^T = op(B)^T op(A)^T, so A and B swap places and nothing is transposed in memory.
-** Attention goes in strips of ATT_BQ queries against the keys the strip can see (T x T is never
+** Attention goes in strips of queries against the keys the strip can see (T x T is never
 ** held); the TTT chunk loop batches each product over the fast heads (strided-batched sgemm) and
 ** Newton-Schulz over the 3H matrices of a chunk.
 */
@@ -25,7 +25,6 @@ extern "C" {
 #include "cuda_kern.cuh"
 #include "cuda_ttt.cuh"
 
-#define ATT_BQ 256
 
 #define TTT_L2_EPS  1e-5f
 #define TTT_ROW_EPS 1e-5f
@@ -170,30 +169,45 @@ static void rope(float *x, const float *cosT, const float *sinT, int T, int nh, 
 }
 
 // ----------------------------------------------------------------------------
-// Attention: strips of ATT_BQ queries, one strided-batched product per group member g (query
-// heads g, g + grp, ... share no KV head, so a batch never writes one gradient block twice).
+// Attention: strips of queries, one strided-batched product per group member g (query heads g,
+// g + grp, ... share no KV head, so a batch never writes one gradient block twice).
+//
+// A strip's products P V and dS K give (strip, D) per head: with strips of 256 rows and D = 64
+// they fill a fraction of the GPU, so strips grow with the window: half of it and at most T/8,
+// 256 to 1024 rows (the scores a strip computes outside its rows' windows, the triangle past the
+// diagonal and the one before the window, stay under about a third). Score rows are padded to 64
+// floats so every row starts aligned.
+
+static int att_bq(int T, int W)
+{
+    int w = W < T ? W : T, bq = (w / 2 < T / 8 ? w / 2 : T / 8) & ~63;
+    bq = bq < 256 ? 256 : bq > 1024 ? 1024 : bq;
+    return bq < T ? bq : T;
+}
+
+static int att_ld(int nk) { return (nk + 63) & ~63; }
 
 static size_t att_scratch(int T, int W, int NH)
 {
-    int w = W < T ? W : T, bq = T < ATT_BQ ? T : ATT_BQ;
-    return (size_t)NH * bq * (size_t)(w + bq);
+    int w = W < T ? W : T, bq = att_bq(T, W);
+    return (size_t)NH * bq * (size_t)att_ld(w + bq);
 }
 
 static void attention_fwd(sptt_cuda_model *m, float *out, float *lse, const float *q, const float *k, const float *v,
                           int T, int NH, int KV, int D, int W, float *S)
 {
-    int QD = NH * D, KD = KV * D, grp = NH / KV;
+    int QD = NH * D, KD = KV * D, grp = NH / KV, bq = att_bq(T, W);
     float scale = 1.0f / sqrtf((float)D);
-    for(int i0 = 0; i0 < T; i0 += ATT_BQ){
-        int nq = T - i0 < ATT_BQ ? T - i0 : ATT_BQ;
-        int j0 = i0 - W + 1 > 0 ? i0 - W + 1 : 0, nk = i0 + nq - j0;
-        long snk = (long)nq * nk;
+    for(int i0 = 0; i0 < T; i0 += bq){
+        int nq = T - i0 < bq ? T - i0 : bq;
+        int j0 = i0 - W + 1 > 0 ? i0 - W + 1 : 0, nk = i0 + nq - j0, ld = att_ld(nk);
+        long snk = (long)nq * ld;
         for(int g = 0; g < grp; g++)
             gemmB(m, 0, 1, nq, nk, D, scale, q + (size_t)i0 * QD + g * D, QD, (long)grp * D, k + (size_t)j0 * KD, KD, D,
-                  0, S + g * snk, nk, grp * snk, KV);
-        k_att_probs<<<wblk((long)NH * nq), NT>>>(S, lse, 0, i0, nq, j0, nk, W, NH);
+                  0, S + g * snk, ld, grp * snk, KV);
+        k_att_probs<<<wblk((long)NH * nq), NT>>>(S, lse, i0, nq, j0, nk, ld, W, NH);
         for(int g = 0; g < grp; g++)
-            gemmB(m, 0, 0, nq, D, nk, 1, S + g * snk, nk, grp * snk, v + (size_t)j0 * KD, KD, D, 0,
+            gemmB(m, 0, 0, nq, D, nk, 1, S + g * snk, ld, grp * snk, v + (size_t)j0 * KD, KD, D, 0,
                   out + (size_t)i0 * QD + g * D, QD, (long)grp * D, KV);
     }
 }
@@ -203,30 +217,29 @@ static void attention_bwd(sptt_cuda_model *m, float *dq, float *dk, float *dv, c
                           const float *k, const float *v, const float *out, const float *lse, int T, int NH, int KV,
                           int D, int W, float *S, float *dS, float *Dr)
 {
-    int QD = NH * D, KD = KV * D, grp = NH / KV;
+    int QD = NH * D, KD = KV * D, grp = NH / KV, bq = att_bq(T, W);
     float scale = 1.0f / sqrtf((float)D);
     k_att_drow<<<wblk((long)T * NH), NT>>>(Dr, dout, out, T, NH, D);
-    for(int i0 = 0; i0 < T; i0 += ATT_BQ){
-        int nq = T - i0 < ATT_BQ ? T - i0 : ATT_BQ;
-        int j0 = i0 - W + 1 > 0 ? i0 - W + 1 : 0, nk = i0 + nq - j0;
-        long snk = (long)nq * nk;
+    for(int i0 = 0; i0 < T; i0 += bq){
+        int nq = T - i0 < bq ? T - i0 : bq;
+        int j0 = i0 - W + 1 > 0 ? i0 - W + 1 : 0, nk = i0 + nq - j0, ld = att_ld(nk);
+        long snk = (long)nq * ld;
         for(int g = 0; g < grp; g++){
             const float *qg = q + (size_t)i0 * QD + g * D, *dog = dout + (size_t)i0 * QD + g * D;
-            gemmB(m, 0, 1, nq, nk, D, scale, qg, QD, (long)grp * D, k + (size_t)j0 * KD, KD, D, 0, S + g * snk, nk,
+            gemmB(m, 0, 1, nq, nk, D, scale, qg, QD, (long)grp * D, k + (size_t)j0 * KD, KD, D, 0, S + g * snk, ld,
                   grp * snk, KV);
-            gemmB(m, 0, 1, nq, nk, D, 1, dog, QD, (long)grp * D, v + (size_t)j0 * KD, KD, D, 0, dS + g * snk, nk,
+            gemmB(m, 0, 1, nq, nk, D, 1, dog, QD, (long)grp * D, v + (size_t)j0 * KD, KD, D, 0, dS + g * snk, ld,
                   grp * snk, KV);
         }
-        k_att_probs<<<wblk((long)NH * nq), NT>>>(S, (float *)lse, 1, i0, nq, j0, nk, W, NH);
-        k_att_ds<<<nblk((long)NH * snk), NT>>>(dS, S, Dr, i0, nq, nk, NH, scale);
+        k_att_probs_ds<<<wblk((long)NH * nq), NT>>>(S, dS, lse, Dr, i0, nq, j0, nk, ld, W, NH, scale);
         for(int g = 0; g < grp; g++){
             const float *qg = q + (size_t)i0 * QD + g * D, *dog = dout + (size_t)i0 * QD + g * D;
             // dq += dS k;  dk += dS^T q;  dv += P^T dout
-            gemmB(m, 0, 0, nq, D, nk, 1, dS + g * snk, nk, grp * snk, k + (size_t)j0 * KD, KD, D, 1,
+            gemmB(m, 0, 0, nq, D, nk, 1, dS + g * snk, ld, grp * snk, k + (size_t)j0 * KD, KD, D, 1,
                   dq + (size_t)i0 * QD + g * D, QD, (long)grp * D, KV);
-            gemmB(m, 1, 0, nk, D, nq, 1, dS + g * snk, nk, grp * snk, qg, QD, (long)grp * D, 1, dk + (size_t)j0 * KD,
+            gemmB(m, 1, 0, nk, D, nq, 1, dS + g * snk, ld, grp * snk, qg, QD, (long)grp * D, 1, dk + (size_t)j0 * KD,
                   KD, D, KV);
-            gemmB(m, 1, 0, nk, D, nq, 1, S + g * snk, nk, grp * snk, dog, QD, (long)grp * D, 1, dv + (size_t)j0 * KD,
+            gemmB(m, 1, 0, nk, D, nq, 1, S + g * snk, ld, grp * snk, dog, QD, (long)grp * D, 1, dv + (size_t)j0 * KD,
                   KD, D, KV);
         }
     }

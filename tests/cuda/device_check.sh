@@ -6,7 +6,8 @@
 #
 # Run from a folder holding: test_cuda_model bench_cuda_model sptt-train (from make cuda),
 # devlibs/ (their non-system shared libraries), python/sptt_twin, d.db + packs/ (a small dataset
-# from sptt-synth/ingest/geometry/annotate) and nomuon.json. PY names a python with torch.
+# from sptt-synth/ingest/geometry/annotate) and nomuon.json. PY names a python with torch;
+# TWIN=0 leaves out the twin's bench. Arguments go to bench_cuda_model (H,L,T ...).
 cd "$(dirname "$0")" || exit 1
 D=$PWD
 O=${OUT:-/tmp/sptt-cuda-check}
@@ -27,6 +28,9 @@ if [ $rc != 0 ] && [ $rc != 1 ] && [ -x /usr/local/cuda/bin/compute-sanitizer ];
     SPTT_CUDA_CASE=1 timeout 60 /usr/local/cuda/bin/compute-sanitizer --print-limit 5 ./test_cuda_model 2>&1 | head -60
 fi
 
+echo "== test_cuda_model with TF32 products (for information: TF32 is not float32 noise)"
+SPTT_CUDA_TF32=1 timeout 60 ./test_cuda_model 2>&1 | grep -E "over their bound|^PASS|^FAIL"
+
 echo "== dump-step on the GPU, checked by the twin"
 timeout 30 ./sptt-train --dump-step "$O/gpu.st" --device cuda 2>&1 | tail -2
 timeout 30 ./sptt-train --dump-step "$O/cpu.st" 2>&1 | tail -2
@@ -45,6 +49,7 @@ cp "$t"/*/metrics.jsonl "$O/" 2>/dev/null; for r in cpu gpu gpu2; do cp $t/$r/me
 
 echo "== bench_cuda_model"
 timeout 110 ./bench_cuda_model "$@" 2>&1 | tee "$O/bench.txt"
+[ "${TWIN:-1}" = 0 ] && exit 0
 echo "== PyTorch twin on the GPU (eager, fp32)"
 for c in "512 8 2048" "1024 8 8192" "2048 8 4096"; do
     set -- $c
