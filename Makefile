@@ -35,7 +35,7 @@ PKGS   := assimp qhull_r libzstd sqlite3 libpng openblas jansson libturbojpeg zl
 # for make fuzz and the fuzz smoke test. python3-torch runs the PyTorch twin (python/sptt_twin),
 # the outside check of the model in tests/e2e/twin.sh.
 DEB_PKGS := gcc make pkg-config libassimp-dev libqhull-dev libzstd-dev libsqlite3-dev \
-            libpng-dev libopenblas-dev libjansson-dev libturbojpeg0-dev zlib1g-dev \
+            libpng-dev libopenblas-dev libdnnl-dev libjansson-dev libturbojpeg0-dev zlib1g-dev \
             libcriterion-dev libopenmpi-dev openmpi-bin sqlite3 clang libclang-rt-dev python3-torch \
             libavcodec-dev libavformat-dev libswscale-dev libavutil-dev ffmpeg
 
@@ -54,7 +54,7 @@ CFLAGS   := -std=c11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
             -Wno-unknown-pragmas -Wno-format-truncation -fno-math-errno -fopenmp -pthread $(SANFLAGS)
 CPPFLAGS  = -D_DEFAULT_SOURCE -MMD -MP $(addprefix -I,$(STAGES)) -Imodel/kern -I$(B)/gen $(PKG_CFLAGS)
 LDFLAGS  := -fopenmp -pthread $(SANFLAGS)
-LDLIBS    = $(PKG_LIBS) -lm
+LDLIBS    = $(PKG_LIBS) -ldnnl -lm
 
 ALL_C     := $(wildcard $(addsuffix /*.c,$(STAGES)))
 TOOL_SRCS := $(foreach f,$(ALL_C),$(if $(filter tool_%,$(notdir $(f))),$(f)))

@@ -70,6 +70,9 @@ typedef struct ann_mc {
 } ann_mc;
 /* azChoice[0] is the answer. counts is the letter tally to balance (and is updated). */
 void ann_qa_layout(sptt_rng *r, int *counts, const char *const *azChoice, int nChoice, ann_mc *m);
+/* The full prompt around a question, as the reference wraps it: the numeric wrapper when m is
+** NULL, else the multiple-choice one with m's options. NUL-terminated in b. */
+void ann_qa_prompt(sptt_buf *b, const char *zQuestion, const ann_mc *m);
 /* The slot a choice index (0 = answer) went to. */
 int ann_mc_slot(const ann_mc *m, int iChoice);
 

@@ -169,4 +169,71 @@ typedef struct ann_describe_opts {
 /* Dense walkthrough descriptions, using the relations already in out. */
 int ann_describe(ann_scene *s, const ann_describe_opts *o, ann_output *out);
 
+/* ---------------------------------------------------------------------------------------------
+** Long-horizon streams (stream_qa.c: the questions of one stream from its rooms' appearances;
+** stream_db.c: the rooms read from the dataset, the streams drawn and written)
+*/
+/* One object instance of one room of the walk. Frames are global: the frames of the rooms
+** before, then the index in the room's own walk. */
+typedef struct ann_stream_inst {
+    int room;                /* 0-based position in the walk */
+    int instance;            /* instance id in its scene */
+    int cat;                 /* index into ann_stream_in.azCat */
+    int64_t seen;            /* first frame showing it with at least min-pixels, -1: never */
+    int64_t glimpse;         /* first frame showing any pixel of it (<= seen), -1: never */
+} ann_stream_inst;
+
+typedef struct ann_stream_in {
+    int nRoom;
+    const int64_t *aOffset;  /* per room: its first global frame */
+    const int64_t *aCount;   /* per room: its frames */
+    int64_t nFrames;         /* the whole walk */
+    const double *aTime;     /* per global frame: seconds from the walk's start */
+    int nCat;
+    const char *const *azCat;   /* QA categories, sorted by name */
+    int nInst;
+    const ann_stream_inst *aInst;
+} ann_stream_in;
+
+/* One question of a stream. */
+typedef struct ann_stream_qa {
+    char zType[40];
+    int64_t queryFrame;
+    char *zQuestion;
+    char *zOptions;          /* JSON array of "A. ..." strings, NULL for numbers */
+    char *zGroundTruth;      /* the letter, or the number as text */
+    char *zAnswerText;       /* the correct option's text, or the number */
+    char *zObjects, *zPrompt, *zMeta;
+} ann_stream_qa;
+
+typedef struct ann_stream_out {
+    ann_stream_qa *a;
+    int n, cap;
+    int aPerType[3];
+    int aRejected[3];
+} ann_stream_out;
+void ann_stream_out_free(ann_stream_out *o);
+
+/* Correct-letter tallies kept over every stream of a run, so letters balance over the run. */
+typedef struct ann_stream_letters {
+    int order[8];
+    int room[9][8];          /* by the number of options */
+} ann_stream_letters;
+
+#define ANN_STREAM_COUNTING   0
+#define ANN_STREAM_APPEARANCE 1
+#define ANN_STREAM_FIRST_ROOM 2
+const char *ann_stream_type_name(int type);
+
+/* Rooms a stream walks at most (the tools' --rooms bound). */
+#define ANN_STREAM_MAX_ROOMS 64
+
+/* Questions per query frame at most (documented in stream_qa.c). */
+#define ANN_STREAM_CAP_COUNTING   3
+#define ANN_STREAM_CAP_APPEARANCE 1
+#define ANN_STREAM_CAP_FIRST_ROOM 2
+
+/* The stream's questions (the rules in stream_qa.c), appended to out; deterministic for rng. */
+int ann_stream_questions(const ann_stream_in *in, sptt_rng *rng, ann_stream_letters *letters, ann_stream_out *out);
+
 #endif

@@ -70,6 +70,18 @@ void ann_qa_layout(sptt_rng *r, int *counts, const char *const *azChoice, int nC
     }
 }
 
+void ann_qa_prompt(sptt_buf *b, const char *zQuestion, const ann_mc *m)
+{
+    if( m==NULL ){
+        sptt_buf_printf(b, "%s%s%s", zWrapHead, zQuestion, zNumWrapTail);
+    }else{
+        sptt_buf_printf(b, "%s%s\nOptions:", zWrapHead, zQuestion);
+        for(int i = 0; i < m->n; i++) sptt_buf_printf(b, "\n%s", m->az[i]);
+        sptt_buf_printf(b, "%s", zMcWrapTail);
+    }
+    sptt_buf_u8(b, 0);
+}
+
 int ann_mc_slot(const ann_mc *m, int iChoice)
 {
     if( iChoice==0 ) return m->answer;
@@ -126,13 +138,8 @@ int ann_qa_push_layout(ann_qa_ctx *c, const char *zQuestion, const ann_mc *m, co
     json_t *options = json_array();
     sptt_buf b = {0};
     int rc;
-    sptt_buf_printf(&b, "%s%s\nOptions:", zWrapHead, zQuestion);
-    for(int i = 0; i < m->n; i++){
-        json_array_append_new(options, json_string(m->az[i]));
-        sptt_buf_printf(&b, "\n%s", m->az[i]);
-    }
-    sptt_buf_printf(&b, "%s", zMcWrapTail);
-    sptt_buf_u8(&b, 0);
+    for(int i = 0; i < m->n; i++) json_array_append_new(options, json_string(m->az[i]));
+    ann_qa_prompt(&b, zQuestion, m);
     rc = push_record(c, zQuestion, options, zAnswer, zLetter, (const char *)b.p, objects, meta);
     json_decref(options);
     sptt_buf_free(&b);
@@ -159,8 +166,7 @@ int ann_qa_push_numeric(ann_qa_ctx *c, const char *zQuestion, char azChoice[4][3
     if( meta==NULL ) meta = json_object();
     json_object_set_new(meta, "mc_options", mc);
     json_object_set_new(meta, "mc_answer", json_sprintf("%c", LETTERS[m.answer]));
-    sptt_buf_printf(&b, "%s%s%s", zWrapHead, zQuestion, zNumWrapTail);
-    sptt_buf_u8(&b, 0);
+    ann_qa_prompt(&b, zQuestion, NULL);
     rc = push_record(c, zQuestion, NULL, azChoice[0], NULL, (const char *)b.p, objects, meta);
     sptt_buf_free(&b);
     return rc;

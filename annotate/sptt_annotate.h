@@ -106,4 +106,25 @@ typedef struct sptt_annotate_result {
 const char *const *sptt_annotate_task_names(int *pN);
 int sptt_annotate_scene(sqlite3 *db, const char *zName, const sptt_annotate_opts *o, sptt_annotate_result *r);
 
+/* ---------------------------------------------------------------------------------------------
+** Long-horizon streams (annotate/stream_db.c; the rules in annotate/stream_qa.c): nStreams walks
+** of nRooms distinct scenes each, drawn from the scenes with current annotations and a camera
+** walk (of split zSplit only, when given), with their questions. Stream i is named
+** "<split|all>-r<rooms>-s<seed>-<i>"; one already current with the same scenes is left as it is,
+** the others are replaced. Everything in one transaction.
+*/
+typedef struct sptt_stream_opts {
+    int nStreams, nRooms;
+    uint64_t seed;
+    const char *zSplit;      /* NULL: any scene */
+} sptt_stream_opts;
+
+typedef struct sptt_stream_result {
+    int nMade, nUnchanged, nQuestions;
+    int aPerType[3];         /* counting, appearance order, first room */
+    char zSummary[300];
+} sptt_stream_result;
+
+int sptt_annotate_streams(sqlite3 *db, const sptt_stream_opts *o, sptt_stream_result *r);
+
 #endif

@@ -297,3 +297,106 @@ done:
     sptt_examples_free(&ex);
     return rc;
 }
+
+/* ---------------------------------------------------------------------------------------------
+** Long-horizon streams
+*/
+
+/* A stream question's options and ground truth, checked as check_row checks a scene's: *ppOptions
+** is NULL for a number. */
+static int check_stream_question(const sptt_stream *t, const sptt_stream_question *q, json_t **ppOptions)
+{
+    json_error_t e;
+    json_t *a;
+    size_t n;
+    *ppOptions = NULL;
+    if( q->queryFrame < 0 || q->queryFrame >= t->nFrames )
+        return sptt_fail(SPTT_EFORMAT, "stream question %lld: query_frame %lld outside the walk's %lld frames", (long long)q->id,
+                         (long long)q->queryFrame, (long long)t->nFrames);
+    if( q->zOptions==NULL ){
+        if( !is_number(q->zGroundTruth) )
+            return sptt_fail(SPTT_EFORMAT, "stream question %lld: ground_truth '%s' of a numeric question is not a number", (long long)q->id,
+                             q->zGroundTruth ? q->zGroundTruth : "");
+        return SPTT_OK;
+    }
+    a = json_loads(q->zOptions, 0, &e);
+    n = json_array_size(a);
+    if( !json_is_array(a) || n < 2 || n > 8 ){
+        json_decref(a);
+        return sptt_fail(SPTT_EFORMAT, "stream question %lld: options is not a JSON array of 2 to 8 choices", (long long)q->id);
+    }
+    for(size_t i = 0; i < n; i++){
+        const char *z = json_string_value(json_array_get(a, i));
+        if( z==NULL || z[0]!=(char)('A' + i) || z[1]!='.' || z[2]!=' ' ){
+            json_decref(a);
+            return sptt_fail(SPTT_EFORMAT, "stream question %lld: option %zu is not \"%c. ...\"", (long long)q->id, i, (char)('A' + i));
+        }
+    }
+    if( strlen(q->zGroundTruth)!=1 || q->zGroundTruth[0] < 'A' || q->zGroundTruth[0] >= (char)('A' + n) ){
+        json_decref(a);
+        return sptt_fail(SPTT_EFORMAT, "stream question %lld: ground_truth '%s' is not one of the option letters", (long long)q->id,
+                         q->zGroundTruth);
+    }
+    *ppOptions = a;
+    return SPTT_OK;
+}
+
+int sptt_export_streams(sqlite3 *db, const sptt_export_qa_opts *o, const char *zOut, sptt_export_result *r)
+{
+    sptt_streams st;
+    scene_set scenes = {0};
+    sptt_atomic f;
+    int rc, open = 0;
+    memset(r, 0, sizeof *r);
+    if( (rc = sptt_streams_load(db, o->zSplit, &st)) ) return rc;
+    if( (rc = sptt_atomic_open(&f, zOut)) ) goto done;
+    open = 1;
+    for(int i = 0; i < st.n && rc==SPTT_OK; i++){
+        const sptt_stream *t = &st.a[i];
+        for(int k = 0; k < t->nScene && rc==SPTT_OK; k++){
+            int seen = 0;
+            for(int m = 0; m < scenes.n && !seen; m++) seen = strcmp(scenes.azName[m], t->aScene[k].zName)==0;
+            if( !seen ) rc = scene_set_add(&scenes, t->aScene[k].zName, t->aScene[k].zSource);
+        }
+        for(int k = 0; k < t->nQuestion && rc==SPTT_OK; k++){
+            const sptt_stream_question *q = &t->aQuestion[k];
+            json_t *options, *rooms = json_array(), *rec;
+            if( (rc = check_stream_question(t, q, &options)) ) break;
+            for(int m = 0; m < t->nScene && rc==SPTT_OK; m++){
+                const sptt_stream_scene *s = &t->aScene[m];
+                char zVideo[SPTT_PATH_MAX];
+                if( (rc = sptt_export_video_path(s->zSource, s->zName, zVideo, sizeof zVideo)) ) break;
+                json_array_append_new(rooms, json_pack("{s:s,s:s,s:s,s:I,s:I}", "dataset", s->zSource, "scene_name", s->zName, "video",
+                                                       zVideo, "frame_offset", (json_int_t)s->offset, "n_frames", (json_int_t)s->nFrames));
+            }
+            rec = rc ? NULL : json_pack("{s:I,s:s,s:s,s:s,s:o,s:s,s:I,s:I,s:o}", "id", (json_int_t)q->id, "stream", t->zName, "question_type",
+                                        q->zType, "question", q->zQuestion, "options", options ? options : json_null(), "ground_truth",
+                                        q->zGroundTruth, "query_frame", (json_int_t)q->queryFrame, "n_frames", (json_int_t)t->nFrames,
+                                        "scenes", rooms);
+            if( rc ){
+                json_decref(options);
+                json_decref(rooms);
+                break;
+            }
+            if( rec==NULL ){
+                rc = sptt_fail(SPTT_EFORMAT, "stream question %lld: a text field is not valid UTF-8", (long long)q->id);
+                break;
+            }
+            rc = write_json_line(&f, rec, "");
+            if( rc==SPTT_OK ) rc = sptt_atomic_write(&f, "\n", 1);
+            json_decref(rec);
+            if( rc==SPTT_OK ) r->nRecords++;
+        }
+    }
+    if( rc==SPTT_OK && o->zVideoDir ) rc = write_videos(db, &scenes, o->zVideoDir, &o->video, &r->nVideos);
+    if( rc==SPTT_OK ){
+        rc = sptt_atomic_commit(&f);
+        open = 0;
+    }
+    r->nScenes = scenes.n;
+done:
+    if( open ) sptt_atomic_abort(&f);
+    scene_set_free(&scenes);
+    sptt_streams_free(&st);
+    return rc;
+}

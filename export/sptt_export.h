@@ -10,6 +10,10 @@
 **   |          | letter for multiple choice, the number as text otherwise)| json                       |
 **   | training | a JSON list of {id, video, conversations}: "<video>\n" + | Spatial-TTT / Qwen-VL      |
 **   |          | the wrapped prompt, then the answer                      | fine-tuning data loader    |
+**   | streams  | JSONL, one long-horizon stream question a line: id,      | Python's json               |
+**   |          | stream, question_type, question, options, ground_truth,  |                            |
+**   |          | query_frame, n_frames and the walk's scenes (dataset,    |                            |
+**   |          | scene_name, video, frame_offset, n_frames)               |                            |
 **   | video    | H.264 MP4 (libavcodec/libavformat), or PNG frames        | FFmpeg, decord, any player |
 **   | ply      | binary PLY: x y z, colour, instance and NYU40 label      | Open3D, MeshLab, ingest's  |
 **   |          |                                                          | PLY reader                 |
@@ -79,6 +83,13 @@ typedef struct sptt_export_result {
 /* VSI-Bench's test records, one JSON object per line (the table above). The benchmark asks about
 ** a video, so questions of scenes without a camera walk are left out (counted in nNoVideo). */
 int sptt_export_vsibench(sqlite3 *db, const sptt_export_qa_opts *o, const char *zOut, sptt_export_result *r);
+
+/* The current long-horizon streams' questions (sptt_dataset.h), of the streams whose every scene is
+** of opts->zSplit when given, one JSON object a line (the table above); query_frame is a global
+** frame: the frames of the scenes before, then the frame's index in its scene's walk, so it falls
+** in the scene whose frame_offset <= query_frame < frame_offset + n_frames. With zVideoDir, every
+** scene's video is written below it at its "video" path. opts->azScene is ignored. */
+int sptt_export_streams(sqlite3 *db, const sptt_export_qa_opts *o, const char *zOut, sptt_export_result *r);
 
 #define SPTT_EXPORT_QA           1
 #define SPTT_EXPORT_DESCRIPTIONS 2

@@ -11,12 +11,12 @@
 #include <stdio.h>
 #include <string.h>
 
-enum { CMD_VSIBENCH, CMD_TRAINING, CMD_VIDEO, CMD_PLY, CMD_COUNT };
-static const char *const azCmd[CMD_COUNT] = { "vsibench", "training", "video", "ply" };
+enum { CMD_VSIBENCH, CMD_TRAINING, CMD_VIDEO, CMD_PLY, CMD_STREAMS, CMD_COUNT };
+static const char *const azCmd[CMD_COUNT] = { "vsibench", "training", "video", "ply", "streams" };
 
 /* The commands an option applies to, a bit each. */
-#define ALL_CMDS 0xfu
-#define QA_CMDS ((1u << CMD_VSIBENCH) | (1u << CMD_TRAINING))
+#define ALL_CMDS 0x1fu
+#define QA_CMDS ((1u << CMD_VSIBENCH) | (1u << CMD_TRAINING) | (1u << CMD_STREAMS))
 #define VIDEO_CMDS (QA_CMDS | (1u << CMD_VIDEO))
 
 static int command_index(const char *z)
@@ -42,7 +42,7 @@ int main(int argc, char **argv)
           "video: .mp4, ply: .ply)", .cShort = 'o' },
         { "scene", SPTT_ARG_LIST, &scenes, .zArg = "NAME", .zHelp = "video, ply: the scene (one); vsibench: only these\n(repeatable)" },
         { "split", SPTT_ARG_CHOICE, &split, .zChoices = "train|val|test", .zArg = "S", .zHelp = "only the scenes of this split" },
-        { "videos", SPTT_ARG_FLAG, &videos, .zHelp = "vsibench: also write each scene's video as\n{dataset}/{scene_name}.mp4 beside FILE" },
+        { "videos", SPTT_ARG_FLAG, &videos, .zHelp = "vsibench, streams: also write each scene's video as\n{dataset}/{scene_name}.mp4 beside FILE" },
         { "stage", SPTT_ARG_CHOICE, &stage, .zChoices = "qa|descriptions", .zArg = "S",
           .zHelp = "training: qa (stage 2, default) or descriptions (stage 1)" },
         { "instruction", SPTT_ARG_STRING, &zInstruction, .zArg = "TEXT",
@@ -61,7 +61,8 @@ int main(int argc, char **argv)
                      "training --db DB -o FILE.json [--stage qa|descriptions] [--instruction TEXT]\n"
                      " [--video-dir DIR] [--split S]\n"
                      "video --db DB --scene NAME [-o FILE.mp4] [--png DIR] [--size WxH] [--fps F]\n"
-                     "ply --db DB --scene NAME -o FILE.ply [--no-faces]",
+                     "ply --db DB --scene NAME -o FILE.ply [--no-faces]\n"
+                     "streams --db DB -o FILE.jsonl [--split S] [--videos]",
         .zAbout = "Writes the dataset's questions, descriptions, videos and point clouds for the tools that\n"
                   "read them, without changing the dataset:\n"
                   "  vsibench  one JSON object a line as VSI-Bench's test records: id, dataset, scene_name,\n"
@@ -73,11 +74,15 @@ int main(int argc, char **argv)
                   "            pack lacks are rendered from the mesh\n"
                   "  ply       the aligned points with colour, instance and NYU40 label (ushort label, as\n"
                   "            ScanNet's labels.ply), and the mesh's triangles; read by Open3D and MeshLab\n"
+                  "  streams   the long-horizon stream questions, one JSON object a line: id, stream,\n"
+                  "            question_type, question, options, ground_truth, query_frame (a frame of the\n"
+                  "            scenes' walks laid end to end), n_frames and the scenes in walking order\n"
+                  "            (dataset, scene_name, video, frame_offset, n_frames)\n"
                   "Files appear complete or not at all (temporary name, sync, rename).",
         .aOpt = aOpt,
         .nArgMin = 1,
         .nArgMax = 1,
-        .zArgName = "command (vsibench, training, video or ply)",
+        .zArgName = "command (vsibench, training, video, ply or streams)",
     };
     sptt_video_opts_default(&vo);
     if( (status = sptt_cli_parse(&cli, argc, argv, &first)) >= 0 ) goto out;
@@ -91,7 +96,7 @@ int main(int argc, char **argv)
             { "out", zOut!=NULL, ALL_CMDS },
             { "scene", scenes.n > 0, (1u << CMD_VSIBENCH) | (1u << CMD_VIDEO) | (1u << CMD_PLY) },
             { "split", split >= 0, QA_CMDS },
-            { "videos", videos, 1u << CMD_VSIBENCH },
+            { "videos", videos, (1u << CMD_VSIBENCH) | (1u << CMD_STREAMS) },
             { "stage", stage >= 0, 1u << CMD_TRAINING },
             { "instruction", zInstruction!=NULL, 1u << CMD_TRAINING },
             { "video-dir", zVideoDir!=NULL, 1u << CMD_TRAINING },
@@ -143,7 +148,7 @@ int main(int argc, char **argv)
         if( (rc = sptt_pathf(zDir, sizeof zDir, "%.*s", (int)(strrchr(zOut, '/') - zOut), zOut)) ) goto fail;
         if( (rc = sptt_mkdirs(zDir)) ) goto fail;
     }
-    if( cmd==CMD_VSIBENCH || cmd==CMD_TRAINING ){
+    if( cmd==CMD_VSIBENCH || cmd==CMD_TRAINING || cmd==CMD_STREAMS ){
         static const char *const azSplit[3] = { "train", "val", "test" };
         sptt_export_qa_opts qo;
         sptt_export_result r;
@@ -154,7 +159,7 @@ int main(int argc, char **argv)
         qo.nScene = scenes.n;
         qo.video = vo;
         qo.quiet = cli.quiet;
-        if( cmd==CMD_VSIBENCH ){
+        if( cmd==CMD_VSIBENCH || cmd==CMD_STREAMS ){
             if( videos ){
                 const char *zSlash = strrchr(zOut, '/');
                 if( zSlash==NULL ) rc = sptt_pathf(zDir, sizeof zDir, ".");
@@ -162,7 +167,7 @@ int main(int argc, char **argv)
                 if( rc ) goto fail;
                 qo.zVideoDir = zDir;
             }
-            rc = sptt_export_vsibench(db, &qo, zOut, &r);
+            rc = cmd==CMD_VSIBENCH ? sptt_export_vsibench(db, &qo, zOut, &r) : sptt_export_streams(db, &qo, zOut, &r);
         }else{
             sptt_train_opts_default(&to);
             qo.zVideoDir = zVideoDir;

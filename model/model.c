@@ -5,17 +5,9 @@
 ** The time per component (sptt_stats) is measured here, between the steps of a pass, so the
 ** kernels stay free of bookkeeping and the double instantiation runs exactly the same steps.
 */
-#include "sptt_model.h"
-#include "kern_model.inc"
+#include "sptt_model_int.h"
 
 #include <omp.h>
-
-struct sptt_model {
-    kmodel *k;
-    void (*xHook)(void *, int);   /* called as each block's backward completes */
-    void *pHookCtx;
-    sptt_stats stats;
-};
 
 int sptt_model_create(const sptt_config *cfg, uint64_t seed, sptt_model **ppModel)
 {

@@ -42,6 +42,7 @@ typedef struct build_tally {
 
 typedef struct build_args {
     sptt_build_opts o;
+    sptt_stream_opts streams;     /* nStreams 0: none */
     const char *zDb, *zMerge, *zLabels;
     int frame[2], image[2], render[2], obb;
     int quiet;
@@ -283,6 +284,17 @@ static int run_build(sptt_build_comm *c, build_args *g, int argc, char **argvTyp
                 status = 1;
             }
         }
+        /* Streams walk the finished scenes, so they come after the merge, on the dataset itself. */
+        if( g->streams.nStreams > 0 ){
+            sptt_stream_result sr;
+            g->streams.seed = g->o.annotate.seed;
+            if( (rc = sptt_annotate_streams(db, &g->streams, &sr)) ){
+                sptt_report(TOOL, "streams: %s", sptt_errmsg());
+                if( status==0 ) status = sptt_exit_status(rc)==2 ? 2 : 1;
+            }else if( !g->quiet ){
+                printf("%s: %s\n", TOOL, sr.zSummary);
+            }
+        }
         if( !g->quiet ) print_summary(&t, items.n, c->size, sptt_now() - t0);
         {
             sptt_buf b = {0};
@@ -381,6 +393,8 @@ static int check_args(sptt_build_comm *c, sptt_cli *cli, build_args *g, int nArg
             zErr = zMsg;
         }
     }
+    if( zErr==NULL && g->streams.nRooms > 0 && g->streams.nStreams==0 ) zErr = "--rooms describes streams: give --streams N too";
+    if( zErr==NULL && g->zMerge && g->streams.nStreams > 0 ) zErr = "--streams is made by a build, not by --merge";
     if( zErr==NULL ) return -1;
     if( c->rank!=0 ) return 2;
     return sptt_cli_usage_error(cli, "%s", zErr);
@@ -429,6 +443,9 @@ int main(int argc, char **argv)
         { "render-frames", SPTT_ARG_SIZE, g.render, .zArg = "WxH", .zHelp = "annotate: render frames into packs that have none" },
         { "descriptions", SPTT_ARG_INT, &g.o.annotate.nVariants, 0, 100, .zArg = "N", .zHelp = "annotate: walkthrough descriptions per scene (default 3)" },
         { "seed", SPTT_ARG_U64, &g.o.annotate.seed, 0, 9007199254740992.0, .zArg = "S", .zHelp = "annotate: seed of every random choice (default 0)" },
+        { "streams", SPTT_ARG_INT, &g.streams.nStreams, 1, 100000, .zArg = "N",
+          .zHelp = "after every scene: N long-horizon streams of --rooms annotated scenes\n(sptt-annotate --streams, with --seed)" },
+        { "rooms", SPTT_ARG_INT, &g.streams.nRooms, 1, 64, .zArg = "R", .zHelp = "streams: scenes walked one after another (default 3)" },
         { 0 },
     };
     sptt_cli cli = {
@@ -490,6 +507,7 @@ int main(int argc, char **argv)
         g.o.annotate.height = g.image[1];
         g.o.annotate.renderW = g.render[0];
         g.o.annotate.renderH = g.render[1];
+        if( g.streams.nRooms==0 ) g.streams.nRooms = 3;
         if( g.zMerge ) status = run_merge(&c, &g, argc - first, argv + first);
         else status = run_build(&c, &g, argcTyped, argvTyped, (const char *const *)(argv + first), argc - first);
     }

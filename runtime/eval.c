@@ -5,6 +5,7 @@
 */
 #include "sptt_eval.h"
 #include "sptt_ckpt.h"
+#include "sptt_cli.h"
 #include "sptt_common.h"
 #include "sptt_data.h"
 #include "sptt_dataset.h"
@@ -203,6 +204,114 @@ static json_t *rows_json(sptt_vsi_tally *t, int tasks)
     return arr;
 }
 
+/* ---------------------------------------------------------------------------------------------
+** Long-horizon streams: questions asked at a frame of several scenes walked one after another.
+** Each is answered offline, like a scene's question, from nFrames frames spread evenly over the
+** walk up to its query frame; scored per question type, outside the VSI-Bench overall.
+*/
+static int stream_baseline_fit(const sptt_streams *tr, baseline *b)
+{
+    sptt_examples ex = {0};
+    int n = 0, rc;
+    for(int i = 0; i < tr->n; i++) n += tr->a[i].nQuestion;
+    memset(b, 0, sizeof *b);
+    if( n==0 ) return SPTT_OK;
+    if( (ex.a = sptt_calloc((size_t)n, sizeof *ex.a))==NULL ) return SPTT_ENOMEM;
+    /* borrowed strings: baseline_fit copies what it keeps */
+    for(int i = 0; i < tr->n; i++){
+        for(int k = 0; k < tr->a[i].nQuestion; k++){
+            ex.a[ex.n].zKind = tr->a[i].aQuestion[k].zType;
+            ex.a[ex.n].zAnswer = tr->a[i].aQuestion[k].zGroundTruth;
+            ex.n++;
+        }
+    }
+    rc = baseline_fit(&ex, b);
+    free(ex.a);
+    return rc;
+}
+
+static void print_streams(sptt_vsi_tally *model, sptt_vsi_tally *base, int nStreams, int nQ)
+{
+    const sptt_vsi_row *a, *b;
+    int n, nb;
+    if( sptt_vsi_tally_types(model, &a, &n) || sptt_vsi_tally_types(base, &b, &nb) ) return;
+    printf("%-28s %9s %9s %9s   (%s; not in the overall)\n", "long-horizon", "questions", "model", "baseline",
+           sptt_plural(nStreams, "stream", NULL));
+    for(int i = 0; i < n; i++){
+        double bs = -1;
+        for(int k = 0; k < nb; k++) if( strcmp(b[k].zName, a[i].zName)==0 ) bs = b[k].score;
+        if( bs < 0 ) printf("%-28s %9d %9.1f %9s\n", a[i].zName, a[i].n, 100 * a[i].score, "-");
+        else printf("%-28s %9d %9.1f %9.1f\n", a[i].zName, a[i].n, 100 * a[i].score, 100 * bs);
+    }
+    if( n==0 ) printf("%-28s %9d\n", "(no questions)", nQ);
+}
+
+/* Every question of the split's streams (the first maxQuestions), tallied and listed in aPred. */
+static int eval_streams(const sptt_eval_opts *o, sqlite3 *db, sptt_model *m, const sptt_tokenizer *tok, int nFrames, float *pixels,
+                        int maxNew, const sptt_streams *st, const baseline *base, sptt_vsi_tally *tModel, sptt_vsi_tally *tBase,
+                        json_t *aPred, int *pnQ)
+{
+    sptt_walk_part *aPart = NULL;
+    char *zPrompt = NULL;
+    int rc = SPTT_OK, nQ = 0, nAll = 0;
+    sptt_progress prog;
+    for(int i = 0; i < st->n; i++) nAll += st->a[i].nQuestion;
+    if( o->maxQuestions > 0 && o->maxQuestions < nAll ) nAll = o->maxQuestions;
+    sptt_progress_start(&prog, "stream questions", (uint64_t)nAll);
+    for(int i = 0; i < st->n && rc==SPTT_OK && nQ < nAll; i++){
+        const sptt_stream *t = &st->a[i];
+        int64_t loaded = -1;
+        free(aPart);
+        if( (aPart = sptt_calloc((size_t)t->nScene + 1, sizeof *aPart))==NULL ){ rc = SPTT_ENOMEM; break; }
+        for(int k = 0; k < t->nScene; k++){
+            aPart[k].zScene = t->aScene[k].zName;
+            aPart[k].nFrames = (uint64_t)t->aScene[k].nFrames;
+        }
+        for(int k = 0; k < t->nQuestion && rc==SPTT_OK && nQ < nAll; k++){
+            const sptt_stream_question *q = &t->aQuestion[k];
+            char *zPred = NULL;
+            double v;
+            int numeric = sptt_vsi_parse_float(q->zGroundTruth, &v)==0;
+            /* questions come by query frame: one decode serves every question asked there */
+            if( nFrames > 0 && q->queryFrame!=loaded ){
+                if( (rc = sptt_walk_frames(db, aPart, t->nScene, (uint64_t)q->queryFrame + 1, sptt_model_config(m), nFrames, pixels)) ){
+                    sptt_fail_prefix(rc, "stream %s: ", t->zName);
+                    break;
+                }
+                loaded = q->queryFrame;
+            }
+            {
+                size_t n = strlen(q->zPrompt) + (o->zSuffix ? strlen(o->zSuffix) + 1 : 0) + 1;
+                free(zPrompt);
+                if( (zPrompt = sptt_malloc(n))==NULL ){ rc = SPTT_ENOMEM; break; }
+                snprintf(zPrompt, n, "%s%s%s", q->zPrompt, o->zSuffix ? " " : "", o->zSuffix ? o->zSuffix : "");
+            }
+            if( (rc = answer(m, tok, zPrompt, nFrames, pixels, maxNew, &zPred)) ) break;
+            double score = sptt_vsi_score(zPred, q->zGroundTruth, numeric);
+            const char *zBase = baseline_answer(base, q->zType);
+            if( (rc = sptt_vsi_tally_add(tModel, q->zType, score))==SPTT_OK && zBase )
+                rc = sptt_vsi_tally_add(tBase, q->zType, sptt_vsi_score(zBase, q->zGroundTruth, numeric));
+            char *zShow = utf8_clean(zPred);
+            json_t *row = zShow ? json_pack("{s:I,s:s,s:I,s:s,s:s,s:s,s:f}", "id", (json_int_t)q->id, "stream", t->zName, "query_frame",
+                                            (json_int_t)q->queryFrame, "question_type", q->zType, "target", q->zGroundTruth,
+                                            "prediction", zShow, "score", score) : NULL;
+            free(zShow);
+            free(zPred);
+            if( row==NULL || json_array_append_new(aPred, row) ){
+                rc = sptt_fail(SPTT_ENOMEM, "out of memory");
+                break;
+            }
+            nQ++;
+            sptt_progress_step(&prog, 1);
+        }
+    }
+    sptt_progress_end(&prog);
+    free(aPart);
+    free(zPrompt);
+    *pnQ = nQ;
+    return rc;
+}
+
 int sptt_eval_run(const sptt_eval_opts *o, double *pOverall)
 {
     const char *zSplit = o->zSplit ? o->zSplit : "val";
@@ -211,8 +320,11 @@ int sptt_eval_run(const sptt_eval_opts *o, double *pOverall)
     sptt_train_state st;
     sqlite3 *db = NULL;
     sptt_examples qs = {0}, tr = {0};
-    baseline base = {0};
-    sptt_vsi_tally *tModel = NULL, *tBase = NULL;
+    sptt_streams sq = {0}, str = {0};
+    baseline base = {0}, sbase = {0};
+    sptt_vsi_tally *tModel = NULL, *tBase = NULL, *tStream = NULL, *tStreamBase = NULL;
+    json_t *aStreamPred = json_array();
+    int nStreamQ = 0;
     float *pixels = NULL;
     char *zLoaded = NULL, *zPrompt = NULL;
     json_t *aPred = json_array();
@@ -231,6 +343,9 @@ int sptt_eval_run(const sptt_eval_opts *o, double *pOverall)
     }
     if( (rc = baseline_fit(&tr, &base)) ) goto done;
     if( (rc = sptt_vsi_tally_new(&tModel)) || (rc = sptt_vsi_tally_new(&tBase)) ) goto done;
+    if( (rc = sptt_streams_load(db, zSplit, &sq)) || (rc = sptt_streams_load(db, "train", &str)) ) goto done;
+    if( (rc = stream_baseline_fit(&str, &sbase)) ) goto done;
+    if( (rc = sptt_vsi_tally_new(&tStream)) || (rc = sptt_vsi_tally_new(&tStreamBase)) ) goto done;
     {
         const sptt_config *cfg = sptt_model_config(m);
         size_t nPix = (size_t)nFrames * (size_t)cfg->frame_h * (size_t)cfg->frame_w * 3;
@@ -273,14 +388,21 @@ int sptt_eval_run(const sptt_eval_opts *o, double *pOverall)
     }
     sptt_progress_end(&prog);
     if( rc ) goto done;
+    if( sq.n > 0 && (rc = eval_streams(o, db, m, tok, nFrames, pixels, maxNew, &sq, &sbase, tStream, tStreamBase, aStreamPred, &nStreamQ)) )
+        goto done;
     if( !o->quiet ) print_table(tModel, tBase, zSplit, nQ);
+    if( !o->quiet && sq.n > 0 ) print_streams(tStream, tStreamBase, sq.n, nStreamQ);
     if( pOverall ) *pOverall = 100 * sptt_vsi_tally_overall(tModel);
     if( o->zReport ){
-        json_t *rep = json_pack("{s:s,s:s,s:s,s:i,s:i,s:f,s:f,s:o,s:o,s:o,s:o}", "checkpoint", o->zCkpt, "dataset", o->zDb,
+        json_t *lh = json_pack("{s:i,s:i,s:o,s:o,s:o}", "streams", sq.n, "questions", nStreamQ, "types", rows_json(tStream, 0),
+                               "baseline_types", rows_json(tStreamBase, 0), "predictions", aStreamPred);
+        json_t *rep = json_pack("{s:s,s:s,s:s,s:i,s:i,s:f,s:f,s:o,s:o,s:o,s:o,s:o}", "checkpoint", o->zCkpt, "dataset", o->zDb,
                                 "split", zSplit, "frames", nFrames, "questions", nQ, "overall", 100 * sptt_vsi_tally_overall(tModel),
                                 "baseline_overall", 100 * sptt_vsi_tally_overall(tBase), "tasks", rows_json(tModel, 1),
-                                "baseline_tasks", rows_json(tBase, 1), "types", rows_json(tModel, 0), "predictions", aPred);
+                                "baseline_tasks", rows_json(tBase, 1), "types", rows_json(tModel, 0), "predictions", aPred,
+                                "long_horizon", lh);
         aPred = NULL;
+        aStreamPred = NULL;
         char *z = rep ? json_dumps(rep, JSON_INDENT(1)) : NULL;
         rc = z ? sptt_write_file(o->zReport, z, strlen(z)) : sptt_fail(SPTT_ENOMEM, "out of memory");
         free(z);
@@ -288,6 +410,12 @@ int sptt_eval_run(const sptt_eval_opts *o, double *pOverall)
     }
 done:
     json_decref(aPred);
+    json_decref(aStreamPred);
+    sptt_vsi_tally_free(tStream);
+    sptt_vsi_tally_free(tStreamBase);
+    baseline_free(&sbase);
+    sptt_streams_free(&sq);
+    sptt_streams_free(&str);
     free(zPrompt);
     free(zLoaded);
     free(pixels);

@@ -11,6 +11,12 @@
 **   Numeric or multiple choice: a question is numeric when its target parses as a number
 **   (sptt_vsi_parse_float); multiple-choice targets are option letters.
 **
+**   Long-horizon streams (sptt_dataset.h) whose every scene is of the split are evaluated after
+**   the scene questions, in a section of their own outside the overall score: a stream question
+**   is answered the same way, its sample holding nFrames frames spread evenly over the walk's
+**   frames 0 .. query frame (sptt_walk_frames); the baseline is fitted on the training split's
+**   streams. maxQuestions caps the stream questions separately.
+**
 **   The baseline answers every question of a type with the type's most common target in the
 **   training split (ties to the first in byte order) when it is multiple choice, or the mean of
 **   its training targets when numeric. Types absent from the training split have no baseline.

@@ -36,7 +36,10 @@ int main(int argc, char **argv)
                   "multiple choice by the option letter, numbers by mean relative accuracy over ten\n"
                   "thresholds; a mean per question type, the direction levels averaged into one task,\n"
                   "the overall score the mean of the tasks. The baseline column answers each type with\n"
-                  "its most common training answer (numbers: the training mean).",
+                  "its most common training answer (numbers: the training mean). Long-horizon stream\n"
+                  "questions (sptt-annotate --streams) of streams whose every scene is in the split follow\n"
+                  "in their own section, each answered from --frames frames of the walk up to its query\n"
+                  "frame, and are not part of the overall score.",
         .aOpt = aOpt,
         .zNotes = "Exit status: 0 done; 1 a failure; 2 a usage error or bad input.\n",
     };

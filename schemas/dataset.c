@@ -9,6 +9,7 @@
 #include "sptt_dataset.h"
 #include "sptt_schemas.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -125,6 +126,19 @@ static int migrate_v2(sqlite3 *db)
     return sptt_db_exec(db, "ALTER TABLE scenes ADD COLUMN annotate_params TEXT;");
 }
 
+/*
+** Version 3 -> 4: the long-horizon stream tables. Their text is dataset.sql's own from the
+** "VERSION 4 TABLES" line on, so the upgrade and a new file cannot disagree. Nothing existing
+** changes: a dataset upgraded has no streams until sptt-annotate --streams makes them.
+*/
+static int migrate_v3(sqlite3 *db)
+{
+    const char *z = strstr(sptt_dataset_sql, "\n-- VERSION 4 TABLES.");
+    assert( z!=NULL );
+    if( z==NULL ) return sptt_fail(SPTT_ECORRUPT, "dataset.sql: the version 4 marker is missing");
+    return sptt_db_exec(db, z + 1);
+}
+
 /* Creates the schema or upgrades it, under the write lock, after checking again what the file is:
 ** another process may have done it between our first look and our lock. */
 static int create_or_upgrade(sqlite3 *db, const char *zPath, int flags)
@@ -138,11 +152,12 @@ static int create_or_upgrade(sqlite3 *db, const char *zPath, int flags)
     if( (rc = pragma_int(db, "SELECT count(*)=0 FROM sqlite_schema", &id.empty)) ) goto done;
     if( (rc = check_ident(zPath, &id, flags)) ) goto done;
     if( id.empty ) rc = sptt_db_exec(db, sptt_dataset_sql);
-    else if( id.version==1 ){
-        rc = migrate_v1(db);
-        if( rc==SPTT_OK ) rc = migrate_v2(db);
-    }else if( id.version==2 ) rc = migrate_v2(db);
-    else goto done;
+    else if( id.version < SPTT_DATASET_VERSION ){
+        /* Each step upgrades by one version, oldest first. */
+        if( id.version<=1 ) rc = migrate_v1(db);
+        if( rc==SPTT_OK && id.version<=2 ) rc = migrate_v2(db);
+        if( rc==SPTT_OK && id.version<=3 ) rc = migrate_v3(db);
+    }else goto done;
     if( rc ) goto done;
     snprintf(zSql, sizeof zSql, "PRAGMA application_id=%d; PRAGMA user_version=%d;", (int)SPTT_DATASET_APP_ID, SPTT_DATASET_VERSION);
     if( (rc = sptt_db_exec(db, zSql)) ) goto done;

@@ -1,9 +1,9 @@
--- Spatial-TTT dataset, schema version 3.
+-- Spatial-TTT dataset, schema version 4.
 --
 -- One SQLite file holds every scene's metadata, geometry, annotations and QA. The heavy per-point
 -- data lives in zstd scene packs (schemas/README.md); `scenes.pack_path` points at them.
--- The file is marked with PRAGMA application_id = 0x53505454 ('SPTT') and user_version = 3,
--- which schemas/dataset.c sets on creation and checks on every open; a version 1 or 2 file is
+-- The file is marked with PRAGMA application_id = 0x53505454 ('SPTT') and user_version = 4,
+-- which schemas/dataset.c sets on creation and checks on every open; a version 1, 2 or 3 file is
 -- upgraded in place the first time a tool opens it for writing (schemas/dataset.c says how).
 --
 -- Conventions: lengths in metres, areas in square metres, angles in degrees, coordinates in the
@@ -156,3 +156,47 @@ CREATE TABLE runs (
     status      INTEGER,             -- exit status; NULL while running or after a crash
     summary     TEXT                 -- JSON counts the tool reported
 ) STRICT;
+
+-- VERSION 4 TABLES. schemas/dataset.c upgrades a version 3 file by running this file's text from
+-- the line above to its end, so everything below must be new in version 4, and nothing above.
+--
+-- Long-horizon streams: several scenes walked one after another as one long video, and questions
+-- asked at a frame of that walk (global frame index: the frames of the rooms before, then the
+-- frame's index in its own walk). A stream spans scenes, so it hangs off no scene: its scenes are
+-- named, with the annotation state the questions were made from, and the stream is current while
+-- every one of them still holds that state (sptt_streams_load reads only current streams).
+CREATE TABLE streams (
+    stream_id   INTEGER PRIMARY KEY,
+    name        TEXT    NOT NULL UNIQUE,
+    seed        INTEGER NOT NULL,
+    n_rooms     INTEGER NOT NULL CHECK (n_rooms >= 1),
+    n_frames    INTEGER NOT NULL CHECK (n_frames >= 1),   -- the whole walk
+    params      TEXT    NOT NULL,     -- JSON: the options and scene list it was drawn with
+    created_at  TEXT    NOT NULL
+) STRICT;
+
+CREATE TABLE stream_scenes (
+    stream_id    INTEGER NOT NULL REFERENCES streams(stream_id) ON DELETE CASCADE,
+    position     INTEGER NOT NULL CHECK (position >= 0),   -- room 0, 1, ... in walking order
+    scene_name   TEXT    NOT NULL,   -- by name: a re-ingest or a merge gives the scene a new id
+    frame_offset INTEGER NOT NULL CHECK (frame_offset >= 0),
+    n_frames     INTEGER NOT NULL CHECK (n_frames >= 1),
+    annotated_geometry TEXT NOT NULL, -- the scene's state the questions were made from
+    annotate_params    TEXT,
+    PRIMARY KEY (stream_id, position)
+) STRICT;
+
+CREATE TABLE stream_qa (
+    stream_qa_id   INTEGER PRIMARY KEY,
+    stream_id      INTEGER NOT NULL REFERENCES streams(stream_id) ON DELETE CASCADE,
+    question_type  TEXT    NOT NULL,  -- stream_object_counting, stream_appearance_order, stream_first_room
+    query_frame    INTEGER NOT NULL CHECK (query_frame >= 0),  -- global frame the question is asked at
+    question       TEXT    NOT NULL,
+    options        TEXT,              -- JSON array of "A. ..." strings, NULL for numeric answers
+    ground_truth   TEXT    NOT NULL,  -- as VSI-Bench's test records: the letter, or the number as text
+    answer_text    TEXT    NOT NULL,  -- the correct option's text, or the number
+    objects        TEXT,              -- JSON: the categories and instances the question is about
+    prompt         TEXT    NOT NULL,  -- the full model prompt (wrapper + question + options)
+    meta           TEXT               -- JSON: the values behind the answer
+) STRICT;
+CREATE INDEX stream_qa_stream ON stream_qa(stream_id, query_frame);

@@ -8,6 +8,11 @@
 ** (ORDER BY rowid), scene_id becomes the target's new id, and qa_id (the one other surrogate key)
 ** is left to the target to number. Foreign keys are checked at COMMIT (defer_foreign_keys), so
 ** the tables need no particular order.
+**
+** Streams (version 4) span scenes and have no scene_id: after the scenes, sptt_dataset_merge
+** carries the shard's streams, each in its own transaction, replacing a stream of the same name,
+** with stream_id and stream_qa_id numbered by the target. They name their scenes, whose rows were
+** copied verbatim, so a stream current in the shard is current in the target.
 */
 #include "sptt_common.h"
 #include "sptt_dataset.h"
@@ -19,7 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Tables in a dataset: dataset.sql has ten; a bound on the schema scan. */
+/* Tables in a dataset: dataset.sql has thirteen; a bound on the schema scan. */
 #define MERGE_MAX_TABLES 64
 
 typedef struct merge_table {
@@ -265,6 +270,57 @@ int sptt_dataset_copy_scene(sqlite3 *db, const char *zFrom, const char *zName, i
     return rc;
 }
 
+/* Every stream of src into main, one transaction each, in name order. */
+static int copy_streams(sqlite3 *db)
+{
+    sqlite3_stmt *st = NULL;
+    sptt_scene_names names = {0};
+    int rc, step = SQLITE_DONE;
+    rc = sptt_db_prepare(db, "SELECT name FROM src.streams ORDER BY name", &st);
+    while( rc==SPTT_OK && (step = sqlite3_step(st))==SQLITE_ROW ){
+        char **p = sptt_realloc(names.az, sizeof(char *) * (size_t)(names.n + 1));
+        if( p==NULL ){
+            rc = SPTT_ENOMEM;
+            break;
+        }
+        names.az = p;
+        if( (names.az[names.n] = strdup((const char *)sqlite3_column_text(st, 0)))==NULL ) rc = sptt_fail(SPTT_ENOMEM, "out of memory");
+        else names.n++;
+    }
+    if( rc==SPTT_OK && step!=SQLITE_DONE ) rc = sptt_db_fail(db, "list the shard's streams");
+    sqlite3_finalize(st);
+    st = NULL;
+    for(int i = 0; i < names.n && rc==SPTT_OK; i++){
+        static const char *const azSql[] = {
+            "DELETE FROM main.streams WHERE name=?1",
+            "INSERT INTO main.streams(name, seed, n_rooms, n_frames, params, created_at) "
+            "SELECT name, seed, n_rooms, n_frames, params, created_at FROM src.streams WHERE name=?1",
+            "INSERT INTO main.stream_scenes SELECT (SELECT stream_id FROM main.streams WHERE name=?1), x.position, x.scene_name, "
+            "x.frame_offset, x.n_frames, x.annotated_geometry, x.annotate_params FROM src.stream_scenes AS x JOIN src.streams AS t "
+            "USING(stream_id) WHERE t.name=?1 ORDER BY x.position",
+            "INSERT INTO main.stream_qa(stream_id, question_type, query_frame, question, options, ground_truth, answer_text, objects, "
+            "prompt, meta) SELECT (SELECT stream_id FROM main.streams WHERE name=?1), q.question_type, q.query_frame, q.question, "
+            "q.options, q.ground_truth, q.answer_text, q.objects, q.prompt, q.meta FROM src.stream_qa AS q JOIN src.streams AS t "
+            "USING(stream_id) WHERE t.name=?1 ORDER BY q.stream_qa_id",
+        };
+        if( (rc = begin_main(db)) ) break;
+        for(size_t k = 0; k < sizeof azSql / sizeof azSql[0] && rc==SPTT_OK; k++){
+            if( (rc = sptt_db_prepare(db, azSql[k], &st)) ) break;
+            sqlite3_bind_text(st, 1, names.az[i], -1, SQLITE_STATIC);
+            rc = sptt_db_step_done(db, st, "copy a stream");
+            sqlite3_finalize(st);
+            st = NULL;
+        }
+        if( rc==SPTT_OK ) rc = sptt_db_commit(db);
+        if( rc ){
+            sptt_db_rollback(db);
+            sptt_fail_prefix(rc, "stream %s: ", names.az[i]);
+        }
+    }
+    sptt_scene_names_free(&names);
+    return rc;
+}
+
 int sptt_dataset_merge(sqlite3 *db, const char *zShard, int *pnScenes)
 {
     merge_ctx c;
@@ -298,6 +354,7 @@ int sptt_dataset_merge(sqlite3 *db, const char *zShard, int *pnScenes)
         assert( rc || found );
         if( rc==SPTT_OK ) (*pnScenes)++;
     }
+    if( rc==SPTT_OK ) rc = copy_streams(db);
     detach(db);
     if( rc ) sptt_fail_prefix(rc, "merging %s: ", zShard);
     sptt_scene_names_free(&names);

@@ -91,7 +91,7 @@ int sptt_tool_main(const sptt_tool *t, int argc, char **argv)
     sqlite3 *db = NULL;
     int64_t runId = 0;
     int off = 0, first = 0, status = -1, rc = SPTT_OK, haveRun = 0;
-    int nDone = 0, nSkipped = 0, nFailed = 0;
+    int nDone = 0, nSkipped = 0, nFailed = 0, noScenes = 0;
     double t0 = sptt_now();
     char **argvTyped;
 
@@ -115,12 +115,15 @@ int sptt_tool_main(const sptt_tool *t, int argc, char **argv)
         status = sptt_cli_usage_error(&cli, "%s", sptt_errmsg());
         goto done;
     }
+    noScenes = t->pNoScenes && *t->pNoScenes;
     if( (rc = check_dataset_path(t, *t->pzDb)) || (rc = sptt_dataset_open(*t->pzDb, t->create ? SPTT_DB_CREATE : 0, &db)) ){
         sptt_report(cli.zTool, "%s", sptt_errmsg());
         status = 2;
         goto done;
     }
-    if( t->pScenes ){
+    if( noScenes ){
+        /* nothing to select: the run is xAfter's */
+    }else if( t->pScenes ){
         sptt_scene_query q;
         memset(&q, 0, sizeof q);
         q.azName = t->pScenes->az;
@@ -141,7 +144,7 @@ int sptt_tool_main(const sptt_tool *t, int argc, char **argv)
         status = sptt_exit_status(rc)==1 ? 1 : 2;
         goto done;
     }
-    if( items.n==0 && !cli.quiet ){
+    if( items.n==0 && !cli.quiet && !noScenes ){
         sptt_report(cli.zTool, "%s holds no scene %s needs (%s)", *t->pzDb, cli.zTool,
                     t->state==SPTT_STATE_GEOMETRY ? "run sptt-geometry first" : "run sptt-ingest first");
     }
@@ -179,9 +182,14 @@ int sptt_tool_main(const sptt_tool *t, int argc, char **argv)
         }
         sptt_progress_end(&prog);
     }
-    if( !cli.quiet ){
+    if( !cli.quiet && !noScenes ){
         summary_line(t, items.n, nDone, nSkipped, nFailed, sptt_now() - t0);
         if( t->xReport ) t->xReport(t->pCtx, stdout);
+    }
+    if( t->xAfter && (rc = t->xAfter(t->pCtx, db)) ){
+        int s = sptt_exit_status(rc);
+        sptt_report(cli.zTool, "%s", sptt_errmsg());
+        if( s > status || (status==1 && s==2) ) status = s;
     }
 
 done:

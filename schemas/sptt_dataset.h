@@ -153,6 +153,83 @@ int sptt_qa_rows_load(sqlite3 *db, const char *zSplit, const char *zScene, sptt_
 void sptt_qa_rows_free(sptt_qa_rows *r);
 
 /* ---------------------------------------------------------------------------------------------
+** Long-horizon streams (version 4, schemas/streams.c): several scenes walked one after another
+** as one video, with questions asked at a frame of the walk. The stream rows are bookkeeping and
+** live here; the questions are annotate's (annotate/stream_qa.c).
+**
+** A stream names its scenes and keeps, per scene, the annotation state its questions were made
+** from (annotated_geometry and annotate_params). It is current while every scene still has
+** current annotations in exactly that state and the same number of frames; readers see only
+** current streams, and sptt-annotate --streams remakes the others. Streams are not children of
+** a scene: deleting or replacing a scene leaves its streams stale, not broken.
+*/
+
+/* A scene a stream may walk: current annotations and a camera walk. */
+typedef struct sptt_stream_source {
+    char zName[SPTT_SCENE_NAME_MAX];
+    char zSource[16];
+    char zSplit[8];                    /* "" when not assigned */
+    int64_t nFrames;
+    double fps;
+    char zAnnotatedGeometry[17];
+    char *zAnnotateParams;             /* owned; NULL when unknown */
+} sptt_stream_source;
+
+typedef struct sptt_stream_sources {
+    sptt_stream_source *a;
+    int n;
+} sptt_stream_sources;
+
+/* The scenes streams may walk, in name order, of split zSplit only when not NULL. */
+int sptt_stream_sources_load(sqlite3 *db, const char *zSplit, sptt_stream_sources *pOut);
+void sptt_stream_sources_free(sptt_stream_sources *p);
+
+/* In the caller's transaction. *pUnchanged: a current stream named zName exists with exactly
+** the params zParams (the JSON the maker stores). */
+int sptt_stream_unchanged(sqlite3 *db, const char *zName, const char *zParams, int *pUnchanged);
+/* In the caller's transaction: replaces the stream named zName (its questions go with it) by one
+** walking apScene in order, and returns its id for the questions (stream_qa rows). */
+int sptt_stream_replace(sqlite3 *db, const char *zName, uint64_t seed, const char *zParams, const sptt_stream_source *const *apScene,
+                        int nScene, int64_t *pId);
+
+/* Streams and their questions as readers (sptt-eval, sptt-export) see them. */
+typedef struct sptt_stream_scene {
+    char *zName;
+    char *zSource;                     /* scannet, arkitscenes, mesh */
+    int64_t offset, nFrames;           /* the scene's frames are global frames offset .. offset+nFrames-1 */
+} sptt_stream_scene;
+
+typedef struct sptt_stream_question {
+    int64_t id;                        /* stream_qa_id */
+    char *zType;
+    int64_t queryFrame;
+    char *zQuestion;
+    char *zOptions;                    /* JSON array, NULL for numeric answers */
+    char *zGroundTruth;                /* the letter or the number as text */
+    char *zPrompt;
+} sptt_stream_question;
+
+typedef struct sptt_stream {
+    int64_t id;
+    char *zName;
+    int64_t seed, nFrames;
+    int nScene;
+    sptt_stream_scene *aScene;
+    int nQuestion;
+    sptt_stream_question *aQuestion;   /* by query frame, then id */
+} sptt_stream;
+
+typedef struct sptt_streams {
+    sptt_stream *a;
+    int n;
+} sptt_streams;
+
+/* The current streams (name order); with zSplit, only those whose every scene is of that split
+** (so a validation stream shows no training room). */
+int sptt_streams_load(sqlite3 *db, const char *zSplit, sptt_streams *pOut);
+void sptt_streams_free(sptt_streams *p);
+
+/* ---------------------------------------------------------------------------------------------
 ** Writing stage state: each call runs inside the caller's transaction (sptt_db_begin).
 */
 
@@ -262,6 +339,12 @@ typedef struct sptt_tool {
     ** line. Either may be NULL. */
     void (*xSummaryJson)(void *pCtx, sptt_buf *pJson);
     void (*xReport)(void *pCtx, FILE *out);
+    /* Work on the dataset as a whole after the scenes (NULL: none), such as annotate's streams:
+    ** a failure is reported on one line and sets the status as a failed scene's would. */
+    int (*xAfter)(void *pCtx, sqlite3 *db);
+    /* Read after xCheck: when it points at a non-zero value the run selects and does no scene,
+    ** only xAfter (sptt-annotate --streams without --scene). May be NULL. */
+    const int *pNoScenes;
     void *pCtx;
 } sptt_tool;
 

@@ -13,7 +13,7 @@
 ** Dataset (SQLite)
 */
 #define SPTT_DATASET_APP_ID  0x53505454   /* 'SPTT' */
-#define SPTT_DATASET_VERSION 3
+#define SPTT_DATASET_VERSION 4
 
 #define SPTT_DB_READONLY 0x1   /* open an existing dataset read-only */
 #define SPTT_DB_CREATE   0x2   /* create the file and its schema when absent */

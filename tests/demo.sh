@@ -54,7 +54,17 @@ cat > "$out/tiny.json" <<'EOF'
  "rope_sections": [4, 2, 2]}
 EOF
 "$bin/sptt-train" --db "$out/dataset.db" --out "$out/train" --config "$out/tiny.json" --stage both --steps 60 --batch 4 \
-    --frames 4 --lr 3e-3 --fast-lr 3e-3 --val-every 20 --log-every 20
+    --frames 4 --lr 3e-3 --fast-lr 3e-3 --val-every 20 --log-every 20 --val-fraction 0.4
+echo
+echo "== long-horizon streams: scenes of one split walked one after another, asked at each room's end"
+walks() { sqlite3 "$out/dataset.db" "SELECT count(*) FROM scenes WHERE split='$1' AND n_frames > 0 AND annotated_at IS NOT NULL"; }
+if [ "$(walks val)" -ge 2 ] && [ "$(walks train)" -ge 2 ]; then
+    "$bin/sptt-annotate" --db "$out/dataset.db" --streams 1 --rooms 2 --split val
+    "$bin/sptt-annotate" --db "$out/dataset.db" --streams 2 --rooms 2 --split train
+    sqlite3 "$out/dataset.db" "SELECT t.name || ' @ frame ' || q.query_frame || ': ' || q.question || '  -> ' || q.answer_text
+        FROM stream_qa q JOIN streams t USING(stream_id) WHERE t.name LIKE 'val-%' ORDER BY q.stream_qa_id LIMIT 3" | fold -s -w 120
+    "$bin/sptt-export" streams --db "$out/dataset.db" -o "$out/export/streams.jsonl"
+fi
 echo
 echo "== 5. the validation split's questions answered by the trained model, scored as VSI-Bench"
 last=$(ls "$out/train/stage2/"ckpt-*.safetensors | tail -n 1)

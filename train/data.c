@@ -51,13 +51,9 @@ static void rgb_to_float(const uint8_t *rgb, size_t n, float *out)
     for(size_t i = 0; i < n; i++) out[i] = aLut[rgb[i]];
 }
 
-/* The frames of a pack already read, as RGB bytes (n, H, W, 3). */
-static int pack_frames(void *tj, const sptt_pack *p, const char *zScene, const char *zDb, const sptt_config *cfg, int n,
-                       uint8_t *rgb)
+/* Refuses a pack that has no frames to show. */
+static int pack_check(const sptt_pack *p, const char *zScene, const char *zDb)
 {
-    int W = cfg->frame_w, H = cfg->frame_h, rc = SPTT_OK;
-    size_t nPix = (size_t)W * (size_t)H * 3;
-    uint64_t prev = UINT64_MAX;
     if( p->nFrames==0 ){
         return sptt_fail(SPTT_ESTATE, "scene '%s': its pack has no camera walk, so there are no frames to train on "
                          "(train it text only, with 0 frames)", zScene);
@@ -70,10 +66,38 @@ static int pack_frames(void *tj, const sptt_pack *p, const char *zScene, const c
         return sptt_fail(SPTT_EFORMAT, "scene '%s': pack image encoding %u is not one this toolkit reads", zScene,
                          p->imgEncoding);
     }
+    return SPTT_OK;
+}
+
+/* Frame k of a checked pack as RGB bytes (H, W, 3) at the model's frame size. */
+static int pack_frame(void *tj, const sptt_pack *p, const char *zScene, const sptt_config *cfg, uint64_t k, uint8_t *out)
+{
+    int W = cfg->frame_w, H = cfg->frame_h, rc = SPTT_OK;
+    size_t nPix = (size_t)W * (size_t)H * 3;
+    const uint8_t *a = p->imgData + p->imgOffsets[k];
+    size_t len = (size_t)(p->imgOffsets[k + 1] - p->imgOffsets[k]);
+    if( p->imgEncoding==SPTT_IMG_JPEG ){
+        char zWhat[SPTT_SCENE_NAME_MAX + 48];
+        snprintf(zWhat, sizeof zWhat, "scene '%s' frame %llu", zScene, (unsigned long long)k);
+        rc = sptt_image_jpeg_to_rgb(tj, a, len, (int)p->imgWidth, (int)p->imgHeight, W, H, out, zWhat);
+    }else if( (uint32_t)W==p->imgWidth && (uint32_t)H==p->imgHeight ){
+        memcpy(out, a, nPix);
+    }else{
+        rc = sptt_image_resize_rgb(a, (int)p->imgWidth, (int)p->imgHeight, out, W, H);
+        if( rc ) sptt_fail_prefix(rc, "scene '%s' frame %llu: ", zScene, (unsigned long long)k);
+    }
+    return rc;
+}
+
+/* The frames of a pack already read, as RGB bytes (n, H, W, 3). */
+static int pack_frames(void *tj, const sptt_pack *p, const char *zScene, const char *zDb, const sptt_config *cfg, int n,
+                       uint8_t *rgb)
+{
+    size_t nPix = (size_t)cfg->frame_w * (size_t)cfg->frame_h * 3;
+    uint64_t prev = UINT64_MAX;
+    int rc = pack_check(p, zScene, zDb);
     for(int i = 0; i < n && rc==SPTT_OK; i++){
         uint64_t k = sptt_frame_index(i, n, p->nFrames);
-        const uint8_t *a = p->imgData + p->imgOffsets[k];
-        size_t len = (size_t)(p->imgOffsets[k + 1] - p->imgOffsets[k]);
         uint8_t *out = rgb + (size_t)i * nPix;
         if( k==prev ){
             /* a walk shorter than n: the same frame again, already decoded */
@@ -81,16 +105,7 @@ static int pack_frames(void *tj, const sptt_pack *p, const char *zScene, const c
             continue;
         }
         prev = k;
-        if( p->imgEncoding==SPTT_IMG_JPEG ){
-            char zWhat[SPTT_SCENE_NAME_MAX + 48];
-            snprintf(zWhat, sizeof zWhat, "scene '%s' frame %llu", zScene, (unsigned long long)k);
-            rc = sptt_image_jpeg_to_rgb(tj, a, len, (int)p->imgWidth, (int)p->imgHeight, W, H, out, zWhat);
-        }else if( (uint32_t)W==p->imgWidth && (uint32_t)H==p->imgHeight ){
-            memcpy(out, a, nPix);
-        }else{
-            rc = sptt_image_resize_rgb(a, (int)p->imgWidth, (int)p->imgHeight, out, W, H);
-            if( rc ) sptt_fail_prefix(rc, "scene '%s' frame %llu: ", zScene, (unsigned long long)k);
-        }
+        rc = pack_frame(tj, p, zScene, cfg, k, out);
     }
     return rc;
 }
@@ -129,6 +144,71 @@ int sptt_scene_frames(sqlite3 *db, const char *zScene, const sptt_config *cfg, i
     }
     rc = scene_frames_rgb(db, tj, zScene, cfg, nFrames, rgb);
     if( rc==SPTT_OK ) rgb_to_float(rgb, nPix, pixels);
+    tjDestroy(tj);
+    free(rgb);
+    return rc;
+}
+
+int sptt_walk_frames(sqlite3 *db, const sptt_walk_part *aPart, int nPart, uint64_t nUpTo, const sptt_config *cfg, int nFrames,
+                     float *pixels)
+{
+    const char *zDb = db ? sqlite3_db_filename(db, "main") : NULL;
+    size_t nPix;
+    uint64_t nAll = 0, off = 0, prev = UINT64_MAX;
+    uint8_t *rgb;
+    tjhandle tj;
+    sptt_pack p;
+    int rc = SPTT_OK, at = -1;
+    if( db==NULL || aPart==NULL || cfg==NULL || pixels==NULL ) return sptt_fail(SPTT_EINVAL, "walk frames: an argument is NULL");
+    if( (rc = sptt_config_validate(cfg)) ) return rc;
+    for(int j = 0; j < nPart; j++) nAll += aPart[j].nFrames;
+    if( nFrames < 1 || nUpTo < 1 || nUpTo > nAll ){
+        return sptt_fail(SPTT_EINVAL, "walk frames: %d frames of the first %llu of a walk of %llu", nFrames, (unsigned long long)nUpTo,
+                         (unsigned long long)nAll);
+    }
+    nPix = (size_t)cfg->frame_h * (size_t)cfg->frame_w * 3;
+    if( (rgb = sptt_malloc(nPix * (size_t)nFrames))==NULL ) return SPTT_ENOMEM;
+    if( (tj = tjInitDecompress())==NULL ){
+        free(rgb);
+        return sptt_fail(SPTT_ENOMEM, "turbojpeg: %s", tjGetErrorStr2(NULL));
+    }
+    memset(&p, 0, sizeof p);
+    for(int i = 0, j = 0; i < nFrames && rc==SPTT_OK; i++){
+        uint64_t g = sptt_frame_index(i, nFrames, nUpTo);
+        uint8_t *out = rgb + (size_t)i * nPix;
+        if( g==prev ){
+            memcpy(out, out - nPix, nPix);
+            continue;
+        }
+        prev = g;
+        /* global frames only grow with i, so the scenes are read in walking order, each once */
+        while( g >= off + aPart[j].nFrames ){
+            off += aPart[j].nFrames;
+            j++;
+        }
+        if( j!=at ){
+            sptt_scene_row r;
+            sptt_pack_free(&p);
+            memset(&p, 0, sizeof p);
+            at = j;
+            if( (rc = sptt_scene_get(db, aPart[j].zScene, &r)) ) break;
+            rc = sptt_scene_read_pack(&r, 0, &p);
+            sptt_scene_row_free(&r);
+            if( rc ){
+                name_scene(rc, aPart[j].zScene);
+                break;
+            }
+            if( (rc = pack_check(&p, aPart[j].zScene, zDb && zDb[0] ? zDb : "DB")) ) break;
+            if( p.nFrames!=aPart[j].nFrames ){
+                rc = sptt_fail(SPTT_ESTATE, "scene '%s': its walk has %llu frames where the stream expects %llu (make the streams again)",
+                               aPart[j].zScene, (unsigned long long)p.nFrames, (unsigned long long)aPart[j].nFrames);
+                break;
+            }
+        }
+        rc = pack_frame(tj, &p, aPart[j].zScene, cfg, g - off, out);
+    }
+    if( rc==SPTT_OK ) rgb_to_float(rgb, nPix * (size_t)nFrames, pixels);
+    sptt_pack_free(&p);
     tjDestroy(tj);
     free(rgb);
     return rc;

@@ -74,6 +74,19 @@ uint64_t sptt_frame_index(int i, int n, uint64_t N);
 ** Reads the pack through sptt_scene_read_pack, so a pack that is not the scene's is refused. */
 int sptt_scene_frames(sqlite3 *db, const char *zScene, const sptt_config *cfg, int nFrames, float *pixels);
 
+/* One scene of a walk made of several, laid end to end (a long-horizon stream): global frame g
+** of the walk is frame g - offset of the scene it falls in, offset being the frames before it. */
+typedef struct sptt_walk_part {
+    const char *zScene;
+    uint64_t nFrames;           /* its pack's walk; a pack of another length is refused (SPTT_ESTATE) */
+} sptt_walk_part;
+
+/* n frames of such a walk, cut at its first nUpTo frames (the frames seen by a question asked at
+** global frame nUpTo - 1): global indices by the rule above with N = nUpTo, each decoded from its
+** scene's pack as sptt_scene_frames does, into pixels (n * frame_h * frame_w * 3 floats). */
+int sptt_walk_frames(sqlite3 *db, const sptt_walk_part *aPart, int nPart, uint64_t nUpTo, const sptt_config *cfg, int nFrames,
+                     float *pixels);
+
 /* One example as a model sample (the rule above). pixels holds o->nFrames frames of the example's
 ** scene as sptt_scene_frames gives them; when it is NULL and o->nFrames > 0 they are read here
 ** from db (db is not used otherwise and may be NULL then). Free s with sptt_sample_free. */

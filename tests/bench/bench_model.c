@@ -2,7 +2,8 @@
 ** Benchmark of the model's training step (forward + backward), on one core and on all.
 **
 ** Figures are ratios measured in the same run so they compare across machines:
-**   - the sgemm peak: best of several 1024^3 cblas_sgemm calls, single-threaded;
+**   - the sgemm peak: best of several 1024^3 products through oneDNN's sgemm, which the model's
+**     float products use, at the same thread count (OpenBLAS's rate beside it, for comparison);
 **   - tokens/s and MFU = model FLOPs / step time / sgemm peak, where model FLOPs count the matrix
 **     products of the forward and the backward (no recomputation), attention over the pairs a
 **     causal (or windowed) mask keeps, and the fast-weight apply, update and Newton-Schulz;
@@ -11,36 +12,39 @@
 **   - the text workload of issue #14 (text only, every position supervised, vocabulary 2048,
 **     heads of 64 with as many KV heads, FFN 4C, TTT with Muon, momentum and pre-norm, no conv,
 **     chunk = window = T/4): tokens/s, best of 3 steps after a warm-up, at 1 thread and at all,
-**     each against the sgemm peak at the same thread count (OpenBLAS's, which the model uses, and
-**     oneDNN's where its runtime is installed: the best rate another library reaches).
+**     each against the sgemm peak at the same thread count.
 **
-** `bench_model C L T [threads...]` runs only the text workload at that size and thread counts.
+** `bench_model C L T [threads...] [video]` runs only the text workload (or, with `video`, the same
+** with video groups and the conv, as the PyTorch twin's video batch) at that size and thread counts.
 */
 #include <cblas.h>
-#include <dlfcn.h>
 #include <omp.h>
+#include <oneapi/dnnl/dnnl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sptt_model.h"
 
-/* Both pools: the element-wise loops (OpenMP) and the matrix products (OpenBLAS). */
+/* Both pools: OpenMP's (the model's loops and products, oneDNN's threads) and OpenBLAS's (the
+** comparison column). */
 static void set_threads(int n)
 {
     omp_set_num_threads(n);
     openblas_set_num_threads(n);
 }
 
-static double sgemm_peak(void)
+/* Best of six 1024^3 products through xMul (C = A B), in FLOP/s. */
+static double peak_of(void (*xMul)(int n, const float *a, const float *b, float *c))
 {
     int n = 1024;
     float *a = malloc(sizeof(float) * n * n), *b = malloc(sizeof(float) * n * n), *c = malloc(sizeof(float) * n * n);
+    if( !a || !b || !c ){ free(a); free(b); free(c); return 0; }
     for(int i = 0; i < n * n; i++){ a[i] = (float)((i % 13) - 6) * 0.01f; b[i] = (float)((i % 7) - 3) * 0.01f; }
     double best = 0;
     for(int r = 0; r < 6; r++){
         double t0 = sptt_now();
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c, n);
+        xMul(n, a, b, c);
         double dt = sptt_now() - t0;
         double f = 2.0 * n * n * n / dt;
         if( f > best ) best = f;
@@ -49,39 +53,20 @@ static double sgemm_peak(void)
     return best;
 }
 
-/*
-** The same product through oneDNN's sgemm, when its runtime (libdnnl.so.2) can be loaded: the
-** model's products go through OpenBLAS, and this shows what another library reaches on the same
-** cores (0 when oneDNN is absent). Loaded at run time so the build does not depend on it.
-*/
-typedef int (*dnnl_sgemm_fn)(char, char, int64_t, int64_t, int64_t, float, const float *, int64_t,
-                             const float *, int64_t, float, float *, int64_t);
-
-static double onednn_peak(void)
+/* oneDNN's sgemm (the model's float products) on OpenMP's threads. */
+static void mul_onednn(int n, const float *a, const float *b, float *c)
 {
-    static dnnl_sgemm_fn xSgemm;
-    static int tried;
-    if( !tried ){
-        tried = 1;
-        void *h = dlopen("libdnnl.so.2", RTLD_NOW | RTLD_LOCAL);
-        void *f = h ? dlsym(h, "dnnl_sgemm") : NULL;
-        if( f ) memcpy(&xSgemm, &f, sizeof f);
-    }
-    if( !xSgemm ) return 0;
-    int n = 1024;
-    float *a = malloc(sizeof(float) * n * n), *b = malloc(sizeof(float) * n * n), *c = malloc(sizeof(float) * n * n);
-    for(int i = 0; i < n * n; i++){ a[i] = (float)((i % 13) - 6) * 0.01f; b[i] = (float)((i % 7) - 3) * 0.01f; }
-    double best = 0;
-    for(int r = 0; r < 6; r++){
-        double t0 = sptt_now();
-        xSgemm('N', 'N', n, n, n, 1, a, n, b, n, 0, c, n);
-        double dt = sptt_now() - t0;
-        double f = 2.0 * n * n * n / dt;
-        if( f > best ) best = f;
-    }
-    free(a); free(b); free(c);
-    return best;
+    dnnl_sgemm('N', 'N', n, n, n, 1, a, n, b, n, 0, c, n);
 }
+
+/* OpenBLAS's on its own threads, for comparison. */
+static void mul_openblas(int n, const float *a, const float *b, float *c)
+{
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c, n);
+}
+
+static double sgemm_peak(void) { return peak_of(mul_onednn); }
+static double openblas_peak(void) { return peak_of(mul_openblas); }
 
 /* A sequence of about T tokens: video groups, a prompt, an answer of nAnswer tokens. */
 static int make_sample(const sptt_config *c, int T, int nAnswer, sptt_sample *s)
@@ -157,20 +142,52 @@ static void text_config(sptt_config *c, int C, int L, int T)
 }
 
 /* Best of 3 steps after a warm-up; the stats are the best step's. */
-static int run_text(const sptt_config *c, int T, result *res)
+/*
+** The sequence of the text workload: T random text tokens, each predicting the next. With video,
+** the PyTorch twin's video batch (python/sptt_twin/bench.py): BOS, then as many groups
+** (VIDEO_START, one token per patch, VIDEO_END) as leave 64 tokens of text, then the text; every
+** position whose next token is not a patch is supervised.
+*/
+static int text_sample(const sptt_config *c, int T, int video, sptt_sample *s)
 {
-    sptt_model *m;
-    sptt_sample s = {0};
-    int rc = sptt_model_create(c, 1, &m);
-    if( rc ) return rc;
-    s.n_tokens = T;
-    s.tokens = malloc(sizeof(int32_t) * (size_t)T);
-    s.targets = malloc(sizeof(int32_t) * (size_t)T);
-    if( !s.tokens || !s.targets ){ sptt_sample_free(&s); sptt_model_free(m); return SPTT_ENOMEM; }
+    int hw = (c->frame_h / c->patch) * (c->frame_w / c->patch);
+    int groups = video ? (T - 64) / (hw + 2) : 0;
+    if( video && groups < 1 ) groups = 1;
+    memset(s, 0, sizeof *s);
+    s->n_tokens = T;
+    s->n_frames = 2 * groups;
+    s->tokens = malloc(sizeof(int32_t) * (size_t)T);
+    s->targets = malloc(sizeof(int32_t) * (size_t)T);
+    size_t nPix = (size_t)s->n_frames * c->frame_h * c->frame_w * 3;
+    if( nPix ) s->pixels = malloc(sizeof(float) * nPix);
+    if( !s->tokens || !s->targets || (nPix && !s->pixels) ){ sptt_sample_free(s); return SPTT_ENOMEM; }
     sptt_rng r;
     sptt_rng_seed(&r, 2);
-    for(int i = 0; i < T; i++) s.tokens[i] = SPTT_TOK_BYTE0 + (int32_t)sptt_rng_below(&r, (uint32_t)(c->vocab_size - SPTT_TOK_BYTE0));
-    for(int i = 0; i < T; i++) s.targets[i] = i + 1 < T ? s.tokens[i + 1] : SPTT_TOK_EOS;
+    int i = 0;
+    if( video ){
+        s->tokens[i++] = SPTT_TOK_BOS;
+        for(int g = 0; g < groups; g++){
+            s->tokens[i++] = SPTT_TOK_VIDEO_START;
+            for(int p = 0; p < hw; p++) s->tokens[i++] = SPTT_TOK_PATCH;
+            s->tokens[i++] = SPTT_TOK_VIDEO_END;
+        }
+    }
+    for(; i < T; i++) s->tokens[i] = SPTT_TOK_BYTE0 + (int32_t)sptt_rng_below(&r, (uint32_t)(c->vocab_size - SPTT_TOK_BYTE0));
+    for(i = 0; i < T; i++){
+        int32_t next = i + 1 < T ? s->tokens[i + 1] : (video ? -1 : SPTT_TOK_EOS);
+        s->targets[i] = next == SPTT_TOK_PATCH ? -1 : next;
+    }
+    for(size_t k = 0; k < nPix; k++) s->pixels[k] = (float)sptt_rng_uniform(&r, -1, 1);
+    return SPTT_OK;
+}
+
+static int run_text(const sptt_config *c, int T, int video, result *res)
+{
+    sptt_model *m;
+    sptt_sample s;
+    int rc = sptt_model_create(c, 1, &m);
+    if( rc ) return rc;
+    if( (rc = text_sample(c, T, video, &s)) ){ sptt_model_free(m); return rc; }
     res->sec = 1e30;
     res->T = T;
     for(int i = 0; i < 4 && !rc; i++){
@@ -225,36 +242,36 @@ static void split(const char *zName, const result *r, double peak)
     printf("\n");
 }
 
-static int text_table(int C, int L, int T, const int *aThr, int nThr)
+static int text_table(int C, int L, int T, int video, const int *aThr, int nThr)
 {
     sptt_config c;
     text_config(&c, C, L, T);
+    c.use_conv = video;
     result r1 = {0};
-    printf("\nText workload C %d, L %d, T %d (chunk = window = %d), forward + backward, best of 3 steps\n\n", C, L, T, T / 4);
-    printf("| threads | sgemm peak GFLOP/s | oneDNN sgemm GFLOP/s | s/step | tokens/s | GFLOP/s | MFU    | of oneDNN's | speed-up over 1 thread | loss, sum of squared gradients |\n");
-    printf("|---------|--------------------|----------------------|--------|----------|---------|--------|-------------|------------------------|--------------------------------|\n");
+    printf("\n%s workload C %d, L %d, T %d (chunk = window = %d), forward + backward, best of 3 steps\n\n",
+           video ? "Video (frames and the conv)" : "Text", C, L, T, T / 4);
+    printf("| threads | sgemm peak GFLOP/s (oneDNN) | OpenBLAS sgemm GFLOP/s | s/step | tokens/s | GFLOP/s | MFU    | speed-up over 1 thread | loss, sum of squared gradients |\n");
+    printf("|---------|-----------------------------|------------------------|--------|----------|---------|--------|------------------------|--------------------------------|\n");
     result *aRes = calloc((size_t)nThr, sizeof *aRes);
     double *aPeak = calloc((size_t)nThr, sizeof *aPeak);
     if( !aRes || !aPeak ){ free(aRes); free(aPeak); return SPTT_ENOMEM; }
     for(int i = 0; i < nThr; i++){
         set_threads(aThr[i]);
         aPeak[i] = sgemm_peak();
-        double dnnl = onednn_peak();
-        int rc = run_text(&c, T, &aRes[i]);
+        double blas = openblas_peak();
+        int rc = run_text(&c, T, video, &aRes[i]);
         if( rc ){ free(aRes); free(aPeak); return rc; }
         result *r = &aRes[i];
         if( aThr[i] == 1 ) r1 = *r;
+        /* one line per run for scripts (tests/bench/model_vs_twin.sh) */
+        printf("bench=sptt_model hidden=%d layers=%d tokens=%d video=%d threads=%d step_s=%.4f tokens_per_s=%.1f\n",
+               C, L, T, video, aThr[i], r->sec, T / r->sec);
         double flops = 0;
         for(int k = 0; k < SPTT_T_COUNT; k++) flops += r->st.flops[k];
         char zUp[32] = "";
         if( r1.sec > 0 && aThr[i] != 1 ) snprintf(zUp, sizeof zUp, "%.2fx", r1.sec / r->sec);
-        char zDnnl[32] = "-", zOf[32] = "-";
-        if( dnnl > 0 ){
-            snprintf(zDnnl, sizeof zDnnl, "%.1f", dnnl * 1e-9);
-            snprintf(zOf, sizeof zOf, "%.1f%%", 100 * flops / r->sec / dnnl);
-        }
-        printf("| %7d | %18.1f | %20s | %6.3f | %8.0f | %7.1f | %5.1f%% | %11s | %22s | %.7f, %.9e |\n", aThr[i],
-               aPeak[i] * 1e-9, zDnnl, r->sec, T / r->sec, flops / r->sec * 1e-9, 100 * flops / r->sec / aPeak[i], zOf, zUp,
+        printf("| %7d | %27.1f | %22.1f | %6.3f | %8.0f | %7.1f | %5.1f%% | %22s | %.7f, %.9e |\n", aThr[i],
+               aPeak[i] * 1e-9, blas * 1e-9, r->sec, T / r->sec, flops / r->sec * 1e-9, 100 * flops / r->sec / aPeak[i], zUp,
                r->loss, r->gsum);
         fflush(stdout);
     }
@@ -272,10 +289,13 @@ int main(int argc, char **argv)
 {
     int nMax = omp_get_num_procs();
     if( argc >= 4 ){
-        int aThr[16], nThr = 0;
-        for(int i = 4; i < argc && nThr < 16; i++) aThr[nThr++] = atoi(argv[i]);
+        int aThr[16], nThr = 0, video = 0;
+        for(int i = 4; i < argc && nThr < 16; i++){
+            if( strcmp(argv[i], "video")==0 ) video = 1;
+            else aThr[nThr++] = atoi(argv[i]);
+        }
         if( nThr == 0 ) aThr[nThr++] = 1;
-        if( text_table(atoi(argv[1]), atoi(argv[2]), atoi(argv[3]), aThr, nThr) ){
+        if( text_table(atoi(argv[1]), atoi(argv[2]), atoi(argv[3]), video, aThr, nThr) ){
             fprintf(stderr, "bench_model: %s\n", sptt_errmsg());
             return 1;
         }
@@ -285,9 +305,11 @@ int main(int argc, char **argv)
     set_threads(1);
     double peak = sgemm_peak();
     /* Which of its kernels OpenBLAS chose for this CPU: a virtual machine that hides its CPU model
-    ** can leave it on a generic one, several times slower (OPENBLAS_CORETYPE overrides it). */
-    printf("BLAS: %s; kernel for %s\n", openblas_get_config(), openblas_get_corename());
-    printf("sgemm peak (1024^3, 1 thread): %.1f GFLOP/s\n\n", peak * 1e-9);
+    ** can leave it on a generic one, several times slower, which is why the model's float products
+    ** go through oneDNN (the double ones, for the gradient checks, still through OpenBLAS). */
+    printf("OpenBLAS: %s; kernel for %s; sgemm (1024^3, 1 thread) %.1f GFLOP/s\n", openblas_get_config(),
+           openblas_get_corename(), openblas_peak() * 1e-9);
+    printf("sgemm peak (oneDNN, 1024^3, 1 thread): %.1f GFLOP/s\n\n", peak * 1e-9);
 
     sptt_config small, medium;
     sptt_config_default(&small);
@@ -333,7 +355,7 @@ int main(int argc, char **argv)
                u * r.st.seconds[SPTT_T_FULL], u * r.sec);
     }
     int aThr[2] = { 1, nMax };
-    if( text_table(256, 4, 1024, aThr, nMax > 1 ? 2 : 1) ){
+    if( text_table(256, 4, 1024, 0, aThr, nMax > 1 ? 2 : 1) ){
         fprintf(stderr, "bench_model: %s\n", sptt_errmsg());
         return 1;
     }

@@ -30,6 +30,13 @@ dump() {
                              WHERE name NOT IN ('scene_id', 'qa_id', 'ingested_at', 'geometry_at', 'annotated_at')")
         if [ "$tab" = scenes ]; then
             sqlite3 "$1" "SELECT '$tab', $cols FROM scenes t ORDER BY t.name"
+        elif [ "$tab" = streams ]; then
+            sqlite3 "$1" "SELECT '$tab', t.name, t.seed, t.n_rooms, t.n_frames, t.params FROM streams t ORDER BY t.name"
+        elif [ "$tab" = stream_scenes ] || [ "$tab" = stream_qa ]; then
+            # streams span scenes: rows by their stream's name, ids left out as scene_id is
+            cols=$(sqlite3 "$1" "SELECT group_concat('quote(t.\"' || name || '\")', ',') FROM pragma_table_info('$tab')
+                                 WHERE name NOT IN ('stream_id', 'stream_qa_id')")
+            sqlite3 "$1" "SELECT '$tab', s.name, $cols FROM \"$tab\" t JOIN streams s ON s.stream_id = t.stream_id ORDER BY s.name, t.rowid"
         else
             sqlite3 "$1" "SELECT '$tab', s.name, $cols FROM \"$tab\" t JOIN scenes s ON s.scene_id = t.scene_id ORDER BY s.name, t.rowid"
         fi

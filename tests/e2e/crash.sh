@@ -208,7 +208,7 @@ check_killed() {
         (SELECT user_version FROM pragma_user_version), (SELECT count(*) FROM sqlite_schema WHERE name = 'scenes') FROM sqlite_schema" 2>&1)
     case $state in
         "0|0|0|0") return 0 ;;
-        *"|1397773396|3|1") ;;
+        *"|1397773396|4|1") ;;
         *) echo "half-created dataset: $state (tables, application_id, user_version, scenes table)"; return 0 ;;
     esac
     check_sql "$ref0" "$ref" | sqlite3 "$w/dataset.db" > "$t/chk" 2>&1 || echo "sqlite3 failed: $(cat "$t/chk")"

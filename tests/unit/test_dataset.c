@@ -46,13 +46,13 @@ Test(dataset, create_then_reopen)
     sqlite3 *db;
     cr_assert_eq(sptt_dataset_open(zDb, SPTT_DB_CREATE, &db), SPTT_OK, "%s", sptt_errmsg());
     cr_assert_eq(query_int(db, "PRAGMA application_id"), 0x53505454);
-    cr_assert_eq(query_int(db, "PRAGMA user_version"), 3);
+    cr_assert_eq(query_int(db, "PRAGMA user_version"), 4);
     cr_assert_eq(query_int(db, "PRAGMA foreign_keys"), 1);
     cr_assert_eq(query_int(db, "SELECT count(*) FROM sqlite_schema WHERE type='table' AND name IN "
                                "('scenes','objects','object_boxes','frames','visibility','relations','qa',"
-                               "'descriptions','runs','scene_warnings')"), 10);
+                               "'descriptions','runs','scene_warnings','streams','stream_scenes','stream_qa')"), 13);
     cr_assert_eq(query_int(db, "SELECT count(*) FROM pragma_table_list WHERE strict=1 AND schema='main' "
-                               "AND name NOT LIKE 'sqlite_%'"), 10);
+                               "AND name NOT LIKE 'sqlite_%'"), 13);
     cr_assert_eq(sptt_db_exec(db, "INSERT INTO scenes(name, source) VALUES('scene0000_00','scannet')"), SPTT_OK);
     sptt_dataset_close(db);
 
@@ -115,10 +115,10 @@ Test(dataset, refuses_other_application_and_newer_version)
     cr_assert_eq(sptt_dataset_open(zOther, SPTT_DB_CREATE, &db), SPTT_EVERSION);
 
     cr_assert_eq(sptt_dataset_open(zDb, SPTT_DB_CREATE, &db), SPTT_OK);
-    cr_assert_eq(sptt_db_exec(db, "PRAGMA user_version=4"), SPTT_OK);
+    cr_assert_eq(sptt_db_exec(db, "PRAGMA user_version=5"), SPTT_OK);
     sptt_dataset_close(db);
     cr_assert_eq(sptt_dataset_open(zDb, 0, &db), SPTT_EVERSION);
-    cr_assert(strstr(sptt_errmsg(), "version 4 is newer") != NULL, "%s", sptt_errmsg());
+    cr_assert(strstr(sptt_errmsg(), "version 5 is newer") != NULL, "%s", sptt_errmsg());
 
     /* Not SQLite at all. */
     snprintf(zOther, sizeof zOther, "%s/text.db", zDir);
@@ -192,7 +192,8 @@ Test(dataset, version_1_upgraded_with_pack_paths_relative_to_the_dataset)
     ** (here zDir) saw it. */
     cr_assert_eq(sqlite3_open(zV1, &raw), SQLITE_OK);
     cr_assert_eq(sqlite3_exec(raw,
-                              "PRAGMA foreign_keys=OFF; DROP TABLE scenes;"
+                              "PRAGMA foreign_keys=OFF; DROP TABLE scenes; DROP TABLE stream_qa; DROP TABLE stream_scenes; "
+                              "DROP TABLE streams;"
                               "CREATE TABLE scenes (scene_id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, source TEXT NOT NULL "
                               "CHECK (source IN ('scannet', 'arkitscenes', 'mesh')), pack_path TEXT, input_hash TEXT, "
                               "n_points INTEGER, n_faces INTEGER, n_frames INTEGER, fps REAL, alignment TEXT, room_area REAL, "
@@ -210,7 +211,8 @@ Test(dataset, version_1_upgraded_with_pack_paths_relative_to_the_dataset)
     cr_assert_eq(chdir(zDir), 0);
     cr_assert_eq(sptt_dataset_open(zV1, 0, &db), SPTT_OK, "%s", sptt_errmsg());
     cr_assert_eq(chdir(zCwd), 0);
-    cr_assert_eq(query_int(db, "PRAGMA user_version"), 3);
+    cr_assert_eq(query_int(db, "PRAGMA user_version"), 4);
+    cr_assert_eq(query_int(db, "SELECT count(*) FROM sqlite_schema WHERE name IN ('streams', 'stream_scenes', 'stream_qa')"), 3);
     cr_assert_eq(query_int(db, "SELECT count(*) FROM pragma_table_info('scenes') WHERE name='annotate_params'"), 1);
     cr_assert_eq(query_int(db, "SELECT count(*) FROM scenes WHERE name='x' AND pack_path='packs/x.sptt' AND geometry_input='abcd' "
                                "AND geometry_hash='v1' AND annotated_geometry='v1'"), 1);
@@ -221,6 +223,50 @@ Test(dataset, version_1_upgraded_with_pack_paths_relative_to_the_dataset)
     cr_assert_str_eq(r.zPack + strlen(r.zPack) - strlen("/sub/packs/x.sptt"), "/sub/packs/x.sptt");
     cr_assert_eq(access(r.zPack, R_OK), 0, "%s", r.zPack);
     sptt_scene_row_free(&r);
+    sptt_dataset_close(db);
+}
+
+Test(dataset, version_3_upgraded_with_the_stream_tables)
+{
+    sqlite3 *db, *raw, *fresh;
+    char zV3[600], zNew[600];
+    snprintf(zV3, sizeof zV3, "%s/v3.db", zDir);
+    snprintf(zNew, sizeof zNew, "%s/new.db", zDir);
+    cr_assert_eq(sptt_dataset_open(zV3, SPTT_DB_CREATE, &db), SPTT_OK, "%s", sptt_errmsg());
+    sptt_dataset_close(db);
+    /* What version 3 wrote: every table but the stream ones, and a scene in it. */
+    cr_assert_eq(sqlite3_open(zV3, &raw), SQLITE_OK);
+    cr_assert_eq(sqlite3_exec(raw, "DROP TABLE stream_qa; DROP TABLE stream_scenes; DROP TABLE streams;"
+                                   "INSERT INTO scenes(name, source, annotate_params) VALUES('x', 'scannet', '{}');"
+                                   "PRAGMA user_version=3;", 0, 0, 0), SQLITE_OK, "%s", sqlite3_errmsg(raw));
+    sqlite3_close(raw);
+
+    cr_assert_eq(sptt_dataset_open(zV3, SPTT_DB_READONLY, &db), SPTT_EVERSION);
+    cr_assert(strstr(sptt_errmsg(), "version 3 must be upgraded to 4") != NULL, "%s", sptt_errmsg());
+    cr_assert_eq(sptt_dataset_open(zV3, 0, &db), SPTT_OK, "%s", sptt_errmsg());
+    cr_assert_eq(query_int(db, "PRAGMA user_version"), 4);
+    cr_assert_eq(query_int(db, "SELECT count(*) FROM scenes WHERE name='x' AND annotate_params='{}'"), 1);
+    /* The upgraded schema is a new file's, table for table and column for column. */
+    cr_assert_eq(sptt_dataset_open(zNew, SPTT_DB_CREATE, &fresh), SPTT_OK, "%s", sptt_errmsg());
+    {
+        static const char zShape[] = "SELECT group_concat(m.name || '.' || p.name || ':' || p.type || ':' || p.pk, ' ') FROM "
+                                     "(SELECT name FROM sqlite_schema WHERE type='table' ORDER BY name) AS m, pragma_table_info(m.name) AS p";
+        static const char zIdx[] = "SELECT group_concat(name || ':' || sql, ' ') FROM (SELECT name, sql FROM sqlite_schema "
+                                   "WHERE type='index' AND sql IS NOT NULL ORDER BY name)";
+        const char *azQ[2] = { zShape, zIdx };
+        for(int k = 0; k < 2; k++){
+            sqlite3_stmt *a = NULL, *b = NULL;
+            cr_assert_eq(sqlite3_prepare_v2(db, azQ[k], -1, &a, NULL), SQLITE_OK);
+            cr_assert_eq(sqlite3_prepare_v2(fresh, azQ[k], -1, &b, NULL), SQLITE_OK);
+            cr_assert_eq(sqlite3_step(a), SQLITE_ROW);
+            cr_assert_eq(sqlite3_step(b), SQLITE_ROW);
+            cr_assert_str_eq((const char *)sqlite3_column_text(a, 0), (const char *)sqlite3_column_text(b, 0));
+            cr_assert(strstr((const char *)sqlite3_column_text(a, 0), k ? "stream_qa_stream" : "stream_qa.query_frame") != NULL);
+            sqlite3_finalize(a);
+            sqlite3_finalize(b);
+        }
+    }
+    sptt_dataset_close(fresh);
     sptt_dataset_close(db);
 }
 

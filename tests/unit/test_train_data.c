@@ -231,6 +231,48 @@ Test(train_data, a_pack_without_images_is_refused_with_the_command)
     sptt_dataset_close(db);
 }
 
+Test(train_data, walk_frames_of_scenes_laid_end_to_end)
+{
+    sptt_pack p;
+    sqlite3 *db = open_ro();
+    tjhandle tj = tjInitDecompress();
+    size_t nPix = (size_t)cfg.frame_w * cfg.frame_h * 3;
+    float *got = calloc(5 * nPix, sizeof(float)), *want = calloc(5 * nPix, sizeof(float));
+    read_scene_pack(zDb, SCENE_A, &p, 0);
+    uint64_t N = p.nFrames;
+    /* one scene cut at its end: its frames as a scene question sees them */
+    sptt_walk_part one[1] = { { SCENE_A, N } };
+    cr_assert_eq(sptt_walk_frames(db, one, 1, N, &cfg, 5, got), SPTT_OK, "%s", sptt_errmsg());
+    cr_assert_eq(sptt_scene_frames(db, SCENE_A, &cfg, 5, want), SPTT_OK, "%s", sptt_errmsg());
+    cr_assert_eq(memcmp(got, want, 5 * nPix * sizeof(float)), 0);
+    /* A walked twice, cut 10 frames into the second room: global frames 0, round((N + 9) / 2),
+    ** N + 9, the last being the second room's frame 9 */
+    sptt_walk_part two[2] = { { SCENE_A, N }, { SCENE_A, N } };
+    cr_assert_eq(sptt_walk_frames(db, two, 2, N + 10, &cfg, 3, got), SPTT_OK, "%s", sptt_errmsg());
+    uint64_t aWant[3] = { 0, (N + 9 + 1) / 2, 9 };
+    cr_assert_eq(sptt_frame_index(1, 3, N + 10), (N + 9 + 1) / 2);
+    for(int i = 0; i < 3; i++){
+        uint64_t k = aWant[i] >= N ? aWant[i] - N : aWant[i];
+        reference_frame(tj, p.imgData + p.imgOffsets[k], p.imgOffsets[k + 1] - p.imgOffsets[k], cfg.frame_w, cfg.frame_h, want);
+        cr_assert_eq(memcmp(got + i * nPix, want, nPix * sizeof(float)), 0, "frame %d (scene frame %llu)", i, (unsigned long long)k);
+    }
+    /* a room without images is refused only when a frame falls in it */
+    sptt_walk_part ab[2] = { { SCENE_A, N }, { SCENE_B, 30 } };
+    cr_assert_eq(sptt_walk_frames(db, ab, 2, N, &cfg, 2, got), SPTT_OK, "%s", sptt_errmsg());
+    cr_assert_eq(sptt_walk_frames(db, ab, 2, N + 1, &cfg, 2, got), SPTT_ESTATE);
+    cr_assert(strstr(sptt_errmsg(), "scene '" SCENE_B "'") != NULL, "%s", sptt_errmsg());
+    /* a walk of another length than the stream recorded: the stream is out of date */
+    sptt_walk_part bad[1] = { { SCENE_A, N + 1 } };
+    cr_assert_eq(sptt_walk_frames(db, bad, 1, N, &cfg, 2, got), SPTT_ESTATE);
+    cr_assert(strstr(sptt_errmsg(), "make the streams again") != NULL, "%s", sptt_errmsg());
+    cr_assert_eq(sptt_walk_frames(db, one, 1, N + 1, &cfg, 2, got), SPTT_EINVAL);
+    sptt_pack_free(&p);
+    tjDestroy(tj);
+    free(got);
+    free(want);
+    sptt_dataset_close(db);
+}
+
 /* ---------------------------------------------------------------------------------------------
 ** Samples
 */
