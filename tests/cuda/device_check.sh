@@ -4,19 +4,21 @@
 # checked by the PyTorch twin, sptt-train on the GPU against the CPU (1 rank, and 2 ranks sharing
 # the GPU), then bench_cuda_model and the twin's bench on the same GPU.
 #
-# Run from a folder holding: test_cuda_model bench_cuda_model sptt-train (from make cuda),
-# devlibs/ (their non-system shared libraries), python/sptt_twin, d.db + packs/ (a small dataset
-# from sptt-synth/ingest/geometry/annotate) and nomuon.json. PY names a python with torch;
-# TWIN=0 leaves out the twin's bench. Arguments go to bench_cuda_model (H,L,T ...).
+# Run from the folder tests/cuda/devkit.sh makes (after make and make cuda): the three CUDA
+# binaries, their non-system shared libraries packed, python/sptt_twin and a small dataset.
+# PY names a python with torch; TWIN=0 leaves out the twin's bench. Arguments go to
+# bench_cuda_model (H,L,T ...).
 cd "$(dirname "$0")" || exit 1
 D=$PWD
+# the libraries may come packed (OpenBLAS and oneDNN alone pass 64 MiB; xz makes them 11)
+[ -f devlibs.tar.xz ] && [ ! -d devlibs ] && mkdir devlibs && tar -xJf devlibs.tar.xz -C devlibs
 O=${OUT:-/tmp/sptt-cuda-check}
 mkdir -p "$O"
 export LD_LIBRARY_PATH="$D/devlibs:/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 PY=${PY:-/opt/torch/.venv/bin/python3}
 export PYTHONPATH="$D/python"
 mpi() { mpirun --allow-run-as-root --oversubscribe -x LD_LIBRARY_PATH -np "$@"; }
-worst() { paste "$1" "$2" | grep '"loss"' | head -n "$3" | awk -F'"loss":' '{split($2,a,","); split($3,b,","); d=a[1]-b[1]; if(d<0)d=-d; r=d/(a[1]>0?a[1]:1); if(r>m)m=r} END{printf "%.3g", m+0}'; }
+worst() { [ -s "$1" ] && [ -s "$2" ] || { printf "n/a"; return; }; paste "$1" "$2" | grep '"loss"' | head -n "$3" | awk -F'"loss":' '{split($2,a,","); split($3,b,","); d=a[1]-b[1]; if(d<0)d=-d; r=d/(a[1]>0?a[1]:1); if(r>m)m=r} END{printf "%.3g", m+0}'; }
 
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
 echo "== test_cuda_model"
