@@ -7,6 +7,8 @@
 #   make fuzz       libFuzzer harnesses (clang) in build-fuzz/, each run FUZZ_SECONDS (default 60)
 #   make bench      benchmarks, figures as ratios measured in one run
 #   make demo       the main job on the synthetic default
+#   make cuda       the CUDA model (nvcc, sm_90): its test and bench in build-cuda/, the
+#                   CUDA-enabled sptt-train in bin-cuda/; nothing else needs nvcc
 #   make clean
 #
 # Layout rules the wildcards rely on:
@@ -96,7 +98,7 @@ FUZZ_CFLAGS  := -std=c11 -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Werror -W
 FUZZ_CPPFLAGS = -D_DEFAULT_SOURCE -MMD -MP $(addprefix -I,$(STAGES)) -Itests/fuzz -I$(FUZZ_B)/gen $(PKG_CFLAGS)
 FUZZ_SAN     := address,undefined
 
-.PHONY: all deps test check bench demo clean tests-build fuzz fuzz-build
+.PHONY: all deps test check bench demo clean tests-build fuzz fuzz-build cuda cuda-nvcc
 .SECONDARY:
 .DEFAULT_GOAL := all
 
@@ -177,6 +179,58 @@ fuzz-build: $(FUZZ_BINS) $(FUZZ_B)/corpus_tool $(if $(filter $(BIN),$(FUZZ_TOOLS
 deps:
 	@sh tests/deps.sh $(DEB_PKGS)
 
+# ---------------------------------------------------------------------------------------------
+# CUDA (make cuda): model/cuda/*.cu with nvcc into build-cuda/libsptt_cuda.a; tests/cuda/*.c
+# and the CUDA-enabled trainer with gcc and -DSPTT_CUDA. The binaries link the CUDA runtime
+# statically and cuBLAS dynamically, so a machine with the driver and libcublas runs them.
+CUDA_HOME ?= /usr/local/cuda
+NVCC      ?= $(if $(wildcard $(CUDA_HOME)/bin/nvcc),$(CUDA_HOME)/bin/nvcc,$(shell command -v nvcc 2>/dev/null))
+CUDA_ARCH ?= sm_90
+CB        := build-cuda
+CUDA_BIN  := bin-cuda
+CU_SRCS   := $(wildcard model/cuda/*.cu)
+CU_OBJS   := $(CU_SRCS:%.cu=$(CB)/%.o)
+CU_LIB    := $(CB)/libsptt_cuda.a
+NVCCFLAGS := -arch=$(CUDA_ARCH) -O2 -lineinfo -std=c++17 -Xcompiler -Wall,-Wextra,-Werror -Werror all-warnings
+CU_CPPFLAGS = $(CPPFLAGS) -Imodel/cuda -DSPTT_CUDA
+CU_LDLIBS  = -L$(CUDA_HOME)/lib64 -lcublas -lcudart_static -lstdc++ -ldl -lrt
+# the trainer's translation units rebuilt with -DSPTT_CUDA; the rest comes from $(LIB)
+CU_TRAIN_OBJS := $(CB)/train/trainer.o $(CB)/train/tool_train_mpi.o
+
+cuda: cuda-nvcc
+	@$(MAKE) --no-print-directory $(CB)/tests/test_cuda_model $(CB)/bench/bench_cuda_model $(CUDA_BIN)/sptt-train
+
+cuda-nvcc:
+	@test -n "$(NVCC)" && test -x "$(NVCC)" || { echo "make cuda: nvcc not found (looked in $(CUDA_HOME)/bin and PATH); install the CUDA toolkit or set CUDA_HOME=" >&2; exit 2; }
+
+$(CB)/model/cuda/%.o: model/cuda/%.cu $(wildcard model/cuda/*.cuh model/cuda/*.h) model/sptt_model.h
+	@mkdir -p $(@D)
+	@echo "  NVCC $<"; $(NVCC) $(NVCCFLAGS) -Icommon -Imodel -Imodel/cuda -c $< -o $@
+
+$(CU_LIB): $(CU_OBJS)
+	@rm -f $@
+	@echo "  AR  $@"; ar rcs $@ $^
+
+$(CB)/train/trainer.o: train/trainer.c
+	@mkdir -p $(@D)
+	@echo "  CC  $< (cuda)"; $(CC) $(CU_CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(CB)/train/tool_train_mpi.o: train/tool_train_mpi.c
+	@mkdir -p $(@D)
+	@echo "  MPICC $< (cuda)"; $(MPICC) $(CU_CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(CUDA_BIN)/sptt-train: $(CU_TRAIN_OBJS) $(MPI_LIB_OBJS) $(CU_LIB) $(LIB)
+	@mkdir -p $(@D)
+	@echo "  LD  $@"; $(MPICC) $(LDFLAGS) $^ $(LDLIBS) $(CU_LDLIBS) -o $@
+
+$(CB)/tests/%: tests/cuda/%.c $(CU_LIB) $(LIB)
+	@mkdir -p $(@D)
+	@echo "  CC  $@"; $(CC) $(CU_CPPFLAGS) -Itests/unit $(CFLAGS) $< $(CU_LIB) $(LIB) $(LDFLAGS) $(LDLIBS) $(CU_LDLIBS) -o $@
+
+$(CB)/bench/%: tests/cuda/%.c $(CU_LIB) $(LIB)
+	@mkdir -p $(@D)
+	@echo "  CC  $@"; $(CC) $(CU_CPPFLAGS) -Itests/unit $(CFLAGS) $< $(CU_LIB) $(LIB) $(LDFLAGS) $(LDLIBS) $(CU_LDLIBS) -o $@
+
 test: deps
 	@$(MAKE) --no-print-directory tests-build
 	@sh tests/run.sh "$(B)/tests" "$(BIN)"
@@ -200,6 +254,6 @@ demo: deps
 	@sh tests/demo.sh "$(BIN)"
 
 clean:
-	rm -rf build build-san build-fuzz bin
+	rm -rf build build-san build-fuzz bin build-cuda bin-cuda
 
 -include $(shell find $(B) $(FUZZ_B) -name '*.d' 2>/dev/null)

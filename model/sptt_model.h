@@ -228,6 +228,18 @@ void sptt_model_reset_stats(sptt_model *m);
 */
 int sptt_step_dump(sptt_model *m, const sptt_sample *aBatch, int nBatch,
                    const sptt_tokenizer *tok, const char *zPath, float *pLoss);
+/* The same step where the model's pass runs elsewhere (the CUDA model): m gives the configuration,
+** the tensor table and the parameters written; p runs the pass on the same parameter values. */
+typedef struct sptt_step_pass {
+    void *pCtx;
+    int (*xZeroGrad)(void *pCtx);
+    int (*xForward)(void *pCtx, const sptt_sample *s, float *pLoss, int *pnLabelled);   /* all logits */
+    int (*xBackward)(void *pCtx, float weight);
+    int (*xLogits)(void *pCtx, float *aOut);   /* (T, V) of the last forward */
+    int (*xGrads)(void *pCtx, float *aOut);    /* laid out as the parameters */
+} sptt_step_pass;
+int sptt_step_dump_pass(sptt_model *m, const sptt_step_pass *p, const sptt_sample *aBatch, int nBatch,
+                        const sptt_tokenizer *tok, const char *zPath, float *pLoss);
 /* The same step run in double precision (the kernels' double instantiation) on m's float
 ** parameters: logits, loss and gradients are written as F64, with metadata precision "f64". */
 int sptt_step_dump_f64(sptt_model *m, const sptt_sample *aBatch, int nBatch,

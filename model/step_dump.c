@@ -130,8 +130,37 @@ static long batch_labelled(const sptt_sample *aBatch, int nBatch)
     return n;
 }
 
+/* the host model behind a dump, as a pass */
+static int host_zero(void *p) { sptt_model_zero_grad(p); return SPTT_OK; }
+static int host_forward(void *p, const sptt_sample *s, float *pLoss, int *pnLab)
+{
+    return sptt_model_forward(p, s, SPTT_FWD_ALL_LOGITS, pLoss, pnLab);
+}
+static int host_backward(void *p, float w) { return sptt_model_backward(p, w); }
+static int host_logits(void *p, float *aOut)
+{
+    int T;
+    const float *lg = sptt_model_logits(p, &T);
+    memcpy(aOut, lg, sizeof(float) * (size_t)T * sptt_model_config(p)->vocab_size);
+    return SPTT_OK;
+}
+static int host_grads(void *p, float *aOut)
+{
+    size_t n;
+    const float *g = sptt_model_grads(p, &n);
+    if( aOut != g ) memcpy(aOut, g, sizeof(float) * n);
+    return SPTT_OK;
+}
+
 int sptt_step_dump(sptt_model *m, const sptt_sample *aBatch, int nBatch, const sptt_tokenizer *tok,
                    const char *zPath, float *pLoss)
+{
+    sptt_step_pass p = { m, host_zero, host_forward, host_backward, host_logits, host_grads };
+    return sptt_step_dump_pass(m, &p, aBatch, nBatch, tok, zPath, pLoss);
+}
+
+int sptt_step_dump_pass(sptt_model *m, const sptt_step_pass *p, const sptt_sample *aBatch, int nBatch,
+                        const sptt_tokenizer *tok, const char *zPath, float *pLoss)
 {
     int rc = SPTT_OK;
     const sptt_config *c = sptt_model_config(m);
@@ -141,23 +170,25 @@ int sptt_step_dump(sptt_model *m, const sptt_sample *aBatch, int nBatch, const s
     if( !aLogits ) return SPTT_ENOMEM;
 
     long nLabTotal = batch_labelled(aBatch, nBatch);
-    sptt_model_zero_grad(m);
+    if( (rc = p->xZeroGrad(p->pCtx)) ) goto done;
     double lossSum = 0;
     for(int b = 0; b < nBatch; b++){
         const sptt_sample *s = &aBatch[b];
         float loss;
-        int nLab, T;
-        if( (rc = sptt_model_forward(m, s, SPTT_FWD_ALL_LOGITS, &loss, &nLab)) ) goto done;
+        int nLab, T = s->n_tokens;
+        if( (rc = p->xForward(p->pCtx, s, &loss, &nLab)) ) goto done;
         lossSum += (double)loss * nLab;
-        if( (rc = sptt_model_backward(m, nLabTotal ? 1.0f / (float)nLabTotal : 0.0f)) ) goto done;
-        const float *lg = sptt_model_logits(m, &T);
+        if( (rc = p->xBackward(p->pCtx, nLabTotal ? 1.0f / (float)nLabTotal : 0.0f)) ) goto done;
         aLogits[b] = sptt_malloc(sizeof(float) * (size_t)T * c->vocab_size);
         if( !aLogits[b] ){ rc = SPTT_ENOMEM; goto done; }
-        memcpy(aLogits[b], lg, sizeof(float) * (size_t)T * c->vocab_size);
+        if( (rc = p->xLogits(p->pCtx, aLogits[b])) ) goto done;
     }
     float loss = nLabTotal ? (float)(lossSum / (double)nLabTotal) : 0.0f;
     if( pLoss ) *pLoss = loss;
-    dump_result r = { "F32", sptt_model_grads(m, NULL), (void **)aLogits, &loss, (double)loss, nLabTotal };
+    /* the host model's gradient buffer receives the pass's gradients (a no-op for the host pass) */
+    float *grads = sptt_model_grads(m, NULL);
+    if( (rc = p->xGrads(p->pCtx, grads)) ) goto done;
+    dump_result r = { "F32", grads, (void **)aLogits, &loss, (double)loss, nLabTotal };
     rc = dump_write(m, aBatch, nBatch, tok, zPath, &r);
 done:
     if( aLogits ) for(int b = 0; b < nBatch; b++) free(aLogits[b]);

@@ -52,8 +52,13 @@ typedef struct sptt_train_opts {
                                 ** windows of this many batches (train/sptt_data.h); 0: off */
     int threads;                /* compute threads per rank; 0: OMP_NUM_THREADS if set, else the
                                 ** rank's cores (those it is bound to, or its share of the machine) */
+    int device;                 /* SPTT_DEVICE_*: where forward and backward run (the optimiser
+                                ** stays on the host, so both devices update identically) */
     int quiet;
 } sptt_train_opts;
+
+#define SPTT_DEVICE_CPU  0
+#define SPTT_DEVICE_CUDA 1   /* only in a CUDA build (make cuda, bin-cuda/); else an error */
 
 void sptt_train_opts_default(sptt_train_opts *o);
 

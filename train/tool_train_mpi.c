@@ -8,6 +8,9 @@
 #include "sptt_comm_mpi.h"
 #include "sptt_model.h"
 #include "sptt_trainer.h"
+#ifdef SPTT_CUDA
+#include "sptt_cuda.h"
+#endif
 
 #include <signal.h>
 #include <stdio.h>
@@ -26,7 +29,7 @@ static const char *const azBuiltinCorpus[] = {
 /* The options of both modes. */
 static const char *zDump, *zConfig, *zCorpus, *zDb, *zOut, *zInit;
 static const char *zPrompt = "How many chairs are in the room?", *zAnswer = "3";
-static int seed = 1, nBatch = 1, nFrames = 4, stageChoice = 2, resume, accum = 1, f64;
+static int seed = 1, nBatch = 1, nFrames = 4, stageChoice = 2, resume, accum = 1, f64, device;
 static double perturb = -1, epochs = 1, valFraction = 0.2;
 static int64_t steps;
 static sptt_train_opts T;
@@ -52,6 +55,30 @@ static void on_sigterm(int sig)
     (void)sig;
     sptt_train_request_stop();
 }
+
+#ifdef SPTT_CUDA
+/* --dump-step --device cuda: the pass on a GPU copy of the model */
+static int gpu_zero(void *p) { return sptt_cuda_zero_grad(p); }
+static int gpu_forward(void *p, const sptt_sample *s, float *pLoss, int *pnLab)
+{
+    return sptt_cuda_forward(p, s, SPTT_FWD_ALL_LOGITS, pLoss, pnLab);
+}
+static int gpu_backward(void *p, float w) { return sptt_cuda_backward(p, w); }
+static int gpu_logits(void *p, float *aOut) { return sptt_cuda_get_logits(p, aOut, NULL); }
+static int gpu_grads(void *p, float *aOut) { return sptt_cuda_get_grads(p, aOut); }
+
+static int dump_step_cuda(sptt_model *m, const sptt_sample *aBatch, int n, const sptt_tokenizer *tok, float *pLoss)
+{
+    sptt_cuda_model *g = NULL;
+    int rc = sptt_cuda_model_create(m, &g);
+    if( rc==SPTT_OK ){
+        sptt_step_pass p = { g, gpu_zero, gpu_forward, gpu_backward, gpu_logits, gpu_grads };
+        rc = sptt_step_dump_pass(m, &p, aBatch, n, tok, zDump, pLoss);
+    }
+    sptt_cuda_model_free(g);
+    return rc;
+}
+#endif
 
 /* --dump-step: one forward and backward on a seeded synthetic batch. */
 static int dump_step(void)
@@ -116,13 +143,17 @@ static int dump_step(void)
         rc = sptt_step_dump_f64(m, aBatch, (int)nBatch, tok, zDump, &loss);
     }else{
         float loss32;
+#ifdef SPTT_CUDA
+        if( device==SPTT_DEVICE_CUDA ) rc = dump_step_cuda(m, aBatch, (int)nBatch, tok, &loss32);
+        else
+#endif
         rc = sptt_step_dump(m, aBatch, (int)nBatch, tok, zDump, &loss32);
         loss = loss32;
     }
     if( rc ) goto fail;
     printf("sptt-train: wrote %s: %d tensors, %zu parameters, %s of %d tokens, loss %.6f%s\n",
            zDump, sptt_model_n_tensors(m), nParam, sptt_plural(nBatch, "sequence", NULL), aBatch[0].n_tokens, loss,
-           f64 ? " (double precision)" : "");
+           f64 ? " (double precision)" : device==SPTT_DEVICE_CUDA ? " (cuda)" : "");
 
 fail:
     if( rc ) sptt_report(zProg, "%s", sptt_errmsg());
@@ -153,6 +184,7 @@ static int train(sptt_comm *c, int quiet)
     T.seed = (uint64_t)seed;
     T.valFraction = valFraction;
     T.nFrames = nFrames;
+    T.device = device;
     T.quiet = quiet || c->rank!=0;
     rc = sptt_train(&T, c);
     if( rc && c->rank==0 ) sptt_report("sptt-train", "%s", sptt_errmsg());
@@ -199,6 +231,8 @@ int main(int argc, char **argv)
           .zHelp = "give each global batch examples of about one length, so ranks wait\nless for each other: sorted in windows of W batches (default 16; 0: off)" },
         { "threads", SPTT_ARG_INT, &T.threads, 0, 4096, .zArg = "N",
           .zHelp = "compute threads per rank (default: OMP_NUM_THREADS if set, else the\ncores this rank is bound to, or its share of the machine's cores)" },
+        { "device", SPTT_ARG_CHOICE, &device, .zChoices = "cpu|cuda", .zArg = "D",
+          .zHelp = "where forward and backward run: cpu (default) or cuda (a build by\nmake cuda, bin-cuda/sptt-train; rank k uses GPU k mod count; the\noptimiser stays on the host). TF32 products: SPTT_CUDA_TF32=1" },
         { "frames", SPTT_ARG_INT, &nFrames, 0, 4096, .zArg = "N", .zHelp = "video frames per sequence, even (default 4)" },
         { "dump-step", SPTT_ARG_STRING, &zDump, .zArg = "FILE", .zHelp = "instead of training: write one step's dump to FILE" },
         { "perturb", SPTT_ARG_DOUBLE, &perturb, 0, 10, .zArg = "S",
@@ -226,6 +260,10 @@ int main(int argc, char **argv)
     if( nFrames % 2 ) return sptt_cli_usage_error(&cli, "--frames: %d is odd; frames come in pairs", nFrames);
     if( zDump && zInit && (zConfig || zCorpus) )
         return sptt_cli_usage_error(&cli, "--dump-step with --init takes the model and tokenizer from the checkpoint: drop --config and --corpus");
+#ifndef SPTT_CUDA
+    if( device==SPTT_DEVICE_CUDA ) return sptt_cli_usage_error(&cli, "--device cuda: this build has no CUDA; run make cuda");
+#endif
+    if( device==SPTT_DEVICE_CUDA && f64 ) return sptt_cli_usage_error(&cli, "--f64 runs on the host: drop --device cuda");
     if( zDump ) return dump_step();
     if( zDb==NULL || zOut==NULL ) return sptt_cli_usage_error(&cli, "--db DB and --out DIR are required to train (or --dump-step FILE)");
     if( resume && zInit ) return sptt_cli_usage_error(&cli, "--resume and --init exclude each other");

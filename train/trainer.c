@@ -10,6 +10,9 @@
 #include "sptt_dataset.h"
 #include "sptt_plot.h"
 #include "sptt_trainer.h"
+#ifdef SPTT_CUDA
+#include "sptt_cuda.h"
+#endif
 
 #include <jansson.h>
 
@@ -83,6 +86,10 @@ typedef struct run {
     double tSlowest;          /* over the steps, the slowest rank's compute in each: what a run
                               ** whose communication cost nothing would have taken */
     double *aRed;             /* a step's totals, then each rank's compute in its own slot */
+#ifdef SPTT_CUDA
+    sptt_cuda_model *g;       /* --device cuda: the pass runs here; r->m keeps the parameters the
+                              ** host optimiser updates, and r->grads receives the gradients */
+#endif
 } run;
 
 /* ---------------------------------------------------------------------------------------------
@@ -121,6 +128,108 @@ static int finish_gradient_sum(run *r)
     if( rc==SPTT_OK ) rc = r->c->xWaitAll(r->c);
     else r->c->xWaitAll(r->c);
     return rc;
+}
+
+/* ---------------------------------------------------------------------------------------------
+** The pass on the host model or, with --device cuda, on the GPU copy
+*/
+static int pass_forward(run *r, const sptt_sample *s, float *pLoss, int *pnLab)
+{
+#ifdef SPTT_CUDA
+    if( r->g ) return sptt_cuda_forward(r->g, s, 0, pLoss, pnLab);
+#endif
+    return sptt_model_forward(r->m, s, 0, pLoss, pnLab);
+}
+
+static int pass_backward(run *r, float weight)
+{
+#ifdef SPTT_CUDA
+    if( r->g ) return sptt_cuda_backward(r->g, weight);
+#endif
+    return sptt_model_backward(r->m, weight);
+}
+
+static int pass_zero_grad(run *r)
+{
+#ifdef SPTT_CUDA
+    if( r->g ) return sptt_cuda_zero_grad(r->g);
+#endif
+    sptt_model_zero_grad(r->m);
+    return SPTT_OK;
+}
+
+#ifdef SPTT_CUDA
+/* A block's gradient is complete on the device: copy it (and, the first time, the head's) into
+** the host buffer, then start its sum as the host model's hook does. */
+static void on_block_done_cuda(void *pCtx, int layer)
+{
+    run *r = pCtx;
+    size_t off, n;
+    if( !r->bucketsOn || r->rcHook ) return;
+    if( !r->tailSent ){
+        const sptt_config *cfg = sptt_model_config(r->m);
+        if( (r->rcHook = sptt_model_layer_params(r->m, cfg->n_layer - 1, &off, &n)) ) return;
+        if( (r->rcHook = sptt_cuda_get_grads_range(r->g, off + n, r->nParam - off - n, r->grads + off + n)) ) return;
+    }
+    if( (r->rcHook = sptt_model_layer_params(r->m, layer, &off, &n)) ) return;
+    if( (r->rcHook = sptt_cuda_get_grads_range(r->g, off, n, r->grads + off)) ) return;
+    on_block_done(pCtx, layer);
+}
+#endif
+
+/* After the last backward of a step, before the sums: the gradients the hook has not copied to
+** the host yet (all of them on one rank; the embedding's range, and the head's if no block
+** reported, on several). */
+static int grads_to_host(run *r)
+{
+#ifdef SPTT_CUDA
+    if( r->g ){
+        size_t off0, n0, offL, nL;
+        const sptt_config *cfg = sptt_model_config(r->m);
+        int rc;
+        if( r->c->size==1 ) return sptt_cuda_get_grads(r->g, r->grads);
+        if( (rc = sptt_model_layer_params(r->m, 0, &off0, &n0)) ) return rc;
+        if( (rc = sptt_model_layer_params(r->m, cfg->n_layer - 1, &offL, &nL)) ) return rc;
+        if( (rc = sptt_cuda_get_grads_range(r->g, 0, off0, r->grads)) ) return rc;
+        if( !r->tailSent ) rc = sptt_cuda_get_grads_range(r->g, offL + nL, r->nParam - offL - nL, r->grads + offL + nL);
+        return rc;
+    }
+#endif
+    (void)r;
+    return SPTT_OK;
+}
+
+/* After the optimiser: the device takes the updated parameters. */
+static int params_to_device(run *r)
+{
+#ifdef SPTT_CUDA
+    if( r->g ) return sptt_cuda_set_params(r->g, sptt_model_params(r->m, NULL));
+#endif
+    (void)r;
+    return SPTT_OK;
+}
+
+/* --device cuda: a GPU copy of the host model (rank k on GPU k mod count: ranks may share one). */
+static int open_device(run *r)
+{
+#ifdef SPTT_CUDA
+    sptt_cuda_model_free(r->g);
+    r->g = NULL;
+    if( r->o->device==SPTT_DEVICE_CUDA ){
+        int rc, nDev = sptt_cuda_device_count();
+        if( nDev < 1 ) return sptt_fail(SPTT_EINVAL, "--device cuda: no CUDA device found");
+        if( (rc = sptt_cuda_set_device(r->c->rank % nDev)) ) return rc;
+        if( (rc = sptt_cuda_model_create(r->m, &r->g)) ) return rc;
+        sptt_cuda_set_backward_hook(r->g, on_block_done_cuda, r);
+        if( r->c->rank==0 && !r->o->quiet )
+            printf("sptt-train: forward and backward on CUDA (%s; %d rank%s on %d device%s)\n", sptt_cuda_device_name(),
+                   r->c->size, r->c->size==1 ? "" : "s", nDev, nDev==1 ? "" : "s");
+    }
+    return SPTT_OK;
+#else
+    if( r->o->device==SPTT_DEVICE_CUDA ) return sptt_fail(SPTT_EINVAL, "--device cuda: this build has no CUDA; run make cuda");
+    return SPTT_OK;
+#endif
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -298,6 +407,10 @@ static int fresh_model(run *r)
 
 static void drop_model(run *r)
 {
+#ifdef SPTT_CUDA
+    sptt_cuda_model_free(r->g);
+    r->g = NULL;
+#endif
     sptt_model_free(r->m);
     sptt_tokenizer_free(r->tok);
     if( r->haveOpt ) sptt_optim_free(&r->opt);
@@ -331,7 +444,7 @@ static int validate(run *r, double *pLoss)
         memset(&s, 0, sizeof s);
         if( r->o->nFrames ) rc = sptt_scene_frames(r->db, r->val.a[i].zScene, cfg, r->o->nFrames, pix);
         if( rc==SPTT_OK ) rc = sptt_example_sample(r->db, &d, &r->val.a[i], pix, &s);
-        if( rc==SPTT_OK ) rc = sptt_model_forward(r->m, &s, 0, &loss, &nLab);
+        if( rc==SPTT_OK ) rc = pass_forward(r, &s, &loss, &nLab);
         if( rc==SPTT_OK ){
             sum[0] += (double)loss * nLab;
             sum[1] += nLab;
@@ -486,6 +599,7 @@ static int run_stage(run *r, int stage, const char *zResume, const char *zInit)
     options_json(r, stage, r->st.zOptions, sizeof r->st.zOptions);
     r->grads = sptt_model_grads(r->m, &r->nParam);
     sptt_model_set_backward_hook(r->m, on_block_done, r);
+    if( (rc = open_device(r)) ) return rc;
     if( zResume && (rc = metrics_truncate(r, stage, r->st.step)) ) return rc;
 
     memset(&lo, 0, sizeof lo);
@@ -519,7 +633,7 @@ static int run_stage(run *r, int stage, const char *zResume, const char *zInit)
         double norm = 0, tStep = 0;
         memset(red, 0, sizeof *red * ((size_t)r->c->size + 3));
         int64_t position = r->st.position;
-        sptt_model_zero_grad(r->m);
+        if( (rc = pass_zero_grad(r)) ) break;
         for(int a = 0; a < o->accum && rc==SPTT_OK; a++){
             const sptt_sample *aBatch;
             if( (rc = sptt_loader_next(r->L, &aBatch, &position)) ) break;
@@ -528,16 +642,17 @@ static int run_stage(run *r, int stage, const char *zResume, const char *zInit)
                 int nLab;
                 double tc = sptt_now();
                 r->bucketsOn = r->c->size > 1 && a==o->accum - 1 && j==o->batch - 1;
-                rc = sptt_model_forward(r->m, &aBatch[j], 0, &loss, &nLab);
+                rc = pass_forward(r, &aBatch[j], &loss, &nLab);
                 /* The gradient of the summed cross-entropy; divided by the step's token count
                 ** once every rank's part is in. */
-                if( rc==SPTT_OK ) rc = sptt_model_backward(r->m, 1.0f);
+                if( rc==SPTT_OK ) rc = pass_backward(r, 1.0f);
                 tStep += sptt_now() - tc;
                 red[0] += (double)loss * nLab;
                 red[1] += nLab;
                 red[2] += aBatch[j].n_tokens;
             }
         }
+        if( rc==SPTT_OK ) rc = grads_to_host(r);
         double tw = sptt_now();
         {
             int rc2 = finish_gradient_sum(r);
@@ -560,6 +675,7 @@ static int run_stage(run *r, int stage, const char *zResume, const char *zInit)
         }
         double lr = sptt_optim_lr(&r->opt.cfg, r->opt.step, 0);
         sptt_optim_step(&r->opt, sptt_model_params(r->m, NULL), r->grads, &norm);
+        if( (rc = params_to_device(r)) ) break;
         r->tOptim += sptt_now() - to;
         r->st.step++;
         r->st.position = position;

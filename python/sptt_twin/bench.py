@@ -80,25 +80,35 @@ def make_batch(cfg: Config, tokens: int, video: bool, seed: int = 1) -> Dict[str
 
 
 def step_time(model: SpttModel, batch: Dict[str, torch.Tensor]) -> float:
+    cuda = model.wte.is_cuda
+    if cuda:
+        torch.cuda.synchronize()
     t0 = time.perf_counter()
     for p in model.parameters():
         p.grad = None
     loss, _ = batch_loss(model, [batch])
     loss.backward()
+    if cuda:
+        torch.cuda.synchronize()   # the GPU runs ahead of Python: time the work, not the launches
     return time.perf_counter() - t0
 
 
-def run(name: str, hidden: int, layers: int, tokens: int, video: bool, threads: int, steps: int) -> str:
+def run(name: str, hidden: int, layers: int, tokens: int, video: bool, threads: int, steps: int,
+        device: str = "cpu") -> str:
     torch.set_num_threads(threads)
     cfg = bench_config(hidden, layers, tokens, video)
     model = SpttModel(cfg, torch.float32)
     init_params(model)
     batch = make_batch(cfg, tokens, video)
+    if device != "cpu":
+        model = model.to(device)
+        batch = {k: v.to(device) for k, v in batch.items()}
     T = int(batch["tokens"].numel())
     step_time(model, batch)                      # warm-up: allocator, thread pool, first-touch
     best = min(step_time(model, batch) for _ in range(steps))
     return (f"bench=sptt_twin config={name} hidden={hidden} layers={layers} tokens={T} video={int(video)} "
-            f"supervised={int((batch['targets'] >= 0).sum())} threads={threads} torch={torch.__version__} "
+            f"supervised={int((batch['targets'] >= 0).sum())} threads={threads} device={device} "
+            f"tf32={int(torch.backends.cuda.matmul.allow_tf32)} torch={torch.__version__} "
             f"step_s={best:.4f} tokens_per_s={T / best:.1f} best_of={steps}")
 
 
@@ -114,6 +124,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--video", action="store_true", help="custom: video groups and the conv")
     ap.add_argument("--threads", type=int, action="append",
                     help="torch.set_num_threads; repeatable (default 1)")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (GPU eager, float32; TF32 off unless "
+                    "--tf32)")
+    ap.add_argument("--tf32", action="store_true", help="with --device cuda: let matmuls use TF32")
     ap.add_argument("--steps", type=int, default=3, help="timed steps after one warm-up; the best counts (default 3)")
     a = ap.parse_args(argv)
     if a.hidden is not None and (a.hidden <= 0 or a.hidden % 64 or a.tokens <= 0 or a.tokens % 4 or a.layers <= 0):
@@ -123,6 +136,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     if a.steps < 1 or any(t < 1 for t in (a.threads or [])):
         print("sptt_twin.bench: --steps and --threads must be at least 1", file=sys.stderr)
         return 2
+    if a.device not in ("cpu", "cuda") or (a.device == "cuda" and not torch.cuda.is_available()):
+        print(f"sptt_twin.bench: --device {a.device}: not available here (cpu, or cuda with a GPU)", file=sys.stderr)
+        return 2
+    torch.backends.cuda.matmul.allow_tf32 = bool(a.tf32)
+    torch.backends.cudnn.allow_tf32 = bool(a.tf32)
     if a.hidden is not None:
         todo = [("custom", a.hidden, a.layers, a.tokens, a.video)]
     else:
@@ -132,7 +150,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         todo = [(n,) + CONFIGS[n] for n in dict.fromkeys(names)]
     for threads in a.threads or [1]:
         for spec in todo:
-            print(run(*spec, threads=threads, steps=a.steps), flush=True)
+            print(run(*spec, threads=threads, steps=a.steps, device=a.device), flush=True)
     return 0
 
 

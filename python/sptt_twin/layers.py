@@ -81,8 +81,8 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, window: int) ->
 
 def _attend(q, k, v, i0: int, j0: int, window: int, scale: float) -> torch.Tensor:
     nq, nk = q.shape[2], k.shape[2]
-    i = torch.arange(i0, i0 + nq).unsqueeze(1)
-    j = torch.arange(j0, j0 + nk).unsqueeze(0)
+    i = torch.arange(i0, i0 + nq, device=q.device).unsqueeze(1)
+    j = torch.arange(j0, j0 + nk, device=q.device).unsqueeze(0)
     allowed = (j <= i) & (j > i - window)
     if _HAVE_SDPA and q.dtype in (torch.float32, torch.float64):
         kk = k.expand(-1, q.shape[1], -1, -1)

@@ -198,7 +198,8 @@ class SpttModel(nn.Module):
         if vid.numel() != grid[0] * grid[1] * grid[2]:
             raise ValueError(f"{vid.numel()} patch tokens but {n_frames} frames give a {grid[0]}x{grid[1]}x{grid[2]} grid")
         cos, sin = Lyr.rope_table(pos, cfg.head_dim // 2, cfg.rope_sections, cfg.rope_theta, dtype)
-        ctx = _Ctx(cos, sin, vid, grid)
+        dev = self.wte.device   # the tables are made on the host (in float64), then moved
+        ctx = _Ctx(cos.to(dev), sin.to(dev), vid.to(dev), grid)
         x = F.embedding(tokens.long(), self.wte)
         if vid.numel():
             pe = self.patch(Lyr.patches(pixels.to(dtype), cfg.patch))

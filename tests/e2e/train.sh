@@ -63,6 +63,12 @@ printf '{"hidden": 30}' >"$dir/bad2.json"
 check "inconsistent config is refused" '[ $rc -ne 0 ] && grep -q "n_head" "$dir/err"'
 "$tool" --dump-step "$dir/x.st" --frames 3 >/dev/null 2>"$dir/err"; rc=$?
 check "odd frame count is refused" '[ $rc -eq 2 ]'
+# --device cuda needs the CUDA build (make cuda, bin-cuda/); a CPU build says so and writes nothing
+"$tool" --dump-step "$dir/x.st" --device cuda >/dev/null 2>"$dir/err"; rc=$?
+check "--device cuda in a CPU build: exit 2, told to run make cuda" \
+    '[ $rc -eq 2 ] && grep -q "this build has no CUDA; run make cuda" "$dir/err" && [ "$(wc -l <"$dir/err")" -eq 1 ] && [ ! -e "$dir/x.st" ]'
+"$tool" --db "$dir/none.db" --out "$dir/run" --device cuda >/dev/null 2>"$dir/err"; rc=$?
+check "--device cuda to train in a CPU build: the same" '[ $rc -eq 2 ] && grep -q "run make cuda" "$dir/err" && [ ! -e "$dir/run" ]'
 
 printf 'the chair is left of the table\nthe table is 2.5 meters from the door\n' >"$dir/corpus.txt"
 "$tool" --dump-step "$dir/t.st" --corpus "$dir/corpus.txt" --prompt "where is the chair" --answer "left" >/dev/null 2>&1; rc=$?

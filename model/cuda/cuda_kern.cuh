@@ -1,0 +1,383 @@
+/*
+** Device kernels of the CUDA model: the element-wise and row-wise parts of model/kern/ (the .inc files), one
+** kernel per loop there (same names with a k_ prefix), and the cuBLAS row-major wrappers.
+** Rows are reduced by one warp each (row widths here are 8 .. 8192); sums over rows into a
+** parameter gradient go through per-column partial sums and atomicAdd.
+*/
+#ifndef SPTT_CUDA_KERN_CUH
+#define SPTT_CUDA_KERN_CUH
+
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+#include <stdint.h>
+
+#define NT 256   /* threads per block of the element-wise kernels */
+static inline unsigned nblk(long n) { return (unsigned)((n + NT - 1) / NT); }
+/* one warp per row: 8 rows per block of 256 threads */
+static inline unsigned wblk(long rows) { return (unsigned)((rows + 7) / 8); }
+
+__device__ __forceinline__ float warp_sum(float v)
+{
+    for(int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+__device__ __forceinline__ float warp_max(float v)
+{
+    for(int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+/* e^x in IEEE single precision (expf, not the fast intrinsic) */
+__device__ __forceinline__ float sigm(float x) { return 1.0f / (1.0f + expf(-x)); }
+__device__ __forceinline__ float silu(float x) { return x * sigm(x); }
+__device__ __forceinline__ float silu1(float x) { float s = sigm(x); return s * (1.0f + x * (1.0f - s)); }
+__device__ __forceinline__ float silu2(float x)
+{
+    float s = sigm(x);
+    return s * (1.0f - s) * (2.0f + x * (1.0f - 2.0f * s));
+}
+__device__ __forceinline__ float softplus(float x) { return x > 20.0f ? x : log1pf(expf(x)); }
+
+#define WARP_ROW(R) \
+    long row = ((long)blockIdx.x * blockDim.x + threadIdx.x) >> 5; \
+    int lane = threadIdx.x & 31; \
+    if( row >= (R) ) return;
+
+// ---------------------------------------------------------------------------- element-wise
+
+__global__ void k_fill(float *p, float v, long n)
+{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if( i < n ) p[i] = v;
+}
+__global__ void k_scale(float *p, float a, long n)
+{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if( i < n ) p[i] *= a;
+}
+/* y = a*y + b*x */
+__global__ void k_axpby(float *y, float a, const float *x, float b, long n)
+{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if( i < n ) y[i] = a * y[i] + b * x[i];
+}
+__global__ void k_add3(float *y, const float *a, const float *b, long n)
+{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if( i < n ) y[i] = a[i] + b[i];
+}
+/* y[i] += x[i] * s[i / per]: each matrix of `per` elements scaled by its own factor */
+__global__ void k_add_scaled_blocks(float *y, const float *x, const float *s, long per, long n)
+{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if( i < n ) y[i] += x[i] * s[i / per];
+}
+__global__ void k_bias(float *out, const float *b, long T, int OC)
+{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if( i < T * OC ) out[i] += b[i % OC];
+}
+
+// ---------------------------------------------------------------------------- column sums
+// out[c] += sum_r f(r, c) over R rows of width n: blocks of 32 columns x 8 row groups, each
+// thread a strip of rows, then atomicAdd of its partial sum.
+#define COLS_ROWS 128
+/* out[c] += sum_r a[r,c] */
+__global__ void k_colsum(float *out, const float *a, long R, int n)
+{
+    int c = blockIdx.x * 32 + (threadIdx.x & 31);
+    long r0 = ((long)blockIdx.y * 8 + (threadIdx.x >> 5)) * COLS_ROWS;
+    if( c >= n || r0 >= R ) return;
+    long r1 = r0 + COLS_ROWS < R ? r0 + COLS_ROWS : R;
+    float s = 0;
+    for(long r = r0; r < r1; r++) s += a[r * n + c];
+    atomicAdd(out + c, s);
+}
+/* out[c] += sum_r a[r,c] * b[r,c] * (rs ? rs[r] : 1) */
+__global__ void k_colsum_prod(float *out, const float *a, const float *b, const float *rs, long R, int n)
+{
+    int c = blockIdx.x * 32 + (threadIdx.x & 31);
+    long r0 = ((long)blockIdx.y * 8 + (threadIdx.x >> 5)) * COLS_ROWS;
+    if( c >= n || r0 >= R ) return;
+    long r1 = r0 + COLS_ROWS < R ? r0 + COLS_ROWS : R;
+    float s = 0;
+    for(long r = r0; r < r1; r++) s += a[r * n + c] * b[r * n + c] * (rs ? rs[r] : 1.0f);
+    atomicAdd(out + c, s);
+}
+static inline dim3 colgrid(long R, int n)
+{
+    long rb = (R + 8L * COLS_ROWS - 1) / (8L * COLS_ROWS);
+    return dim3((unsigned)((n + 31) / 32), (unsigned)(rb > 0 ? rb : 1));
+}
+
+// ---------------------------------------------------------------------------- rows
+
+__global__ void k_rmsnorm_fwd(float *out, float *rstd, const float *x, const float *g, long R, int n, float eps)
+{
+    WARP_ROW(R)
+    const float *xr = x + row * n;
+    float ss = 0;
+    for(int i = lane; i < n; i += 32) ss += xr[i] * xr[i];
+    ss = warp_sum(ss);
+    float s = 1.0f / sqrtf(ss / n + eps);
+    if( lane == 0 ) rstd[row] = s;
+    for(int i = lane; i < n; i += 32) out[row * n + i] = xr[i] * s * g[i];
+}
+/* dx += rstd (dxhat - xhat mean(dxhat xhat)); the weight gradient is k_colsum_prod */
+__global__ void k_rmsnorm_bwd(float *dx, const float *dout, const float *x, const float *g, const float *rstd,
+                              long R, int n)
+{
+    WARP_ROW(R)
+    const float *xr = x + row * n, *dr = dout + row * n;
+    float s = rstd[row], dot = 0;
+    for(int i = lane; i < n; i += 32) dot += dr[i] * g[i] * xr[i] * s;
+    dot = warp_sum(dot) / n;
+    for(int i = lane; i < n; i += 32) dx[row * n + i] += s * (dr[i] * g[i] - xr[i] * s * dot);
+}
+/* y = x / (|x| + eps), nrm = |x|; in place allowed */
+__global__ void k_l2norm_fwd(float *y, float *nrm, const float *x, long R, int d, float eps)
+{
+    WARP_ROW(R)
+    const float *xr = x + row * d;
+    float ss = 0;
+    for(int i = lane; i < d; i += 32) ss += xr[i] * xr[i];
+    ss = warp_sum(ss);
+    float n = sqrtf(ss), a = 1.0f / (n + eps);
+    if( lane == 0 ) nrm[row] = n;
+    for(int i = lane; i < d; i += 32) y[row * d + i] = xr[i] * a;
+}
+/* silu then L2: x is the pre-activation; dx = (dy/(n+eps) - b s) * silu'(x), s = silu(x) */
+__global__ void k_silu_l2_bwd(float *dx, const float *dy, const float *x, const float *nrm, long R, int d, float eps)
+{
+    WARP_ROW(R)
+    const float *xr = x + row * d, *g = dy + row * d;
+    float n = nrm[row], a = 1.0f / (n + eps), dot = 0;
+    for(int i = lane; i < d; i += 32) dot += silu(xr[i]) * g[i];
+    dot = warp_sum(dot);
+    float b = n > 0 ? dot / (n * (n + eps) * (n + eps)) : 0.0f;
+    for(int i = lane; i < d; i += 32) dx[row * d + i] = (g[i] * a - b * silu(xr[i])) * silu1(xr[i]);
+}
+/* row-norm y_r = s_r u_r / (|u_r| + eps) */
+__global__ void k_rownorm_fwd(float *y, const float *u, const float *s, long R, int n, float eps)
+{
+    WARP_ROW(R)
+    const float *ur = u + row * n;
+    float ss = 0;
+    for(int i = lane; i < n; i += 32) ss += ur[i] * ur[i];
+    ss = warp_sum(ss);
+    float a = s[row] / (sqrtf(ss) + eps);
+    for(int i = lane; i < n; i += 32) y[row * n + i] = ur[i] * a;
+}
+/* du = a g - b u (overwrites), ds += dot / e */
+__global__ void k_rownorm_bwd(float *du, float *ds, const float *dy, const float *u, const float *s, long R, int n,
+                              float eps)
+{
+    WARP_ROW(R)
+    const float *ur = u + row * n, *g = dy + row * n;
+    float ss = 0, dot = 0;
+    for(int i = lane; i < n; i += 32){ ss += ur[i] * ur[i]; dot += ur[i] * g[i]; }
+    ss = warp_sum(ss);
+    dot = warp_sum(dot);
+    float rn = sqrtf(ss), e = rn + eps;
+    float a = s[row] / e, b = rn > 0 ? s[row] * dot / (rn * e * e) : 0.0f;
+    for(int i = lane; i < n; i += 32) du[row * n + i] = a * g[i] - b * ur[i];
+    if( lane == 0 ) ds[row] += dot / e;
+}
+__global__ void k_row_norms(float *out, const float *w, long R, int n)
+{
+    WARP_ROW(R)
+    float ss = 0;
+    for(int i = lane; i < n; i += 32) ss += w[row * n + i] * w[row * n + i];
+    ss = warp_sum(ss);
+    if( lane == 0 ) out[row] = sqrtf(ss);
+}
+/* out[b] = sum of a[b*per .. ] * (bb ? bb[..] : a[..]) over `per` elements: one block per matrix */
+__global__ void k_block_dot(float *out, const float *a, const float *bb, long per)
+{
+    __shared__ float sh[32];
+    const float *x = a + (long)blockIdx.x * per, *y = bb ? bb + (long)blockIdx.x * per : x;
+    float s = 0;
+    for(long i = threadIdx.x; i < per; i += blockDim.x) s += x[i] * y[i];
+    s = warp_sum(s);
+    if( (threadIdx.x & 31) == 0 ) sh[threadIdx.x >> 5] = s;
+    __syncthreads();
+    if( threadIdx.x < 32 ){
+        s = threadIdx.x < blockDim.x / 32 ? sh[threadIdx.x] : 0.0f;
+        s = warp_sum(s);
+        if( threadIdx.x == 0 ) out[blockIdx.x] = s;
+    }
+}
+
+// ---------------------------------------------------------------------------- rotary, swiglu
+
+/* rotate-half on the first r dims of nh heads of width hd, rows of stride ld; sign -1: transpose */
+__global__ void k_rope(float *x, const float *cosT, const float *sinT, int T, int nh, int hd, int ld, int r, int half,
+                       float sign)
+{
+    int p = r / 2;
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if( i >= (long)T * nh * p ) return;
+    int j = (int)(i % p), h = (int)((i / p) % nh);
+    long t = i / ((long)p * nh);
+    float c = cosT[t * half + j], sn = sign * sinT[t * half + j];
+    float *v = x + t * ld + (long)h * hd;
+    float a = v[j], b = v[j + p];
+    v[j] = a * c - b * sn;
+    v[j + p] = b * c + a * sn;
+}
+__global__ void k_swiglu_fwd(float *a, const float *gu, long R, int F)
+{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if( i >= R * F ) return;
+    long r = i / F;
+    int k = (int)(i % F);
+    a[i] = silu(gu[r * 2 * F + k]) * gu[r * 2 * F + F + k];
+}
+__global__ void k_swiglu_bwd(float *dgu, const float *da, const float *gu, long R, int F)
+{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if( i >= R * F ) return;
+    long r = i / F;
+    int k = (int)(i % F);
+    float x = gu[r * 2 * F + k], u = gu[r * 2 * F + F + k], s = sigm(x);
+    dgu[r * 2 * F + k] = da[i] * u * (s * (1.0f + x * (1.0f - s)));
+    dgu[r * 2 * F + F + k] = da[i] * (x * s);
+}
+
+// ---------------------------------------------------------------------------- embedding, rows
+
+__global__ void k_embed_fwd(float *x, const int32_t *tok, const float *wte, int T, int C, int patchTok)
+{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if( i >= (long)T * C ) return;
+    long t = i / C;
+    int c = (int)(i % C);
+    if( tok[t] != patchTok ) x[i] = wte[(long)tok[t] * C + c];
+}
+__global__ void k_embed_bwd(float *dwte, const float *dx, const int32_t *tok, int T, int C, int patchTok)
+{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if( i >= (long)T * C ) return;
+    long t = i / C;
+    int c = (int)(i % C);
+    if( tok[t] != patchTok ) atomicAdd(dwte + (long)tok[t] * C + c, dx[i]);
+}
+/* dst[r] = src[idx[r]] (gather) or dst[idx[r]] = src[r] (scatter), rows of width C */
+__global__ void k_gather_rows(float *dst, const float *src, const int32_t *idx, int n, int C)
+{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if( i >= (long)n * C ) return;
+    long r = i / C;
+    dst[i] = src[(long)idx[r] * C + i % C];
+}
+__global__ void k_scatter_rows(float *dst, const float *src, const int32_t *idx, int n, int C)
+{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if( i >= (long)n * C ) return;
+    long r = i / C;
+    dst[(long)idx[r] * C + i % C] = src[i];
+}
+
+// ---------------------------------------------------------------------------- cross-entropy
+
+/* one block per row: lse[r], and loss[r] = lse - logit[tgt] */
+__global__ void k_ce_fwd(float *lse, float *loss, const float *logits, const int32_t *tgt, int V)
+{
+    __shared__ float sh[32];
+    __shared__ float bc;
+    const float *l = logits + (long)blockIdx.x * V;
+    float mx = -INFINITY;
+    for(int i = threadIdx.x; i < V; i += blockDim.x) mx = fmaxf(mx, l[i]);
+    mx = warp_max(mx);
+    if( (threadIdx.x & 31) == 0 ) sh[threadIdx.x >> 5] = mx;
+    __syncthreads();
+    if( threadIdx.x < 32 ){
+        float v = threadIdx.x < blockDim.x / 32 ? sh[threadIdx.x] : -INFINITY;
+        v = warp_max(v);
+        if( threadIdx.x == 0 ) bc = v;
+    }
+    __syncthreads();
+    mx = bc;
+    __syncthreads();
+    float s = 0;
+    for(int i = threadIdx.x; i < V; i += blockDim.x) s += expf(l[i] - mx);
+    s = warp_sum(s);
+    if( (threadIdx.x & 31) == 0 ) sh[threadIdx.x >> 5] = s;
+    __syncthreads();
+    if( threadIdx.x < 32 ){
+        float v = threadIdx.x < blockDim.x / 32 ? sh[threadIdx.x] : 0.0f;
+        v = warp_sum(v);
+        if( threadIdx.x == 0 ){
+            float ls = mx + logf(v);
+            lse[blockIdx.x] = ls;
+            loss[blockIdx.x] = ls - l[tgt[blockIdx.x]];
+        }
+    }
+}
+__global__ void k_ce_bwd(float *d, const float *lse, const int32_t *tgt, long n, int V, float w)
+{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if( i >= n * V ) return;
+    long r = i / V;
+    int k = (int)(i % V);
+    float v = w * expf(d[i] - lse[r]);
+    if( k == tgt[r] ) v -= w;
+    d[i] = v;
+}
+
+// ---------------------------------------------------------------------------- attention (strips)
+
+/* S (NH, nq, nk) scores of queries i0.. against keys j0.., rows of stride ld: in place to
+** probabilities, each row's log-sum-exp to lse (T, NH). Exponentials are stored, then scaled: one
+** exp per score, as on the CPU. One warp per (head, row); keys outside the window get 0. */
+__global__ void k_att_probs(float *S, float *lse, int i0, int nq, int j0, int nk, int ld, int W, int NH)
+{
+    long wr = ((long)blockIdx.x * blockDim.x + threadIdx.x) >> 5;
+    int lane = threadIdx.x & 31;
+    if( wr >= (long)NH * nq ) return;
+    int h = (int)(wr / nq), r = (int)(wr % nq), i = i0 + r;
+    int lo = (i - W + 1 > 0 ? i - W + 1 : 0) - j0, hi = i - j0;
+    float *row = S + ((long)h * nq + r) * ld;
+    float mx = -INFINITY;
+    for(int j = lo + lane; j <= hi; j += 32) mx = fmaxf(mx, row[j]);
+    mx = warp_max(mx);
+    float s = 0;
+    for(int j = lo + lane; j <= hi; j += 32){
+        float e = expf(row[j] - mx);
+        row[j] = e;
+        s += e;
+    }
+    s = warp_sum(s);
+    float inv = 1.0f / s;
+    for(int j = lane; j < nk; j += 32) row[j] = (j >= lo && j <= hi) ? row[j] * inv : 0.0f;
+    if( lane == 0 ) lse[(long)i * NH + h] = mx + logf(s);
+}
+/* Drow (T, NH) = rowsum(dout . out) per head */
+__global__ void k_att_drow(float *Dr, const float *dout, const float *out, long T, int NH, int D)
+{
+    WARP_ROW(T * NH)
+    const float *o = out + row * D, *g = dout + row * D;   // (t, h) rows are contiguous in (T, NH*D)
+    float s = 0;
+    for(int d = lane; d < D; d += 32) s += o[d] * g[d];
+    s = warp_sum(s);
+    if( lane == 0 ) Dr[row] = s;
+}
+/* The backward's strip in one pass: P = exp(S - lse) in the window (0 outside), over S in place,
+** and dS = P (dS - Drow) scale, with dS holding dout v^T on entry. One warp per (head, row). */
+__global__ void k_att_probs_ds(float *S, float *dS, const float *lse, const float *Dr, int i0, int nq, int j0, int nk,
+                               int ld, int W, int NH, float scale)
+{
+    long wr = ((long)blockIdx.x * blockDim.x + threadIdx.x) >> 5;
+    int lane = threadIdx.x & 31;
+    if( wr >= (long)NH * nq ) return;
+    int h = (int)(wr / nq), r = (int)(wr % nq), i = i0 + r;
+    int lo = (i - W + 1 > 0 ? i - W + 1 : 0) - j0, hi = i - j0;
+    float *row = S + ((long)h * nq + r) * ld, *drow = dS + ((long)h * nq + r) * ld;
+    float l = lse[(long)i * NH + h], dr = Dr[(long)i * NH + h];
+    for(int j = lane; j < nk; j += 32){
+        float p = (j >= lo && j <= hi) ? expf(row[j] - l) : 0.0f;
+        row[j] = p;
+        drow[j] = p * (drow[j] - dr) * scale;
+    }
+}
+
+#endif

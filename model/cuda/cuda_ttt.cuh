@@ -1,0 +1,318 @@
+/*
+** Device kernels of the TTT branch (model/kern/kern_ttt.inc): the element-wise pieces of the
+** outer branch and of the chunk recurrence. The products of a chunk are strided-batched cuBLAS
+** calls over the fast heads (model_cuda.cu); these kernels cover one chunk's rows of all heads at
+** once, index (row i of the chunk, head h, column k).
+*/
+#ifndef SPTT_CUDA_TTT_CUH
+#define SPTT_CUDA_TTT_CUH
+
+#include "cuda_kern.cuh"
+
+/* out (T, NH*D) from in (T, KV*D): each KV head feeds NH/KV consecutive heads */
+__global__ void k_repeat_kv_fwd(float *out, const float *in, int T, int NH, int KV, int D)
+{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if( i >= (long)T * NH * D ) return;
+    int k = (int)(i % D), h = (int)((i / D) % NH);
+    long t = i / ((long)D * NH);
+    out[i] = in[(t * KV + h / (NH / KV)) * D + k];
+}
+/* din (T, KV*D) += sum over the group of dout (T, NH*D) */
+__global__ void k_repeat_kv_bwd(float *din, const float *dout, int T, int NH, int KV, int D)
+{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if( i >= (long)T * KV * D ) return;
+    int k = (int)(i % D), kh = (int)((i / D) % KV), grp = NH / KV;
+    long t = i / ((long)D * KV);
+    float s = 0;
+    for(int g = 0; g < grp; g++) s += dout[(t * NH + kh * grp + g) * D + k];
+    din[i] += s;
+}
+__global__ void k_affine_fwd(float *out, const float *x, const float *s, const float *o, long T, int C)
+{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if( i < T * C ) out[i] = x[i] * s[i % C] + o[i % C];
+}
+/* dx += dout * s (the parameter gradients are column sums) */
+__global__ void k_affine_bwd_x(float *dx, const float *dout, const float *s, long T, int C)
+{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if( i < T * C ) dx[i] += dout[i] * s[i % C];
+}
+__device__ __forceinline__ int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
+__device__ __forceinline__ long conv_src(long v, int tap, int G0, int G1, int G2)
+{
+    int t = (int)(v / ((long)G1 * G2)), gh = (int)((v / G2) % G1), gw = (int)(v % G2);
+    int dt = tap / 9 - 1, dh = (tap / 3) % 3 - 1, dw = tap % 3 - 1;
+    return ((long)clampi(t + dt, 0, G0 - 1) * G1 + clampi(gh + dh, 0, G1 - 1)) * G2 + clampi(gw + dw, 0, G2 - 1);
+}
+/* out's video rows (out already holds x): depthwise 3x3x3, replicate padding. w (C, 27) */
+__global__ void k_conv_fwd(float *out, const float *x, const float *w, const int32_t *vid, int G0, int G1, int G2, int C)
+{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    long Nv = (long)G0 * G1 * G2;
+    if( i >= Nv * C ) return;
+    long v = i / C;
+    int c = (int)(i % C);
+    float s = 0;
+    for(int tap = 0; tap < 27; tap++) s += w[(long)c * 27 + tap] * x[(long)vid[conv_src(v, tap, G0, G1, G2)] * C + c];
+    out[(long)vid[v] * C + c] = s;
+}
+/* text rows pass through */
+__global__ void k_conv_bwd_text(float *dx, const float *dout, const uint8_t *isvid, long T, int C)
+{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if( i < T * C && !isvid[i / C] ) dx[i] += dout[i];
+}
+__global__ void k_conv_bwd_x(float *dx, const float *dout, const float *w, const int32_t *vid, int G0, int G1, int G2, int C)
+{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    long Nv = (long)G0 * G1 * G2;
+    if( i >= Nv * C ) return;
+    long v = i / C;
+    int c = (int)(i % C);
+    float g = dout[(long)vid[v] * C + c];
+    for(int tap = 0; tap < 27; tap++)
+        atomicAdd(dx + (long)vid[conv_src(v, tap, G0, G1, G2)] * C + c, w[(long)c * 27 + tap] * g);
+}
+/* dw (C, 27) += sum_v x[src] g[v]: one thread per (c, tap) */
+__global__ void k_conv_bwd_w(float *dw, const float *dout, const float *x, const int32_t *vid, int G0, int G1, int G2, int C)
+{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if( i >= (long)C * 27 ) return;
+    int c = (int)(i / 27), tap = (int)(i % 27);
+    long Nv = (long)G0 * G1 * G2;
+    float s = 0;
+    for(long v = 0; v < Nv; v++) s += x[(long)vid[conv_src(v, tap, G0, G1, G2)] * C + c] * dout[(long)vid[v] * C + c];
+    dw[i] += s;
+}
+__global__ void k_silu(float *y, const float *x, long n)
+{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if( i < n ) y[i] = silu(x[i]);
+}
+__global__ void k_mul_silu1(float *y, const float *x, long n)
+{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if( i < n ) y[i] *= silu1(x[i]);
+}
+/* zl += c0; eta = softplus(zl) */
+__global__ void k_lr_act(float *zl, float *eta, float c0, long n)
+{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if( i >= n ) return;
+    float z = zl[i] + c0;
+    zl[i] = z;
+    eta[i] = softplus(z);
+}
+__global__ void k_sigmoid(float *y, const float *x, long n)
+{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if( i < n ) y[i] = sigm(x[i]);
+}
+/* y[r*d + k] *= s[r] */
+__global__ void k_row_scale(float *y, const float *s, long R, int d)
+{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if( i < R * d ) y[i] *= s[i / d];
+}
+/* backward of y = rmsnorm(O) gate: dzs[r] = silu'(zs) sum_k gy o rstd norm; t1 = gy gate */
+__global__ void k_ttt_out_bwd(float *dzs, float *t1, const float *dy, const float *O, const float *ornd,
+                              const float *norm, const float *gate, const float *zs, long R, int d)
+{
+    WARP_ROW(R)
+    float s = 0;
+    for(int k = lane; k < d; k += 32){
+        s += dy[row * d + k] * O[row * d + k] * ornd[row] * norm[k];
+        t1[row * d + k] = dy[row * d + k] * gate[row];
+    }
+    s = warp_sum(s);
+    if( lane == 0 ) dzs[row] = s * silu1(zs[row]);
+}
+/* deta *= sigmoid(zl) */
+__global__ void k_mul_sigmoid(float *y, const float *z, long n)
+{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if( i < n ) y[i] *= sigm(z[i]);
+}
+/* dz = dmu mu (1 - mu) */
+__global__ void k_sigmoid_bwd(float *dz, const float *dmu, const float *mu, long n)
+{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if( i < n ) dz[i] = dmu[i] * mu[i] * (1.0f - mu[i]);
+}
+
+// ---------------------------------------------------------------------------- chunk recurrence
+// A chunk's rows: (n, C) blocks with row stride C, head h at columns h*d; scratch per head (n, d)
+// at h*nd (nd = chunk*d). Index i over n*H*d: k = i % d, h = (i / d) % H, r = i / (d*H).
+
+/* W(0) (H, 3, d, d) from the slow weights w0, w1, w2 (H, d, d) */
+__global__ void k_ttt_w0(float *W, const float *w0, const float *w1, const float *w2, int H, long dd)
+{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if( i >= 3L * H * dd ) return;
+    long e = i % dd;
+    int hj = (int)(i / dd), h = hj / 3, j = hj % 3;
+    const float *src = j == 0 ? w0 : j == 1 ? w1 : w2;
+    W[i] = src[(long)h * dd + e];
+}
+/* hh = silu(u0) * u2 */
+__global__ void k_ttt_hh(float *hh, const float *u0, const float *u2, int n, int H, int d, int C, long nd)
+{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if( i >= (long)n * H * d ) return;
+    int k = (int)(i % d), h = (int)((i / d) % H);
+    long r = i / ((long)d * H), iy = r * C + (long)h * d + k;
+    hh[(long)h * nd + r * d + k] = silu(u0[iy]) * u2[iy];
+}
+/* P0 = eta0 DH Y2 silu'(Y0), P2 = eta2 DH silu(Y0), Z1 = eta1 Y2 silu(Y0) */
+__global__ void k_ttt_pz(float *P0, float *P2, float *Z1, const float *y0, const float *y2, const float *dh,
+                         const float *eta, int n, int H, int d, int C, long nd)
+{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if( i >= (long)n * H * d ) return;
+    int k = (int)(i % d), h = (int)((i / d) % H);
+    long r = i / ((long)d * H), iy = r * C + (long)h * d + k, ix = (long)h * nd + r * d + k;
+    const float *e = eta + r * 3 * H + 3 * h;
+    float a = y0[iy], b = y2[iy], g = dh[iy], sa = silu(a);
+    P0[ix] = e[0] * g * b * silu1(a);
+    P2[ix] = e[2] * g * sa;
+    Z1[ix] = e[1] * b * sa;
+}
+/* mbar[h] = mean of mu over the chunk's n rows (mu row stride H) */
+__global__ void k_ttt_mbar(float *mbar, const float *mu, int n, int H)
+{
+    int h = blockIdx.x;
+    float s = 0;
+    for(int i = threadIdx.x; i < n; i += blockDim.x) s += mu[(long)i * H + h];
+    s = warp_sum(s);
+    __shared__ float sh[32];
+    if( (threadIdx.x & 31) == 0 ) sh[threadIdx.x >> 5] = s;
+    __syncthreads();
+    if( threadIdx.x < 32 ){
+        s = threadIdx.x < blockDim.x / 32 ? sh[threadIdx.x] : 0.0f;
+        s = warp_sum(s);
+        if( threadIdx.x == 0 ) mbar[h] = s / n;
+    }
+}
+/* M (3H, dd) += mbar[hj / 3] Mp */
+__global__ void k_ttt_mom(float *M, const float *Mp, const float *mbar, long dd, int H)
+{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if( i >= 3L * H * dd ) return;
+    M[i] += mbar[(i / dd) / 3] * Mp[i];
+}
+/* X0 = G / (nu + eps): per matrix b, X at b*xs, G at b*dd */
+__global__ void k_ns_x0(float *X, const float *G, const float *nu, long dd, long xs, int nb, float eps)
+{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if( i >= (long)nb * dd ) return;
+    long b = i / dd, e = i % dd;
+    X[b * xs + e] = G[i] / (nu[b] + eps);
+}
+__global__ void k_sqrt(float *x, int n)
+{
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if( i < n ) x[i] = sqrtf(x[i]);
+}
+/* Y[b*ys + e] = a X[b*xs + e] + c Z[b*zs + e] over nb matrices of dd (Z may be NULL) */
+__global__ void k_mat_lin(float *Y, long ys, float a, const float *X, long xs, float c, const float *Z, long zs,
+                          long dd, int nb)
+{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if( i >= (long)nb * dd ) return;
+    long b = i / dd, e = i % dd;
+    float v = a * X[b * xs + e];
+    if( Z ) v += c * Z[b * zs + e];
+    Y[b * ys + e] = v;
+}
+/* S = A + A^T per (d, d) matrix */
+__global__ void k_sym(float *S, const float *A, int d, int nb)
+{
+    long dd = (long)d * d;
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if( i >= (long)nb * dd ) return;
+    long b = i / dd, e = i % dd;
+    int r = (int)(e / d), c = (int)(e % d);
+    S[i] = A[i] + A[b * dd + (long)c * d + r];
+}
+/* dG = g / e - (dot / (nu e^2)) G, e = nu + eps */
+__global__ void k_ns_end(float *dG, const float *g, const float *G, const float *nu, const float *dot, long dd, int nb,
+                         float eps)
+{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if( i >= (long)nb * dd ) return;
+    long b = i / dd;
+    float n = nu[b], e = n + eps, bb = n > 0 ? dot[b] / (n * e * e) : 0.0f;
+    dG[i] = g[i] / e - bb * G[i];
+}
+/* apply backward rows: hh (recomputed), gu0 = gH u2 silu'(u0), gu2 = gH silu(u0) */
+__global__ void k_ttt_apply_bwd(float *hh, float *g0, float *g2, const float *gH, const float *u0, const float *u2,
+                                int n, int H, int d, int C, long nd)
+{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if( i >= (long)n * H * d ) return;
+    int k = (int)(i % d), h = (int)((i / d) % H);
+    long r = i / ((long)d * H), iy = r * C + (long)h * d + k, ix = (long)h * nd + r * d + k;
+    float a = u0[iy], b = u2[iy], g = gH[ix];
+    hh[ix] = silu(a) * b;
+    g0[ix] = g * b * silu1(a);
+    g2[ix] = g * silu(a);
+}
+/* dmu[(s+i)*H + h] += (gmbp[3h] + gmbp[3h+1] + gmbp[3h+2]) / n */
+__global__ void k_ttt_dmu(float *dmu, const float *gmbp, int n, int H)
+{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if( i >= (long)n * H ) return;
+    int h = (int)(i % H);
+    dmu[i] += (gmbp[3 * h] + gmbp[3 * h + 1] + gmbp[3 * h + 2]) / n;
+}
+/* the inner gradient's element-wise backward: one warp per (row, head). Overwrites P0, P2, Z1
+** with gY0, gY2, gDH and adds the rate gradients. */
+__global__ void k_ttt_inner_bwd(float *P0, float *P2, float *Z1, float *deta, const float *gP0, const float *gP2,
+                                const float *gZ1, const float *y0, const float *y2, const float *dh, const float *eta,
+                                int n, int H, int d, int C, long nd)
+{
+    WARP_ROW((long)n * H)
+    int h = (int)(row % H);
+    long r = row / H;
+    const float *e = eta + r * 3 * H + 3 * h;
+    float s0 = 0, s1 = 0, s2 = 0;
+    for(int q = lane; q < d; q += 32){
+        long ix = (long)h * nd + r * d + q, iy = r * C + (long)h * d + q;
+        float a = y0[iy], b = y2[iy], g = dh[iy];
+        float sa = silu(a), m1 = silu1(a), m2 = silu2(a);
+        float p0 = gP0[ix], p2 = gP2[ix], z1 = gZ1[ix];
+        P2[ix] = p0 * e[0] * g * m1 + z1 * e[1] * sa;
+        Z1[ix] = p0 * e[0] * b * m1 + p2 * e[2] * sa;
+        P0[ix] = (p2 * e[2] * g + z1 * e[1] * b) * m1 + p0 * e[0] * g * b * m2;
+        s0 += p0 * g * b * m1;
+        s1 += z1 * b * sa;
+        s2 += p2 * g * sa;
+    }
+    s0 = warp_sum(s0);
+    s1 = warp_sum(s1);
+    s2 = warp_sum(s2);
+    if( lane == 0 ){
+        float *de = deta + r * 3 * H + 3 * h;
+        de[0] += s0;
+        de[1] += s1;
+        de[2] += s2;
+    }
+}
+/* c = 0: the slow weights' gradient, dslow_j[h] += gW + gWm + (gn0 / n0) slow, one warp per row */
+__global__ void k_ttt_slow_bwd(float *dw0, float *dw1, float *dw2, const float *gW, const float *gWm, const float *gn0,
+                               const float *n0, const float *W0, int H, int d)
+{
+    WARP_ROW(3L * H * d)
+    long dd = (long)d * d;
+    int hj = (int)(row / d), r = (int)(row % d), h = hj / 3, j = hj % 3;
+    float *o = (j == 0 ? dw0 : j == 1 ? dw1 : dw2) + (long)h * dd + (long)r * d;
+    const float *g = gW + (long)hj * dd + (long)r * d, *gm = gWm ? gWm + (long)hj * dd + (long)r * d : NULL;
+    const float *sl = W0 + (long)hj * dd + (long)r * d;
+    float nr = n0[row], f = nr > 0 ? gn0[row] / nr : 0.0f;
+    for(int i = lane; i < d; i += 32) o[i] += g[i] + (gm ? gm[i] : 0.0f) + f * sl[i];
+}
+
+#endif

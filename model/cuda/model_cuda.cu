@@ -1,0 +1,1338 @@
+/*
+** The model on one CUDA GPU: kern_model.inc's steps with device kernels and cuBLAS (sptt_cuda.h).
+**
+** Parameters and gradients are two device buffers laid out as the host model's (views bound by
+** tensor name from the host model's table); the activations of a forward pass are one device
+** arena laid out for the sample's length, as on the CPU. The host prepares what is cheap and
+** irregular (validation, rotary positions and tables in double, the patch vectors) and uploads it.
+**
+** Products are cuBLAS calls on row-major data: C = op(A) op(B) is computed as the column-major
+** C^T = op(B)^T op(A)^T, so A and B swap places and nothing is transposed in memory.
+** Attention goes in strips of queries against the keys the strip can see (T x T is never
+** held); the TTT chunk loop batches each product over the fast heads (strided-batched sgemm) and
+** Newton-Schulz over the 3H matrices of a chunk.
+*/
+#include <assert.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+extern "C" {
+#include "sptt_model.h"
+}
+#include "sptt_cuda.h"
+#include "cuda_kern.cuh"
+#include "cuda_ttt.cuh"
+
+
+#define TTT_L2_EPS  1e-5f
+#define TTT_ROW_EPS 1e-5f
+#define TTT_NS_EPS  1e-7f
+#define TTT_OUT_EPS 1e-5f
+
+static const double ns_coef[5][3] = {
+    { 4.0848, -6.8946, 2.9270 },
+    { 3.9505, -6.3029, 2.6377 },
+    { 3.7418, -5.5913, 2.3037 },
+    { 2.8769, -3.1427, 1.2046 },
+    { 2.8366, -3.0525, 1.2012 },
+};
+
+/* A CUDA or cuBLAS failure is reported once, as an SPTT_EIO message naming the call. */
+#define CU(x) do { cudaError_t e_ = (x); if( e_ != cudaSuccess ){ \
+    return sptt_fail(SPTT_EIO, "cuda: %s: %s", #x, cudaGetErrorString(e_)); } } while(0)
+
+typedef struct gttt {
+    float *q_scale, *q_off, *k_scale, *k_off, *conv_q, *conv_k, *conv_v;
+    float *w_lr, *b_lr, *w_mom, *b_mom, *w_gate, *b_gate, *norm, *w0, *w1, *w2;
+} gttt;
+
+typedef struct glayer {
+    int kind;
+    float *ln1, *ln2, *wq, *wk, *wv, *wo, *qnorm, *knorm, *wg, *wu, *wd;
+    gttt t;
+} glayer;
+
+typedef struct gparams {
+    float *wte, *patch_w, *patch_b, *lnf, *lm_head;
+    glayer *L;
+} gparams;
+
+typedef struct gtttacts {
+    float *kt, *vt, *qa, *ka, *qc, *kc, *vc, *qnrm, *knrm, *Qf, *Kf, *Vf, *zl, *eta, *zm, *mu, *zs, *gate;
+    float *O, *ornd, *y;
+    /* chunk state, as ttt_state */
+    int n_chunk, n_upd;
+    float *W, *R, *M, *nsX, *nsA, *nsB, *nu, *mbar, *n0, *U0, *U2, *Y0, *Y2, *DH;
+} gtttacts;
+
+typedef struct gacts {
+    float *x, *xn1, *rstd1, *q, *k, *v, *qh, *kh, *rstdq, *rstdk, *qr, *kr, *att, *lse, *s, *h, *hn, *rstd2;
+    float *fgu, *fa;
+    gtttacts t;
+} gacts;
+
+struct sptt_cuda_model {
+    sptt_config cfg;
+    cublasHandle_t blas;
+    size_t n_param;
+    float *params, *grads;
+    gparams P, G;
+    gacts *A;
+    /* the last forward */
+    int T, Nv, nLab, nRows, haveForward;
+    int grid[3];
+    double loss;
+    float *arena;
+    size_t arenaCap;
+    float *xL, *xf, *rstdf, *logits, *lseLab, *lossRow, *patches, *cosT, *sinT;
+    float *dx, *dxn, *dq, *dk, *dv, *ds, *dhn, *dfa, *dfgu, *dqr, *dkr, *dlog, *xrows, *attS, *attdS, *attD, *tttS;
+    /* device integers: tokens, targets, vid, lab, rows, label targets (T each), isvid (T bytes) */
+    int32_t *dTok, *dTgt, *dVid, *dLab, *dRows, *dTg;
+    uint8_t *dIsvid;
+    int intCap;
+    /* host copies */
+    int32_t *hPos, *hVid, *hLab, *hRows, *hTg;
+    uint8_t *hIsvid;
+    float *hCos, *hSin, *hPatch, *hLoss;
+    int hostCap;
+    size_t hPatchCap;
+    float weight;
+    int timing;
+    sptt_stats stats;
+    void (*xHook)(void *, int);
+    void *pHookCtx;
+};
+
+// ----------------------------------------------------------------------------
+// cuBLAS, row-major
+
+static void gemm(sptt_cuda_model *m, int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                 const float *B, int ldb, float beta, float *C, int ldc)
+{
+    if( M <= 0 || N <= 0 ) return;
+    if( K <= 0 ){
+        assert(beta == 1.0f);   // only the empty label set gets here, accumulating nothing
+        return;
+    }
+    cublasSgemm(m->blas, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, N, M, K, &alpha, B, ldb, A,
+                lda, &beta, C, ldc);
+}
+
+static void gemmB(sptt_cuda_model *m, int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                  long sA, const float *B, int ldb, long sB, float beta, float *C, int ldc, long sC, int batch)
+{
+    if( M <= 0 || N <= 0 || K <= 0 || batch <= 0 ) return;
+    cublasSgemmStridedBatched(m->blas, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, N, M, K, &alpha,
+                              B, ldb, sB, A, lda, sA, &beta, C, ldc, sC, batch);
+}
+
+/* out (T, OC) = inp (T, IC) w^T (+ b) */
+static void linear_fwd(sptt_cuda_model *m, float *out, const float *inp, const float *w, const float *b, int T, int IC,
+                       int OC)
+{
+    gemm(m, 0, 1, T, OC, IC, 1, inp, IC, w, IC, 0, out, OC);
+    if( b ) k_bias<<<nblk((long)T * OC), NT>>>(out, b, T, OC);
+}
+
+static void linear_bwd(sptt_cuda_model *m, float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                       const float *w, int T, int IC, int OC)
+{
+    if( dinp ) gemm(m, 0, 0, T, IC, OC, 1, dout, OC, w, IC, 1, dinp, IC);
+    gemm(m, 1, 0, OC, IC, T, 1, dout, OC, inp, IC, 1, dw, IC);
+    if( db ) k_colsum<<<colgrid(T, OC), NT>>>(db, dout, T, OC);
+}
+
+static void rmsnorm_fwd(float *out, float *rstd, const float *x, const float *g, long R, int n, float eps)
+{
+    k_rmsnorm_fwd<<<wblk(R), NT>>>(out, rstd, x, g, R, n, eps);
+}
+
+/* dx += ..., dg += ... */
+static void rmsnorm_bwd(float *dx, float *dg, const float *dout, const float *x, const float *g, const float *rstd,
+                        long R, int n)
+{
+    k_rmsnorm_bwd<<<wblk(R), NT>>>(dx, dout, x, g, rstd, R, n);
+    k_colsum_prod<<<colgrid(R, n), NT>>>(dg, dout, x, rstd, R, n);
+}
+
+static void zero(float *p, size_t n) { if( n ) cudaMemsetAsync(p, 0, sizeof(float) * n); }
+static void copyd(float *dst, const float *src, size_t n)
+{
+    if( n ) cudaMemcpyAsync(dst, src, sizeof(float) * n, cudaMemcpyDeviceToDevice);
+}
+static void rope(float *x, const float *cosT, const float *sinT, int T, int nh, int hd, int ld, int r, int half, float sign)
+{
+    long n = (long)T * nh * (r / 2);
+    if( n > 0 ) k_rope<<<nblk(n), NT>>>(x, cosT, sinT, T, nh, hd, ld, r, half, sign);
+}
+
+// ----------------------------------------------------------------------------
+// Attention: strips of queries, one strided-batched product per group member g (query heads g,
+// g + grp, ... share no KV head, so a batch never writes one gradient block twice).
+//
+// A strip's products P V and dS K give (strip, D) per head: with strips of 256 rows and D = 64
+// they fill a fraction of the GPU, so strips grow with the window: half of it and at most T/8,
+// 256 to 1024 rows (the scores a strip computes outside its rows' windows, the triangle past the
+// diagonal and the one before the window, stay under about a third). Score rows are padded to 64
+// floats so every row starts aligned.
+
+static int att_bq(int T, int W)
+{
+    int w = W < T ? W : T, bq = (w / 2 < T / 8 ? w / 2 : T / 8) & ~63;
+    bq = bq < 256 ? 256 : bq > 1024 ? 1024 : bq;
+    return bq < T ? bq : T;
+}
+
+static int att_ld(int nk) { return (nk + 63) & ~63; }
+
+static size_t att_scratch(int T, int W, int NH)
+{
+    int w = W < T ? W : T, bq = att_bq(T, W);
+    return (size_t)NH * bq * (size_t)att_ld(w + bq);
+}
+
+static void attention_fwd(sptt_cuda_model *m, float *out, float *lse, const float *q, const float *k, const float *v,
+                          int T, int NH, int KV, int D, int W, float *S)
+{
+    int QD = NH * D, KD = KV * D, grp = NH / KV, bq = att_bq(T, W);
+    float scale = 1.0f / sqrtf((float)D);
+    for(int i0 = 0; i0 < T; i0 += bq){
+        int nq = T - i0 < bq ? T - i0 : bq;
+        int j0 = i0 - W + 1 > 0 ? i0 - W + 1 : 0, nk = i0 + nq - j0, ld = att_ld(nk);
+        long snk = (long)nq * ld;
+        for(int g = 0; g < grp; g++)
+            gemmB(m, 0, 1, nq, nk, D, scale, q + (size_t)i0 * QD + g * D, QD, (long)grp * D, k + (size_t)j0 * KD, KD, D,
+                  0, S + g * snk, ld, grp * snk, KV);
+        k_att_probs<<<wblk((long)NH * nq), NT>>>(S, lse, i0, nq, j0, nk, ld, W, NH);
+        for(int g = 0; g < grp; g++)
+            gemmB(m, 0, 0, nq, D, nk, 1, S + g * snk, ld, grp * snk, v + (size_t)j0 * KD, KD, D, 0,
+                  out + (size_t)i0 * QD + g * D, QD, (long)grp * D, KV);
+    }
+}
+
+/* accumulates dq, dk, dv */
+static void attention_bwd(sptt_cuda_model *m, float *dq, float *dk, float *dv, const float *dout, const float *q,
+                          const float *k, const float *v, const float *out, const float *lse, int T, int NH, int KV,
+                          int D, int W, float *S, float *dS, float *Dr)
+{
+    int QD = NH * D, KD = KV * D, grp = NH / KV, bq = att_bq(T, W);
+    float scale = 1.0f / sqrtf((float)D);
+    k_att_drow<<<wblk((long)T * NH), NT>>>(Dr, dout, out, T, NH, D);
+    for(int i0 = 0; i0 < T; i0 += bq){
+        int nq = T - i0 < bq ? T - i0 : bq;
+        int j0 = i0 - W + 1 > 0 ? i0 - W + 1 : 0, nk = i0 + nq - j0, ld = att_ld(nk);
+        long snk = (long)nq * ld;
+        for(int g = 0; g < grp; g++){
+            const float *qg = q + (size_t)i0 * QD + g * D, *dog = dout + (size_t)i0 * QD + g * D;
+            gemmB(m, 0, 1, nq, nk, D, scale, qg, QD, (long)grp * D, k + (size_t)j0 * KD, KD, D, 0, S + g * snk, ld,
+                  grp * snk, KV);
+            gemmB(m, 0, 1, nq, nk, D, 1, dog, QD, (long)grp * D, v + (size_t)j0 * KD, KD, D, 0, dS + g * snk, ld,
+                  grp * snk, KV);
+        }
+        k_att_probs_ds<<<wblk((long)NH * nq), NT>>>(S, dS, lse, Dr, i0, nq, j0, nk, ld, W, NH, scale);
+        for(int g = 0; g < grp; g++){
+            const float *qg = q + (size_t)i0 * QD + g * D, *dog = dout + (size_t)i0 * QD + g * D;
+            // dq += dS k;  dk += dS^T q;  dv += P^T dout
+            gemmB(m, 0, 0, nq, D, nk, 1, dS + g * snk, ld, grp * snk, k + (size_t)j0 * KD, KD, D, 1,
+                  dq + (size_t)i0 * QD + g * D, QD, (long)grp * D, KV);
+            gemmB(m, 1, 0, nk, D, nq, 1, dS + g * snk, ld, grp * snk, qg, QD, (long)grp * D, 1, dk + (size_t)j0 * KD,
+                  KD, D, KV);
+            gemmB(m, 1, 0, nk, D, nq, 1, S + g * snk, ld, grp * snk, dog, QD, (long)grp * D, 1, dv + (size_t)j0 * KD,
+                  KD, D, KV);
+        }
+    }
+}
+
+// ----------------------------------------------------------------------------
+// TTT chunk recurrence (kern_ttt.inc's ttt_chunks_forward / _backward, batched over the heads)
+
+typedef struct gdims {
+    int T, C, H, d, chunk, muon, momentum, prenorm;
+} gdims;
+
+#define TM(base, c, h, j) ((base) + ((((size_t)(c) * H + (h)) * 3 + (j)) * dd))
+
+static size_t ttt_chunk_scratch(const gdims *dm)
+{
+    size_t dd = (size_t)dm->d * dm->d, nd = (size_t)dm->chunk * dm->d, H = (size_t)dm->H;
+    return H * (10 * nd) + 3 * H * (10 * dd + 3 * (size_t)dm->d + 8) + 64;
+}
+
+/* Newton-Schulz on nb matrices G (nb, dd); Xs, As, Bs (nb, 5, dd); nu (nb); U (nb, dd) */
+static void ns_fwd(sptt_cuda_model *m, float *U, float *Xs, float *As, float *Bs, float *nu, const float *G, int d, int nb)
+{
+    long dd = (long)d * d, s5 = 5 * dd, n = (long)nb * dd;
+    k_block_dot<<<nb, NT>>>(nu, G, NULL, dd);
+    k_sqrt<<<nblk(nb), NT>>>(nu, nb);
+    k_ns_x0<<<nblk(n), NT>>>(Xs, G, nu, dd, s5, nb, TTT_NS_EPS);
+    for(int k = 0; k < 5; k++){
+        float *X = Xs + k * dd, *A = As + k * dd, *B = Bs + k * dd;
+        float *Xn = k < 4 ? Xs + (k + 1) * dd : U;
+        long xns = k < 4 ? s5 : dd;
+        float a = (float)ns_coef[k][0], b = (float)ns_coef[k][1], c = (float)ns_coef[k][2];
+        gemmB(m, 0, 1, d, d, d, 1, X, d, s5, X, d, s5, 0, A, d, s5, nb);          // A = X X^T
+        gemmB(m, 0, 0, d, d, d, c, A, d, s5, A, d, s5, 0, B, d, s5, nb);          // B = c A A
+        k_mat_lin<<<nblk(n), NT>>>(B, s5, 1, B, s5, b, A, s5, dd, nb);            // B += b A
+        k_mat_lin<<<nblk(n), NT>>>(Xn, xns, a, X, s5, 0, NULL, 0, dd, nb);        // Xn = a X
+        gemmB(m, 0, 0, d, d, d, 1, B, d, s5, X, d, s5, 1, Xn, d, xns, nb);        // Xn += B X
+    }
+}
+
+/* dG (nb, dd) from dU; tmp holds 3 nb dd plus 2 nb */
+static void ns_bwd(sptt_cuda_model *m, float *dG, const float *dU, const float *Xs, const float *As, const float *Bs,
+                   const float *nu, const float *G, int d, int nb, float *tmp)
+{
+    long dd = (long)d * d, s5 = 5 * dd, n = (long)nb * dd;
+    float *g = tmp, *gB = tmp + n, *gA = tmp + 2 * n, *dot = tmp + 3 * n;
+    copyd(g, dU, (size_t)n);
+    for(int k = 4; k >= 0; k--){
+        const float *X = Xs + k * dd, *A = As + k * dd, *B = Bs + k * dd;
+        float a = (float)ns_coef[k][0], b = (float)ns_coef[k][1], c = (float)ns_coef[k][2];
+        gemmB(m, 0, 1, d, d, d, 1, g, d, dd, X, d, s5, 0, gB, d, dd, nb);         // gB = g X^T
+        gemmB(m, 0, 0, d, d, d, c, gB, d, dd, A, d, s5, 0, gA, d, dd, nb);        // gA = c gB A
+        gemmB(m, 0, 0, d, d, d, c, A, d, s5, gB, d, dd, 1, gA, d, dd, nb);        // gA += c A gB
+        k_mat_lin<<<nblk(n), NT>>>(gA, dd, 1, gA, dd, b, gB, dd, dd, nb);         // gA += b gB
+        k_sym<<<nblk(n), NT>>>(gB, gA, d, nb);                                    // gB = gA + gA^T
+        k_mat_lin<<<nblk(n), NT>>>(gA, dd, a, g, dd, 0, NULL, 0, dd, nb);         // gA = a g
+        gemmB(m, 0, 0, d, d, d, 1, B, d, s5, g, d, dd, 1, gA, d, dd, nb);         // gA += B g
+        gemmB(m, 0, 0, d, d, d, 1, gB, d, dd, X, d, s5, 1, gA, d, dd, nb);        // gA += gB X
+        float *t = g; g = gA; gA = t;
+    }
+    k_block_dot<<<nb, NT>>>(dot, g, G, dd);
+    k_ns_end<<<nblk(n), NT>>>(dG, g, G, nu, dot, dd, nb, TTT_NS_EPS);
+}
+
+static void ttt_chunks_fwd(sptt_cuda_model *m, gtttacts *st, float *O, const float *Q, const float *K, const float *V,
+                           const float *eta, const float *mu, const float *w0, const float *w1, const float *w2,
+                           const gdims *dm, float *scratch)
+{
+    int T = dm->T, C = dm->C, H = dm->H, d = dm->d, Cs = dm->chunk;
+    long dd = (long)d * d, nd = (long)Cs * d, H3 = 3L * H;
+    float *Hh = scratch, *P0 = Hh + H * nd, *P2 = P0 + H * nd, *Z1 = P2 + H * nd, *Ut = Z1 + H * nd;
+    k_ttt_w0<<<nblk(H3 * dd), NT>>>(st->W, w0, w1, w2, H, dd);
+    k_row_norms<<<wblk(H3 * d), NT>>>(st->n0, st->W, H3 * d, d);
+    for(int c = 0; c < st->n_chunk; c++){
+        int s = c * Cs, n = T - s < Cs ? T - s : Cs, upd = c < st->n_upd;
+        long off = (long)s * C, nhd = (long)n * H * d;
+        const float *W0 = TM(st->W, c, 0, 0), *W1 = W0 + dd, *W2 = W0 + 2 * dd;
+        // apply: O = (silu(Q W0^T) * (Q W2^T)) W1^T
+        gemmB(m, 0, 1, n, d, d, 1, Q + off, C, d, W0, d, 3 * dd, 0, st->U0 + off, C, d, H);
+        gemmB(m, 0, 1, n, d, d, 1, Q + off, C, d, W2, d, 3 * dd, 0, st->U2 + off, C, d, H);
+        k_ttt_hh<<<nblk(nhd), NT>>>(Hh, st->U0 + off, st->U2 + off, n, H, d, C, nd);
+        gemmB(m, 0, 1, n, d, d, 1, Hh, d, nd, W1, d, 3 * dd, 0, O + off, C, d, H);
+        if( !upd ) continue;
+        // update: Y0 = K W0^T, Y2 = K W2^T, DH = V W1; the inner gradient's sums over the rows
+        gemmB(m, 0, 1, n, d, d, 1, K + off, C, d, W0, d, 3 * dd, 0, st->Y0 + off, C, d, H);
+        gemmB(m, 0, 1, n, d, d, 1, K + off, C, d, W2, d, 3 * dd, 0, st->Y2 + off, C, d, H);
+        gemmB(m, 0, 0, n, d, d, 1, V + off, C, d, W1, d, 3 * dd, 0, st->DH + off, C, d, H);
+        k_ttt_pz<<<nblk(nhd), NT>>>(P0, P2, Z1, st->Y0 + off, st->Y2 + off, st->DH + off, eta + (long)s * 3 * H, n, H, d,
+                                    C, nd);
+        float *M = TM(st->M, c, 0, 0);
+        gemmB(m, 1, 0, d, d, n, 1, P0, d, nd, K + off, C, d, 0, M, d, 3 * dd, H);            // dW0 = P0^T K
+        gemmB(m, 1, 0, d, d, n, 1, V + off, C, d, Z1, d, nd, 0, M + dd, d, 3 * dd, H);       // dW1 = V^T Z1
+        gemmB(m, 1, 0, d, d, n, 1, P2, d, nd, K + off, C, d, 0, M + 2 * dd, d, 3 * dd, H);   // dW2 = P2^T K
+        float *mbar = st->mbar + (size_t)c * H;
+        if( dm->momentum ){
+            k_ttt_mbar<<<H, NT>>>(mbar, mu + (long)s * H, n, H);
+            if( c > 0 ) k_ttt_mom<<<nblk(H3 * dd), NT>>>(M, TM(st->M, c - 1, 0, 0), mbar, dd, H);
+        }else{
+            zero(mbar, (size_t)H);
+        }
+        const float *U = M;
+        if( dm->muon ){
+            size_t ns = (size_t)c * H3 * 5 * dd;
+            ns_fwd(m, Ut, st->nsX + ns, st->nsA + ns, st->nsB + ns, st->nu + (size_t)c * H3, M, d, (int)H3);
+            U = Ut;
+        }
+        const float *prev = dm->prenorm && c > 0 ? TM(st->R, c, 0, 0) : TM(st->W, c, 0, 0);
+        float *Rn = TM(st->R, c + 1, 0, 0);
+        k_add3<<<nblk(H3 * dd), NT>>>(Rn, prev, U, H3 * dd);
+        k_rownorm_fwd<<<wblk(H3 * d), NT>>>(TM(st->W, c + 1, 0, 0), Rn, st->n0, H3 * d, d, TTT_ROW_EPS);
+    }
+}
+
+static void ttt_chunks_bwd(sptt_cuda_model *m, float *dQ, float *dK, float *dV, float *deta, float *dmu, float *dw0,
+                           float *dw1, float *dw2, const float *dO, const gtttacts *st, const float *Q, const float *K,
+                           const float *V, const float *eta, const gdims *dm, float *scratch)
+{
+    int T = dm->T, C = dm->C, H = dm->H, d = dm->d, Cs = dm->chunk;
+    long dd = (long)d * d, nd = (long)Cs * d, H3 = 3L * H, hdd = H3 * dd;
+    float *Hh = scratch, *gu0 = Hh + H * nd, *gu2 = gu0 + H * nd, *gH = gu2 + H * nd;
+    float *P0 = gH + H * nd, *P2 = P0 + H * nd, *Z1 = P2 + H * nd, *gP0 = Z1 + H * nd, *gP2 = gP0 + H * nd;
+    float *gZ1 = gP2 + H * nd;
+    float *gW = gZ1 + H * nd, *gU = gW + hdd, *gMn = gU + hdd, *gWm = gMn + hdd, *gM = gWm + hdd, *du = gM + hdd;
+    float *nst = du + hdd;                     /* 3 hdd + 2 H3 */
+    float *gn0 = nst + 3 * hdd + 2 * H3;       /* H3 d */
+    float *gmbp = gn0 + H3 * d;                /* H3 */
+    zero(gU, (size_t)hdd);
+    zero(gMn, (size_t)hdd);
+    zero(gWm, (size_t)hdd);
+    zero(gn0, (size_t)(H3 * d));
+    for(int c = st->n_chunk - 1; c >= 0; c--){
+        int s = c * Cs, n = T - s < Cs ? T - s : Cs, upd = c < st->n_upd;
+        long off = (long)s * C, nhd = (long)n * H * d;
+        const float *W0 = TM(st->W, c, 0, 0), *W1 = W0 + dd, *W2 = W0 + 2 * dd;
+
+        // 1. apply, rows
+        gemmB(m, 0, 0, n, d, d, 1, dO + off, C, d, W1, d, 3 * dd, 0, gH, d, nd, H);             // gH = dO W1
+        k_ttt_apply_bwd<<<nblk(nhd), NT>>>(Hh, gu0, gu2, gH, st->U0 + off, st->U2 + off, n, H, d, C, nd);
+        gemmB(m, 0, 0, n, d, d, 1, gu0, d, nd, W0, d, 3 * dd, 1, dQ + off, C, d, H);            // dQ += gu0 W0
+        gemmB(m, 0, 0, n, d, d, 1, gu2, d, nd, W2, d, 3 * dd, 1, dQ + off, C, d, H);            //     + gu2 W2
+
+        // 2. matrices: the apply's weight gradients; U(c) -> M(c) -> dW(c)
+        gemmB(m, 1, 0, d, d, n, 1, gu0, d, nd, Q + off, C, d, 0, gW, d, 3 * dd, H);              // gW0 = gu0^T Q
+        gemmB(m, 1, 0, d, d, n, 1, dO + off, C, d, Hh, d, nd, 0, gW + dd, d, 3 * dd, H);         // gW1 = dO^T Hh
+        gemmB(m, 1, 0, d, d, n, 1, gu2, d, nd, Q + off, C, d, 0, gW + 2 * dd, d, 3 * dd, H);     // gW2 = gu2^T Q
+        if( upd ){
+            if( dm->muon ){
+                size_t ns = (size_t)c * H3 * 5 * dd;
+                ns_bwd(m, gM, gU, st->nsX + ns, st->nsA + ns, st->nsB + ns, st->nu + (size_t)c * H3,
+                       TM(st->M, c, 0, 0), d, (int)H3, nst);
+            }else{
+                copyd(gM, gU, (size_t)hdd);
+            }
+            if( dm->momentum && c + 1 < st->n_upd ){
+                // gM += mbar(c+1) gMn, per head
+                k_ttt_mom<<<nblk(hdd), NT>>>(gM, gMn, st->mbar + (size_t)(c + 1) * H, dd, H);
+            }
+            if( dm->momentum && c > 0 ){
+                k_block_dot<<<(unsigned)H3, NT>>>(gmbp, gM, TM(st->M, c - 1, 0, 0), dd);
+                // 3a. the momentum gate's rows
+                if( dmu ) k_ttt_dmu<<<nblk((long)n * H), NT>>>(dmu + (long)s * H, gmbp, n, H);
+            }
+
+            // 3. the inner gradient's rows
+            const float *etac = eta + (long)s * 3 * H;
+            k_ttt_pz<<<nblk(nhd), NT>>>(P0, P2, Z1, st->Y0 + off, st->Y2 + off, st->DH + off, etac, n, H, d, C, nd);
+            const float *G0 = gM, *G1 = gM + dd, *G2 = gM + 2 * dd;
+            gemmB(m, 0, 1, n, d, d, 1, K + off, C, d, G0, d, 3 * dd, 0, gP0, d, nd, H);           // gP0 = K G0^T
+            gemmB(m, 0, 1, n, d, d, 1, K + off, C, d, G2, d, 3 * dd, 0, gP2, d, nd, H);           // gP2 = K G2^T
+            gemmB(m, 0, 0, n, d, d, 1, V + off, C, d, G1, d, 3 * dd, 0, gZ1, d, nd, H);           // gZ1 = V G1
+            gemmB(m, 0, 0, n, d, d, 1, P0, d, nd, G0, d, 3 * dd, 1, dK + off, C, d, H);           // dK += P0 G0
+            gemmB(m, 0, 0, n, d, d, 1, P2, d, nd, G2, d, 3 * dd, 1, dK + off, C, d, H);           //     + P2 G2
+            gemmB(m, 0, 1, n, d, d, 1, Z1, d, nd, G1, d, 3 * dd, 1, dV + off, C, d, H);           // dV += Z1 G1^T
+            k_ttt_inner_bwd<<<wblk((long)n * H), NT>>>(P0, P2, Z1, deta + (long)s * 3 * H, gP0, gP2, gZ1, st->Y0 + off,
+                                                       st->Y2 + off, st->DH + off, etac, n, H, d, C, nd);
+            const float *gY0 = P0, *gY2 = P2, *gDH = Z1;
+            gemmB(m, 0, 0, n, d, d, 1, gY0, d, nd, W0, d, 3 * dd, 1, dK + off, C, d, H);          // dK += gY0 W0
+            gemmB(m, 0, 0, n, d, d, 1, gY2, d, nd, W2, d, 3 * dd, 1, dK + off, C, d, H);          //     + gY2 W2
+            gemmB(m, 0, 1, n, d, d, 1, gDH, d, nd, W1, d, 3 * dd, 1, dV + off, C, d, H);          // dV += gDH W1^T
+
+            // 4. their weight gradients
+            gemmB(m, 1, 0, d, d, n, 1, gY0, d, nd, K + off, C, d, 1, gW, d, 3 * dd, H);           // gW0 += gY0^T K
+            gemmB(m, 1, 0, d, d, n, 1, V + off, C, d, gDH, d, nd, 1, gW + dd, d, 3 * dd, H);      // gW1 += V^T gDH
+            gemmB(m, 1, 0, d, d, n, 1, gY2, d, nd, K + off, C, d, 1, gW + 2 * dd, d, 3 * dd, H);  // gW2 += gY2^T K
+            if( !dm->prenorm ) k_axpby<<<nblk(hdd), NT>>>(gW, 1, gU, 1, hdd);   // W(c+1) = RowNorm(W(c) + U(c))
+            copyd(gMn, gM, (size_t)hdd);
+        }
+        if( c >= 1 ){
+            k_rownorm_bwd<<<wblk(H3 * d), NT>>>(du, gn0, gW, TM(st->R, c, 0, 0), st->n0, H3 * d, d, TTT_ROW_EPS);
+            if( dm->prenorm ){
+                k_axpby<<<nblk(hdd), NT>>>(gWm, 1, du, 1, hdd);
+                copyd(gU, gWm, (size_t)hdd);
+            }else{
+                copyd(gU, du, (size_t)hdd);
+            }
+        }else{
+            k_ttt_slow_bwd<<<wblk(H3 * d), NT>>>(dw0, dw1, dw2, gW, dm->prenorm ? gWm : NULL, gn0, st->n0, st->W, H, d);
+        }
+    }
+}
+
+#undef TM
+
+// ----------------------------------------------------------------------------
+// The TTT branch (kern_ttt.inc's ttt_forward / ttt_backward)
+
+typedef struct gctx {
+    int T, C, NH, KV, D, H, d, r, half, conv;
+    float c0;
+    gdims dm;
+} gctx;
+
+static void ttt_fwd(sptt_cuda_model *m, gtttacts *a, const gttt *p, const gctx *x, const float *xn, const float *qh,
+                    const float *kh, const float *v, float *scratch)
+{
+    int T = x->T, C = x->C, H = x->H, d = x->d;
+    long TH = (long)T * H, TC = (long)T * C;
+    k_repeat_kv_fwd<<<nblk(TC), NT>>>(a->kt, kh, T, x->NH, x->KV, x->D);
+    k_repeat_kv_fwd<<<nblk(TC), NT>>>(a->vt, v, T, x->NH, x->KV, x->D);
+    k_affine_fwd<<<nblk(TC), NT>>>(a->qa, qh, p->q_scale, p->q_off, T, C);
+    k_affine_fwd<<<nblk(TC), NT>>>(a->ka, a->kt, p->k_scale, p->k_off, T, C);
+    if( x->conv ){
+        long nvc = (long)m->Nv * C;
+        const float *in[3] = { a->qa, a->ka, a->vt }, *w[3] = { p->conv_q, p->conv_k, p->conv_v };
+        float *out[3] = { a->qc, a->kc, a->vc };
+        for(int i = 0; i < 3; i++){
+            copyd(out[i], in[i], (size_t)TC);
+            if( nvc ) k_conv_fwd<<<nblk(nvc), NT>>>(out[i], in[i], w[i], m->dVid, m->grid[0], m->grid[1], m->grid[2], C);
+        }
+    }
+    k_silu<<<nblk(TC), NT>>>(a->Qf, a->qc, TC);
+    k_l2norm_fwd<<<wblk(TH), NT>>>(a->Qf, a->qnrm, a->Qf, TH, d, TTT_L2_EPS);
+    k_silu<<<nblk(TC), NT>>>(a->Kf, a->kc, TC);
+    k_l2norm_fwd<<<wblk(TH), NT>>>(a->Kf, a->knrm, a->Kf, TH, d, TTT_L2_EPS);
+    k_silu<<<nblk(TC), NT>>>(a->Vf, a->vc, TC);
+    if( x->r > 0 ){
+        rope(a->Qf, m->cosT, m->sinT, T, H, d, C, x->r, x->half, 1);
+        rope(a->Kf, m->cosT, m->sinT, T, H, d, C, x->r, x->half, 1);
+    }
+    linear_fwd(m, a->zl, xn, p->w_lr, p->b_lr, T, C, 3 * H);
+    k_lr_act<<<nblk(3 * TH), NT>>>(a->zl, a->eta, x->c0, 3 * TH);
+    if( p->w_mom ){
+        linear_fwd(m, a->zm, xn, p->w_mom, p->b_mom, T, C, H);
+        k_sigmoid<<<nblk(TH), NT>>>(a->mu, a->zm, TH);
+    }
+    linear_fwd(m, a->zs, xn, p->w_gate, p->b_gate, T, C, H);
+    k_silu<<<nblk(TH), NT>>>(a->gate, a->zs, TH);
+    ttt_chunks_fwd(m, a, a->O, a->Qf, a->Kf, a->Vf, a->eta, p->w_mom ? a->mu : NULL, p->w0, p->w1, p->w2, &x->dm, scratch);
+    rmsnorm_fwd(a->y, a->ornd, a->O, p->norm, TH, d, TTT_OUT_EPS);
+    k_row_scale<<<nblk(TC), NT>>>(a->y, a->gate, TH, d);
+}
+
+static size_t ttt_scratch(const gctx *x)
+{
+    size_t TC = (size_t)x->T * x->C, TH = (size_t)x->T * x->H;
+    return 7 * TC + 6 * TH + ttt_chunk_scratch(&x->dm) + 64;
+}
+
+static void ttt_bwd(sptt_cuda_model *m, const gttt *g, float *dxn, float *dqh, float *dkh, float *dv, const float *dy,
+                    const gtttacts *a, const gttt *p, const gctx *x, const float *xn, const float *qh, float *scratch)
+{
+    int T = x->T, C = x->C, H = x->H, d = x->d;
+    long TH = (long)T * H, TC = (long)T * C;
+    float *dO = scratch, *dQ = dO + TC, *dK = dQ + TC, *dV = dK + TC, *t1 = dV + TC, *t2 = t1 + TC, *t3 = t2 + TC;
+    float *deta = t3 + TC, *dmu = deta + 3 * TH, *dz = dmu + TH, *dzs = dz + TH;
+    float *chunkScratch = dzs + TH;
+
+    k_ttt_out_bwd<<<wblk(TH), NT>>>(dzs, t1, dy, a->O, a->ornd, p->norm, a->gate, a->zs, TH, d);
+    zero(dO, (size_t)TC);
+    rmsnorm_bwd(dO, g->norm, t1, a->O, p->norm, a->ornd, TH, d);
+
+    zero(dQ, 3 * (size_t)TC);
+    zero(deta, 4 * (size_t)TH);
+    ttt_chunks_bwd(m, dQ, dK, dV, deta, p->w_mom ? dmu : NULL, g->w0, g->w1, g->w2, dO, a, a->Qf, a->Kf, a->Vf, a->eta,
+                   &x->dm, chunkScratch);
+
+    k_mul_sigmoid<<<nblk(3 * TH), NT>>>(deta, a->zl, 3 * TH);
+    linear_bwd(m, dxn, g->w_lr, g->b_lr, deta, xn, p->w_lr, T, C, 3 * H);
+    if( p->w_mom ){
+        k_sigmoid_bwd<<<nblk(TH), NT>>>(dz, dmu, a->mu, TH);
+        linear_bwd(m, dxn, g->w_mom, g->b_mom, dz, xn, p->w_mom, T, C, H);
+    }
+    linear_bwd(m, dxn, g->w_gate, g->b_gate, dzs, xn, p->w_gate, T, C, H);
+
+    if( x->r > 0 ){
+        rope(dQ, m->cosT, m->sinT, T, H, d, C, x->r, x->half, -1);
+        rope(dK, m->cosT, m->sinT, T, H, d, C, x->r, x->half, -1);
+    }
+    k_silu_l2_bwd<<<wblk(TH), NT>>>(t1, dQ, a->qc, a->qnrm, TH, d, TTT_L2_EPS);   // t1 = d qc
+    k_silu_l2_bwd<<<wblk(TH), NT>>>(t2, dK, a->kc, a->knrm, TH, d, TTT_L2_EPS);   // t2 = d kc
+    k_mul_silu1<<<nblk(TC), NT>>>(dV, a->vc, TC);                                  // dV = d vc
+
+    if( x->conv ){
+        zero(dQ, (size_t)TC);
+        zero(dK, (size_t)TC);
+        zero(t3, (size_t)TC);
+        const float *cw[3] = { p->conv_q, p->conv_k, p->conv_v };
+        float *cg[3] = { g->conv_q, g->conv_k, g->conv_v };
+        const float *gin[3] = { t1, t2, dV }, *xin[3] = { a->qa, a->ka, a->vt };
+        float *gout[3] = { dQ, dK, t3 };
+        long nvc = (long)m->Nv * C;
+        for(int i = 0; i < 3; i++){
+            k_conv_bwd_text<<<nblk(TC), NT>>>(gout[i], gin[i], m->dIsvid, T, C);
+            if( !nvc ) continue;
+            k_conv_bwd_x<<<nblk(nvc), NT>>>(gout[i], gin[i], cw[i], m->dVid, m->grid[0], m->grid[1], m->grid[2], C);
+            k_conv_bwd_w<<<nblk(27L * C), NT>>>(cg[i], gin[i], xin[i], m->dVid, m->grid[0], m->grid[1], m->grid[2], C);
+        }
+    }else{
+        copyd(dQ, t1, (size_t)TC);
+        copyd(dK, t2, (size_t)TC);
+        copyd(t3, dV, (size_t)TC);
+    }
+
+    // scale and offset, then the KV expansion
+    k_affine_bwd_x<<<nblk(TC), NT>>>(dqh, dQ, p->q_scale, T, C);
+    k_colsum_prod<<<colgrid(T, C), NT>>>(g->q_scale, dQ, qh, NULL, T, C);
+    k_colsum<<<colgrid(T, C), NT>>>(g->q_off, dQ, T, C);
+    zero(t1, (size_t)TC);
+    k_affine_bwd_x<<<nblk(TC), NT>>>(t1, dK, p->k_scale, T, C);
+    k_colsum_prod<<<colgrid(T, C), NT>>>(g->k_scale, dK, a->kt, NULL, T, C);
+    k_colsum<<<colgrid(T, C), NT>>>(g->k_off, dK, T, C);
+    long tk = (long)T * x->KV * x->D;
+    k_repeat_kv_bwd<<<nblk(tk), NT>>>(dkh, t1, T, x->NH, x->KV, x->D);
+    k_repeat_kv_bwd<<<nblk(tk), NT>>>(dv, t3, T, x->NH, x->KV, x->D);
+}
+
+// ----------------------------------------------------------------------------
+// Parameters: views into the device buffers, bound by name from the host model's table
+
+static float *view(const sptt_model *h, float *base, const char *zFmt, int l)
+{
+    char z[64];
+    snprintf(z, sizeof z, zFmt, l);
+    int i = sptt_model_find(h, z);
+    return i < 0 ? NULL : base + sptt_model_tensor(h, i)->offset;
+}
+
+static int bind(const sptt_model *h, const sptt_config *c, float *base, gparams *p)
+{
+    p->wte = view(h, base, "wte", 0);
+    p->patch_w = view(h, base, "patch.w", 0);
+    p->patch_b = view(h, base, "patch.b", 0);
+    p->lnf = view(h, base, "lnf", 0);
+    p->lm_head = c->tie_embeddings ? p->wte : view(h, base, "lm_head", 0);
+    for(int l = 0; l < c->n_layer; l++){
+        glayer *L = &p->L[l];
+        L->kind = sptt_layer_kind(c, l);
+        L->ln1 = view(h, base, "layers.%d.ln1", l);
+        L->ln2 = view(h, base, "layers.%d.ln2", l);
+        L->wq = view(h, base, "layers.%d.attn.wq", l);
+        L->wk = view(h, base, "layers.%d.attn.wk", l);
+        L->wv = view(h, base, "layers.%d.attn.wv", l);
+        L->wo = view(h, base, "layers.%d.attn.wo", l);
+        L->qnorm = view(h, base, "layers.%d.attn.q_norm", l);
+        L->knorm = view(h, base, "layers.%d.attn.k_norm", l);
+        L->wg = view(h, base, "layers.%d.ffn.w_gate", l);
+        L->wu = view(h, base, "layers.%d.ffn.w_up", l);
+        L->wd = view(h, base, "layers.%d.ffn.w_down", l);
+        if( !L->ln1 || !L->ln2 || !L->wq || !L->wk || !L->wv || !L->wo || !L->qnorm || !L->knorm || !L->wg || !L->wu ||
+            !L->wd || L->wu != L->wg + (size_t)c->ffn * c->hidden ){
+            return sptt_fail(SPTT_ECORRUPT, "cuda model: layer %d: the host model's tensor table is not the expected one", l);
+        }
+        if( L->kind == SPTT_LAYER_TTT ){
+            gttt *t = &L->t;
+            t->q_scale = view(h, base, "layers.%d.ttt.q_scale", l);
+            t->q_off = view(h, base, "layers.%d.ttt.q_offset", l);
+            t->k_scale = view(h, base, "layers.%d.ttt.k_scale", l);
+            t->k_off = view(h, base, "layers.%d.ttt.k_offset", l);
+            t->conv_q = view(h, base, "layers.%d.ttt.conv_q", l);
+            t->conv_k = view(h, base, "layers.%d.ttt.conv_k", l);
+            t->conv_v = view(h, base, "layers.%d.ttt.conv_v", l);
+            t->w_lr = view(h, base, "layers.%d.ttt.lr_proj.w", l);
+            t->b_lr = view(h, base, "layers.%d.ttt.lr_proj.b", l);
+            t->w_mom = view(h, base, "layers.%d.ttt.momentum_proj.w", l);
+            t->b_mom = view(h, base, "layers.%d.ttt.momentum_proj.b", l);
+            t->w_gate = view(h, base, "layers.%d.ttt.gate_proj.w", l);
+            t->b_gate = view(h, base, "layers.%d.ttt.gate_proj.b", l);
+            t->norm = view(h, base, "layers.%d.ttt.norm", l);
+            t->w0 = view(h, base, "layers.%d.ttt.w0", l);
+            t->w1 = view(h, base, "layers.%d.ttt.w1", l);
+            t->w2 = view(h, base, "layers.%d.ttt.w2", l);
+            if( !t->q_scale || !t->w_lr || !t->w_gate || !t->norm || !t->w0 || !t->w1 || !t->w2 ||
+                (c->use_conv && !t->conv_q) || (c->use_momentum && !t->w_mom) ){
+                return sptt_fail(SPTT_ECORRUPT, "cuda model: layer %d: TTT tensors missing from the host model", l);
+            }
+        }
+    }
+    if( !p->wte || !p->patch_w || !p->patch_b || !p->lnf || !p->lm_head ){
+        return sptt_fail(SPTT_ECORRUPT, "cuda model: embedding or head tensors missing from the host model");
+    }
+    return SPTT_OK;
+}
+
+// ----------------------------------------------------------------------------
+// Activations: one device arena, laid out twice (measure, then bind), as on the CPU
+
+typedef struct garena {
+    float *base;
+    size_t used;
+} garena;
+
+static float *take(garena *a, size_t n)
+{
+    float *p = a->base ? a->base + a->used : NULL;
+    a->used += (n + 63) & ~(size_t)63;   // 256-byte alignment for every piece
+    return p;
+}
+
+static void ctx_of(const sptt_cuda_model *m, gctx *x)
+{
+    const sptt_config *c = &m->cfg;
+    memset(x, 0, sizeof *x);
+    x->T = m->T; x->C = c->hidden; x->NH = c->n_head; x->KV = c->n_kv_head; x->D = c->head_dim;
+    x->H = c->ttt_heads; x->d = sptt_ttt_dim(c); x->r = c->ttt_rope_dim; x->half = c->head_dim / 2;
+    x->conv = c->use_conv;
+    x->c0 = (float)log(expm1((double)c->ttt_base_lr));
+    x->dm.T = m->T; x->dm.C = c->hidden; x->dm.H = x->H; x->dm.d = x->d; x->dm.chunk = c->chunk;
+    x->dm.muon = c->use_muon; x->dm.momentum = c->use_momentum; x->dm.prenorm = c->prenorm;
+}
+
+static void acts_layout(sptt_cuda_model *m, garena *a)
+{
+    const sptt_config *c = &m->cfg;
+    size_t T = (size_t)m->T, C = (size_t)c->hidden, KVD = (size_t)sptt_kv_dim(c), F = (size_t)c->ffn;
+    size_t NH = (size_t)c->n_head, KV = (size_t)c->n_kv_head, V = (size_t)c->vocab_size, TC = T * C;
+    gctx x;
+    ctx_of(m, &x);
+    size_t H = (size_t)x.H, TH = T * H, d = (size_t)x.d, dd = d * d;
+    int Wmax = 0;
+    for(int l = 0; l < c->n_layer; l++){
+        gacts *A = &m->A[l];
+        int kind = m->P.L[l].kind;
+        A->x = take(a, TC); A->xn1 = take(a, TC); A->rstd1 = take(a, T);
+        A->q = take(a, TC); A->k = take(a, T * KVD); A->v = take(a, T * KVD);
+        A->qh = take(a, TC); A->kh = take(a, T * KVD); A->rstdq = take(a, T * NH); A->rstdk = take(a, T * KV);
+        A->qr = take(a, TC); A->kr = take(a, T * KVD); A->att = take(a, TC); A->lse = take(a, T * NH);
+        A->s = kind == SPTT_LAYER_TTT ? take(a, TC) : A->att;
+        A->h = take(a, TC); A->hn = take(a, TC); A->rstd2 = take(a, T);
+        A->fgu = take(a, T * 2 * F); A->fa = take(a, T * F);
+        if( kind == SPTT_LAYER_TTT ){
+            gtttacts *t = &A->t;
+            t->kt = take(a, TC); t->vt = take(a, TC); t->qa = take(a, TC); t->ka = take(a, TC);
+            if( x.conv ){
+                t->qc = take(a, TC); t->kc = take(a, TC); t->vc = take(a, TC);
+            }else{
+                t->qc = t->qa; t->kc = t->ka; t->vc = t->vt;
+            }
+            t->qnrm = take(a, TH); t->knrm = take(a, TH);
+            t->Qf = take(a, TC); t->Kf = take(a, TC); t->Vf = take(a, TC);
+            t->zl = take(a, 3 * TH); t->eta = take(a, 3 * TH); t->zm = take(a, TH); t->mu = take(a, TH);
+            t->zs = take(a, TH); t->gate = take(a, TH); t->O = take(a, TC); t->ornd = take(a, TH); t->y = take(a, TC);
+            t->n_chunk = (m->T + c->chunk - 1) / c->chunk;
+            t->n_upd = t->n_chunk > 0 ? t->n_chunk - 1 : 0;
+            size_t nc = (size_t)t->n_chunk, nu = (size_t)t->n_upd;
+            t->W = take(a, nc * 3 * H * dd); t->R = take(a, nc * 3 * H * dd); t->M = take(a, nu * 3 * H * dd);
+            size_t nns = c->use_muon ? nu * 3 * H * 5 * dd : 0;
+            t->nsX = take(a, nns); t->nsA = take(a, nns); t->nsB = take(a, nns);
+            t->nu = take(a, nu * 3 * H); t->mbar = take(a, nc * H); t->n0 = take(a, 3 * H * d);
+            t->U0 = take(a, TC); t->U2 = take(a, TC); t->Y0 = take(a, TC); t->Y2 = take(a, TC); t->DH = take(a, TC);
+        }
+        int W = kind == SPTT_LAYER_FULL ? m->T : c->window;
+        if( W > Wmax ) Wmax = W;
+    }
+    m->xL = take(a, TC); m->xf = take(a, TC); m->rstdf = take(a, T);
+    m->logits = take(a, T * V); m->lseLab = take(a, T); m->lossRow = take(a, T);
+    m->patches = take(a, (size_t)m->Nv * 6 * c->patch * c->patch);
+    m->cosT = take(a, T * (size_t)(c->head_dim / 2)); m->sinT = take(a, T * (size_t)(c->head_dim / 2));
+    m->dx = take(a, TC); m->dxn = take(a, TC); m->dq = take(a, TC); m->dk = take(a, T * KVD); m->dv = take(a, T * KVD);
+    m->ds = take(a, TC); m->dhn = take(a, TC); m->dfa = take(a, T * F); m->dfgu = take(a, T * 2 * F);
+    m->dqr = take(a, TC); m->dkr = take(a, T * KVD); m->dlog = take(a, T * V); m->xrows = take(a, TC);
+    m->attS = take(a, att_scratch(m->T, Wmax, (int)NH));
+    m->attdS = take(a, att_scratch(m->T, Wmax, (int)NH));
+    m->attD = take(a, T * NH);
+    m->tttS = take(a, ttt_scratch(&x));
+}
+
+// ----------------------------------------------------------------------------
+// Creation
+
+extern "C" int sptt_cuda_device_count(void)
+{
+    int n = 0;
+    if( cudaGetDeviceCount(&n) != cudaSuccess ){
+        cudaGetLastError();
+        return 0;
+    }
+    return n;
+}
+
+extern "C" const char *sptt_cuda_device_name(void)
+{
+    static char z[400];
+    int dev = 0;
+    cudaDeviceProp p;
+    if( cudaGetDevice(&dev) != cudaSuccess || cudaGetDeviceProperties(&p, dev) != cudaSuccess ) return "no CUDA device";
+    snprintf(z, sizeof z, "%s, %d SMs, cc %d.%d, %.0f GiB", p.name, p.multiProcessorCount, p.major, p.minor,
+             p.totalGlobalMem / 1073741824.0);
+    return z;
+}
+
+extern "C" int sptt_cuda_set_device(int dev)
+{
+    CU(cudaSetDevice(dev));
+    return SPTT_OK;
+}
+
+extern "C" void sptt_cuda_model_free(sptt_cuda_model *m)
+{
+    if( !m ) return;
+    if( m->blas ) cublasDestroy(m->blas);
+    cudaFree(m->params);
+    cudaFree(m->grads);
+    cudaFree(m->arena);
+    cudaFree(m->dTok);
+    cudaFree(m->dIsvid);
+    free(m->P.L);
+    free(m->G.L);
+    free(m->A);
+    free(m->hPos);
+    free(m->hVid);
+    free(m->hLab);
+    free(m->hRows);
+    free(m->hTg);
+    free(m->hIsvid);
+    free(m->hCos);
+    free(m->hSin);
+    free(m->hPatch);
+    free(m->hLoss);
+    free(m);
+}
+
+extern "C" void sptt_cuda_set_tf32(sptt_cuda_model *m, int on)
+{
+    cublasSetMathMode(m->blas, on ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH);
+}
+
+extern "C" int sptt_cuda_model_create(const sptt_model *h, sptt_cuda_model **ppModel)
+{
+    *ppModel = NULL;
+    if( sptt_cuda_device_count() < 1 ) return sptt_fail(SPTT_EINVAL, "cuda: no CUDA device found");
+    const sptt_config *c = sptt_model_config(h);
+    sptt_cuda_model *m = (sptt_cuda_model *)calloc(1, sizeof *m);
+    if( !m ) return SPTT_ENOMEM;
+    int rc = SPTT_OK;
+    m->cfg = *c;
+    m->P.L = (glayer *)calloc((size_t)c->n_layer, sizeof(glayer));
+    m->G.L = (glayer *)calloc((size_t)c->n_layer, sizeof(glayer));
+    m->A = (gacts *)calloc((size_t)c->n_layer, sizeof(gacts));
+    if( !m->P.L || !m->G.L || !m->A ){ rc = SPTT_ENOMEM; goto fail; }
+    {
+        const float *hp = sptt_model_params((sptt_model *)h, &m->n_param);
+        if( cublasCreate(&m->blas) != CUBLAS_STATUS_SUCCESS ){
+            rc = sptt_fail(SPTT_EIO, "cuda: cublasCreate failed");
+            goto fail;
+        }
+        if( cudaMalloc((void **)&m->params, sizeof(float) * m->n_param) != cudaSuccess ||
+            cudaMalloc((void **)&m->grads, sizeof(float) * m->n_param) != cudaSuccess ){
+            rc = sptt_fail(SPTT_ENOMEM, "cuda: cannot allocate %zu parameters on the device", m->n_param);
+            goto fail;
+        }
+        if( cudaMemcpy(m->params, hp, sizeof(float) * m->n_param, cudaMemcpyHostToDevice) != cudaSuccess ||
+            cudaMemset(m->grads, 0, sizeof(float) * m->n_param) != cudaSuccess ){
+            rc = sptt_fail(SPTT_EIO, "cuda: parameter upload failed");
+            goto fail;
+        }
+        if( (rc = bind(h, c, m->params, &m->P)) || (rc = bind(h, c, m->grads, &m->G)) ) goto fail;
+        const char *zTf = getenv("SPTT_CUDA_TF32");
+        sptt_cuda_set_tf32(m, zTf && zTf[0] == '1');
+    }
+    *ppModel = m;
+    return SPTT_OK;
+fail:
+    sptt_cuda_model_free(m);
+    return rc;
+}
+
+extern "C" size_t sptt_cuda_n_params(const sptt_cuda_model *m) { return m->n_param; }
+extern "C" float *sptt_cuda_params_dev(sptt_cuda_model *m) { return m->params; }
+extern "C" float *sptt_cuda_grads_dev(sptt_cuda_model *m) { return m->grads; }
+
+extern "C" int sptt_cuda_set_params(sptt_cuda_model *m, const float *a)
+{
+    CU(cudaMemcpy(m->params, a, sizeof(float) * m->n_param, cudaMemcpyHostToDevice));
+    return SPTT_OK;
+}
+extern "C" int sptt_cuda_get_params(sptt_cuda_model *m, float *a)
+{
+    CU(cudaMemcpy(a, m->params, sizeof(float) * m->n_param, cudaMemcpyDeviceToHost));
+    return SPTT_OK;
+}
+extern "C" int sptt_cuda_get_grads(sptt_cuda_model *m, float *a)
+{
+    CU(cudaMemcpy(a, m->grads, sizeof(float) * m->n_param, cudaMemcpyDeviceToHost));
+    return SPTT_OK;
+}
+extern "C" int sptt_cuda_set_grads(sptt_cuda_model *m, const float *a)
+{
+    CU(cudaMemcpy(m->grads, a, sizeof(float) * m->n_param, cudaMemcpyHostToDevice));
+    return SPTT_OK;
+}
+extern "C" int sptt_cuda_get_grads_range(sptt_cuda_model *m, size_t off, size_t n, float *a)
+{
+    assert(off + n <= m->n_param);
+    if( n ) CU(cudaMemcpy(a, m->grads + off, sizeof(float) * n, cudaMemcpyDeviceToHost));
+    return SPTT_OK;
+}
+extern "C" int sptt_cuda_zero_grad(sptt_cuda_model *m)
+{
+    CU(cudaMemset(m->grads, 0, sizeof(float) * m->n_param));
+    return SPTT_OK;
+}
+extern "C" int sptt_cuda_synchronize(void)
+{
+    CU(cudaDeviceSynchronize());
+    CU(cudaGetLastError());
+    return SPTT_OK;
+}
+
+// ----------------------------------------------------------------------------
+// Forward
+
+static int grow_host(sptt_cuda_model *m, int T, int half)
+{
+    if( T <= m->hostCap ) return SPTT_OK;
+    free(m->hPos); free(m->hVid); free(m->hLab); free(m->hRows); free(m->hTg); free(m->hIsvid);
+    free(m->hCos); free(m->hSin); free(m->hLoss);
+    m->hPos = (int32_t *)malloc(sizeof(int32_t) * 3 * (size_t)T);
+    m->hVid = (int32_t *)malloc(sizeof(int32_t) * (size_t)T);
+    m->hLab = (int32_t *)malloc(sizeof(int32_t) * (size_t)T);
+    m->hRows = (int32_t *)malloc(sizeof(int32_t) * (size_t)T);
+    m->hTg = (int32_t *)malloc(sizeof(int32_t) * (size_t)T);
+    m->hIsvid = (uint8_t *)malloc((size_t)T);
+    m->hCos = (float *)malloc(sizeof(float) * (size_t)T * half);
+    m->hSin = (float *)malloc(sizeof(float) * (size_t)T * half);
+    m->hLoss = (float *)malloc(sizeof(float) * (size_t)T);
+    m->hostCap = 0;
+    if( !m->hPos || !m->hVid || !m->hLab || !m->hRows || !m->hTg || !m->hIsvid || !m->hCos || !m->hSin || !m->hLoss ){
+        return SPTT_ENOMEM;
+    }
+    cudaFree(m->dTok);
+    cudaFree(m->dIsvid);
+    m->dTok = NULL;
+    m->dIsvid = NULL;
+    CU(cudaMalloc((void **)&m->dTok, sizeof(int32_t) * 6 * (size_t)T));
+    CU(cudaMalloc((void **)&m->dIsvid, (size_t)T));
+    m->dTgt = m->dTok + T;
+    m->dVid = m->dTgt + T;
+    m->dLab = m->dVid + T;
+    m->dRows = m->dLab + T;
+    m->dTg = m->dRows + T;
+    m->hostCap = T;
+    return SPTT_OK;
+}
+
+/* the rotary table, as rope_table() computes it: angles in double */
+static void rope_table_host(float *cosT, float *sinT, const int32_t *pos, int T, int half, const int sec[3], double theta)
+{
+    for(int t = 0; t < T; t++){
+        for(int j = 0; j < half; j++){
+            int axis = j < sec[0] ? 0 : j < sec[0] + sec[1] ? 1 : 2;
+            double f = pow(theta, -2.0 * j / (2.0 * half));
+            double a = (double)pos[3 * t + axis] * f;
+            cosT[(size_t)t * half + j] = (float)cos(a);
+            sinT[(size_t)t * half + j] = (float)sin(a);
+        }
+    }
+}
+
+/* patch vectors (Nv, 6 P^2), as patch_gather() */
+static void patch_gather_host(float *patches, const float *pixels, int G0, int G1, int G2, int P, int H, int W)
+{
+    int K = 6 * P * P;
+    long Nv = (long)G0 * G1 * G2;
+    for(long v = 0; v < Nv; v++){
+        int t = (int)(v / ((long)G1 * G2)), gh = (int)((v / G2) % G1), gw = (int)(v % G2);
+        float *o = patches + v * K;
+        for(int ch = 0; ch < 3; ch++)
+            for(int f = 0; f < 2; f++)
+                for(int r = 0; r < P; r++)
+                    for(int c = 0; c < P; c++){
+                        size_t frame = (size_t)(2 * t + f);
+                        size_t y = (size_t)gh * P + r, xx = (size_t)gw * P + c;
+                        o[((ch * 2 + f) * P + r) * P + c] = pixels[((frame * H + y) * W + xx) * 3 + ch];
+                    }
+    }
+}
+
+static int forward_begin(sptt_cuda_model *m, const sptt_sample *s, int flags)
+{
+    const sptt_config *c = &m->cfg;
+    int rc;
+    int T = s->n_tokens, V = c->vocab_size, half = c->head_dim / 2;
+    m->haveForward = 0;
+    if( T < 1 || !s->tokens || !s->targets ) return sptt_fail(SPTT_EINVAL, "sample: no tokens or no targets");
+    for(int i = 0; i < T; i++){
+        if( s->tokens[i] < 0 || s->tokens[i] >= V ){
+            return sptt_fail(SPTT_EINVAL, "sample: token %d: id %d outside the vocabulary of %d", i, s->tokens[i], V);
+        }
+        if( s->targets[i] != -1 && (s->targets[i] < 0 || s->targets[i] >= V || s->targets[i] == SPTT_TOK_PATCH) ){
+            return sptt_fail(SPTT_EINVAL, "sample: target %d: id %d cannot be predicted", i, s->targets[i]);
+        }
+    }
+    if( s->n_frames && !s->pixels ) return sptt_fail(SPTT_EINVAL, "sample: %d frames but no pixels", s->n_frames);
+    if( (rc = grow_host(m, T, half)) ) return rc;
+    if( (rc = sptt_sample_positions(c, s, m->hPos, m->hVid)) ) return rc;
+    sptt_sample_grid(c, s, m->grid);
+    m->T = T;
+    m->Nv = m->grid[0] * m->grid[1] * m->grid[2];
+    memset(m->hIsvid, 0, (size_t)T);
+    for(int v = 0; v < m->Nv; v++) m->hIsvid[m->hVid[v]] = 1;
+    m->nLab = 0;
+    for(int i = 0; i < T; i++) if( s->targets[i] >= 0 ) m->hLab[m->nLab++] = i;
+    if( flags & SPTT_FWD_ALL_LOGITS ){
+        for(int i = 0; i < T; i++) m->hRows[i] = i;
+        m->nRows = T;
+    }else{
+        memcpy(m->hRows, m->hLab, sizeof(int32_t) * (size_t)m->nLab);
+        m->nRows = m->nLab;
+    }
+    for(int r = 0; r < m->nLab; r++) m->hTg[r] = s->targets[m->hLab[r]];
+    rope_table_host(m->hCos, m->hSin, m->hPos, T, half, c->rope_sections, c->rope_theta);
+
+    garena a = { NULL, 0 };
+    acts_layout(m, &a);
+    if( a.used > m->arenaCap ){
+        cudaFree(m->arena);
+        m->arena = NULL;
+        m->arenaCap = 0;
+        if( cudaMalloc((void **)&m->arena, sizeof(float) * a.used) != cudaSuccess ){
+            cudaGetLastError();
+            return sptt_fail(SPTT_ENOMEM, "cuda: cannot allocate %.2f GiB of activations for %d tokens",
+                             a.used * 4.0 / 1073741824.0, T);
+        }
+        m->arenaCap = a.used;
+    }
+    a.base = m->arena;
+    a.used = 0;
+    acts_layout(m, &a);
+
+    size_t TB = sizeof(int32_t) * (size_t)T;
+    CU(cudaMemcpy(m->dTok, s->tokens, TB, cudaMemcpyHostToDevice));
+    CU(cudaMemcpy(m->dTgt, s->targets, TB, cudaMemcpyHostToDevice));
+    CU(cudaMemcpy(m->dVid, m->hVid, TB, cudaMemcpyHostToDevice));
+    CU(cudaMemcpy(m->dLab, m->hLab, TB, cudaMemcpyHostToDevice));
+    CU(cudaMemcpy(m->dRows, m->hRows, TB, cudaMemcpyHostToDevice));
+    CU(cudaMemcpy(m->dTg, m->hTg, TB, cudaMemcpyHostToDevice));
+    CU(cudaMemcpy(m->dIsvid, m->hIsvid, (size_t)T, cudaMemcpyHostToDevice));
+    CU(cudaMemcpy(m->cosT, m->hCos, sizeof(float) * (size_t)T * half, cudaMemcpyHostToDevice));
+    CU(cudaMemcpy(m->sinT, m->hSin, sizeof(float) * (size_t)T * half, cudaMemcpyHostToDevice));
+    if( m->Nv ){
+        int P = c->patch;
+        size_t np = (size_t)m->Nv * 6 * P * P;
+        if( np > m->hPatchCap ){
+            free(m->hPatch);
+            m->hPatch = (float *)malloc(sizeof(float) * np);
+            m->hPatchCap = m->hPatch ? np : 0;
+            if( !m->hPatch ) return SPTT_ENOMEM;
+        }
+        patch_gather_host(m->hPatch, s->pixels, m->grid[0], m->grid[1], m->grid[2], P, c->frame_h, c->frame_w);
+        CU(cudaMemcpy(m->patches, m->hPatch, sizeof(float) * np, cudaMemcpyHostToDevice));
+    }
+    return SPTT_OK;
+}
+
+enum { KSTEP_EMBED, KSTEP_QKV, KSTEP_ATTN, KSTEP_TTT, KSTEP_OUT, KSTEP_FFN, KSTEP_UNROPE, KSTEP_HEAD };
+
+static void embed_fwd(sptt_cuda_model *m)
+{
+    const sptt_config *c = &m->cfg;
+    int T = m->T, C = c->hidden;
+    float *x0 = m->A[0].x;
+    k_embed_fwd<<<nblk((long)T * C), NT>>>(x0, m->dTok, m->P.wte, T, C, SPTT_TOK_PATCH);
+    if( m->Nv ){
+        int K = 6 * c->patch * c->patch;
+        linear_fwd(m, m->xrows, m->patches, m->P.patch_w, m->P.patch_b, m->Nv, K, C);
+        k_scatter_rows<<<nblk((long)m->Nv * C), NT>>>(x0, m->xrows, m->dVid, m->Nv, C);
+    }
+}
+
+static void block_fwd(sptt_cuda_model *m, int phase, int l)
+{
+    const sptt_config *c = &m->cfg;
+    const glayer *L = &m->P.L[l];
+    gacts *A = &m->A[l];
+    int T = m->T, C = c->hidden, KVD = sptt_kv_dim(c), F = c->ffn, D = c->head_dim;
+    int NH = c->n_head, KV = c->n_kv_head, half = D / 2;
+    long TC = (long)T * C;
+    switch( phase ){
+    case KSTEP_QKV:
+        rmsnorm_fwd(A->xn1, A->rstd1, A->x, L->ln1, T, C, c->norm_eps);
+        linear_fwd(m, A->q, A->xn1, L->wq, NULL, T, C, C);
+        linear_fwd(m, A->k, A->xn1, L->wk, NULL, T, C, KVD);
+        linear_fwd(m, A->v, A->xn1, L->wv, NULL, T, C, KVD);
+        rmsnorm_fwd(A->qh, A->rstdq, A->q, L->qnorm, (long)T * NH, D, c->norm_eps);
+        rmsnorm_fwd(A->kh, A->rstdk, A->k, L->knorm, (long)T * KV, D, c->norm_eps);
+        copyd(A->qr, A->qh, (size_t)TC);
+        copyd(A->kr, A->kh, (size_t)T * KVD);
+        rope(A->qr, m->cosT, m->sinT, T, NH, D, C, D, half, 1);
+        rope(A->kr, m->cosT, m->sinT, T, KV, D, KVD, D, half, 1);
+        break;
+    case KSTEP_ATTN: {
+        int W = L->kind == SPTT_LAYER_FULL ? T : c->window;
+        attention_fwd(m, A->att, A->lse, A->qr, A->kr, A->v, T, NH, KV, D, W, m->attS);
+        break;
+    }
+    case KSTEP_TTT: {
+        gctx x;
+        ctx_of(m, &x);
+        ttt_fwd(m, &A->t, &L->t, &x, A->xn1, A->qh, A->kh, A->v, m->tttS);
+        k_add3<<<nblk(TC), NT>>>(A->s, A->att, A->t.y, TC);
+        break;
+    }
+    case KSTEP_OUT:
+        linear_fwd(m, A->h, A->s, L->wo, NULL, T, C, C);
+        k_axpby<<<nblk(TC), NT>>>(A->h, 1, A->x, 1, TC);
+        break;
+    case KSTEP_FFN: {
+        float *out = l + 1 < c->n_layer ? m->A[l + 1].x : m->xL;
+        rmsnorm_fwd(A->hn, A->rstd2, A->h, L->ln2, T, C, c->norm_eps);
+        linear_fwd(m, A->fgu, A->hn, L->wg, NULL, T, C, 2 * F);   // [wg; wu] is one (2F, C) matrix
+        k_swiglu_fwd<<<nblk((long)T * F), NT>>>(A->fa, A->fgu, T, F);
+        linear_fwd(m, out, A->fa, L->wd, NULL, T, F, C);
+        k_axpby<<<nblk(TC), NT>>>(out, 1, A->h, 1, TC);
+        break;
+    }
+    default:
+        assert(0);
+    }
+}
+
+static void head_fwd(sptt_cuda_model *m)
+{
+    const sptt_config *c = &m->cfg;
+    int T = m->T, V = c->vocab_size, C = c->hidden, nR = m->nRows;
+    rmsnorm_fwd(m->xf, m->rstdf, m->xL, m->P.lnf, T, C, c->norm_eps);
+    if( nR ) k_gather_rows<<<nblk((long)nR * C), NT>>>(m->xrows, m->xf, m->dRows, nR, C);
+    gemm(m, 0, 1, nR, V, C, 1, m->xrows, C, m->P.lm_head, C, 0, m->dlog, V);
+    zero(m->logits, (size_t)T * V);
+    if( nR ) k_scatter_rows<<<nblk((long)nR * V), NT>>>(m->logits, m->dlog, m->dRows, nR, V);
+    if( nR != m->nLab && m->nLab ) k_gather_rows<<<nblk((long)m->nLab * V), NT>>>(m->dlog, m->logits, m->dLab, m->nLab, V);
+    if( m->nLab ) k_ce_fwd<<<m->nLab, NT>>>(m->lseLab, m->lossRow, m->dlog, m->dTg, V);
+}
+
+// ----------------------------------------------------------------------------
+// Backward
+
+static void head_bwd(sptt_cuda_model *m)
+{
+    const sptt_config *c = &m->cfg;
+    int T = m->T, C = c->hidden, V = c->vocab_size, nL = m->nLab;
+    size_t TC = (size_t)T * C;
+    if( nL ){
+        k_gather_rows<<<nblk((long)nL * C), NT>>>(m->xrows, m->xf, m->dLab, nL, C);
+        k_gather_rows<<<nblk((long)nL * V), NT>>>(m->dlog, m->logits, m->dLab, nL, V);
+        k_ce_bwd<<<nblk((long)nL * V), NT>>>(m->dlog, m->lseLab, m->dTg, nL, V, m->weight);
+    }
+    gemm(m, 1, 0, V, C, nL, 1, m->dlog, V, m->xrows, C, 1, m->G.lm_head, C);
+    gemm(m, 0, 0, nL, C, V, 1, m->dlog, V, m->P.lm_head, C, 0, m->dq, C);
+    zero(m->ds, TC);
+    if( nL ) k_scatter_rows<<<nblk((long)nL * C), NT>>>(m->ds, m->dq, m->dLab, nL, C);
+    zero(m->dx, TC);
+    rmsnorm_bwd(m->dx, m->G.lnf, m->ds, m->xL, m->P.lnf, m->rstdf, T, C);
+}
+
+static void block_bwd(sptt_cuda_model *m, int phase, int l)
+{
+    const sptt_config *c = &m->cfg;
+    const glayer *L = &m->P.L[l];
+    const glayer *G = &m->G.L[l];
+    gacts *A = &m->A[l];
+    float *dx = m->dx;
+    int T = m->T, C = c->hidden, KVD = sptt_kv_dim(c), F = c->ffn, D = c->head_dim;
+    int NH = c->n_head, KV = c->n_kv_head, half = D / 2;
+    size_t TC = (size_t)T * C;
+    switch( phase ){
+    case KSTEP_FFN:
+        gemm(m, 0, 0, T, F, C, 1, dx, C, L->wd, F, 0, m->dfa, F);
+        gemm(m, 1, 0, C, F, T, 1, dx, C, A->fa, F, 1, G->wd, F);
+        k_swiglu_bwd<<<nblk((long)T * F), NT>>>(m->dfgu, m->dfa, A->fgu, T, F);
+        zero(m->dhn, TC);
+        linear_bwd(m, m->dhn, G->wg, NULL, m->dfgu, A->hn, L->wg, T, C, 2 * F);
+        rmsnorm_bwd(dx, G->ln2, m->dhn, A->h, L->ln2, A->rstd2, T, C);
+        break;
+    case KSTEP_OUT:
+        zero(m->ds, TC);
+        linear_bwd(m, m->ds, G->wo, NULL, dx, A->s, L->wo, T, C, C);
+        break;
+    case KSTEP_ATTN: {
+        zero(m->dqr, TC);
+        zero(m->dkr, (size_t)T * KVD);
+        zero(m->dv, (size_t)T * KVD);
+        int W = L->kind == SPTT_LAYER_FULL ? T : c->window;
+        attention_bwd(m, m->dqr, m->dkr, m->dv, m->ds, A->qr, A->kr, A->v, A->att, A->lse, T, NH, KV, D, W, m->attS,
+                      m->attdS, m->attD);
+        break;
+    }
+    case KSTEP_UNROPE:
+        rope(m->dqr, m->cosT, m->sinT, T, NH, D, C, D, half, -1);
+        rope(m->dkr, m->cosT, m->sinT, T, KV, D, KVD, D, half, -1);
+        zero(m->dxn, TC);
+        break;
+    case KSTEP_TTT: {
+        gctx x;
+        ctx_of(m, &x);
+        ttt_bwd(m, &G->t, m->dxn, m->dqr, m->dkr, m->dv, m->ds, &A->t, &L->t, &x, A->xn1, A->qh, m->tttS);
+        break;
+    }
+    case KSTEP_QKV:
+        zero(m->dq, TC);
+        zero(m->dk, (size_t)T * KVD);
+        rmsnorm_bwd(m->dq, G->qnorm, m->dqr, A->q, L->qnorm, A->rstdq, (long)T * NH, D);
+        rmsnorm_bwd(m->dk, G->knorm, m->dkr, A->k, L->knorm, A->rstdk, (long)T * KV, D);
+        linear_bwd(m, m->dxn, G->wq, NULL, m->dq, A->xn1, L->wq, T, C, C);
+        linear_bwd(m, m->dxn, G->wk, NULL, m->dk, A->xn1, L->wk, T, C, KVD);
+        linear_bwd(m, m->dxn, G->wv, NULL, m->dv, A->xn1, L->wv, T, C, KVD);
+        rmsnorm_bwd(dx, G->ln1, m->dxn, A->x, L->ln1, A->rstd1, T, C);
+        break;
+    default:
+        assert(0);
+    }
+}
+
+static void embed_bwd(sptt_cuda_model *m)
+{
+    const sptt_config *c = &m->cfg;
+    int T = m->T, C = c->hidden;
+    k_embed_bwd<<<nblk((long)T * C), NT>>>(m->G.wte, m->dx, m->dTok, T, C, SPTT_TOK_PATCH);
+    if( m->Nv ){
+        int K = 6 * c->patch * c->patch;
+        k_gather_rows<<<nblk((long)m->Nv * C), NT>>>(m->dq, m->dx, m->dVid, m->Nv, C);
+        linear_bwd(m, NULL, m->G.patch_w, m->G.patch_b, m->dq, m->patches, m->P.patch_w, m->Nv, K, C);
+    }
+}
+
+// ----------------------------------------------------------------------------
+// Passes, timing, FLOPs
+
+static int step_bucket(const sptt_cuda_model *m, int phase, int layer)
+{
+    switch( phase ){
+    case KSTEP_EMBED: return SPTT_T_EMBED;
+    case KSTEP_ATTN:  return m->P.L[layer].kind == SPTT_LAYER_FULL ? SPTT_T_FULL : SPTT_T_WINDOW;
+    case KSTEP_TTT:   return SPTT_T_TTT;
+    case KSTEP_FFN:   return SPTT_T_FFN;
+    case KSTEP_HEAD:  return SPTT_T_HEAD;
+    default:          return SPTT_T_PROJ;
+    }
+}
+
+/* Times one step (timing on): the device is drained before and after. */
+static void step_done(sptt_cuda_model *m, int phase, int layer, double *t0)
+{
+    if( !m->timing ) return;
+    cudaDeviceSynchronize();
+    double t1 = sptt_now();
+    m->stats.seconds[step_bucket(m, phase, layer)] += t1 - *t0;
+    if( layer >= 0 ) m->stats.layer_seconds[m->P.L[layer].kind] += t1 - *t0;
+    *t0 = t1;
+}
+
+static void count_flops(const sptt_cuda_model *m, double *f)
+{
+    const sptt_config *c = &m->cfg;
+    double T = m->T, C = c->hidden, KVD = sptt_kv_dim(c), F = c->ffn, D = c->head_dim, NH = c->n_head;
+    double H = c->ttt_heads, d = sptt_ttt_dim(c), V = c->vocab_size;
+    f[SPTT_T_EMBED] += 4.0 * m->Nv * 6 * c->patch * c->patch * C;
+    for(int l = 0; l < c->n_layer; l++){
+        int kind = m->P.L[l].kind;
+        int W = kind == SPTT_LAYER_FULL ? m->T : c->window;
+        double pairs = 0;
+        for(int i = 0; i < m->T; i++) pairs += (i + 1 < W ? i + 1 : W);
+        f[SPTT_T_PROJ] += 6.0 * T * (2 * C * C + 2 * C * KVD);
+        f[kind == SPTT_LAYER_FULL ? SPTT_T_FULL : SPTT_T_WINDOW] += 12.0 * D * pairs * NH;
+        f[SPTT_T_FFN] += 6.0 * T * 3 * C * F;
+        if( kind == SPTT_LAYER_TTT ){
+            double nUpd = (m->T + c->chunk - 1) / c->chunk - 1, Tu = nUpd * c->chunk;
+            f[SPTT_T_TTT] += 6.0 * T * C * (3 * H + H + (c->use_momentum ? H : 0));
+            f[SPTT_T_TTT] += 18.0 * d * d * T * H + 36.0 * d * d * Tu * H;
+            if( c->use_muon ) f[SPTT_T_TTT] += 80.0 * d * d * d * 3 * H * nUpd;
+        }
+    }
+    f[SPTT_T_HEAD] += 2.0 * m->nRows * C * V + 4.0 * m->nLab * C * V;
+}
+
+extern "C" int sptt_cuda_forward(sptt_cuda_model *m, const sptt_sample *s, int flags, float *pLoss, int *pnLabelled)
+{
+    if( pLoss ) *pLoss = 0;
+    int rc = forward_begin(m, s, flags);
+    if( rc ) return rc;
+    const sptt_config *c = &m->cfg;
+    double t0 = 0;
+    if( m->timing ){
+        cudaDeviceSynchronize();
+        t0 = sptt_now();
+    }
+    embed_fwd(m);
+    step_done(m, KSTEP_EMBED, -1, &t0);
+    for(int l = 0; l < c->n_layer; l++){
+        int ph[5] = { KSTEP_QKV, KSTEP_ATTN, KSTEP_TTT, KSTEP_OUT, KSTEP_FFN };
+        for(int i = 0; i < 5; i++){
+            if( ph[i] == KSTEP_TTT && m->P.L[l].kind != SPTT_LAYER_TTT ) continue;
+            block_fwd(m, ph[i], l);
+            step_done(m, ph[i], l, &t0);
+        }
+    }
+    head_fwd(m);
+    step_done(m, KSTEP_HEAD, -1, &t0);
+    count_flops(m, m->stats.flops);
+    double sum = 0;
+    if( m->nLab ){
+        CU(cudaMemcpy(m->hLoss, m->lossRow, sizeof(float) * (size_t)m->nLab, cudaMemcpyDeviceToHost));
+        for(int r = 0; r < m->nLab; r++) sum += (double)m->hLoss[r];
+    }
+    CU(cudaGetLastError());
+    m->loss = m->nLab ? sum / m->nLab : 0;
+    m->haveForward = 1;
+    if( pLoss ) *pLoss = (float)m->loss;
+    if( pnLabelled ) *pnLabelled = m->nLab;
+    return SPTT_OK;
+}
+
+extern "C" int sptt_cuda_backward(sptt_cuda_model *m, float weight)
+{
+    if( !m->haveForward ) return sptt_fail(SPTT_ESTATE, "model: backward without a forward");
+    const sptt_config *c = &m->cfg;
+    m->weight = weight;
+    double t0 = 0;
+    if( m->timing ){
+        cudaDeviceSynchronize();
+        t0 = sptt_now();
+    }
+    head_bwd(m);
+    step_done(m, KSTEP_HEAD, -1, &t0);
+    for(int l = c->n_layer - 1; l >= 0; l--){
+        int ph[6] = { KSTEP_FFN, KSTEP_OUT, KSTEP_ATTN, KSTEP_UNROPE, KSTEP_TTT, KSTEP_QKV };
+        for(int i = 0; i < 6; i++){
+            if( ph[i] == KSTEP_TTT && m->P.L[l].kind != SPTT_LAYER_TTT ) continue;
+            block_bwd(m, ph[i], l);
+            step_done(m, ph[i], l, &t0);
+        }
+        if( m->xHook ){
+            CU(cudaDeviceSynchronize());
+            m->xHook(m->pHookCtx, l);
+            if( m->timing ) t0 = sptt_now();
+        }
+    }
+    embed_bwd(m);
+    step_done(m, KSTEP_EMBED, -1, &t0);
+    CU(cudaGetLastError());
+    return SPTT_OK;
+}
+
+extern "C" int sptt_cuda_get_logits(sptt_cuda_model *m, float *aHost, int *pnTokens)
+{
+    if( pnTokens ) *pnTokens = m->haveForward ? m->T : 0;
+    if( !m->haveForward ) return sptt_fail(SPTT_ESTATE, "model: no forward to take logits from");
+    CU(cudaMemcpy(aHost, m->logits, sizeof(float) * (size_t)m->T * m->cfg.vocab_size, cudaMemcpyDeviceToHost));
+    return SPTT_OK;
+}
+
+extern "C" void sptt_cuda_set_backward_hook(sptt_cuda_model *m, void (*xHook)(void *, int), void *pCtx)
+{
+    m->xHook = xHook;
+    m->pHookCtx = pCtx;
+}
+
+extern "C" void sptt_cuda_set_timing(sptt_cuda_model *m, int on) { m->timing = on; }
+extern "C" const sptt_stats *sptt_cuda_stats(const sptt_cuda_model *m) { return &m->stats; }
+extern "C" void sptt_cuda_reset_stats(sptt_cuda_model *m) { memset(&m->stats, 0, sizeof m->stats); }
+
+extern "C" double sptt_cuda_sgemm_flops(sptt_cuda_model *m, int n, int reps)
+{
+    float *a = NULL;
+    size_t nn = (size_t)n * n;
+    if( cudaMalloc((void **)&a, sizeof(float) * 3 * nn) != cudaSuccess ) return 0;
+    cudaMemset(a, 0, sizeof(float) * 3 * nn);
+    cudaEvent_t e0, e1;
+    cudaEventCreate(&e0);
+    cudaEventCreate(&e1);
+    gemm(m, 0, 0, n, n, n, 1, a, n, a + nn, n, 0, a + 2 * nn, n);   // warm-up
+    double best = 0;
+    for(int r = 0; r < reps; r++){
+        cudaEventRecord(e0);
+        for(int i = 0; i < 10; i++) gemm(m, 0, 0, n, n, n, 1, a, n, a + nn, n, 0, a + 2 * nn, n);
+        cudaEventRecord(e1);
+        cudaEventSynchronize(e1);
+        float ms = 0;
+        cudaEventElapsedTime(&ms, e0, e1);
+        double f = 10 * 2.0 * n * (double)n * n / (ms * 1e-3);
+        if( f > best ) best = f;
+    }
+    cudaEventDestroy(e0);
+    cudaEventDestroy(e1);
+    cudaFree(a);
+    return best;
+}

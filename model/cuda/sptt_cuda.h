@@ -1,0 +1,80 @@
+/*
+** Spatial-TTT model on one CUDA GPU: the same model as sptt_model.h, fp32, batch 1, with the
+** parameters and their gradients in one device buffer laid out exactly as sptt_model_params().
+**
+** Built only by `make cuda` (nvcc, sm_90); the CPU build never includes this header. The GPU model
+** takes its tensor table and initial values from a host sptt_model, so names, offsets and
+** initialisation are the CPU model's by construction.
+**
+** Products go through cuBLAS (sgemm and strided-batched sgemm), the rest through element-wise
+** kernels that follow model/kern/ (the .inc files) step by step (the TTT branch's hand-written backward
+** included). Sums over many rows use atomics in places, so two runs may differ in the last bits.
+**
+** TF32: sptt_cuda_set_tf32(m, 1) lets cuBLAS use TF32 tensor cores for the products (about 10
+** bits of mantissa in the inputs, fp32 accumulation): several times the fp32 rate on an H200, but
+** no longer within float32 noise of the CPU model. Off by default; the environment variable
+** SPTT_CUDA_TF32=1 switches it on at creation.
+*/
+#ifndef SPTT_CUDA_H
+#define SPTT_CUDA_H
+
+#include "sptt_model.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sptt_cuda_model sptt_cuda_model;
+
+/* Number of CUDA devices usable by this process (0 when there is no GPU or no driver). */
+int sptt_cuda_device_count(void);
+/* Short description of the current device ("NVIDIA H200, 132 SMs, cc 9.0"), static storage. */
+const char *sptt_cuda_device_name(void);
+/* Binds the calling process to device `dev` (rank % count for data parallelism). */
+int sptt_cuda_set_device(int dev);
+
+/* A GPU copy of host model h: same configuration, tensor table and current parameter values;
+** gradients zero. */
+int sptt_cuda_model_create(const sptt_model *h, sptt_cuda_model **ppModel);
+void sptt_cuda_model_free(sptt_cuda_model *m);
+void sptt_cuda_set_tf32(sptt_cuda_model *m, int on);
+
+size_t sptt_cuda_n_params(const sptt_cuda_model *m);
+/* Device pointers of the parameter and gradient buffers (n_params floats each). */
+float *sptt_cuda_params_dev(sptt_cuda_model *m);
+float *sptt_cuda_grads_dev(sptt_cuda_model *m);
+/* Host <-> device copies of the whole buffers. */
+int sptt_cuda_set_params(sptt_cuda_model *m, const float *aHost);
+int sptt_cuda_get_params(sptt_cuda_model *m, float *aHost);
+int sptt_cuda_get_grads(sptt_cuda_model *m, float *aHost);
+int sptt_cuda_set_grads(sptt_cuda_model *m, const float *aHost);
+int sptt_cuda_zero_grad(sptt_cuda_model *m);
+/* n gradients from offset off (in floats) to aHost[0..n) */
+int sptt_cuda_get_grads_range(sptt_cuda_model *m, size_t off, size_t n, float *aHost);
+
+/* As sptt_model_forward / sptt_model_backward (flags: SPTT_FWD_ALL_LOGITS). */
+int sptt_cuda_forward(sptt_cuda_model *m, const sptt_sample *s, int flags, float *pLoss, int *pnLabelled);
+int sptt_cuda_backward(sptt_cuda_model *m, float weight);
+/* Copies the (T, V) logits of the last forward to aHost (T*V floats; rows never computed are 0). */
+int sptt_cuda_get_logits(sptt_cuda_model *m, float *aHost, int *pnTokens);
+
+/* As sptt_model_set_backward_hook: called once block `layer`'s gradients are complete on the
+** device (the device is synchronised first, so the hook may copy them). */
+void sptt_cuda_set_backward_hook(sptt_cuda_model *m, void (*xHook)(void *pCtx, int layer), void *pCtx);
+
+/* Per-component timing: with timing on, the device is synchronised after every step (slower) and
+** each step's time goes to its SPTT_T_* bucket; flops are counted as the CPU model does. */
+void sptt_cuda_set_timing(sptt_cuda_model *m, int on);
+const sptt_stats *sptt_cuda_stats(const sptt_cuda_model *m);
+void sptt_cuda_reset_stats(sptt_cuda_model *m);
+int sptt_cuda_synchronize(void);
+
+/* Measured sgemm rate (FLOP/s) of an n x n x n product, best of reps, with the current math mode
+** of m (TF32 or not). */
+double sptt_cuda_sgemm_flops(sptt_cuda_model *m, int n, int reps);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,59 @@
+#!/bin/sh
+# The CUDA build's checks on a GPU machine, in one go (each part under its own time limit, its
+# output kept in $OUT): test_cuda_model (CPU against GPU, every tensor), --dump-step on the GPU
+# checked by the PyTorch twin, sptt-train on the GPU against the CPU (1 rank, and 2 ranks sharing
+# the GPU), then bench_cuda_model and the twin's bench on the same GPU.
+#
+# Run from the folder tests/cuda/devkit.sh makes (after make and make cuda): the three CUDA
+# binaries, their non-system shared libraries packed, python/sptt_twin and a small dataset.
+# PY names a python with torch; TWIN=0 leaves out the twin's bench. Arguments go to
+# bench_cuda_model (H,L,T ...).
+cd "$(dirname "$0")" || exit 1
+D=$PWD
+# the libraries may come packed (OpenBLAS and oneDNN alone pass 64 MiB; xz makes them 11)
+[ -f devlibs.tar.xz ] && [ ! -d devlibs ] && mkdir devlibs && tar -xJf devlibs.tar.xz -C devlibs
+O=${OUT:-/tmp/sptt-cuda-check}
+mkdir -p "$O"
+export LD_LIBRARY_PATH="$D/devlibs:/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+PY=${PY:-/opt/torch/.venv/bin/python3}
+export PYTHONPATH="$D/python"
+mpi() { mpirun --allow-run-as-root --oversubscribe -x LD_LIBRARY_PATH -np "$@"; }
+worst() { [ -s "$1" ] && [ -s "$2" ] || { printf "n/a"; return; }; paste "$1" "$2" | grep '"loss"' | head -n "$3" | awk -F'"loss":' '{split($2,a,","); split($3,b,","); d=a[1]-b[1]; if(d<0)d=-d; r=d/(a[1]>0?a[1]:1); if(r>m)m=r} END{printf "%.3g", m+0}'; }
+
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+echo "== test_cuda_model"
+timeout 100 ./test_cuda_model -v > "$O/test.txt" 2>&1; rc=$?
+echo "rc=$rc" >> "$O/test.txt"
+grep -E "^#|^ok|^not ok|^PASS|^FAIL|FAIL$|over their|loss cpu|^  loss|^  logits|rc=|rror" "$O/test.txt" | head -120
+if [ $rc != 0 ] && [ $rc != 1 ] && [ -x /usr/local/cuda/bin/compute-sanitizer ]; then
+    echo "== compute-sanitizer (case 1)"
+    SPTT_CUDA_CASE=1 timeout 60 /usr/local/cuda/bin/compute-sanitizer --print-limit 5 ./test_cuda_model 2>&1 | head -60
+fi
+
+echo "== test_cuda_model with TF32 products (for information: TF32 is not float32 noise)"
+SPTT_CUDA_TF32=1 timeout 60 ./test_cuda_model 2>&1 | grep -E "over their bound|^PASS|^FAIL"
+
+echo "== dump-step on the GPU, checked by the twin"
+timeout 30 ./sptt-train --dump-step "$O/gpu.st" --device cuda 2>&1 | tail -2
+timeout 30 ./sptt-train --dump-step "$O/cpu.st" 2>&1 | tail -2
+timeout 40 "$PY" -m sptt_twin check "$O/gpu.st" 2>&1 | tail -6
+rm -f "$O/cpu.st"
+
+echo "== sptt-train: GPU against CPU (Muon off, 10 steps), and 2 ranks sharing the GPU"
+t=/tmp/sptt-cuda-train
+rm -rf "$t"; mkdir -p "$t"; cp -r d.db packs "$t/"
+timeout 60 ./sptt-train --db "$t/d.db" --out "$t/cpu" --config nomuon.json --stage qa --steps 10 --batch 2 -q 2>&1 | tail -3
+timeout 60 ./sptt-train --db "$t/d.db" --out "$t/gpu" --config nomuon.json --stage qa --steps 10 --batch 2 -q --device cuda 2>&1 | tail -3
+timeout 60 sh -c "mpirun --allow-run-as-root --oversubscribe -x LD_LIBRARY_PATH -np 2 ./sptt-train --db $t/d.db --out $t/gpu2 --config nomuon.json --stage qa --steps 10 --batch 1 --check-every 1 -q --device cuda" 2>&1 | tail -3
+for r in cpu gpu gpu2; do echo "$r: $(grep -c '"loss"' $t/$r/metrics.jsonl 2>/dev/null) steps; $(head -c 300 $t/$r/metrics.jsonl 2>/dev/null | head -2 | tr '\n' ' ')"; done
+echo "worst relative loss difference over 10 steps: gpu vs cpu $(worst $t/cpu/metrics.jsonl $t/gpu/metrics.jsonl 10), 2-rank gpu vs cpu $(worst $t/cpu/metrics.jsonl $t/gpu2/metrics.jsonl 10)"
+cp "$t"/*/metrics.jsonl "$O/" 2>/dev/null; for r in cpu gpu gpu2; do cp $t/$r/metrics.jsonl "$O/metrics_$r.jsonl" 2>/dev/null; done
+
+echo "== bench_cuda_model"
+timeout 110 ./bench_cuda_model "$@" 2>&1 | tee "$O/bench.txt"
+[ "${TWIN:-1}" = 0 ] && exit 0
+echo "== PyTorch twin on the GPU (eager, fp32)"
+for c in "512 8 2048" "1024 8 8192" "2048 8 4096"; do
+    set -- $c
+    timeout 70 "$PY" -m sptt_twin bench --hidden $1 --layers $2 --tokens $3 --device cuda 2>&1 | tail -1 | tee -a "$O/twin.txt"
+done

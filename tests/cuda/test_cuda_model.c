@@ -1,0 +1,199 @@
+/*
+** The CUDA model against the CPU model: loss, logits and every gradient tensor, by name, for
+** several configurations (built by `make cuda`; exits 77 with a SKIP line where no GPU is found).
+**
+** The reference is the kernels' double instantiation on the same float parameters. Per quantity
+** (the loss, the logits, each gradient tensor) the error is norm-wise: |x - ref| / |ref| over the
+** tensor. The CPU float model's error e_cpu measures the float32 rounding noise of that very
+** quantity (about u times its condition number, u = 2^-24: large through Newton-Schulz, which
+** lifts rounding noise in small matrices); the GPU model sums in other orders (cuBLAS blocking,
+** atomics), so its error is noise of the same size, not the same bits. The bound is the twin's
+** (python/sptt_twin check):  e_gpu <= 16 e_cpu + 64 u.  A wrong formula shows as an error of order
+** 1, orders above it. The max-abs errors are printed beside, for reading.
+** One table per configuration lists every tensor, so one run on the device diagnoses everything.
+*/
+#include "model_testutil.h"   /* the double kernels (kmodel), tiny_sample */
+#include "sptt_cuda.h"
+
+#include <stdlib.h>
+
+#define U32 (1.0 / 16777216.0)
+
+typedef struct cmp_stat {
+    double eCpu, eGpu;        /* norm-wise relative errors against the double reference */
+    double aCpu, aGpu, scale; /* max-abs errors, max |ref| */
+} cmp_stat;
+
+static cmp_stat compare(const float *cpu, const float *gpu, const double *ref, size_t n)
+{
+    cmp_stat s = { 0, 0, 0, 0, 0 };
+    double sc = 0, sg = 0, sr = 0;
+    for(size_t i = 0; i < n; i++){
+        double a = (double)cpu[i] - ref[i], b = (double)gpu[i] - ref[i], r = fabs(ref[i]);
+        sc += a * a;
+        sg += b * b;
+        sr += ref[i] * ref[i];
+        if( fabs(a) > s.aCpu ) s.aCpu = fabs(a);
+        if( !(fabs(b) <= s.aGpu) ) s.aGpu = fabs(b);   // NaN propagates as a failure
+        if( r > s.scale ) s.scale = r;
+    }
+    double den = sr > 0 ? sqrt(sr) : 1e-30;
+    s.eCpu = sqrt(sc) / den;
+    s.eGpu = sqrt(sg) / den;
+    if( sr == 0 && sg == 0 ) s.eGpu = 0;
+    if( sr == 0 && sc == 0 ) s.eCpu = 0;
+    if( s.aGpu != s.aGpu ) s.eGpu = s.aGpu;
+    return s;
+}
+
+static double bound_of(cmp_stat s) { return 16 * s.eCpu + 64 * U32; }
+
+static int check(const char *zName, cmp_stat s, int verbose)
+{
+    double bound = bound_of(s);
+    int ok = s.eGpu <= bound;
+    if( verbose || !ok ){
+        printf("  %-34s rel err cpu %9.2e gpu %9.2e bound %9.2e | max|ref| %9.2e max err cpu %9.2e gpu %9.2e  %s\n",
+               zName, s.eCpu, s.eGpu, bound, s.scale, s.aCpu, s.aGpu, ok ? "ok" : "FAIL");
+    }
+    return ok;
+}
+
+/* T tokens of text, every position supervised */
+static void text_sample(const sptt_config *c, sptt_sample *s, int T, uint64_t seed)
+{
+    sptt_rng r;
+    sptt_rng_seed(&r, seed);
+    memset(s, 0, sizeof *s);
+    s->n_tokens = T;
+    s->tokens = malloc(sizeof(int32_t) * (size_t)T);
+    s->targets = malloc(sizeof(int32_t) * (size_t)T);
+    for(int i = 0; i < T; i++) s->tokens[i] = SPTT_TOK_BYTE0 + (int32_t)sptt_rng_below(&r, (uint32_t)(c->vocab_size - SPTT_TOK_BYTE0));
+    for(int i = 0; i < T; i++) s->targets[i] = i + 1 < T ? s->tokens[i + 1] : SPTT_TOK_EOS;
+}
+
+/* one configuration; returns the number of failed checks */
+static int run_case(const char *zCase, const sptt_config *cfg, int nFrames, int textT, int verbose)
+{
+    int nFail = 0;
+    sptt_model *h = NULL;
+    sptt_cuda_model *g = NULL;
+    kmodel *k = NULL;
+    sptt_sample s;
+    memset(&s, 0, sizeof s);
+    printf("# case %s: hidden %d, layers %d, heads %d/%d, ttt %d, conv %d, muon %d, momentum %d, prenorm %d, all_full %d\n",
+           zCase, cfg->hidden, cfg->n_layer, cfg->n_head, cfg->n_kv_head, cfg->use_ttt, cfg->use_conv, cfg->use_muon,
+           cfg->use_momentum, cfg->prenorm, cfg->all_full);
+    if( sptt_model_create(cfg, 7, &h) || kmodel_create(cfg, 7, &k) ){
+        printf("not ok - %s: create: %s\n", zCase, sptt_errmsg());
+        return 1;
+    }
+    size_t n = 0;
+    float *p = sptt_model_params(h, &n);
+    sptt_rng r;
+    sptt_rng_seed(&r, 99);
+    for(size_t i = 0; i < n; i++) p[i] += (float)(0.05 * sptt_rng_normal(&r));   // gates off zero: no gradient is 0 by construction
+    for(size_t i = 0; i < n; i++) k->params[i] = p[i];
+    if( textT ) text_sample(cfg, &s, textT, 5);
+    else tiny_sample(cfg, &s, nFrames, 6, 5, 5);
+
+    // CPU float and double
+    float lossC = 0, lossG = 0;
+    int nLab = 0, nLabG = 0;
+    double lossD = 0;
+    sptt_model_zero_grad(h);
+    if( sptt_model_forward(h, &s, SPTT_FWD_ALL_LOGITS, &lossC, &nLab) || sptt_model_backward(h, 1.0f / (float)(nLab ? nLab : 1)) ){
+        printf("not ok - %s: cpu: %s\n", zCase, sptt_errmsg());
+        nFail++;
+        goto end;
+    }
+    memset(k->grads, 0, sizeof(double) * n);
+    kmodel_forward(k, &s, SPTT_FWD_ALL_LOGITS, &lossD, NULL);
+    kmodel_backward(k, 1.0 / (nLab ? nLab : 1));
+
+    // GPU
+    if( sptt_cuda_model_create(h, &g) || sptt_cuda_forward(g, &s, SPTT_FWD_ALL_LOGITS, &lossG, &nLabG) ||
+        sptt_cuda_backward(g, 1.0f / (float)(nLab ? nLab : 1)) || sptt_cuda_synchronize() ){
+        printf("not ok - %s: gpu: %s\n", zCase, sptt_errmsg());
+        nFail++;
+        goto end;
+    }
+    {
+        int T = s.n_tokens, V = cfg->vocab_size;
+        float *gg = malloc(sizeof(float) * n), *lg = malloc(sizeof(float) * (size_t)T * V);
+        double *lref = malloc(sizeof(double) * (size_t)T * V);
+        const float *lc = sptt_model_logits(h, NULL);
+        sptt_cuda_get_grads(g, gg);
+        sptt_cuda_get_logits(g, lg, NULL);
+        for(size_t i = 0; i < (size_t)T * V; i++) lref[i] = k->logits[i];
+        printf("  T %d, labelled %d; loss cpu %.9f gpu %.9f f64 %.9f\n", T, nLab, lossC, lossG, lossD);
+        float lc1 = lossC, lg1 = lossG;
+        cmp_stat ls = compare(&lc1, &lg1, &lossD, 1);
+        nFail += !check("loss", ls, 1);
+        nFail += !check("logits", compare(lc, lg, lref, (size_t)T * V), 1);
+        const float *gc = sptt_model_grads(h, NULL);
+        int nT = sptt_model_n_tensors(h), nBad = 0;
+        double worst = 0;
+        for(int i = 0; i < nT; i++){
+            const sptt_tensor_info *t = sptt_model_tensor(h, i);
+            cmp_stat st = compare(gc + t->offset, gg + t->offset, k->grads + t->offset, t->numel);
+            int ok = check(t->zName, st, verbose);
+            double ratio = st.eGpu / bound_of(st);
+            if( ratio > worst ) worst = ratio;
+            nBad += !ok;
+        }
+        printf("  %d tensors, %d over their bound; worst gpu err / bound %.3f\n", nT, nBad, worst);
+        nFail += nBad;
+        free(gg);
+        free(lg);
+        free(lref);
+    }
+    printf("%s - %s\n", nFail ? "not ok" : "ok", zCase);
+end:
+    sptt_cuda_model_free(g);
+    sptt_model_free(h);
+    kmodel_free(k);
+    sptt_sample_free(&s);
+    return nFail;
+}
+
+int main(int argc, char **argv)
+{
+    /* -v: every tensor's line, not only the failures; SPTT_CUDA_CASE=n: only the n-th case */
+    int verbose = argc > 1 && strcmp(argv[1], "-v") == 0;
+    if( sptt_cuda_device_count() < 1 ){
+        printf("SKIP: no CUDA device found; test_cuda_model needs a GPU\n");
+        return 77;
+    }
+    printf("# device: %s\n", sptt_cuda_device_name());
+    int nFail = 0, only = getenv("SPTT_CUDA_CASE") ? atoi(getenv("SPTT_CUDA_CASE")) : 0;
+    sptt_config c;
+#define RUN(...) (only && ++iCase != only ? 0 : run_case(__VA_ARGS__))
+    int iCase = 0;
+
+    sptt_config_tiny(&c);   // video + text, conv, TTT with Muon, momentum and pre-norm; GQA
+    nFail += RUN("video+text, conv", &c, 4, 0, verbose);
+    nFail += RUN("text only", &c, 0, 0, verbose);
+    sptt_config_tiny(&c);
+    c.prenorm = 0;
+    nFail += RUN("post-norm", &c, 4, 0, verbose);
+    sptt_config_tiny(&c);
+    c.use_muon = 0;
+    c.use_momentum = 0;
+    nFail += RUN("no muon, no momentum", &c, 4, 0, verbose);
+    sptt_config_tiny(&c);
+    c.use_ttt = 0;
+    nFail += RUN("TTT off (sliding window)", &c, 4, 0, verbose);
+    sptt_config_tiny(&c);
+    c.all_full = 1;
+    c.tie_embeddings = 1;
+    nFail += RUN("all full attention, tied head", &c, 4, 0, verbose);
+    // wider and longer: several attention strips, fast heads of 32, windows across strips
+    sptt_config_tiny(&c);
+    c.hidden = 64; c.n_head = 2; c.n_kv_head = 1; c.head_dim = 32; c.ttt_heads = 2; c.ttt_rope_dim = 16;
+    c.rope_sections[0] = 6; c.rope_sections[1] = 5; c.rope_sections[2] = 5;
+    c.ffn = 96; c.chunk = 96; c.window = 150; c.n_layer = 3; c.anchor_every = 3; c.use_conv = 0;
+    nFail += RUN("long text, T 600, every position supervised", &c, 0, 600, verbose);
+    printf("%s: %d failed checks\n", nFail ? "FAIL" : "PASS", nFail);
+    return nFail ? 1 : 0;
+}
