@@ -630,7 +630,7 @@ static double branch_loss(void *p)
 ** backward adds the k and v gradients straight in, without the expansion. (4 KV heads with the
 ** conv is not a case: its finite differences here reach 1e-4 relative error before and after
 ** that change alike, a property of the random point, not of the gradient.) */
-static void branch_case(int KV, int conv)
+static void branch_case(int KV, int conv, double floor)
 {
     branch_ctx b;
     memset(&b, 0, sizeof b);
@@ -689,11 +689,11 @@ static void branch_case(int KV, int conv)
     branch_loss(&b);
     ttt_backward(&g, dxn, dqh, dkh, dv, b.G, &b.a, &b.p, x, b.xn, b.qh, b.scratch);
     double e[5];
-    e[0] = fd_worst(branch_loss, &b, b.xn, dxn, (size_t)T * C, 1e-4);
-    e[1] = fd_worst(branch_loss, &b, b.qh, dqh, (size_t)T * C, 1e-4);
-    e[2] = fd_worst(branch_loss, &b, b.kh, dkh, (size_t)T * KVD, 1e-4);
-    e[3] = fd_worst(branch_loss, &b, b.v, dv, (size_t)T * KVD, 1e-4);
-    e[4] = fd_worst(branch_loss, &b, b.pbuf, gbuf, np, 1e-4);
+    e[0] = fd_worst(branch_loss, &b, b.xn, dxn, (size_t)T * C, floor);
+    e[1] = fd_worst(branch_loss, &b, b.qh, dqh, (size_t)T * C, floor);
+    e[2] = fd_worst(branch_loss, &b, b.kh, dkh, (size_t)T * KVD, floor);
+    e[3] = fd_worst(branch_loss, &b, b.v, dv, (size_t)T * KVD, floor);
+    e[4] = fd_worst(branch_loss, &b, b.pbuf, gbuf, np, floor);
     const char *an[5] = { "x", "q", "k", "v", "parameters" };
     double worst = 0;
     for(int i = 0; i < 5; i++){
@@ -707,5 +707,7 @@ static void branch_case(int KV, int conv)
     free(b.cosT); free(b.sinT);
 }
 
-Test(ttt, whole_branch_backward_matches_fd) { branch_case(2, 1); }
-Test(ttt, whole_branch_as_many_kv_heads_as_heads_no_conv_matches_fd) { branch_case(4, 0); }
+Test(ttt, whole_branch_backward_matches_fd) { branch_case(2, 1, 1e-4); }
+/* At this point some gradients of v are ~1e-4 and the double forward's own rounding, summed
+** through the recurrence, leaves ~3e-9 of noise in the differences: an absolute floor of 1e-3. */
+Test(ttt, whole_branch_as_many_kv_heads_as_heads_no_conv_matches_fd) { branch_case(4, 0, 1e-3); }
