@@ -121,7 +121,11 @@ $(B)/%.o: %.c
 # The model's element-wise loops call an inline exp whose range clamp is a float comparison; with
 # -fno-trapping-math gcc may if-convert it and vectorise the loops. No value changes (only which
 # floating-point exceptions could be raised, which nothing reads); -ffast-math stays off.
-$(B)/model/%.o: CFLAGS += -fno-trapping-math
+# -fno-thread-jumps: jump threading copies the code after that clamp into a branch where x is the
+# constant bound, so silu becomes x * 6e-39 there; once if-converted that product runs in every
+# lane and is a subnormal for every ordinary x, a microcode assist each (measured: SwiGLU 18 ns
+# an element instead of 2, 15% of a training step). Again no value changes.
+$(B)/model/%.o: CFLAGS += -fno-trapping-math -fno-thread-jumps
 
 # MPI code is compiled by mpicc, which adds Open MPI's include and library paths to gcc.
 $(B)/%_mpi.o: %_mpi.c

@@ -219,8 +219,8 @@ int sptt_step_dump_f64(sptt_model *m, const sptt_sample *aBatch, int nBatch, con
     long nLabTotal = batch_labelled(aBatch, nBatch);
     double lossSum = 0;
     for(int b = 0; b < nBatch; b++){
-        double loss;
-        int nLab;
+        double loss = 0;
+        int nLab = 0;
         if( (rc = kmodel_forward(k, &aBatch[b], SPTT_FWD_ALL_LOGITS, &loss, &nLab)) ) goto done;
         lossSum += loss * nLab;
         if( (rc = kmodel_backward(k, nLabTotal ? 1.0 / (double)nLabTotal : 0.0)) ) goto done;

@@ -626,18 +626,22 @@ static double branch_loss(void *p)
     return dotr(b->a.y, b->G, (size_t)b->x.T * b->x.C);
 }
 
-Test(ttt, whole_branch_backward_matches_fd)
+/* KV heads of 4 (4 query heads) and the conv on or off: with as many KV heads as heads the
+** backward adds the k and v gradients straight in, without the expansion. (4 KV heads with the
+** conv is not a case: its finite differences here reach 1e-4 relative error before and after
+** that change alike, a property of the random point, not of the gradient.) */
+static void branch_case(int KV, int conv, double floor)
 {
     branch_ctx b;
     memset(&b, 0, sizeof b);
     sptt_rng r;
     sptt_rng_seed(&r, 31);
-    // 21 tokens, C = 16, 4 query heads of 4, 2 KV heads, 2 fast heads of 8 with 4 rotated dims,
-    // chunks of 6 (4 chunks), a 2x2x2 video at rows 2..5 and 8..11
-    int T = 21, C = 16, KVD = 8, H = 2, d = 8;
+    // 21 tokens, C = 16, 4 query heads of 4, KV heads of 4, 2 fast heads of 8 with 4 rotated
+    // dims, chunks of 6 (4 chunks), a 2x2x2 video at rows 2..5 and 8..11
+    int T = 21, C = 16, KVD = 4 * KV, H = 2, d = 8;
     ttt_ctx *x = &b.x;
-    x->T = T; x->C = C; x->NH = 4; x->KV = 2; x->D = 4; x->H = H; x->d = d; x->r = 4; x->half = 2;
-    x->conv = 1;
+    x->T = T; x->C = C; x->NH = 4; x->KV = KV; x->D = 4; x->H = H; x->d = d; x->r = 4; x->half = 2;
+    x->conv = conv;
     x->c0 = (REAL)log(expm1(0.1));
     int32_t vid[8] = { 2, 3, 4, 5, 8, 9, 10, 11 };
     memcpy(b.vid, vid, sizeof vid);
@@ -685,19 +689,25 @@ Test(ttt, whole_branch_backward_matches_fd)
     branch_loss(&b);
     ttt_backward(&g, dxn, dqh, dkh, dv, b.G, &b.a, &b.p, x, b.xn, b.qh, b.scratch);
     double e[5];
-    e[0] = fd_worst(branch_loss, &b, b.xn, dxn, (size_t)T * C, 1e-4);
-    e[1] = fd_worst(branch_loss, &b, b.qh, dqh, (size_t)T * C, 1e-4);
-    e[2] = fd_worst(branch_loss, &b, b.kh, dkh, (size_t)T * KVD, 1e-4);
-    e[3] = fd_worst(branch_loss, &b, b.v, dv, (size_t)T * KVD, 1e-4);
-    e[4] = fd_worst(branch_loss, &b, b.pbuf, gbuf, np, 1e-4);
+    e[0] = fd_worst(branch_loss, &b, b.xn, dxn, (size_t)T * C, floor);
+    e[1] = fd_worst(branch_loss, &b, b.qh, dqh, (size_t)T * C, floor);
+    e[2] = fd_worst(branch_loss, &b, b.kh, dkh, (size_t)T * KVD, floor);
+    e[3] = fd_worst(branch_loss, &b, b.v, dv, (size_t)T * KVD, floor);
+    e[4] = fd_worst(branch_loss, &b, b.pbuf, gbuf, np, floor);
     const char *an[5] = { "x", "q", "k", "v", "parameters" };
     double worst = 0;
     for(int i = 0; i < 5; i++){
         cr_expect_lt(e[i], TOL, "d%s: relative error %g", an[i], e[i]);
         worst = fmax(worst, e[i]);
     }
-    fprintf(stderr, "# TTT branch alone: worst relative error %.3g over inputs and %zu parameters\n", worst, np);
+    fprintf(stderr, "# TTT branch alone, %d KV heads, conv %s: worst relative error %.3g over inputs and %zu parameters\n",
+            KV, conv ? "on" : "off", worst, np);
     free(gbuf); free(dxn); free(dqh); free(dkh); free(dv);
     free(b.pbuf); free(b.abuf); free(b.scratch); free(b.xn); free(b.qh); free(b.kh); free(b.v); free(b.G);
     free(b.cosT); free(b.sinT);
 }
+
+Test(ttt, whole_branch_backward_matches_fd) { branch_case(2, 1, 1e-4); }
+/* At this point some gradients of v are ~1e-4 and the double forward's own rounding, summed
+** through the recurrence, leaves ~3e-9 of noise in the differences: an absolute floor of 1e-3. */
+Test(ttt, whole_branch_as_many_kv_heads_as_heads_no_conv_matches_fd) { branch_case(4, 0, 1e-3); }
