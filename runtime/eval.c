@@ -301,13 +301,14 @@ static int stream_record(const sptt_stream_row *t, const sptt_stream_question *q
                                     (json_int_t)q->queryFrame, "question_type", q->zType, "target", q->zGroundTruth,
                                     "prediction", zShow, "score", score) : NULL;
     free(zShow);
-    if( row==NULL || extra==NULL || json_object_update(row, extra) || json_array_append_new(aPred, row) ){
+    rc = row==NULL || extra==NULL || json_object_update(row, extra);
+    json_decref(extra);
+    if( rc ){
         json_decref(row);
-        json_decref(extra);
         return sptt_fail(SPTT_ENOMEM, "out of memory");
     }
-    json_decref(extra);
-    return SPTT_OK;
+    /* the array takes the row, on failure too */
+    return json_array_append_new(aPred, row) ? sptt_fail(SPTT_ENOMEM, "out of memory") : SPTT_OK;
 }
 
 /* The walk of stream t as parts for sptt_walk_frames and the walk reader; free the result. */
