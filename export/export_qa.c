@@ -304,7 +304,7 @@ done:
 
 /* A stream question's options and ground truth, checked as check_row checks a scene's: *ppOptions
 ** is NULL for a number. */
-static int check_stream_question(const sptt_stream *t, const sptt_stream_question *q, json_t **ppOptions)
+static int check_stream_question(const sptt_stream_row *t, const sptt_stream_question *q, json_t **ppOptions)
 {
     json_error_t e;
     json_t *a;
@@ -352,7 +352,7 @@ int sptt_export_streams(sqlite3 *db, const sptt_export_qa_opts *o, const char *z
     if( (rc = sptt_atomic_open(&f, zOut)) ) goto done;
     open = 1;
     for(int i = 0; i < st.n && rc==SPTT_OK; i++){
-        const sptt_stream *t = &st.a[i];
+        const sptt_stream_row *t = &st.a[i];
         for(int k = 0; k < t->nScene && rc==SPTT_OK; k++){
             int seen = 0;
             for(int m = 0; m < scenes.n && !seen; m++) seen = strcmp(scenes.azName[m], t->aScene[k].zName)==0;

@@ -11,6 +11,7 @@
 #include "sptt_dataset.h"
 #include "sptt_model.h"
 #include "sptt_score.h"
+#include "sptt_stream.h"
 
 #include <assert.h>
 #include <jansson.h>
@@ -205,9 +206,11 @@ static json_t *rows_json(sptt_vsi_tally *t, int tasks)
 }
 
 /* ---------------------------------------------------------------------------------------------
-** Long-horizon streams: questions asked at a frame of several scenes walked one after another.
-** Each is answered offline, like a scene's question, from nFrames frames spread evenly over the
-** walk up to its query frame; scored per question type, outside the VSI-Bench overall.
+** Long-horizon streams: questions asked at a frame of several scenes walked one after another,
+** scored per question type, outside the VSI-Bench overall. By default each stream is watched by
+** one sptt_stream, frame after frame, and each question asked when the walk reaches its query
+** frame; with offlineStreams each question is answered like a scene's, from nFrames frames spread
+** evenly over the walk up to its query frame.
 */
 static int stream_baseline_fit(const sptt_streams *tr, baseline *b)
 {
@@ -230,13 +233,35 @@ static int stream_baseline_fit(const sptt_streams *tr, baseline *b)
     return rc;
 }
 
-static void print_streams(sptt_vsi_tally *model, sptt_vsi_tally *base, int nStreams, int nQ)
+/* The frames a stream feeds: every k-th of the walk, k = o->streamStride or, when 0, the smallest
+** that feeds at most SPTT_EVAL_STREAM_FRAMES of a walk of n frames. */
+static int64_t stream_stride(const sptt_eval_opts *o, int64_t n)
+{
+    if( o->streamStride > 0 ) return o->streamStride;
+    return n <= SPTT_EVAL_STREAM_FRAMES ? 1 : (n + SPTT_EVAL_STREAM_FRAMES - 1) / SPTT_EVAL_STREAM_FRAMES;
+}
+
+static void print_streams(const sptt_eval_opts *o, sptt_vsi_tally *model, sptt_vsi_tally *base, const sptt_streams *st, int nFrames,
+                          int nQ)
 {
     const sptt_vsi_row *a, *b;
     int n, nb;
+    char zHow[96];
     if( sptt_vsi_tally_types(model, &a, &n) || sptt_vsi_tally_types(base, &b, &nb) ) return;
-    printf("%-28s %9s %9s %9s   (%s; not in the overall)\n", "long-horizon", "questions", "model", "baseline",
-           sptt_plural(nStreams, "stream", NULL));
+    if( o->offlineStreams ){
+        snprintf(zHow, sizeof zHow, "offline, %d frames a question", nFrames);
+    }else{
+        int64_t lo = INT64_MAX, hi = 0;
+        for(int i = 0; i < st->n; i++){
+            int64_t k = stream_stride(o, st->a[i].nFrames);
+            if( k < lo ) lo = k;
+            if( k > hi ) hi = k;
+        }
+        if( lo==hi ) snprintf(zHow, sizeof zHow, "streamed, frame stride %lld", (long long)lo);
+        else snprintf(zHow, sizeof zHow, "streamed, frame strides %lld-%lld", (long long)lo, (long long)hi);
+    }
+    printf("%-28s %9s %9s %9s   (%s, %s; not in the overall)\n", "long-horizon", "questions", "model", "baseline",
+           sptt_plural(st->n, "stream", NULL), zHow);
     for(int i = 0; i < n; i++){
         double bs = -1;
         for(int k = 0; k < nb; k++) if( strcmp(b[k].zName, a[i].zName)==0 ) bs = b[k].score;
@@ -246,68 +271,170 @@ static void print_streams(sptt_vsi_tally *model, sptt_vsi_tally *base, int nStre
     if( n==0 ) printf("%-28s %9d\n", "(no questions)", nQ);
 }
 
+/* The stored prompt with o->zSuffix after a space, into *pz (freed first). */
+static int with_suffix(const sptt_eval_opts *o, const char *zPrompt, char **pz)
+{
+    size_t n = strlen(zPrompt) + (o->zSuffix ? strlen(o->zSuffix) + 1 : 0) + 1;
+    free(*pz);
+    if( (*pz = sptt_malloc(n))==NULL ) return SPTT_ENOMEM;
+    snprintf(*pz, n, "%s%s%s", zPrompt, o->zSuffix ? " " : "", o->zSuffix ? o->zSuffix : "");
+    return SPTT_OK;
+}
+
+/* Scores a stream question's prediction, tallies it and appends its report row: the common
+** fields, then those of `extra` (taken). */
+static int stream_record(const sptt_stream_row *t, const sptt_stream_question *q, const char *zPred, json_t *extra, const baseline *base,
+                         sptt_vsi_tally *tModel, sptt_vsi_tally *tBase, json_t *aPred)
+{
+    double v;
+    int numeric = sptt_vsi_parse_float(q->zGroundTruth, &v)==0, rc;
+    double score = sptt_vsi_score(zPred, q->zGroundTruth, numeric);
+    const char *zBase = baseline_answer(base, q->zType);
+    if( (rc = sptt_vsi_tally_add(tModel, q->zType, score))==SPTT_OK && zBase )
+        rc = sptt_vsi_tally_add(tBase, q->zType, sptt_vsi_score(zBase, q->zGroundTruth, numeric));
+    if( rc ){
+        json_decref(extra);
+        return rc;
+    }
+    char *zShow = utf8_clean(zPred);
+    json_t *row = zShow ? json_pack("{s:I,s:s,s:I,s:s,s:s,s:s,s:f}", "id", (json_int_t)q->id, "stream", t->zName, "query_frame",
+                                    (json_int_t)q->queryFrame, "question_type", q->zType, "target", q->zGroundTruth,
+                                    "prediction", zShow, "score", score) : NULL;
+    free(zShow);
+    rc = row==NULL || extra==NULL || json_object_update(row, extra);
+    json_decref(extra);
+    if( rc ){
+        json_decref(row);
+        return sptt_fail(SPTT_ENOMEM, "out of memory");
+    }
+    /* the array takes the row, on failure too */
+    return json_array_append_new(aPred, row) ? sptt_fail(SPTT_ENOMEM, "out of memory") : SPTT_OK;
+}
+
+/* The walk of stream t as parts for sptt_walk_frames and the walk reader; free the result. */
+static sptt_walk_part *walk_parts(const sptt_stream_row *t)
+{
+    sptt_walk_part *a = sptt_calloc((size_t)t->nScene + 1, sizeof *a);
+    for(int k = 0; a && k < t->nScene; k++){
+        a[k].zScene = t->aScene[k].zName;
+        a[k].nFrames = (uint64_t)t->aScene[k].nFrames;
+    }
+    return a;
+}
+
+/* Stream t watched by one sptt_stream: every k-th frame of the walk pushed in order and each
+** question (by query frame, then id) asked when the walk has reached its query frame, that is
+** after the last pushed frame at or before it. The stream goes on from the question. *pnQ counts
+** the questions answered, at most nMax. */
+static int stream_watch(const sptt_eval_opts *o, sqlite3 *db, sptt_model *m, const sptt_tokenizer *tok, int maxNew,
+                        const sptt_stream_row *t, int nMax, const baseline *base, sptt_vsi_tally *tModel, sptt_vsi_tally *tBase,
+                        json_t *aPred, sptt_progress *prog, int *pnQ)
+{
+    const sptt_config *cfg = sptt_model_config(m);
+    sptt_stream_opts so = { o->anchorWindow, o->variant, 0 };
+    sptt_walk_part *aPart = walk_parts(t);
+    sptt_walk_reader *rd = NULL;
+    sptt_stream *s = NULL;
+    float *frame = sptt_malloc(sizeof *frame * (size_t)cfg->frame_h * (size_t)cfg->frame_w * 3);
+    int32_t *aPrompt = NULL, *aOut = sptt_malloc(sizeof *aOut * (size_t)maxNew);
+    char *zPrompt = NULL;
+    int64_t stride = stream_stride(o, t->nFrames), next = 0, last = -1, nFed = 0;
+    int rc = SPTT_OK, nQ = 0;
+    if( aPart==NULL || frame==NULL || aOut==NULL ){ rc = SPTT_ENOMEM; goto end; }
+    if( (rc = sptt_walk_reader_open(db, aPart, t->nScene, cfg, &rd)) ) goto end;
+    if( (rc = sptt_stream_create(m, &so, &s)) ) goto end;
+    for(int k = 0; k < t->nQuestion && nQ < nMax; k++){
+        const sptt_stream_question *q = &t->aQuestion[k];
+        char *zPred = NULL;
+        int nPrompt = 0, nOut = 0;
+        assert(k==0 || q->queryFrame >= t->aQuestion[k - 1].queryFrame);
+        for(; next <= q->queryFrame; next += stride){
+            if( (rc = sptt_walk_reader_frame(rd, (uint64_t)next, frame)) || (rc = sptt_stream_push_frame(s, frame)) ) goto end;
+            last = next;
+            nFed++;
+        }
+        if( (rc = with_suffix(o, q->zPrompt, &zPrompt)) ) goto end;
+        free(aPrompt);
+        aPrompt = NULL;
+        if( (rc = sptt_tokenizer_encode(tok, zPrompt, strlen(zPrompt), &aPrompt, &nPrompt)) ) goto end;
+        if( (rc = sptt_stream_ask(s, aPrompt, nPrompt, maxNew, aOut, &nOut)) ) goto end;
+        if( (zPred = sptt_tokenizer_decode(tok, aOut, nOut))==NULL ){ rc = sptt_fail(SPTT_ENOMEM, "out of memory"); goto end; }
+        rc = stream_record(t, q, zPred, json_pack("{s:I,s:I,s:I}", "asked_at", (json_int_t)last, "frames_streamed", (json_int_t)nFed,
+                                                  "stride", (json_int_t)stride), base, tModel, tBase, aPred);
+        free(zPred);
+        if( rc ) goto end;
+        nQ++;
+        sptt_progress_step(prog, 1);
+    }
+end:
+    if( rc ) sptt_fail_prefix(rc, "stream %s: ", t->zName);
+    *pnQ = nQ;
+    sptt_stream_free(s);
+    sptt_walk_reader_close(rd);
+    free(frame);
+    free(aPrompt);
+    free(aOut);
+    free(zPrompt);
+    free(aPart);
+    return rc;
+}
+
+/* Stream t's questions answered offline, each from nFrames frames spread evenly over the walk up
+** to its query frame (one decode serves the questions asked at one frame). */
+static int stream_offline(const sptt_eval_opts *o, sqlite3 *db, sptt_model *m, const sptt_tokenizer *tok, int nFrames, float *pixels,
+                          int maxNew, const sptt_stream_row *t, int nMax, const baseline *base, sptt_vsi_tally *tModel,
+                          sptt_vsi_tally *tBase, json_t *aPred, sptt_progress *prog, int *pnQ)
+{
+    sptt_walk_part *aPart = walk_parts(t);
+    char *zPrompt = NULL;
+    int64_t loaded = -1;
+    int rc = SPTT_OK, nQ = 0;
+    if( aPart==NULL ) rc = SPTT_ENOMEM;
+    for(int k = 0; k < t->nQuestion && nQ < nMax && rc==SPTT_OK; k++){
+        const sptt_stream_question *q = &t->aQuestion[k];
+        char *zPred = NULL;
+        if( nFrames > 0 && q->queryFrame!=loaded ){
+            if( (rc = sptt_walk_frames(db, aPart, t->nScene, (uint64_t)q->queryFrame + 1, sptt_model_config(m), nFrames, pixels)) ){
+                sptt_fail_prefix(rc, "stream %s: ", t->zName);
+                break;
+            }
+            loaded = q->queryFrame;
+        }
+        if( (rc = with_suffix(o, q->zPrompt, &zPrompt)) ) break;
+        if( (rc = answer(m, tok, zPrompt, nFrames, pixels, maxNew, &zPred)) ) break;
+        rc = stream_record(t, q, zPred, json_pack("{s:I,s:i}", "asked_at", (json_int_t)q->queryFrame, "frames", nFrames), base, tModel,
+                           tBase, aPred);
+        free(zPred);
+        if( rc ) break;
+        nQ++;
+        sptt_progress_step(prog, 1);
+    }
+    free(aPart);
+    free(zPrompt);
+    *pnQ = nQ;
+    return rc;
+}
+
 /* Every question of the split's streams (the first maxQuestions), tallied and listed in aPred. */
 static int eval_streams(const sptt_eval_opts *o, sqlite3 *db, sptt_model *m, const sptt_tokenizer *tok, int nFrames, float *pixels,
                         int maxNew, const sptt_streams *st, const baseline *base, sptt_vsi_tally *tModel, sptt_vsi_tally *tBase,
                         json_t *aPred, int *pnQ)
 {
-    sptt_walk_part *aPart = NULL;
-    char *zPrompt = NULL;
     int rc = SPTT_OK, nQ = 0, nAll = 0;
     sptt_progress prog;
     for(int i = 0; i < st->n; i++) nAll += st->a[i].nQuestion;
     if( o->maxQuestions > 0 && o->maxQuestions < nAll ) nAll = o->maxQuestions;
     sptt_progress_start(&prog, "stream questions", (uint64_t)nAll);
     for(int i = 0; i < st->n && rc==SPTT_OK && nQ < nAll; i++){
-        const sptt_stream *t = &st->a[i];
-        int64_t loaded = -1;
-        free(aPart);
-        if( (aPart = sptt_calloc((size_t)t->nScene + 1, sizeof *aPart))==NULL ){ rc = SPTT_ENOMEM; break; }
-        for(int k = 0; k < t->nScene; k++){
-            aPart[k].zScene = t->aScene[k].zName;
-            aPart[k].nFrames = (uint64_t)t->aScene[k].nFrames;
+        int n = 0;
+        if( o->offlineStreams ){
+            rc = stream_offline(o, db, m, tok, nFrames, pixels, maxNew, &st->a[i], nAll - nQ, base, tModel, tBase, aPred, &prog, &n);
+        }else{
+            rc = stream_watch(o, db, m, tok, maxNew, &st->a[i], nAll - nQ, base, tModel, tBase, aPred, &prog, &n);
         }
-        for(int k = 0; k < t->nQuestion && rc==SPTT_OK && nQ < nAll; k++){
-            const sptt_stream_question *q = &t->aQuestion[k];
-            char *zPred = NULL;
-            double v;
-            int numeric = sptt_vsi_parse_float(q->zGroundTruth, &v)==0;
-            /* questions come by query frame: one decode serves every question asked there */
-            if( nFrames > 0 && q->queryFrame!=loaded ){
-                if( (rc = sptt_walk_frames(db, aPart, t->nScene, (uint64_t)q->queryFrame + 1, sptt_model_config(m), nFrames, pixels)) ){
-                    sptt_fail_prefix(rc, "stream %s: ", t->zName);
-                    break;
-                }
-                loaded = q->queryFrame;
-            }
-            {
-                size_t n = strlen(q->zPrompt) + (o->zSuffix ? strlen(o->zSuffix) + 1 : 0) + 1;
-                free(zPrompt);
-                if( (zPrompt = sptt_malloc(n))==NULL ){ rc = SPTT_ENOMEM; break; }
-                snprintf(zPrompt, n, "%s%s%s", q->zPrompt, o->zSuffix ? " " : "", o->zSuffix ? o->zSuffix : "");
-            }
-            if( (rc = answer(m, tok, zPrompt, nFrames, pixels, maxNew, &zPred)) ) break;
-            double score = sptt_vsi_score(zPred, q->zGroundTruth, numeric);
-            const char *zBase = baseline_answer(base, q->zType);
-            if( (rc = sptt_vsi_tally_add(tModel, q->zType, score))==SPTT_OK && zBase )
-                rc = sptt_vsi_tally_add(tBase, q->zType, sptt_vsi_score(zBase, q->zGroundTruth, numeric));
-            char *zShow = utf8_clean(zPred);
-            json_t *row = zShow ? json_pack("{s:I,s:s,s:I,s:s,s:s,s:s,s:f}", "id", (json_int_t)q->id, "stream", t->zName, "query_frame",
-                                            (json_int_t)q->queryFrame, "question_type", q->zType, "target", q->zGroundTruth,
-                                            "prediction", zShow, "score", score) : NULL;
-            free(zShow);
-            free(zPred);
-            if( row==NULL || json_array_append_new(aPred, row) ){
-                rc = sptt_fail(SPTT_ENOMEM, "out of memory");
-                break;
-            }
-            nQ++;
-            sptt_progress_step(&prog, 1);
-        }
+        nQ += n;
     }
     sptt_progress_end(&prog);
-    free(aPart);
-    free(zPrompt);
     *pnQ = nQ;
     return rc;
 }
@@ -364,12 +491,7 @@ int sptt_eval_run(const sptt_eval_opts *o, double *pOverall)
             if( (rc = sptt_scene_frames(db, e->zScene, sptt_model_config(m), nFrames, pixels)) ) break;
             if( (zLoaded = strdup(e->zScene))==NULL ){ rc = sptt_fail(SPTT_ENOMEM, "out of memory"); break; }
         }
-        {
-            size_t n = strlen(e->zPrompt) + (o->zSuffix ? strlen(o->zSuffix) + 1 : 0) + 1;
-            free(zPrompt);
-            if( (zPrompt = sptt_malloc(n))==NULL ){ rc = SPTT_ENOMEM; break; }
-            snprintf(zPrompt, n, "%s%s%s", e->zPrompt, o->zSuffix ? " " : "", o->zSuffix ? o->zSuffix : "");
-        }
+        if( (rc = with_suffix(o, e->zPrompt, &zPrompt)) ) break;
         if( (rc = answer(m, tok, zPrompt, nFrames, pixels, maxNew, &zPred)) ) break;
         double score = sptt_vsi_score(zPred, e->zAnswer, numeric);
         const char *zBase = baseline_answer(&base, e->zKind);
@@ -391,10 +513,12 @@ int sptt_eval_run(const sptt_eval_opts *o, double *pOverall)
     if( sq.n > 0 && (rc = eval_streams(o, db, m, tok, nFrames, pixels, maxNew, &sq, &sbase, tStream, tStreamBase, aStreamPred, &nStreamQ)) )
         goto done;
     if( !o->quiet ) print_table(tModel, tBase, zSplit, nQ);
-    if( !o->quiet && sq.n > 0 ) print_streams(tStream, tStreamBase, sq.n, nStreamQ);
+    if( !o->quiet && sq.n > 0 ) print_streams(o, tStream, tStreamBase, &sq, nFrames, nStreamQ);
     if( pOverall ) *pOverall = 100 * sptt_vsi_tally_overall(tModel);
     if( o->zReport ){
-        json_t *lh = json_pack("{s:i,s:i,s:o,s:o,s:o}", "streams", sq.n, "questions", nStreamQ, "types", rows_json(tStream, 0),
+        json_t *lh = json_pack("{s:i,s:i,s:s,s:i,s:s,s:o,s:o,s:o}", "streams", sq.n, "questions", nStreamQ, "mode",
+                               o->offlineStreams ? "offline" : "stream", "anchor_window", o->anchorWindow, "variant",
+                               o->variant==SPTT_STREAM_OFFICIAL ? "official" : "train", "types", rows_json(tStream, 0),
                                "baseline_types", rows_json(tStreamBase, 0), "predictions", aStreamPred);
         json_t *rep = json_pack("{s:s,s:s,s:s,s:i,s:i,s:f,s:f,s:o,s:o,s:o,s:o,s:o}", "checkpoint", o->zCkpt, "dataset", o->zDb,
                                 "split", zSplit, "frames", nFrames, "questions", nQ, "overall", 100 * sptt_vsi_tally_overall(tModel),

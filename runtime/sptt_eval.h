@@ -12,10 +12,17 @@
 **   (sptt_vsi_parse_float); multiple-choice targets are option letters.
 **
 **   Long-horizon streams (sptt_dataset.h) whose every scene is of the split are evaluated after
-**   the scene questions, in a section of their own outside the overall score: a stream question
-**   is answered the same way, its sample holding nFrames frames spread evenly over the walk's
-**   frames 0 .. query frame (sptt_walk_frames); the baseline is fitted on the training split's
-**   streams. maxQuestions caps the stream questions separately.
+**   the scene questions, in a section of their own outside the overall score. Each stream is
+**   watched by one sptt_stream (model/sptt_stream.h, options anchorWindow and variant): every
+**   k-th frame of its walk (k = streamStride, or when 0 the smallest stride that feeds at most
+**   SPTT_EVAL_STREAM_FRAMES frames of the walk) is decoded as sptt_walk_frames decodes it and
+**   pushed in order, and each question (by query frame, then id) is asked with sptt_stream_ask
+**   once the walk reaches its query frame: after the last pushed frame at or before it, the
+**   prompt as for a scene question. The stream goes on from the question, not the answer. With
+**   offlineStreams a stream question is answered as a scene question is instead, its sample
+**   holding nFrames frames spread evenly over the walk's frames 0 .. query frame
+**   (sptt_walk_frames). The baseline is fitted on the training split's streams. maxQuestions caps
+**   the stream questions separately.
 **
 **   The baseline answers every question of a type with the type's most common target in the
 **   training split (ties to the first in byte order) when it is multiple choice, or the mean of
@@ -23,6 +30,10 @@
 */
 #ifndef SPTT_EVAL_H
 #define SPTT_EVAL_H
+
+/* The most frames a stream's walk feeds when no stride is given, so that a walk of ScanNet-scale
+** rooms (1,600 frames each) costs about what a walk of small rooms does. */
+#define SPTT_EVAL_STREAM_FRAMES 256
 
 typedef struct sptt_eval_opts {
     const char *zCkpt;        /* a checkpoint of sptt-train (train/sptt_ckpt.h) */
@@ -34,6 +45,10 @@ typedef struct sptt_eval_opts {
     int maxNew;               /* answer tokens at most; 0: 16 */
     int maxQuestions;         /* the first N questions of the split (0: all) */
     int quiet;                /* no table, no progress */
+    int offlineStreams;       /* stream questions answered offline from nFrames frames, not streamed */
+    int streamStride;         /* feed every k-th frame of a stream's walk; 0: SPTT_EVAL_STREAM_FRAMES at most */
+    int anchorWindow;         /* sptt_stream_opts.anchor_window of the streams; 0: anchors keep every token */
+    int variant;              /* SPTT_STREAM_TRAIN (0) or SPTT_STREAM_OFFICIAL */
 } sptt_eval_opts;
 
 /* Runs the evaluation; prints the table unless quiet. *pOverall (may be NULL) receives the

@@ -209,7 +209,7 @@ typedef struct sptt_stream_question {
     char *zPrompt;
 } sptt_stream_question;
 
-typedef struct sptt_stream {
+typedef struct sptt_stream_row {
     int64_t id;
     char *zName;
     int64_t seed, nFrames;
@@ -217,10 +217,10 @@ typedef struct sptt_stream {
     sptt_stream_scene *aScene;
     int nQuestion;
     sptt_stream_question *aQuestion;   /* by query frame, then id */
-} sptt_stream;
+} sptt_stream_row;
 
 typedef struct sptt_streams {
-    sptt_stream *a;
+    sptt_stream_row *a;
     int n;
 } sptt_streams;
 

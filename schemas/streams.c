@@ -178,7 +178,7 @@ int sptt_streams_load(sqlite3 *db, const char *zSplit, sptt_streams *pOut)
     if( rc ) goto done;
     sqlite3_bind_text(st, 1, zSplit, -1, SQLITE_STATIC);
     while( rc==SPTT_OK && (step = sqlite3_step(st))==SQLITE_ROW ){
-        sptt_stream *t;
+        sptt_stream_row *t;
         int capS = 0, capQ = 0;
         if( (rc = grow((void **)&pOut->a, pOut->n, &cap, sizeof *pOut->a)) ) break;
         t = &pOut->a[pOut->n++];
@@ -227,7 +227,7 @@ done:
 void sptt_streams_free(sptt_streams *p)
 {
     for(int i = 0; i < p->n; i++){
-        sptt_stream *t = &p->a[i];
+        sptt_stream_row *t = &p->a[i];
         for(int k = 0; k < t->nScene; k++){
             free(t->aScene[k].zName);
             free(t->aScene[k].zSource);

@@ -66,15 +66,36 @@ if [ "$(walks val)" -ge 2 ] && [ "$(walks train)" -ge 2 ]; then
     "$bin/sptt-export" streams --db "$out/dataset.db" -o "$out/export/streams.jsonl"
 fi
 echo
-echo "== 5. the validation split's questions answered by the trained model, scored as VSI-Bench"
 last=$(ls "$out/train/stage2/"ckpt-*.safetensors | tail -n 1)
-"$bin/sptt-eval" --ckpt "$last" --db "$out/dataset.db" -o "$out/eval.json"
-echo
 echo "ScanNet layout:      $out/raw/scannet/scans/<scene>/ (+ scannetv2-labels.combined.tsv)"
 echo "ARKitScenes layout:  $out/raw/arkitscenes/3dod/Training/<video>/"
 echo "Ground truth:        ground_truth.json beside each scene"
 echo "Dataset:             $out/dataset.db  (sqlite3 $out/dataset.db 'SELECT name, n_points, n_frames FROM scenes')"
 echo "Trained model:       $out/train/stage1/, $out/train/stage2/ (checkpoints), $out/train/metrics.jsonl"
 echo "Loss curve:          $out/train/loss.png"
-echo "Evaluation:          $out/eval.json (every prediction and its score)"
+echo "Evaluation:          $out/eval.json (every prediction and its score, streamed questions with their frame)"
 echo "Exports:             $out/export/ (sptt-export --help)"
+echo
+db=$out/dataset.db
+scene=$(sqlite3 "$db" "SELECT name FROM scenes WHERE split='val' AND n_frames >= 4 AND annotated_at IS NOT NULL
+    AND EXISTS(SELECT 1 FROM qa WHERE qa.scene_id = scenes.scene_id) ORDER BY name LIMIT 1")
+if [ -n "$scene" ]; then
+    n=$(sqlite3 "$db" "SELECT n_frames FROM scenes WHERE name='$scene'")
+    # two questions of different types (counting and room size first), asked half way and at the end
+    set -- $(sqlite3 "$db" "SELECT qa_id FROM qa q JOIN scenes s USING(scene_id) WHERE s.name='$scene' AND qa_id IN
+        (SELECT min(qa_id) FROM qa x WHERE x.scene_id = s.scene_id GROUP BY question_type)
+        ORDER BY question_type IN ('object_counting', 'room_size_estimation') DESC, qa_id LIMIT 2")
+    [ $# = 2 ] || set -- "$1" "$1"
+    echo "== 5. sptt-stream: validation scene $scene ($n frames) fed to the trained model one frame at a time;"
+    echo "   two of its questions asked on the way, after frame $((n / 2)) and after frame $n"
+    for id in "$@"; do
+        sqlite3 "$db" "SELECT '   ' || question_type || ', stored answer ' || coalesce(mc_answer, ground_truth) FROM qa WHERE qa_id=$id"
+    done
+    "$bin/sptt-stream" --ckpt "$last" --scene "$scene" --db "$db" \
+        --ask "$(sqlite3 "$db" "SELECT prompt FROM qa WHERE qa_id=$1")" --at $((n / 2)) \
+        --ask "$(sqlite3 "$db" "SELECT prompt FROM qa WHERE qa_id=$2")" --at "$n"
+    echo
+fi
+echo "== 6. the validation split's questions answered by the trained model, scored as VSI-Bench; the"
+echo "   long-horizon streams' questions streamed, each asked when the walk reaches its frame"
+"$bin/sptt-eval" --ckpt "$last" --db "$db" -o "$out/eval.json"

@@ -149,16 +149,105 @@ int sptt_scene_frames(sqlite3 *db, const char *zScene, const sptt_config *cfg, i
     return rc;
 }
 
+/* A walk read frame by frame: the pack of the scene being walked is kept, so a scene is read once
+** when the frames asked for only grow. */
+struct sptt_walk_reader {
+    sqlite3 *db;
+    const char *zDb;
+    const sptt_walk_part *aPart;
+    int nPart;
+    sptt_config cfg;
+    uint64_t nAll;
+    int at;                       /* the part whose pack p holds; -1: none */
+    uint64_t off;                 /* frames of the parts before it */
+    uint64_t prev;                /* the last frame read; UINT64_MAX: none */
+    sptt_pack p;
+    tjhandle tj;
+    uint8_t *rgb;                 /* one frame (H, W, 3) */
+};
+
+int sptt_walk_reader_open(sqlite3 *db, const sptt_walk_part *aPart, int nPart, const sptt_config *cfg, sptt_walk_reader **ppR)
+{
+    sptt_walk_reader *r;
+    int rc;
+    *ppR = NULL;
+    if( db==NULL || aPart==NULL || cfg==NULL ) return sptt_fail(SPTT_EINVAL, "walk frames: an argument is NULL");
+    if( (rc = sptt_config_validate(cfg)) ) return rc;
+    if( (r = sptt_calloc(1, sizeof *r))==NULL ) return SPTT_ENOMEM;
+    r->db = db;
+    r->zDb = sqlite3_db_filename(db, "main");
+    if( r->zDb==NULL || r->zDb[0]==0 ) r->zDb = "DB";
+    r->aPart = aPart;
+    r->nPart = nPart;
+    r->cfg = *cfg;
+    r->at = -1;
+    r->prev = UINT64_MAX;
+    for(int j = 0; j < nPart; j++) r->nAll += aPart[j].nFrames;
+    r->rgb = sptt_malloc((size_t)cfg->frame_h * (size_t)cfg->frame_w * 3);
+    r->tj = tjInitDecompress();
+    if( r->rgb==NULL || r->tj==NULL ){
+        rc = r->rgb ? sptt_fail(SPTT_ENOMEM, "turbojpeg: %s", tjGetErrorStr2(NULL)) : SPTT_ENOMEM;
+        sptt_walk_reader_close(r);
+        return rc;
+    }
+    *ppR = r;
+    return SPTT_OK;
+}
+
+int sptt_walk_reader_frame(sptt_walk_reader *r, uint64_t g, float *pixels)
+{
+    int rc;
+    if( g >= r->nAll || (r->prev!=UINT64_MAX && g < r->prev) ){
+        return sptt_fail(SPTT_EINVAL, "walk frames: frame %llu of a walk of %llu, after frame %lld", (unsigned long long)g,
+                         (unsigned long long)r->nAll, r->prev==UINT64_MAX ? -1LL : (long long)r->prev);
+    }
+    /* frames only grow, so the scenes are read in walking order, each once */
+    int j = r->at < 0 ? 0 : r->at;
+    uint64_t off = r->at < 0 ? 0 : r->off;
+    while( g >= off + r->aPart[j].nFrames ){
+        off += r->aPart[j].nFrames;
+        j++;
+    }
+    if( j!=r->at ){
+        const char *zScene = r->aPart[j].zScene;
+        sptt_scene_row row;
+        sptt_pack_free(&r->p);
+        memset(&r->p, 0, sizeof r->p);
+        r->at = -1;
+        if( (rc = sptt_scene_get(r->db, zScene, &row)) ) return rc;
+        rc = sptt_scene_read_pack(&row, 0, &r->p);
+        sptt_scene_row_free(&row);
+        if( rc ) return name_scene(rc, zScene);
+        if( (rc = pack_check(&r->p, zScene, r->zDb)) ) return rc;
+        if( r->p.nFrames!=r->aPart[j].nFrames ){
+            return sptt_fail(SPTT_ESTATE, "scene '%s': its walk has %llu frames where the stream expects %llu (make the streams again)",
+                             zScene, (unsigned long long)r->p.nFrames, (unsigned long long)r->aPart[j].nFrames);
+        }
+        r->at = j;
+        r->off = off;
+    }
+    if( (rc = pack_frame(r->tj, &r->p, r->aPart[j].zScene, &r->cfg, g - off, r->rgb)) ) return rc;
+    rgb_to_float(r->rgb, (size_t)r->cfg.frame_h * (size_t)r->cfg.frame_w * 3, pixels);
+    r->prev = g;
+    return SPTT_OK;
+}
+
+void sptt_walk_reader_close(sptt_walk_reader *r)
+{
+    if( r==NULL ) return;
+    sptt_pack_free(&r->p);
+    if( r->tj ) tjDestroy(r->tj);
+    free(r->rgb);
+    free(r);
+}
+
 int sptt_walk_frames(sqlite3 *db, const sptt_walk_part *aPart, int nPart, uint64_t nUpTo, const sptt_config *cfg, int nFrames,
                      float *pixels)
 {
-    const char *zDb = db ? sqlite3_db_filename(db, "main") : NULL;
+    sptt_walk_reader *r = NULL;
+    uint64_t nAll = 0, prev = UINT64_MAX;
     size_t nPix;
-    uint64_t nAll = 0, off = 0, prev = UINT64_MAX;
-    uint8_t *rgb;
-    tjhandle tj;
-    sptt_pack p;
-    int rc = SPTT_OK, at = -1;
+    int rc;
     if( db==NULL || aPart==NULL || cfg==NULL || pixels==NULL ) return sptt_fail(SPTT_EINVAL, "walk frames: an argument is NULL");
     if( (rc = sptt_config_validate(cfg)) ) return rc;
     for(int j = 0; j < nPart; j++) nAll += aPart[j].nFrames;
@@ -167,50 +256,18 @@ int sptt_walk_frames(sqlite3 *db, const sptt_walk_part *aPart, int nPart, uint64
                          (unsigned long long)nAll);
     }
     nPix = (size_t)cfg->frame_h * (size_t)cfg->frame_w * 3;
-    if( (rgb = sptt_malloc(nPix * (size_t)nFrames))==NULL ) return SPTT_ENOMEM;
-    if( (tj = tjInitDecompress())==NULL ){
-        free(rgb);
-        return sptt_fail(SPTT_ENOMEM, "turbojpeg: %s", tjGetErrorStr2(NULL));
-    }
-    memset(&p, 0, sizeof p);
-    for(int i = 0, j = 0; i < nFrames && rc==SPTT_OK; i++){
+    if( (rc = sptt_walk_reader_open(db, aPart, nPart, cfg, &r)) ) return rc;
+    for(int i = 0; i < nFrames && rc==SPTT_OK; i++){
         uint64_t g = sptt_frame_index(i, nFrames, nUpTo);
-        uint8_t *out = rgb + (size_t)i * nPix;
+        float *out = pixels + (size_t)i * nPix;
         if( g==prev ){
-            memcpy(out, out - nPix, nPix);
+            memcpy(out, out - nPix, sizeof *out * nPix);
             continue;
         }
         prev = g;
-        /* global frames only grow with i, so the scenes are read in walking order, each once */
-        while( g >= off + aPart[j].nFrames ){
-            off += aPart[j].nFrames;
-            j++;
-        }
-        if( j!=at ){
-            sptt_scene_row r;
-            sptt_pack_free(&p);
-            memset(&p, 0, sizeof p);
-            at = j;
-            if( (rc = sptt_scene_get(db, aPart[j].zScene, &r)) ) break;
-            rc = sptt_scene_read_pack(&r, 0, &p);
-            sptt_scene_row_free(&r);
-            if( rc ){
-                name_scene(rc, aPart[j].zScene);
-                break;
-            }
-            if( (rc = pack_check(&p, aPart[j].zScene, zDb && zDb[0] ? zDb : "DB")) ) break;
-            if( p.nFrames!=aPart[j].nFrames ){
-                rc = sptt_fail(SPTT_ESTATE, "scene '%s': its walk has %llu frames where the stream expects %llu (make the streams again)",
-                               aPart[j].zScene, (unsigned long long)p.nFrames, (unsigned long long)aPart[j].nFrames);
-                break;
-            }
-        }
-        rc = pack_frame(tj, &p, aPart[j].zScene, cfg, g - off, out);
+        rc = sptt_walk_reader_frame(r, g, out);
     }
-    if( rc==SPTT_OK ) rgb_to_float(rgb, nPix * (size_t)nFrames, pixels);
-    sptt_pack_free(&p);
-    tjDestroy(tj);
-    free(rgb);
+    sptt_walk_reader_close(r);
     return rc;
 }
 

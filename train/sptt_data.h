@@ -87,6 +87,15 @@ typedef struct sptt_walk_part {
 int sptt_walk_frames(sqlite3 *db, const sptt_walk_part *aPart, int nPart, uint64_t nUpTo, const sptt_config *cfg, int nFrames,
                      float *pixels);
 
+/* The same walk read frame by frame, for a stream: frame g of the walk decoded as
+** sptt_walk_frames decodes it, into pixels (frame_h * frame_w * 3 floats). Frames must not go
+** back (g at least the previous call's), so each scene's pack is read once; aPart must outlive the
+** reader. A pack of the wrong length, without images or missing is refused when first reached. */
+typedef struct sptt_walk_reader sptt_walk_reader;
+int sptt_walk_reader_open(sqlite3 *db, const sptt_walk_part *aPart, int nPart, const sptt_config *cfg, sptt_walk_reader **ppR);
+int sptt_walk_reader_frame(sptt_walk_reader *r, uint64_t g, float *pixels);
+void sptt_walk_reader_close(sptt_walk_reader *r);
+
 /* One example as a model sample (the rule above). pixels holds o->nFrames frames of the example's
 ** scene as sptt_scene_frames gives them; when it is NULL and o->nFrames > 0 they are read here
 ** from db (db is not used otherwise and may be NULL then). Free s with sptt_sample_free. */

@@ -210,3 +210,84 @@ EOF
 else
     echo "SKIP - long-horizon scores against VSI-Bench's expressions: no Python with numpy"
 fi
+
+# --- the streamed answers are sptt-stream's: each validation stream's walk exported as PNGs at the
+# model's frame size (the bytes the evaluation decodes), every stride-th frame of it given to
+# sptt-stream --frames with each question --at the frames streamed before it; its output must be
+# the report's questions and predictions byte for byte (invalid UTF-8 shown as the report shows it)
+cmp_stream() {   # report, then the options both were given
+    rep=$1; shift
+    "$py" - "$rep" "$t/d.db" "$bin" "$t/run/stage2/ckpt-00000002.safetensors" "$t/walk" "$@" <<'PYEOF'
+import codecs, json, os, sqlite3, struct, subprocess, sys
+rep_path, db_path, bin, ckpt, work = sys.argv[1:6]
+opts = sys.argv[6:]
+rep = json.load(open(rep_path))
+lh = rep["long_horizon"]
+db = sqlite3.connect(db_path)
+with open(ckpt, "rb") as f:
+    cfg = json.loads(json.loads(f.read(struct.unpack("<Q", f.read(8))[0]))["__metadata__"]["config"])
+W, H = cfg["frame_w"], cfg["frame_h"]
+# the evaluation shows each byte that is not UTF-8 as U+FFFD
+codecs.register_error("perbyte", lambda e: ("\ufffd" * (e.end - e.start), e.end))
+assert lh["mode"] == "stream" and lh["predictions"], lh.keys()
+streams = []
+for p in lh["predictions"]:
+    if not streams or streams[-1][0] != p["stream"]:
+        streams.append((p["stream"], []))
+    streams[-1][1].append(p)
+os.makedirs(work, exist_ok=True)
+n_q = 0
+for name, preds in streams:
+    scenes = db.execute("SELECT x.scene_name, x.frame_offset, x.n_frames FROM stream_scenes x JOIN streams t USING(stream_id) "
+                        "WHERE t.name = ? ORDER BY x.position", (name,)).fetchall()
+    n_walk = sum(s[2] for s in scenes)
+    k = preds[0]["stride"]
+    assert all(p["stride"] == k for p in preds)
+    assert k == (int(opts[opts.index("--stream-stride") + 1]) if "--stream-stride" in opts else max(1, -(-n_walk // 256))), (k, n_walk)
+    for p in preds:
+        fed = list(range(0, p["query_frame"] + 1, k))
+        assert (p["asked_at"], p["frames_streamed"]) == (fed[-1], len(fed)), p
+    d = os.path.join(work, "%s-%d" % (name, k))
+    os.makedirs(d)
+    for scene, off, nf in scenes:
+        sd = os.path.join(work, scene)
+        if not os.path.isdir(sd):
+            subprocess.run([bin + "/sptt-export", "video", "--db", db_path, "--scene", scene, "--png", sd, "--size", "%dx%d" % (W, H),
+                            "-q"], check=True)
+        for g in range(off, off + nf):
+            if g % k == 0 and g <= preds[-1]["asked_at"]:
+                os.symlink(os.path.join(sd, "%06d.png" % (g - off)), os.path.join(d, "%06d.png" % g))
+    # sptt-eval's stream options but the stride, which the folder already applies
+    args = [bin + "/sptt-stream", "--ckpt", ckpt, "--frames", d, "--max-new", "3", "-q"]
+    args += [o for i, o in enumerate(opts) if "--stream-stride" not in opts[max(i - 1, 0):i + 1]]
+    expect = ""
+    for p in preds:
+        prompt, = db.execute("SELECT prompt FROM stream_qa WHERE stream_qa_id = ?", (p["id"],)).fetchone()
+        args += ["--ask", prompt, "--at", str(p["frames_streamed"])]
+        expect += "frame %d: %s -> %s\n" % (p["frames_streamed"], prompt, p["prediction"])
+    out = subprocess.run(args, check=True, stdout=subprocess.PIPE).stdout.decode("utf-8", "perbyte")
+    assert out == expect, (name, out[-300:], expect[-300:])
+    n_q += len(preds)
+print("%d questions of %d streams, stride %s" % (n_q, len(streams), ",".join(str(s[1][0]["stride"]) for s in streams)))
+PYEOF
+}
+if "$py" -c 'import json' 2>/dev/null; then
+    cmp_stream "$t/rep.json" > "$t/py" 2>&1 && ok "streamed answers equal sptt-stream's on the exported walk: $(cat "$t/py")" \
+        || no "streamed answers differ from sptt-stream's: $(tail -5 "$t/py")"
+    "$bin/sptt-eval" --ckpt "$t/run/stage2/ckpt-00000002.safetensors" --db "$t/d.db" --max-new 3 --max-questions 6 --stream-stride 7 \
+        --anchor-window 12 --variant official -q -o "$t/rep2.json" 2> "$t/err" && rm -rf "$t/walk" \
+        && cmp_stream "$t/rep2.json" --stream-stride 7 --anchor-window 12 --variant official > "$t/py" 2>&1 \
+        && ok "--stream-stride 7 --anchor-window 12 --variant official: sptt-stream's answers too ($(cat "$t/py"))" \
+        || no "stride/window/official against sptt-stream: $(cat "$t/err") $(tail -5 "$t/py")"
+fi
+"$bin/sptt-eval" --ckpt "$t/run/stage2/ckpt-00000002.safetensors" --db "$t/d.db" --max-new 3 --max-questions 3 --offline-streams \
+    -o "$t/rep3.json" > "$t/out" 2> "$t/err"; rc=$?
+[ $rc = 0 ] && grep -q "offline, 4 frames a question" "$t/out" && "$py" -c '
+import json, sys
+lh = json.load(open(sys.argv[1]))["long_horizon"]
+assert lh["mode"] == "offline" and len(lh["predictions"]) == 3
+assert all(p["asked_at"] == p["query_frame"] and p["frames"] == 4 for p in lh["predictions"])' "$t/rep3.json" \
+    && ok "--offline-streams: each question from 4 frames of the walk up to its query frame" || no "--offline-streams ($rc: $(cat "$t/err"))"
+"$bin/sptt-eval" --ckpt "$t/run/stage2/ckpt-00000002.safetensors" --db "$t/d.db" --offline-streams --stream-stride 2 2> "$t/err"; rc=$?
+[ $rc = 2 ] && [ "$(wc -l < "$t/err")" = 1 ] && grep -q "not --offline-streams" "$t/err" \
+    && ok "--offline-streams with a stream option: a usage error" || no "--offline-streams --stream-stride ($rc: $(cat "$t/err"))"

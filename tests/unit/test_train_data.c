@@ -273,6 +273,51 @@ Test(train_data, walk_frames_of_scenes_laid_end_to_end)
     sptt_dataset_close(db);
 }
 
+/* The reader a stream uses: every frame of a two-room walk, one at a time, is the frame a
+** question's sample holds at that global index (sptt_walk_frames, which reads through it, and the
+** decoder of the reference). */
+Test(train_data, walk_reader_gives_the_walk_frame_by_frame)
+{
+    sptt_pack p;
+    sqlite3 *db = open_ro();
+    tjhandle tj = tjInitDecompress();
+    size_t nPix = (size_t)cfg.frame_w * cfg.frame_h * 3;
+    read_scene_pack(zDb, SCENE_A, &p, 0);
+    uint64_t N = p.nFrames;
+    float *got = calloc(nPix, sizeof(float)), *want = calloc(nPix, sizeof(float)), *all = calloc(2 * N * nPix, sizeof(float));
+    sptt_walk_part two[2] = { { SCENE_A, N }, { SCENE_A, N } };
+    sptt_walk_reader *r = NULL;
+    cr_assert_eq(sptt_walk_frames(db, two, 2, 2 * N, &cfg, (int)(2 * N), all), SPTT_OK, "%s", sptt_errmsg());
+    cr_assert_eq(sptt_walk_reader_open(db, two, 2, &cfg, &r), SPTT_OK, "%s", sptt_errmsg());
+    for(uint64_t g = 0; g < 2 * N; g += 3){
+        uint64_t k = g % N;
+        cr_assert_eq(sptt_walk_reader_frame(r, g, got), SPTT_OK, "%s", sptt_errmsg());
+        reference_frame(tj, p.imgData + p.imgOffsets[k], p.imgOffsets[k + 1] - p.imgOffsets[k], cfg.frame_w, cfg.frame_h, want);
+        cr_assert_eq(memcmp(got, want, nPix * sizeof(float)), 0, "frame %llu", (unsigned long long)g);
+        cr_assert_eq(memcmp(got, all + g * nPix, nPix * sizeof(float)), 0, "frame %llu", (unsigned long long)g);
+    }
+    /* the same frame again is fine; going back or past the walk is refused */
+    uint64_t last = (2 * N - 1) / 3 * 3;
+    cr_assert_eq(sptt_walk_reader_frame(r, last, got), SPTT_OK, "%s", sptt_errmsg());
+    cr_assert_eq(sptt_walk_reader_frame(r, last - 1, got), SPTT_EINVAL);
+    cr_assert_eq(sptt_walk_reader_frame(r, 2 * N, got), SPTT_EINVAL);
+    cr_assert(strstr(sptt_errmsg(), "of a walk of") != NULL, "%s", sptt_errmsg());
+    sptt_walk_reader_close(r);
+    /* a stale walk is refused when its room is reached */
+    sptt_walk_part bad[2] = { { SCENE_A, N }, { SCENE_A, N + 1 } };
+    cr_assert_eq(sptt_walk_reader_open(db, bad, 2, &cfg, &r), SPTT_OK, "%s", sptt_errmsg());
+    cr_assert_eq(sptt_walk_reader_frame(r, N - 1, got), SPTT_OK, "%s", sptt_errmsg());
+    cr_assert_eq(sptt_walk_reader_frame(r, N, got), SPTT_ESTATE);
+    cr_assert(strstr(sptt_errmsg(), "make the streams again") != NULL, "%s", sptt_errmsg());
+    sptt_walk_reader_close(r);
+    sptt_pack_free(&p);
+    tjDestroy(tj);
+    free(got);
+    free(want);
+    free(all);
+    sptt_dataset_close(db);
+}
+
 /* ---------------------------------------------------------------------------------------------
 ** Samples
 */
