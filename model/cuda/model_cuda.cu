@@ -9,7 +9,7 @@
 ** Products are cuBLAS calls on row-major data: C = op(A) op(B) is computed as the column-major
 ** C^T = op(B)^T op(A)^T, so A and B swap places and nothing is transposed in memory.
 ** Attention goes in strips of queries against the keys the strip can see (T x T is never
-** held); the TTT chunk loop batches each product over the fast heads (strided-batched sgemm) and
+** held), or through the fused kernels of cuda_flash.cuh (sptt_cuda_set_flash); the TTT chunk loop batches each product over the fast heads (strided-batched sgemm) and
 ** Newton-Schulz over the 3H matrices of a chunk.
 **
 ** Streams and graphs: everything goes to the calling thread's default stream (nvcc
@@ -33,6 +33,7 @@ extern "C" {
 #include "sptt_cuda.h"
 #include "cuda_kern.cuh"
 #include "cuda_ttt.cuh"
+#include "cuda_flash.cuh"
 
 
 #define TTT_L2_EPS  1e-5f
@@ -120,6 +121,7 @@ struct sptt_cuda_model {
     float *gArena;
     int gT, gNv, gTf32;
     int nCaptured, nReplayed;
+    int flash;                  /* attention by the fused kernels (cuda_flash.cuh), not the strips */
 };
 
 // ----------------------------------------------------------------------------
@@ -292,6 +294,7 @@ static void attention_fwd(sptt_cuda_model *m, float *out, float *lse, const floa
 {
     int QD = NH * D, KD = KV * D, grp = NH / KV, bq = att_bq(T, W);
     float scale = 1.0f / sqrtf((float)D);
+    if( m->flash && flash_fwd(out, lse, q, k, v, T, NH, KV, D, W, scale) ) return;
     for(int i0 = 0; i0 < T; i0 += bq){
         int nq = T - i0 < bq ? T - i0 : bq;
         int j0 = i0 - W + 1 > 0 ? i0 - W + 1 : 0, nk = i0 + nq - j0, ld = att_ld(nk);
@@ -314,6 +317,7 @@ static void attention_bwd(sptt_cuda_model *m, float *dq, float *dk, float *dv, c
     int QD = NH * D, KD = KV * D, grp = NH / KV, bq = att_bq(T, W);
     float scale = 1.0f / sqrtf((float)D);
     k_att_drow<<<wblk((long)T * NH), NT>>>(Dr, dout, out, T, NH, D);
+    if( m->flash && flash_bwd(dq, dk, dv, dout, q, k, v, lse, Dr, T, NH, KV, D, W, scale) ) return;
     for(int i0 = 0; i0 < T; i0 += bq){
         int nq = T - i0 < bq ? T - i0 : bq;
         int j0 = i0 - W + 1 > 0 ? i0 - W + 1 : 0, nk = i0 + nq - j0, ld = att_ld(nk);
@@ -881,6 +885,8 @@ extern "C" void sptt_cuda_set_graphs(sptt_cuda_model *m, int on)
     m->useGraphs = on != 0;
 }
 
+extern "C" void sptt_cuda_set_flash(sptt_cuda_model *m, int on) { m->flash = on != 0; }
+
 extern "C" int sptt_cuda_graph_counts(const sptt_cuda_model *m, int *pnReplayed)
 {
     if( pnReplayed ) *pnReplayed = m->nReplayed;
@@ -929,6 +935,8 @@ extern "C" int sptt_cuda_model_create(const sptt_model *h, sptt_cuda_model **ppM
         sptt_cuda_set_tf32(m, zTf && zTf[0] == '1');
         const char *zGr = getenv("SPTT_CUDA_GRAPHS");
         m->useGraphs = !(zGr && zGr[0] == '0');
+        const char *zFl = getenv("SPTT_CUDA_FLASH");
+        m->flash = zFl && zFl[0] == '1';
     }
     *ppModel = m;
     return SPTT_OK;

@@ -43,6 +43,10 @@ void sptt_cuda_set_tf32(sptt_cuda_model *m, int on);
 /* CUDA Graphs for the TTT chunk loops (on by default; SPTT_CUDA_GRAPHS=0 at creation turns them
 ** off): off replays nothing and launches every kernel. Results are the same either way. */
 void sptt_cuda_set_graphs(sptt_cuda_model *m, int on);
+/* Attention by fused flash-style kernels (fp32 SIMT, also under TF32; head_dim 8, 16, 32, 64 or
+** 128, other sizes keep the strips) instead of the cuBLAS strips; off by default,
+** SPTT_CUDA_FLASH=1 at creation turns it on. */
+void sptt_cuda_set_flash(sptt_cuda_model *m, int on);
 /* Graphs captured so far (and, in *pnReplayed, replays): 0 captured with graphs on means capture
 ** failed and the loops run eagerly. */
 int sptt_cuda_graph_counts(const sptt_cuda_model *m, int *pnReplayed);

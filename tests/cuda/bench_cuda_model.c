@@ -11,7 +11,8 @@
 ** Per configuration: best of 3 timed steps after one warm-up, in three modes: fp32 with the TTT
 ** chunk loops launched kernel by kernel (graphs=0, the model before CUDA Graphs), fp32 with them
 ** replayed from graphs (graphs=1, the default) and TF32 products with graphs (--fp32 or --tf32
-** keeps one precision); then one more step with per-step synchronisation for the split by
+** keeps one precision), then fp32 and TF32 with the fused attention kernels (attention=flash;
+** fp32 SIMT kernels in both) instead of the cuBLAS strips; then one more step with per-step synchronisation for the split by
 ** component (that step is slower; only its shares are reported). cuBLAS sgemm's rate on an
 ** 8192^3 product in each math mode, measured in the same run, gives that mode's peak for MFU
 ** (model FLOPs as the CPU model counts them: products only).
@@ -53,15 +54,17 @@ static int bench_one(int H, int L, int T, int modes)
     for(int i = 0; i < T; i++) s.tokens[i] = 7 + (int32_t)sptt_rng_below(&r, (uint32_t)(c.vocab_size - 7));
     for(int i = 0; i < T; i++) s.targets[i] = i + 1 < T ? s.tokens[i + 1] : 7 + (int32_t)sptt_rng_below(&r, 100);
 
-    /* rows: fp32 without graphs, fp32, TF32 */
-    static const int aTf[3] = { 0, 0, 1 }, aGr[3] = { 0, 1, 1 };
-    double peak[2] = { 0, 0 }, best[3] = { 1e30, 1e30, 1e30 }, flops = 0;
+    /* rows: fp32 without graphs, fp32, TF32; then both with the fused attention */
+    enum { NROW = 5 };
+    static const int aTf[NROW] = { 0, 0, 1, 0, 1 }, aGr[NROW] = { 0, 1, 1, 1, 1 }, aFl[NROW] = { 0, 0, 0, 1, 1 };
+    double peak[2] = { 0, 0 }, best[NROW] = { 1e30, 1e30, 1e30, 1e30, 1e30 }, flops = 0;
     float loss = 0;
     int nLab = 0;
-    for(int row = 0; row < 3 && rc==SPTT_OK; row++){
+    for(int row = 0; row < NROW && rc==SPTT_OK; row++){
         int tf = aTf[row];
         if( !(modes >> tf & 1) ) continue;
         sptt_cuda_set_tf32(g, tf);
+        sptt_cuda_set_flash(g, aFl[row]);
         sptt_cuda_set_graphs(g, aGr[row]);
         if( peak[tf] == 0 ) peak[tf] = sptt_cuda_sgemm_flops(g, 8192, 3);
         for(int it = 0; it < 4 && rc==SPTT_OK; it++){   // one warm-up (captures the graphs), three timed
@@ -79,34 +82,40 @@ static int bench_one(int H, int L, int T, int modes)
     }
     if( rc==SPTT_OK ){
         int nRep = 0, nCap = sptt_cuda_graph_counts(g, &nRep);
-        for(int row = 0; row < 3; row++){
+        for(int row = 0; row < NROW; row++){
             int tf = aTf[row];
             if( !(modes >> tf & 1) ) continue;
-            printf("bench=cuda_model hidden=%d layers=%d tokens=%d tf32=%d graphs=%d loss=%.4f step_s=%.4f "
+            printf("bench=cuda_model hidden=%d layers=%d tokens=%d tf32=%d graphs=%d attention=%s loss=%.4f step_s=%.4f "
                    "tokens_per_s=%.1f model_tflops=%.2f sgemm_peak_tflops=%.2f mfu=%.3f best_of=3\n", H, L, T, tf,
-                   aGr[row], loss, best[row], T / best[row], flops / best[row] * 1e-12, peak[tf] * 1e-12,
+                   aGr[row], aFl[row] ? "flash" : "strips", loss, best[row], T / best[row], flops / best[row] * 1e-12, peak[tf] * 1e-12,
                    flops / best[row] / peak[tf]);
         }
         if( modes & 1 )
             printf("graphs hidden=%d layers=%d tokens=%d captured=%d replayed=%d speedup_fp32=%.3f\n", H, L, T, nCap,
                    nRep, best[0] / best[1]);
-        // split by component (the first mode asked for, graphs on, synchronised after every step)
-        sptt_cuda_set_tf32(g, !(modes & 1));
-        sptt_cuda_set_graphs(g, 1);
-        sptt_cuda_set_timing(g, 1);
-        sptt_cuda_reset_stats(g);
-        rc = sptt_cuda_forward(g, &s, 0, &loss, &nLab);
-        if( rc==SPTT_OK ) rc = sptt_cuda_backward(g, 1.0f / (float)nLab);
-        if( rc==SPTT_OK ) rc = sptt_cuda_synchronize();
-        const sptt_stats *st = sptt_cuda_stats(g);
-        double tot = 0;
-        for(int k = 0; k < SPTT_T_COUNT; k++) tot += st->seconds[k];
-        printf("split hidden=%d layers=%d tokens=%d tf32=%d synced_step_s=%.4f", H, L, T, !(modes & 1), tot);
-        for(int k = 0; k < SPTT_T_COUNT; k++){
-            printf(" %s=%.1f%%(%.1fTF/s)", azBucket[k], 100 * st->seconds[k] / tot,
-                   st->seconds[k] > 0 ? st->flops[k] / st->seconds[k] * 1e-12 : 0.0);
+        // split by component (the first precision asked for, graphs on, synchronised after every
+        // step), with the strips and with the fused attention
+        for(int fl = 0; fl < 2 && rc==SPTT_OK; fl++){
+            sptt_cuda_set_tf32(g, !(modes & 1));
+            sptt_cuda_set_graphs(g, 1);
+            sptt_cuda_set_flash(g, fl);
+            sptt_cuda_set_timing(g, 1);
+            sptt_cuda_reset_stats(g);
+            rc = sptt_cuda_forward(g, &s, 0, &loss, &nLab);
+            if( rc==SPTT_OK ) rc = sptt_cuda_backward(g, 1.0f / (float)nLab);
+            if( rc==SPTT_OK ) rc = sptt_cuda_synchronize();
+            sptt_cuda_set_timing(g, 0);
+            const sptt_stats *st = sptt_cuda_stats(g);
+            double tot = 0;
+            for(int k = 0; k < SPTT_T_COUNT; k++) tot += st->seconds[k];
+            printf("split hidden=%d layers=%d tokens=%d tf32=%d attention=%s synced_step_s=%.4f", H, L, T, !(modes & 1),
+                   fl ? "flash" : "strips", tot);
+            for(int k = 0; k < SPTT_T_COUNT; k++){
+                printf(" %s=%.1f%%(%.1fTF/s)", azBucket[k], 100 * st->seconds[k] / tot,
+                       st->seconds[k] > 0 ? st->flops[k] / st->seconds[k] * 1e-12 : 0.0);
+            }
+            printf("\n");
         }
-        printf("\n");
         fflush(stdout);
     }
     if( rc ) fprintf(stderr, "bench_cuda_model: H %d L %d T %d: %s\n", H, L, T, sptt_errmsg());

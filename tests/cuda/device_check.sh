@@ -32,6 +32,9 @@ if [ $rc != 0 ] && [ $rc != 1 ] && [ -x /usr/local/cuda/bin/compute-sanitizer ];
 fi
 
 grep -E "^# tf32" "$O/test.txt"
+echo "== test_cuda_model with the fused attention (SPTT_CUDA_FLASH=1)"
+SPTT_CUDA_FLASH=1 timeout 100 ./test_cuda_model > "$O/test_flash.txt" 2>&1; echo "rc=$?" >> "$O/test_flash.txt"
+grep -E "^ok|^not ok|^PASS|^FAIL|FAIL$|^# tf32|rc=|rror" "$O/test_flash.txt" | head -60
 
 echo "== dump-step on the GPU, checked by the twin"
 timeout 30 ./sptt-train --dump-step "$O/gpu.st" --device cuda 2>&1 | tail -2
@@ -63,11 +66,11 @@ done
 echo "== CUDA against the twin, same GPU, same precision (tokens/s)"
 # key: hidden,layers,tokens,tf32; the CUDA rows with graphs=1
 kv() { tr ' ' '\n' | sed -n "s/^$1=//p"; }
-printf "%-16s %-5s %12s %8s %12s %8s\n" "H,L,T" "prec" "cuda tok/s" "mfu" "twin tok/s" "ratio"
+printf "%-16s %-5s %-9s %12s %8s %12s %8s\n" "H,L,T" "prec" "attention" "cuda tok/s" "mfu" "twin tok/s" "ratio"
 grep '^bench=cuda_model' "$O/bench.txt" | grep 'graphs=1' | while read -r l; do
     h=$(echo "$l" | kv hidden); L=$(echo "$l" | kv layers); t=$(echo "$l" | kv tokens); tf=$(echo "$l" | kv tf32)
-    g=$(echo "$l" | kv tokens_per_s); mfu=$(echo "$l" | kv mfu)
+    g=$(echo "$l" | kv tokens_per_s); mfu=$(echo "$l" | kv mfu); at=$(echo "$l" | kv attention)
     p=$(grep "hidden=$h layers=$L tokens=$t .*tf32=$tf " "$O/twin.txt" | head -1 | kv tokens_per_s)
     r=$(awk -v a="$g" -v b="${p:-0}" 'BEGIN{ if(b>0) printf "%.2fx", a/b; else printf "n/a" }')
-    printf "%-16s %-5s %12s %8s %12s %8s\n" "$h,$L,$t" "$([ "$tf" = 1 ] && echo tf32 || echo fp32)" "$g" "$mfu" "${p:-n/a}" "$r"
+    printf "%-16s %-5s %-9s %12s %8s %12s %8s\n" "$h,$L,$t" "$([ "$tf" = 1 ] && echo tf32 || echo fp32)" "$at" "$g" "$mfu" "${p:-n/a}" "$r"
 done | tee "$O/table.txt"

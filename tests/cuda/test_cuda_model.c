@@ -12,6 +12,9 @@
 ** 1, orders above it. The max-abs errors are printed beside, for reading.
 ** One table per configuration lists every tensor, so one run on the device diagnoses everything.
 **
+** SPTT_CUDA_FLASH=1 runs the same checks with attention by the fused kernels (cuda_flash.cuh)
+** instead of the cuBLAS strips.
+**
 ** Each configuration runs two steps on one GPU model: the first captures the TTT chunk loops into
 ** CUDA Graphs, the second replays them; both must pass.
 **
@@ -181,7 +184,8 @@ static int run_case(const char *zCase, const sptt_config *cfg, int nFrames, int 
             free(lg);
             free(lref);
         }
-        printf("%s - %s (%s)\n", nBadMode ? "not ok" : "ok", zCase, tf ? "tf32" : "fp32");
+        printf("%s - %s (%s%s)\n", nBadMode ? "not ok" : "ok", zCase, tf ? "tf32" : "fp32",
+               getenv("SPTT_CUDA_FLASH") && getenv("SPTT_CUDA_FLASH")[0] == '1' ? ", flash attention" : "");
         if( tf ) printf("# tf32 %s: worst err / TF32 bound %.3f, / fp32 bound %.1f\n", zCase, worstT, worstF);
         nFail += nBadMode;
     }
