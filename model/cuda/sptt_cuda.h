@@ -25,6 +25,8 @@
 extern "C" {
 #endif
 
+/* One host thread drives a model: its work goes to that thread's default stream (the library is
+** built with nvcc --default-stream per-thread), and the copies below wait on that stream only. */
 typedef struct sptt_cuda_model sptt_cuda_model;
 
 /* Number of CUDA devices usable by this process (0 when there is no GPU or no driver). */

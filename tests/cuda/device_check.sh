@@ -1,9 +1,10 @@
 #!/bin/sh
 # The CUDA build's checks on a GPU machine, in one go (each part under its own time limit, its
-# output kept in $OUT): test_cuda_model (CPU against GPU, every tensor), --dump-step on the GPU
-# checked by the PyTorch twin, sptt-train on the GPU against the CPU (1 rank, and 2 ranks sharing
-# the GPU), then bench_cuda_model and the twin's bench on the same GPU (fp32 and TF32), and the
-# table of the two side by side (CUDA tokens/s over the twin's, per precision).
+# output kept in $OUT), in this order: test_cuda_model (CPU against GPU, every tensor; fp32 and
+# TF32), the same with the fused attention (SPTT_CUDA_FLASH=1), --dump-step on the GPU checked by
+# the PyTorch twin, bench_cuda_model and the twin's bench on the same GPU (fp32 and TF32) with
+# the table of the two side by side (CUDA tokens/s over the twin's, per precision), and last
+# sptt-train on the GPU against the CPU (1 rank, 2 ranks sharing the GPU, --tf32).
 #
 # Run from the folder tests/cuda/devkit.sh makes (after make and make cuda): the three CUDA
 # binaries, their non-system shared libraries packed, python/sptt_twin and a small dataset.
@@ -42,19 +43,9 @@ timeout 30 ./sptt-train --dump-step "$O/cpu.st" 2>&1 | tail -2
 timeout 40 "$PY" -m sptt_twin check "$O/gpu.st" 2>&1 | tail -6
 rm -f "$O/cpu.st"
 
-echo "== sptt-train: GPU against CPU (Muon off, 10 steps), and 2 ranks sharing the GPU"
-t=/tmp/sptt-cuda-train
-rm -rf "$t"; mkdir -p "$t"; cp -r d.db packs "$t/"
-timeout 60 ./sptt-train --db "$t/d.db" --out "$t/cpu" --config nomuon.json --stage qa --steps 10 --batch 2 -q 2>&1 | tail -3
-timeout 60 ./sptt-train --db "$t/d.db" --out "$t/gpu" --config nomuon.json --stage qa --steps 10 --batch 2 -q --device cuda 2>&1 | tail -3
-timeout 60 sh -c "mpirun --allow-run-as-root --oversubscribe -x LD_LIBRARY_PATH -np 2 ./sptt-train --db $t/d.db --out $t/gpu2 --config nomuon.json --stage qa --steps 10 --batch 1 --check-every 1 -q --device cuda" 2>&1 | tail -3
-for r in cpu gpu gpu2; do echo "$r: $(grep -c '"loss"' $t/$r/metrics.jsonl 2>/dev/null) steps; $(head -c 300 $t/$r/metrics.jsonl 2>/dev/null | head -2 | tr '\n' ' ')"; done
-echo "worst relative loss difference over 10 steps: gpu vs cpu $(worst $t/cpu/metrics.jsonl $t/gpu/metrics.jsonl 10), 2-rank gpu vs cpu $(worst $t/cpu/metrics.jsonl $t/gpu2/metrics.jsonl 10)"
-cp "$t"/*/metrics.jsonl "$O/" 2>/dev/null; for r in cpu gpu gpu2; do cp $t/$r/metrics.jsonl "$O/metrics_$r.jsonl" 2>/dev/null; done
-
 echo "== bench_cuda_model"
 timeout ${BENCH_S:-150} ./bench_cuda_model "$@" 2>&1 | tee "$O/bench.txt"
-[ "${TWIN:-1}" = 0 ] && exit 0
+if [ "${TWIN:-1}" != 0 ]; then
 echo "== PyTorch twin on the GPU (eager; fp32, then TF32)"
 : > "$O/twin.txt"
 for tf in "" --tf32; do
@@ -74,3 +65,16 @@ grep '^bench=cuda_model' "$O/bench.txt" | grep 'graphs=1' | while read -r l; do
     r=$(awk -v a="$g" -v b="${p:-0}" 'BEGIN{ if(b>0) printf "%.2fx", a/b; else printf "n/a" }')
     printf "%-16s %-5s %-9s %12s %8s %12s %8s\n" "$h,$L,$t" "$([ "$tf" = 1 ] && echo tf32 || echo fp32)" "$at" "$g" "$mfu" "${p:-n/a}" "$r"
 done | tee "$O/table.txt"
+fi
+
+echo "== sptt-train: GPU against CPU (Muon off, 10 steps), and 2 ranks sharing the GPU"
+t=/tmp/sptt-cuda-train
+rm -rf "$t"; mkdir -p "$t"; cp -r d.db packs "$t/"
+timeout 60 ./sptt-train --db "$t/d.db" --out "$t/cpu" --config nomuon.json --stage qa --steps 10 --batch 2 -q 2>&1 | tail -3
+timeout 60 ./sptt-train --db "$t/d.db" --out "$t/gpu" --config nomuon.json --stage qa --steps 10 --batch 2 -q --device cuda 2>&1 | tail -3
+timeout 60 sh -c "mpirun --allow-run-as-root --oversubscribe -x LD_LIBRARY_PATH -np 2 ./sptt-train --db $t/d.db --out $t/gpu2 --config nomuon.json --stage qa --steps 10 --batch 1 --check-every 1 -q --device cuda" 2>&1 | tail -3
+timeout 40 ./sptt-train --db "$t/d.db" --out "$t/gputf" --config nomuon.json --stage qa --steps 10 --batch 2 -q --device cuda --tf32 2>&1 | tail -3
+for r in cpu gpu gpu2 gputf; do echo "$r: $(grep -c '"loss"' $t/$r/metrics.jsonl 2>/dev/null) steps; $(head -c 300 $t/$r/metrics.jsonl 2>/dev/null | head -2 | tr '\n' ' ')"; done
+echo "worst relative loss difference over 10 steps: gpu vs cpu $(worst $t/cpu/metrics.jsonl $t/gpu/metrics.jsonl 10), 2-rank gpu vs cpu $(worst $t/cpu/metrics.jsonl $t/gpu2/metrics.jsonl 10), --tf32 gpu vs cpu $(worst $t/cpu/metrics.jsonl $t/gputf/metrics.jsonl 10)"
+cp "$t"/*/metrics.jsonl "$O/" 2>/dev/null; for r in cpu gpu gpu2 gputf; do cp $t/$r/metrics.jsonl "$O/metrics_$r.jsonl" 2>/dev/null; done
+
