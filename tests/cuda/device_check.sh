@@ -57,6 +57,7 @@ done
 echo "== CUDA against the twin, same GPU, same precision (tokens/s)"
 # key: hidden,layers,tokens,tf32; the CUDA rows with graphs=1
 kv() { tr ' ' '\n' | sed -n "s/^$1=//p"; }
+{
 printf "%-16s %-5s %-9s %12s %8s %12s %8s\n" "H,L,T" "prec" "attention" "cuda tok/s" "mfu" "twin tok/s" "ratio"
 grep '^bench=cuda_model' "$O/bench.txt" | grep 'graphs=1' | while read -r l; do
     h=$(echo "$l" | kv hidden); L=$(echo "$l" | kv layers); t=$(echo "$l" | kv tokens); tf=$(echo "$l" | kv tf32)
@@ -64,7 +65,8 @@ grep '^bench=cuda_model' "$O/bench.txt" | grep 'graphs=1' | while read -r l; do
     p=$(grep "hidden=$h layers=$L tokens=$t .*tf32=$tf " "$O/twin.txt" | head -1 | kv tokens_per_s)
     r=$(awk -v a="$g" -v b="${p:-0}" 'BEGIN{ if(b>0) printf "%.2fx", a/b; else printf "n/a" }')
     printf "%-16s %-5s %-9s %12s %8s %12s %8s\n" "$h,$L,$t" "$([ "$tf" = 1 ] && echo tf32 || echo fp32)" "$at" "$g" "$mfu" "${p:-n/a}" "$r"
-done | tee "$O/table.txt"
+done
+} | tee "$O/table.txt"
 fi
 
 echo "== sptt-train: GPU against CPU (Muon off, 10 steps), and 2 ranks sharing the GPU"
