@@ -78,5 +78,9 @@ timeout 60 sh -c "mpirun --allow-run-as-root --oversubscribe -x LD_LIBRARY_PATH 
 timeout 40 ./sptt-train --db "$t/d.db" --out "$t/gputf" --config nomuon.json --stage qa --steps 10 --batch 2 -q --device cuda --tf32 2>&1 | tail -3
 for r in cpu gpu gpu2 gputf; do echo "$r: $(grep -c '"loss"' $t/$r/metrics.jsonl 2>/dev/null) steps; $(head -c 300 $t/$r/metrics.jsonl 2>/dev/null | head -2 | tr '\n' ' ')"; done
 echo "worst relative loss difference over 10 steps: gpu vs cpu $(worst $t/cpu/metrics.jsonl $t/gpu/metrics.jsonl 10), 2-rank gpu vs cpu $(worst $t/cpu/metrics.jsonl $t/gpu2/metrics.jsonl 10), --tf32 gpu vs cpu $(worst $t/cpu/metrics.jsonl $t/gputf/metrics.jsonl 10)"
-cp "$t"/*/metrics.jsonl "$O/" 2>/dev/null; for r in cpu gpu gpu2 gputf; do cp $t/$r/metrics.jsonl "$O/metrics_$r.jsonl" 2>/dev/null; done
+for r in cpu gpu gpu2 gputf; do cp $t/$r/metrics.jsonl "$O/metrics_$r.jsonl" 2>/dev/null; done
+# one archive of the detail (full test tables, twin lines, metrics, the step dump) beside the two
+# summaries: a caller that brings back only a few files still gets everything
+(cd "$O" && set -- $(ls | grep -v -x -e bench.txt -e table.txt -e check.tgz) && [ $# -gt 0 ] &&
+    tar -czf check.tgz "$@" && rm -f "$@")
 
