@@ -54,6 +54,7 @@ typedef struct sptt_train_opts {
                                 ** rank's cores (those it is bound to, or its share of the machine) */
     int device;                 /* SPTT_DEVICE_*: where forward and backward run (the optimiser
                                 ** stays on the host, so both devices update identically) */
+    int tf32;                   /* SPTT_DEVICE_CUDA: TF32 tensor-core products */
     int quiet;
 } sptt_train_opts;
 

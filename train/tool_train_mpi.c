@@ -29,7 +29,7 @@ static const char *const azBuiltinCorpus[] = {
 /* The options of both modes. */
 static const char *zDump, *zConfig, *zCorpus, *zDb, *zOut, *zInit;
 static const char *zPrompt = "How many chairs are in the room?", *zAnswer = "3";
-static int seed = 1, nBatch = 1, nFrames = 4, stageChoice = 2, resume, accum = 1, f64, device;
+static int seed = 1, nBatch = 1, nFrames = 4, stageChoice = 2, resume, accum = 1, f64, device, tf32;
 static double perturb = -1, epochs = 1, valFraction = 0.2;
 static int64_t steps;
 static sptt_train_opts T;
@@ -71,6 +71,7 @@ static int dump_step_cuda(sptt_model *m, const sptt_sample *aBatch, int n, const
 {
     sptt_cuda_model *g = NULL;
     int rc = sptt_cuda_model_create(m, &g);
+    if( rc==SPTT_OK && tf32 ) sptt_cuda_set_tf32(g, 1);
     if( rc==SPTT_OK ){
         sptt_step_pass p = { g, gpu_zero, gpu_forward, gpu_backward, gpu_logits, gpu_grads };
         rc = sptt_step_dump_pass(m, &p, aBatch, n, tok, zDump, pLoss);
@@ -185,6 +186,7 @@ static int train(sptt_comm *c, int quiet)
     T.valFraction = valFraction;
     T.nFrames = nFrames;
     T.device = device;
+    T.tf32 = tf32;
     T.quiet = quiet || c->rank!=0;
     rc = sptt_train(&T, c);
     if( rc && c->rank==0 ) sptt_report("sptt-train", "%s", sptt_errmsg());
@@ -232,7 +234,9 @@ int main(int argc, char **argv)
         { "threads", SPTT_ARG_INT, &T.threads, 0, 4096, .zArg = "N",
           .zHelp = "compute threads per rank (default: OMP_NUM_THREADS if set, else the\ncores this rank is bound to, or its share of the machine's cores)" },
         { "device", SPTT_ARG_CHOICE, &device, .zChoices = "cpu|cuda", .zArg = "D",
-          .zHelp = "where forward and backward run: cpu (default) or cuda (a build by\nmake cuda, bin-cuda/sptt-train; rank k uses GPU k mod count; the\noptimiser stays on the host). TF32 products: SPTT_CUDA_TF32=1" },
+          .zHelp = "where forward and backward run: cpu (default) or cuda (a build by\nmake cuda, bin-cuda/sptt-train; rank k uses GPU k mod count; the\noptimiser stays on the host)" },
+        { "tf32", SPTT_ARG_FLAG, &tf32,
+          .zHelp = "--device cuda: products on TF32 tensor cores (10-bit mantissa inputs,\nfp32 sums; several times faster, no longer float32 noise of the CPU\nmodel). Also SPTT_CUDA_TF32=1" },
         { "frames", SPTT_ARG_INT, &nFrames, 0, 4096, .zArg = "N", .zHelp = "video frames per sequence, even (default 4)" },
         { "dump-step", SPTT_ARG_STRING, &zDump, .zArg = "FILE", .zHelp = "instead of training: write one step's dump to FILE" },
         { "perturb", SPTT_ARG_DOUBLE, &perturb, 0, 10, .zArg = "S",
@@ -263,6 +267,7 @@ int main(int argc, char **argv)
 #ifndef SPTT_CUDA
     if( device==SPTT_DEVICE_CUDA ) return sptt_cli_usage_error(&cli, "--device cuda: this build has no CUDA; run make cuda");
 #endif
+    if( tf32 && device!=SPTT_DEVICE_CUDA ) return sptt_cli_usage_error(&cli, "--tf32 is for the GPU: add --device cuda");
     if( device==SPTT_DEVICE_CUDA && f64 ) return sptt_cli_usage_error(&cli, "--f64 runs on the host: drop --device cuda");
     if( zDump ) return dump_step();
     if( zDb==NULL || zOut==NULL ) return sptt_cli_usage_error(&cli, "--db DB and --out DIR are required to train (or --dump-step FILE)");

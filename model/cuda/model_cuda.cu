@@ -9,8 +9,17 @@
 ** Products are cuBLAS calls on row-major data: C = op(A) op(B) is computed as the column-major
 ** C^T = op(B)^T op(A)^T, so A and B swap places and nothing is transposed in memory.
 ** Attention goes in strips of queries against the keys the strip can see (T x T is never
-** held); the TTT chunk loop batches each product over the fast heads (strided-batched sgemm) and
+** held), or through the fused kernels of cuda_flash.cuh (sptt_cuda_set_flash); the TTT chunk loop batches each product over the fast heads (strided-batched sgemm) and
 ** Newton-Schulz over the 3H matrices of a chunk.
+**
+** Streams and graphs: everything goes to the calling thread's default stream (nvcc
+** --default-stream per-thread, cuBLAS bound to cudaStreamPerThread), so that stream can be
+** captured. A TTT layer's chunk loop is a few hundred small launches (products of d x d matrices,
+** element-wise steps), launch-bound at moderate sizes; each loop (forward and backward, per
+** layer) is captured into a CUDA Graph the first time it runs for a given activation layout and
+** replayed after: the same kernels on the same pointers, so results are those of eager launches.
+** A layout change (T, the video rows, a new arena) or the math mode drops the graphs. Where
+** capture fails the loop runs eagerly from then on; SPTT_CUDA_GRAPHS=0 turns graphs off.
 */
 #include <assert.h>
 #include <math.h>
@@ -24,6 +33,7 @@ extern "C" {
 #include "sptt_cuda.h"
 #include "cuda_kern.cuh"
 #include "cuda_ttt.cuh"
+#include "cuda_flash.cuh"
 
 
 #define TTT_L2_EPS  1e-5f
@@ -103,6 +113,15 @@ struct sptt_cuda_model {
     sptt_stats stats;
     void (*xHook)(void *, int);
     void *pHookCtx;
+    int tf32;
+    void *blasWs;               /* cuBLAS workspace, set once so that capture never allocates */
+    /* the TTT chunk loops' graphs: slot 2 l + (0 forward, 1 backward), valid for the layout key */
+    int useGraphs;
+    cudaGraphExec_t *aGraph;
+    float *gArena;
+    int gT, gNv, gTf32;
+    int nCaptured, nReplayed;
+    int flash;                  /* attention by the fused kernels (cuda_flash.cuh), not the strips */
 };
 
 // ----------------------------------------------------------------------------
@@ -127,6 +146,83 @@ static void gemmB(sptt_cuda_model *m, int ta, int tb, int M, int N, int K, float
     cublasSgemmStridedBatched(m->blas, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, N, M, K, &alpha,
                               B, ldb, sB, A, lda, sA, &beta, C, ldc, sC, batch);
 }
+
+// ----------------------------------------------------------------------------
+// CUDA Graphs of the chunk loops (see the header comment)
+
+static void graphs_drop(sptt_cuda_model *m)
+{
+    if( !m->aGraph ) return;
+    for(int i = 0; i < 2 * m->cfg.n_layer; i++){
+        if( m->aGraph[i] ) cudaGraphExecDestroy(m->aGraph[i]);
+        m->aGraph[i] = NULL;
+    }
+}
+
+/* Replays slot's graph if one is valid for the current layout; 1 if it did. */
+static int graph_replay(sptt_cuda_model *m, int slot)
+{
+    if( !m->useGraphs ) return 0;
+    if( m->gArena != m->arena || m->gT != m->T || m->gNv != m->Nv || m->gTf32 != m->tf32 ){
+        graphs_drop(m);
+        m->gArena = m->arena;
+        m->gT = m->T;
+        m->gNv = m->Nv;
+        m->gTf32 = m->tf32;
+    }
+    if( !m->aGraph[slot] ) return 0;
+    if( cudaGraphLaunch(m->aGraph[slot], cudaStreamPerThread) != cudaSuccess ){
+        cudaGetLastError();
+        graphs_drop(m);
+        m->useGraphs = 0;
+        return 0;
+    }
+    m->nReplayed++;
+    return 1;
+}
+
+/* Starts capturing the calling thread's stream; 1 if capturing. */
+static int graph_begin(sptt_cuda_model *m)
+{
+    if( !m->useGraphs ) return 0;
+    if( cudaStreamBeginCapture(cudaStreamPerThread, cudaStreamCaptureModeThreadLocal) != cudaSuccess ){
+        cudaGetLastError();
+        m->useGraphs = 0;
+        return 0;
+    }
+    return 1;
+}
+
+/* Ends the capture, keeps the graph in slot and launches it; 0 if that failed (the captured work
+** has not run then: the caller issues it again, eagerly, and graphs stay off). */
+static int graph_end(sptt_cuda_model *m, int slot)
+{
+    cudaGraph_t g = NULL;
+    cudaGraphExec_t x = NULL;
+    cudaError_t e = cudaStreamEndCapture(cudaStreamPerThread, &g);
+    if( e == cudaSuccess && g ) e = cudaGraphInstantiate(&x, g, 0);
+    if( g ) cudaGraphDestroy(g);
+    if( e == cudaSuccess && x ) e = cudaGraphLaunch(x, cudaStreamPerThread);
+    if( e != cudaSuccess || !x ){
+        cudaGetLastError();
+        if( x ) cudaGraphExecDestroy(x);
+        graphs_drop(m);
+        m->useGraphs = 0;
+        return 0;
+    }
+    m->aGraph[slot] = x;
+    m->nCaptured++;
+    return 1;
+}
+
+/* CALL (a chunk loop) through slot's graph: replayed, or captured then launched, or eager. */
+#define GRAPHED(m, slot, CALL) do { \
+        if( !graph_replay((m), (slot)) ){ \
+            int cap_ = graph_begin(m); \
+            CALL; \
+            if( cap_ && !graph_end((m), (slot)) ){ CALL; } \
+        } \
+    } while(0)
 
 /* out (T, OC) = inp (T, IC) w^T (+ b) */
 static void linear_fwd(sptt_cuda_model *m, float *out, const float *inp, const float *w, const float *b, int T, int IC,
@@ -198,6 +294,7 @@ static void attention_fwd(sptt_cuda_model *m, float *out, float *lse, const floa
 {
     int QD = NH * D, KD = KV * D, grp = NH / KV, bq = att_bq(T, W);
     float scale = 1.0f / sqrtf((float)D);
+    if( m->flash && flash_fwd(out, lse, q, k, v, T, NH, KV, D, W, scale) ) return;
     for(int i0 = 0; i0 < T; i0 += bq){
         int nq = T - i0 < bq ? T - i0 : bq;
         int j0 = i0 - W + 1 > 0 ? i0 - W + 1 : 0, nk = i0 + nq - j0, ld = att_ld(nk);
@@ -220,6 +317,7 @@ static void attention_bwd(sptt_cuda_model *m, float *dq, float *dk, float *dv, c
     int QD = NH * D, KD = KV * D, grp = NH / KV, bq = att_bq(T, W);
     float scale = 1.0f / sqrtf((float)D);
     k_att_drow<<<wblk((long)T * NH), NT>>>(Dr, dout, out, T, NH, D);
+    if( m->flash && flash_bwd(dq, dk, dv, dout, q, k, v, lse, Dr, T, NH, KV, D, W, scale) ) return;
     for(int i0 = 0; i0 < T; i0 += bq){
         int nq = T - i0 < bq ? T - i0 : bq;
         int j0 = i0 - W + 1 > 0 ? i0 - W + 1 : 0, nk = i0 + nq - j0, ld = att_ld(nk);
@@ -452,8 +550,8 @@ typedef struct gctx {
     gdims dm;
 } gctx;
 
-static void ttt_fwd(sptt_cuda_model *m, gtttacts *a, const gttt *p, const gctx *x, const float *xn, const float *qh,
-                    const float *kh, const float *v, float *scratch)
+static void ttt_fwd(sptt_cuda_model *m, int l, gtttacts *a, const gttt *p, const gctx *x, const float *xn,
+                    const float *qh, const float *kh, const float *v, float *scratch)
 {
     int T = x->T, C = x->C, H = x->H, d = x->d;
     long TH = (long)T * H, TC = (long)T * C;
@@ -487,7 +585,8 @@ static void ttt_fwd(sptt_cuda_model *m, gtttacts *a, const gttt *p, const gctx *
     }
     linear_fwd(m, a->zs, xn, p->w_gate, p->b_gate, T, C, H);
     k_silu<<<nblk(TH), NT>>>(a->gate, a->zs, TH);
-    ttt_chunks_fwd(m, a, a->O, a->Qf, a->Kf, a->Vf, a->eta, p->w_mom ? a->mu : NULL, p->w0, p->w1, p->w2, &x->dm, scratch);
+    GRAPHED(m, 2 * l, ttt_chunks_fwd(m, a, a->O, a->Qf, a->Kf, a->Vf, a->eta, p->w_mom ? a->mu : NULL, p->w0, p->w1,
+                                     p->w2, &x->dm, scratch));
     rmsnorm_fwd(a->y, a->ornd, a->O, p->norm, TH, d, TTT_OUT_EPS);
     k_row_scale<<<nblk(TC), NT>>>(a->y, a->gate, TH, d);
 }
@@ -498,7 +597,7 @@ static size_t ttt_scratch(const gctx *x)
     return 7 * TC + 6 * TH + ttt_chunk_scratch(&x->dm) + 64;
 }
 
-static void ttt_bwd(sptt_cuda_model *m, const gttt *g, float *dxn, float *dqh, float *dkh, float *dv, const float *dy,
+static void ttt_bwd(sptt_cuda_model *m, int l, const gttt *g, float *dxn, float *dqh, float *dkh, float *dv, const float *dy,
                     const gtttacts *a, const gttt *p, const gctx *x, const float *xn, const float *qh, float *scratch)
 {
     int T = x->T, C = x->C, H = x->H, d = x->d;
@@ -513,8 +612,8 @@ static void ttt_bwd(sptt_cuda_model *m, const gttt *g, float *dxn, float *dqh, f
 
     zero(dQ, 3 * (size_t)TC);
     zero(deta, 4 * (size_t)TH);
-    ttt_chunks_bwd(m, dQ, dK, dV, deta, p->w_mom ? dmu : NULL, g->w0, g->w1, g->w2, dO, a, a->Qf, a->Kf, a->Vf, a->eta,
-                   &x->dm, chunkScratch);
+    GRAPHED(m, 2 * l + 1, ttt_chunks_bwd(m, dQ, dK, dV, deta, p->w_mom ? dmu : NULL, g->w0, g->w1, g->w2, dO, a, a->Qf,
+                                         a->Kf, a->Vf, a->eta, &x->dm, chunkScratch));
 
     k_mul_sigmoid<<<nblk(3 * TH), NT>>>(deta, a->zl, 3 * TH);
     linear_bwd(m, dxn, g->w_lr, g->b_lr, deta, xn, p->w_lr, T, C, 3 * H);
@@ -749,7 +848,10 @@ extern "C" int sptt_cuda_set_device(int dev)
 extern "C" void sptt_cuda_model_free(sptt_cuda_model *m)
 {
     if( !m ) return;
+    graphs_drop(m);
+    free(m->aGraph);
     if( m->blas ) cublasDestroy(m->blas);
+    cudaFree(m->blasWs);
     cudaFree(m->params);
     cudaFree(m->grads);
     cudaFree(m->arena);
@@ -773,7 +875,22 @@ extern "C" void sptt_cuda_model_free(sptt_cuda_model *m)
 
 extern "C" void sptt_cuda_set_tf32(sptt_cuda_model *m, int on)
 {
+    m->tf32 = on != 0;
     cublasSetMathMode(m->blas, on ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH);
+}
+
+extern "C" void sptt_cuda_set_graphs(sptt_cuda_model *m, int on)
+{
+    graphs_drop(m);
+    m->useGraphs = on != 0;
+}
+
+extern "C" void sptt_cuda_set_flash(sptt_cuda_model *m, int on) { m->flash = on != 0; }
+
+extern "C" int sptt_cuda_graph_counts(const sptt_cuda_model *m, int *pnReplayed)
+{
+    if( pnReplayed ) *pnReplayed = m->nReplayed;
+    return m->nCaptured;
 }
 
 extern "C" int sptt_cuda_model_create(const sptt_model *h, sptt_cuda_model **ppModel)
@@ -788,11 +905,19 @@ extern "C" int sptt_cuda_model_create(const sptt_model *h, sptt_cuda_model **ppM
     m->P.L = (glayer *)calloc((size_t)c->n_layer, sizeof(glayer));
     m->G.L = (glayer *)calloc((size_t)c->n_layer, sizeof(glayer));
     m->A = (gacts *)calloc((size_t)c->n_layer, sizeof(gacts));
-    if( !m->P.L || !m->G.L || !m->A ){ rc = SPTT_ENOMEM; goto fail; }
+    m->aGraph = (cudaGraphExec_t *)calloc(2 * (size_t)c->n_layer, sizeof(cudaGraphExec_t));
+    if( !m->P.L || !m->G.L || !m->A || !m->aGraph ){ rc = SPTT_ENOMEM; goto fail; }
     {
         const float *hp = sptt_model_params((sptt_model *)h, &m->n_param);
         if( cublasCreate(&m->blas) != CUBLAS_STATUS_SUCCESS ){
             rc = sptt_fail(SPTT_EIO, "cuda: cublasCreate failed");
+            goto fail;
+        }
+        // 32 MiB: cuBLAS's own recommendation for Hopper
+        const size_t nWs = (size_t)32 << 20;
+        if( cudaMalloc(&m->blasWs, nWs) != cudaSuccess || cublasSetStream(m->blas, cudaStreamPerThread) != CUBLAS_STATUS_SUCCESS ||
+            cublasSetWorkspace(m->blas, m->blasWs, nWs) != CUBLAS_STATUS_SUCCESS ){
+            rc = sptt_fail(SPTT_EIO, "cuda: cannot set cuBLAS's stream and workspace");
             goto fail;
         }
         if( cudaMalloc((void **)&m->params, sizeof(float) * m->n_param) != cudaSuccess ||
@@ -808,6 +933,10 @@ extern "C" int sptt_cuda_model_create(const sptt_model *h, sptt_cuda_model **ppM
         if( (rc = bind(h, c, m->params, &m->P)) || (rc = bind(h, c, m->grads, &m->G)) ) goto fail;
         const char *zTf = getenv("SPTT_CUDA_TF32");
         sptt_cuda_set_tf32(m, zTf && zTf[0] == '1');
+        const char *zGr = getenv("SPTT_CUDA_GRAPHS");
+        m->useGraphs = !(zGr && zGr[0] == '0');
+        const char *zFl = getenv("SPTT_CUDA_FLASH");
+        m->flash = zFl && zFl[0] == '1';
     }
     *ppModel = m;
     return SPTT_OK;
@@ -1048,7 +1177,7 @@ static void block_fwd(sptt_cuda_model *m, int phase, int l)
     case KSTEP_TTT: {
         gctx x;
         ctx_of(m, &x);
-        ttt_fwd(m, &A->t, &L->t, &x, A->xn1, A->qh, A->kh, A->v, m->tttS);
+        ttt_fwd(m, l, &A->t, &L->t, &x, A->xn1, A->qh, A->kh, A->v, m->tttS);
         k_add3<<<nblk(TC), NT>>>(A->s, A->att, A->t.y, TC);
         break;
     }
@@ -1144,7 +1273,7 @@ static void block_bwd(sptt_cuda_model *m, int phase, int l)
     case KSTEP_TTT: {
         gctx x;
         ctx_of(m, &x);
-        ttt_bwd(m, &G->t, m->dxn, m->dqr, m->dkr, m->dv, m->ds, &A->t, &L->t, &x, A->xn1, A->qh, m->tttS);
+        ttt_bwd(m, l, &G->t, m->dxn, m->dqr, m->dkr, m->dv, m->ds, &A->t, &L->t, &x, A->xn1, A->qh, m->tttS);
         break;
     }
     case KSTEP_QKV:

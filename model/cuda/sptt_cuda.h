@@ -12,8 +12,9 @@
 **
 ** TF32: sptt_cuda_set_tf32(m, 1) lets cuBLAS use TF32 tensor cores for the products (about 10
 ** bits of mantissa in the inputs, fp32 accumulation): several times the fp32 rate on an H200, but
-** no longer within float32 noise of the CPU model. Off by default; the environment variable
-** SPTT_CUDA_TF32=1 switches it on at creation.
+** no longer within float32 noise of the CPU model: test_cuda_model checks it against the fp32
+** bound scaled from u = 2^-24 to TF32's unit roundoff 2^-11. Off by default; SPTT_CUDA_TF32=1
+** switches it on at creation, and sptt-train --tf32 / bench_cuda_model --tf32 ask for it.
 */
 #ifndef SPTT_CUDA_H
 #define SPTT_CUDA_H
@@ -24,6 +25,8 @@
 extern "C" {
 #endif
 
+/* One host thread drives a model: its work goes to that thread's default stream (the library is
+** built with nvcc --default-stream per-thread), and the copies below wait on that stream only. */
 typedef struct sptt_cuda_model sptt_cuda_model;
 
 /* Number of CUDA devices usable by this process (0 when there is no GPU or no driver). */
@@ -38,6 +41,17 @@ int sptt_cuda_set_device(int dev);
 int sptt_cuda_model_create(const sptt_model *h, sptt_cuda_model **ppModel);
 void sptt_cuda_model_free(sptt_cuda_model *m);
 void sptt_cuda_set_tf32(sptt_cuda_model *m, int on);
+
+/* CUDA Graphs for the TTT chunk loops (on by default; SPTT_CUDA_GRAPHS=0 at creation turns them
+** off): off replays nothing and launches every kernel. Results are the same either way. */
+void sptt_cuda_set_graphs(sptt_cuda_model *m, int on);
+/* Attention by fused flash-style kernels (fp32 SIMT, also under TF32; head_dim 8, 16, 32, 64 or
+** 128, other sizes keep the strips) instead of the cuBLAS strips; off by default,
+** SPTT_CUDA_FLASH=1 at creation turns it on. */
+void sptt_cuda_set_flash(sptt_cuda_model *m, int on);
+/* Graphs captured so far (and, in *pnReplayed, replays): 0 captured with graphs on means capture
+** failed and the loops run eagerly. */
+int sptt_cuda_graph_counts(const sptt_cuda_model *m, int *pnReplayed);
 
 size_t sptt_cuda_n_params(const sptt_cuda_model *m);
 /* Device pointers of the parameter and gradient buffers (n_params floats each). */

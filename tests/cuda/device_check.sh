@@ -1,8 +1,10 @@
 #!/bin/sh
 # The CUDA build's checks on a GPU machine, in one go (each part under its own time limit, its
-# output kept in $OUT): test_cuda_model (CPU against GPU, every tensor), --dump-step on the GPU
-# checked by the PyTorch twin, sptt-train on the GPU against the CPU (1 rank, and 2 ranks sharing
-# the GPU), then bench_cuda_model and the twin's bench on the same GPU.
+# output kept in $OUT), in this order: test_cuda_model (CPU against GPU, every tensor; fp32 and
+# TF32), the same with the fused attention (SPTT_CUDA_FLASH=1), --dump-step on the GPU checked by
+# the PyTorch twin, bench_cuda_model and the twin's bench on the same GPU (fp32 and TF32) with
+# the table of the two side by side (CUDA tokens/s over the twin's, per precision), and last
+# sptt-train on the GPU against the CPU (1 rank, 2 ranks sharing the GPU, --tf32).
 #
 # Run from the folder tests/cuda/devkit.sh makes (after make and make cuda): the three CUDA
 # binaries, their non-system shared libraries packed, python/sptt_twin and a small dataset.
@@ -24,14 +26,16 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
 echo "== test_cuda_model"
 timeout 100 ./test_cuda_model -v > "$O/test.txt" 2>&1; rc=$?
 echo "rc=$rc" >> "$O/test.txt"
-grep -E "^#|^ok|^not ok|^PASS|^FAIL|FAIL$|over their|loss cpu|^  loss|^  logits|rc=|rror" "$O/test.txt" | head -120
+grep -E "^#|^ok|^not ok|^PASS|^FAIL|FAIL$|over the|loss cpu|^  loss|^  logits|rc=|rror" "$O/test.txt" | head -150
 if [ $rc != 0 ] && [ $rc != 1 ] && [ -x /usr/local/cuda/bin/compute-sanitizer ]; then
     echo "== compute-sanitizer (case 1)"
     SPTT_CUDA_CASE=1 timeout 60 /usr/local/cuda/bin/compute-sanitizer --print-limit 5 ./test_cuda_model 2>&1 | head -60
 fi
 
-echo "== test_cuda_model with TF32 products (for information: TF32 is not float32 noise)"
-SPTT_CUDA_TF32=1 timeout 60 ./test_cuda_model 2>&1 | grep -E "over their bound|^PASS|^FAIL"
+grep -E "^# tf32" "$O/test.txt"
+echo "== test_cuda_model with the fused attention (SPTT_CUDA_FLASH=1)"
+SPTT_CUDA_FLASH=1 timeout 100 ./test_cuda_model > "$O/test_flash.txt" 2>&1; echo "rc=$?" >> "$O/test_flash.txt"
+grep -E "^ok|^not ok|^PASS|^FAIL|FAIL$|^# tf32|rc=|rror" "$O/test_flash.txt" | head -60
 
 echo "== dump-step on the GPU, checked by the twin"
 timeout 30 ./sptt-train --dump-step "$O/gpu.st" --device cuda 2>&1 | tail -2
@@ -39,21 +43,44 @@ timeout 30 ./sptt-train --dump-step "$O/cpu.st" 2>&1 | tail -2
 timeout 40 "$PY" -m sptt_twin check "$O/gpu.st" 2>&1 | tail -6
 rm -f "$O/cpu.st"
 
+echo "== bench_cuda_model"
+timeout ${BENCH_S:-150} ./bench_cuda_model "$@" 2>&1 | tee "$O/bench.txt"
+if [ "${TWIN:-1}" != 0 ]; then
+echo "== PyTorch twin on the GPU (eager; fp32, then TF32)"
+: > "$O/twin.txt"
+for tf in "" --tf32; do
+    for c in "512 8 2048" "1024 8 8192" "2048 8 4096"; do
+        set -- $c
+        timeout 50 "$PY" -m sptt_twin bench --hidden $1 --layers $2 --tokens $3 --device cuda $tf 2>&1 | tail -1 | tee -a "$O/twin.txt"
+    done
+done
+echo "== CUDA against the twin, same GPU, same precision (tokens/s)"
+# key: hidden,layers,tokens,tf32; the CUDA rows with graphs=1
+kv() { tr ' ' '\n' | sed -n "s/^$1=//p"; }
+{
+printf "%-16s %-5s %-9s %12s %8s %12s %8s\n" "H,L,T" "prec" "attention" "cuda tok/s" "mfu" "twin tok/s" "ratio"
+grep '^bench=cuda_model' "$O/bench.txt" | grep 'graphs=1' | while read -r l; do
+    h=$(echo "$l" | kv hidden); L=$(echo "$l" | kv layers); t=$(echo "$l" | kv tokens); tf=$(echo "$l" | kv tf32)
+    g=$(echo "$l" | kv tokens_per_s); mfu=$(echo "$l" | kv mfu); at=$(echo "$l" | kv attention)
+    p=$(grep "hidden=$h layers=$L tokens=$t .*tf32=$tf " "$O/twin.txt" | head -1 | kv tokens_per_s)
+    r=$(awk -v a="$g" -v b="${p:-0}" 'BEGIN{ if(b>0) printf "%.2fx", a/b; else printf "n/a" }')
+    printf "%-16s %-5s %-9s %12s %8s %12s %8s\n" "$h,$L,$t" "$([ "$tf" = 1 ] && echo tf32 || echo fp32)" "$at" "$g" "$mfu" "${p:-n/a}" "$r"
+done
+} | tee "$O/table.txt"
+fi
+
 echo "== sptt-train: GPU against CPU (Muon off, 10 steps), and 2 ranks sharing the GPU"
 t=/tmp/sptt-cuda-train
 rm -rf "$t"; mkdir -p "$t"; cp -r d.db packs "$t/"
 timeout 60 ./sptt-train --db "$t/d.db" --out "$t/cpu" --config nomuon.json --stage qa --steps 10 --batch 2 -q 2>&1 | tail -3
 timeout 60 ./sptt-train --db "$t/d.db" --out "$t/gpu" --config nomuon.json --stage qa --steps 10 --batch 2 -q --device cuda 2>&1 | tail -3
 timeout 60 sh -c "mpirun --allow-run-as-root --oversubscribe -x LD_LIBRARY_PATH -np 2 ./sptt-train --db $t/d.db --out $t/gpu2 --config nomuon.json --stage qa --steps 10 --batch 1 --check-every 1 -q --device cuda" 2>&1 | tail -3
-for r in cpu gpu gpu2; do echo "$r: $(grep -c '"loss"' $t/$r/metrics.jsonl 2>/dev/null) steps; $(head -c 300 $t/$r/metrics.jsonl 2>/dev/null | head -2 | tr '\n' ' ')"; done
-echo "worst relative loss difference over 10 steps: gpu vs cpu $(worst $t/cpu/metrics.jsonl $t/gpu/metrics.jsonl 10), 2-rank gpu vs cpu $(worst $t/cpu/metrics.jsonl $t/gpu2/metrics.jsonl 10)"
-cp "$t"/*/metrics.jsonl "$O/" 2>/dev/null; for r in cpu gpu gpu2; do cp $t/$r/metrics.jsonl "$O/metrics_$r.jsonl" 2>/dev/null; done
+timeout 40 ./sptt-train --db "$t/d.db" --out "$t/gputf" --config nomuon.json --stage qa --steps 10 --batch 2 -q --device cuda --tf32 2>&1 | tail -3
+for r in cpu gpu gpu2 gputf; do echo "$r: $(grep -c '"loss"' $t/$r/metrics.jsonl 2>/dev/null) steps; $(head -c 300 $t/$r/metrics.jsonl 2>/dev/null | head -2 | tr '\n' ' ')"; done
+echo "worst relative loss difference over 10 steps: gpu vs cpu $(worst $t/cpu/metrics.jsonl $t/gpu/metrics.jsonl 10), 2-rank gpu vs cpu $(worst $t/cpu/metrics.jsonl $t/gpu2/metrics.jsonl 10), --tf32 gpu vs cpu $(worst $t/cpu/metrics.jsonl $t/gputf/metrics.jsonl 10)"
+for r in cpu gpu gpu2 gputf; do cp $t/$r/metrics.jsonl "$O/metrics_$r.jsonl" 2>/dev/null; done
+# one archive of the detail (full test tables, twin lines, metrics, the step dump) beside the two
+# summaries: a caller that brings back only a few files still gets everything
+(cd "$O" && set -- $(ls | grep -v -x -e bench.txt -e table.txt -e check.tgz) && [ $# -gt 0 ] &&
+    tar -czf check.tgz "$@" && rm -f "$@")
 
-echo "== bench_cuda_model"
-timeout 110 ./bench_cuda_model "$@" 2>&1 | tee "$O/bench.txt"
-[ "${TWIN:-1}" = 0 ] && exit 0
-echo "== PyTorch twin on the GPU (eager, fp32)"
-for c in "512 8 2048" "1024 8 8192" "2048 8 4096"; do
-    set -- $c
-    timeout 70 "$PY" -m sptt_twin bench --hidden $1 --layers $2 --tokens $3 --device cuda 2>&1 | tail -1 | tee -a "$O/twin.txt"
-done

@@ -11,6 +11,20 @@
 ** (python/sptt_twin check):  e_gpu <= 16 e_cpu + 64 u.  A wrong formula shows as an error of order
 ** 1, orders above it. The max-abs errors are printed beside, for reading.
 ** One table per configuration lists every tensor, so one run on the device diagnoses everything.
+**
+** SPTT_CUDA_FLASH=1 runs the same checks with attention by the fused kernels (cuda_flash.cuh)
+** instead of the cuBLAS strips.
+**
+** Each configuration runs two steps on one GPU model: the first captures the TTT chunk loops into
+** CUDA Graphs, the second replays them; both must pass.
+**
+** TF32 (the same configurations, a second GPU model with TF32 products): TF32 rounds the product
+** inputs to 10 explicit mantissa bits, unit roundoff u_tf32 = 2^-11 instead of 2^-24. The error
+** analysis behind the fp32 bound is linear in the unit roundoff (e ~ u times the condition
+** number), so the TF32 bound is the fp32 one with u scaled to u_tf32:
+**     e_tf32 <= (16 e_cpu + 64 u) 2^13.
+** A wrong formula still shows as an error of order 1. The TF32 lines also print the error over
+** the fp32 bound, for reading (expected well above 1).
 */
 #include "model_testutil.h"   /* the double kernels (kmodel), tiny_sample */
 #include "sptt_cuda.h"
@@ -18,6 +32,7 @@
 #include <stdlib.h>
 
 #define U32 (1.0 / 16777216.0)
+#define TF32_SCALE 8192.0   /* u_tf32 / u = 2^-11 / 2^-24 */
 
 typedef struct cmp_stat {
     double eCpu, eGpu;        /* norm-wise relative errors against the double reference */
@@ -48,9 +63,9 @@ static cmp_stat compare(const float *cpu, const float *gpu, const double *ref, s
 
 static double bound_of(cmp_stat s) { return 16 * s.eCpu + 64 * U32; }
 
-static int check(const char *zName, cmp_stat s, int verbose)
+static int check(const char *zName, cmp_stat s, int verbose, double scale)
 {
-    double bound = bound_of(s);
+    double bound = scale * bound_of(s);
     int ok = s.eGpu <= bound;
     if( verbose || !ok ){
         printf("  %-34s rel err cpu %9.2e gpu %9.2e bound %9.2e | max|ref| %9.2e max err cpu %9.2e gpu %9.2e  %s\n",
@@ -111,42 +126,68 @@ static int run_case(const char *zCase, const sptt_config *cfg, int nFrames, int 
     kmodel_forward(k, &s, SPTT_FWD_ALL_LOGITS, &lossD, NULL);
     kmodel_backward(k, 1.0 / (nLab ? nLab : 1));
 
-    // GPU
-    if( sptt_cuda_model_create(h, &g) || sptt_cuda_forward(g, &s, SPTT_FWD_ALL_LOGITS, &lossG, &nLabG) ||
-        sptt_cuda_backward(g, 1.0f / (float)(nLab ? nLab : 1)) || sptt_cuda_synchronize() ){
-        printf("not ok - %s: gpu: %s\n", zCase, sptt_errmsg());
-        nFail++;
-        goto end;
-    }
-    {
-        int T = s.n_tokens, V = cfg->vocab_size;
-        float *gg = malloc(sizeof(float) * n), *lg = malloc(sizeof(float) * (size_t)T * V);
-        double *lref = malloc(sizeof(double) * (size_t)T * V);
-        const float *lc = sptt_model_logits(h, NULL);
-        sptt_cuda_get_grads(g, gg);
-        sptt_cuda_get_logits(g, lg, NULL);
-        for(size_t i = 0; i < (size_t)T * V; i++) lref[i] = k->logits[i];
-        printf("  T %d, labelled %d; loss cpu %.9f gpu %.9f f64 %.9f\n", T, nLab, lossC, lossG, lossD);
-        float lc1 = lossC, lg1 = lossG;
-        cmp_stat ls = compare(&lc1, &lg1, &lossD, 1);
-        nFail += !check("loss", ls, 1);
-        nFail += !check("logits", compare(lc, lg, lref, (size_t)T * V), 1);
-        const float *gc = sptt_model_grads(h, NULL);
-        int nT = sptt_model_n_tensors(h), nBad = 0;
-        double worst = 0;
-        for(int i = 0; i < nT; i++){
-            const sptt_tensor_info *t = sptt_model_tensor(h, i);
-            cmp_stat st = compare(gc + t->offset, gg + t->offset, k->grads + t->offset, t->numel);
-            int ok = check(t->zName, st, verbose);
-            double ratio = st.eGpu / bound_of(st);
-            if( ratio > worst ) worst = ratio;
-            nBad += !ok;
+    // GPU: fp32 then TF32, two steps each (graphs captured, then replayed)
+    for(int tf = 0; tf < 2; tf++){
+        int nBadMode = 0;
+        double scale = tf ? TF32_SCALE : 1.0, worstF = 0, worstT = 0;
+        sptt_cuda_model_free(g);
+        g = NULL;
+        if( sptt_cuda_model_create(h, &g) ){
+            printf("not ok - %s: gpu: %s\n", zCase, sptt_errmsg());
+            nFail++;
+            goto end;
         }
-        printf("  %d tensors, %d over their bound; worst gpu err / bound %.3f\n", nT, nBad, worst);
-        nFail += nBad;
-        free(gg);
-        free(lg);
-        free(lref);
+        sptt_cuda_set_tf32(g, tf);
+        for(int pass = 0; pass < 2; pass++){
+            if( sptt_cuda_zero_grad(g) || sptt_cuda_forward(g, &s, SPTT_FWD_ALL_LOGITS, &lossG, &nLabG) ||
+                sptt_cuda_backward(g, 1.0f / (float)(nLab ? nLab : 1)) || sptt_cuda_synchronize() ){
+                printf("not ok - %s: gpu: %s\n", zCase, sptt_errmsg());
+                nFail++;
+                goto end;
+            }
+            int T = s.n_tokens, V = cfg->vocab_size, v = verbose && !tf && pass == 0;
+            float *gg = malloc(sizeof(float) * n), *lg = malloc(sizeof(float) * (size_t)T * V);
+            double *lref = malloc(sizeof(double) * (size_t)T * V);
+            const float *lc = sptt_model_logits(h, NULL);
+            sptt_cuda_get_grads(g, gg);
+            sptt_cuda_get_logits(g, lg, NULL);
+            for(size_t i = 0; i < (size_t)T * V; i++) lref[i] = k->logits[i];
+            int nRep = 0, nCap = sptt_cuda_graph_counts(g, &nRep);
+            printf("  %s step %d (%s): T %d, labelled %d; loss cpu %.9f gpu %.9f f64 %.9f; graphs captured %d, replayed %d\n",
+                   tf ? "tf32" : "fp32", pass + 1, pass ? "replay" : "capture", T, nLab, lossC, lossG, lossD, nCap, nRep);
+            float lc1 = lossC, lg1 = lossG;
+            cmp_stat ls = compare(&lc1, &lg1, &lossD, 1);
+            int nBad = 0;
+            nBad += !check("loss", ls, !tf, scale);
+            nBad += !check("logits", compare(lc, lg, lref, (size_t)T * V), !tf, scale);
+            const float *gc = sptt_model_grads(h, NULL);
+            int nT = sptt_model_n_tensors(h);
+            double worst = 0, worstFp = 0;
+            for(int i = 0; i < nT; i++){
+                const sptt_tensor_info *t = sptt_model_tensor(h, i);
+                cmp_stat st = compare(gc + t->offset, gg + t->offset, k->grads + t->offset, t->numel);
+                nBad += !check(t->zName, st, v, scale);
+                double ratio = st.eGpu / (scale * bound_of(st));
+                if( ratio > worst ) worst = ratio;
+                if( st.eGpu / bound_of(st) > worstFp ) worstFp = st.eGpu / bound_of(st);
+            }
+            if( tf ){
+                printf("  tf32: %d tensors, %d over the TF32 bound; worst gpu err / TF32 bound %.3f, / fp32 bound %.1f\n",
+                       nT, nBad, worst, worstFp);
+            }else{
+                printf("  %d tensors, %d over their bound; worst gpu err / bound %.3f\n", nT, nBad, worst);
+            }
+            if( worst > worstT ) worstT = worst;
+            if( worstFp > worstF ) worstF = worstFp;
+            nBadMode += nBad;
+            free(gg);
+            free(lg);
+            free(lref);
+        }
+        printf("%s - %s (%s%s)\n", nBadMode ? "not ok" : "ok", zCase, tf ? "tf32" : "fp32",
+               getenv("SPTT_CUDA_FLASH") && getenv("SPTT_CUDA_FLASH")[0] == '1' ? ", flash attention" : "");
+        if( tf ) printf("# tf32 %s: worst err / TF32 bound %.3f, / fp32 bound %.1f\n", zCase, worstT, worstF);
+        nFail += nBadMode;
     }
     printf("%s - %s\n", nFail ? "not ok" : "ok", zCase);
 end:
