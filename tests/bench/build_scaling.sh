@@ -15,6 +15,13 @@
 # Environment: SPTT_BIN (default bin), BUILD_SCENES (default 20, even), BUILD_SCALE (small or
 # scannet, default small), BUILD_MPIRUN (default: mpirun, with --allow-run-as-root when root and
 # --oversubscribe).
+#
+# BUILD_ALONE=1 measures the machine's own ceiling instead, for each N given: N independent
+# one-process builds (no MPI), each of BUILD_SCENES scenes of its own, started side by side,
+# against one of them alone:
+#   build_alone n=N scenes_each=S alone=T side_by_side=W slowest=X ceiling=C%
+# ceiling = alone / side_by_side wall: the share of N times one build's throughput the machine
+# gives when N cores are busy, which no rank count N can beat.
 bin=$(cd "${SPTT_BIN:-bin}" && pwd)
 scenes=${BUILD_SCENES:-20}
 scale=${BUILD_SCALE:-small}
@@ -34,14 +41,48 @@ now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 checksum() {
     for tab in $(sqlite3 "$1" "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'runs' ORDER BY name"); do
         cols=$(sqlite3 "$1" "SELECT group_concat('quote(t.\"' || name || '\")', ',') FROM pragma_table_info('$tab')
-                             WHERE name NOT IN ('scene_id', 'qa_id', 'ingested_at', 'geometry_at', 'annotated_at')")
-        if [ "$tab" = scenes ]; then
+                             WHERE name NOT IN ('scene_id', 'qa_id', 'ingested_at', 'geometry_at', 'annotated_at',
+                                                'stream_id', 'stream_qa_id', 'created_at')")
+        keyed=$(sqlite3 "$1" "SELECT count(*) FROM pragma_table_info('$tab') WHERE name = 'scene_id'")
+        if [ "$keyed" = 0 ]; then
+            # long-horizon streams: no scene id; their rows in a fixed order
+            sqlite3 "$1" "SELECT $cols FROM \"$tab\" t" | LC_ALL=C sort
+        elif [ "$tab" = scenes ]; then
             sqlite3 "$1" "SELECT $cols FROM scenes t ORDER BY t.name"
         else
             sqlite3 "$1" "SELECT s.name, $cols FROM \"$tab\" t JOIN scenes s ON s.scene_id = t.scene_id ORDER BY s.name, t.rowid"
         fi
     done | cksum | cut -d' ' -f1
 }
+
+if [ "${BUILD_ALONE:-0}" = 1 ]; then
+    export SPTT_PROGRESS=0
+    for n in "$@"; do
+        rm -rf "$t"/raw* "$t"/alone*
+        i=1
+        while [ $i -le "$n" ]; do
+            "$bin/sptt-synth" --out "$t/raw$i" --scenes $((scenes / 2)) --format both --scale "$scale" --seed $i -q &
+            i=$((i + 1))
+        done
+        wait
+        t0=$(now_ms)
+        "$bin/sptt-build" --db "$t/alone0.db" "$t/raw1" -q || { echo "build_alone: the build failed" >&2; exit 1; }
+        alone=$(( $(now_ms) - t0 ))
+        t0=$(now_ms)
+        i=1
+        while [ $i -le "$n" ]; do
+            ( s0=$(now_ms); "$bin/sptt-build" --db "$t/alone$i.db" "$t/raw$i" -q; echo $(( $(now_ms) - s0 )) > "$t/alone$i.ms" ) &
+            i=$((i + 1))
+        done
+        wait
+        side=$(( $(now_ms) - t0 ))
+        slow=$(cat "$t"/alone*.ms | sort -n | tail -n 1)
+        awk -v n="$n" -v s="$scenes" -v a="$alone" -v w="$side" -v x="$slow" 'BEGIN {
+            printf "build_alone n=%d scenes_each=%d alone=%.2f side_by_side=%.2f slowest=%.2f ceiling=%.0f%%\n",
+                n, s, a / 1000, w / 1000, x / 1000, 100 * a / w }'
+    done
+    exit 0
+fi
 
 "$bin/sptt-synth" --out "$t/raw" --scenes $((scenes / 2)) --format both --scale "$scale" --seed 1 -q || { echo "synth failed" >&2; exit 1; }
 echo "# $scenes synthetic scenes ($scale), $(du -s -m "$t/raw" | cut -f1) MB; $(getconf _NPROCESSORS_ONLN) cores; one thread per rank"
