@@ -6,6 +6,7 @@
 */
 #include "sptt_build.h"
 #include "sptt_build_mpi.h"
+#include "sptt_mpi.h"
 
 #include <mpi.h>
 #include <string.h>
@@ -15,21 +16,13 @@ typedef struct build_mpi_ctx {
     int64_t *base;            /* rank 0: [next, finished] */
 } build_mpi_ctx;
 
-static int mpi_fail(int err, const char *zWhat)
-{
-    char z[MPI_MAX_ERROR_STRING];
-    int n = 0;
-    MPI_Error_string(err, z, &n);
-    return sptt_fail(SPTT_EIO, "MPI %s: %.*s", zWhat, n, z);
-}
-
 static int fetch_add(sptt_build_comm *c, MPI_Aint disp, int64_t *pOld)
 {
     build_mpi_ctx *x = c->ctx;
     int64_t one = 1;
     int err = MPI_Fetch_and_op(&one, pOld, MPI_INT64_T, 0, disp, MPI_SUM, x->win);
     if( err==MPI_SUCCESS ) err = MPI_Win_flush(0, x->win);
-    return err==MPI_SUCCESS ? SPTT_OK : mpi_fail(err, "Fetch_and_op");
+    return err==MPI_SUCCESS ? SPTT_OK : sptt_mpi_fail(err, "Fetch_and_op");
 }
 
 static int c_next(sptt_build_comm *c, int64_t *p)
@@ -46,56 +39,45 @@ static int c_finished(sptt_build_comm *c, int64_t *p)
 
 static int c_bcast(sptt_build_comm *c, void *p, size_t n)
 {
-    int err = MPI_SUCCESS;
     (void)c;
-    for(size_t at = 0; at < n && err==MPI_SUCCESS; at += (size_t)1 << 30){
-        size_t k = n - at < (size_t)1 << 30 ? n - at : (size_t)1 << 30;
-        err = MPI_Bcast((char *)p + at, (int)k, MPI_BYTE, 0, MPI_COMM_WORLD);
-    }
-    return err==MPI_SUCCESS ? SPTT_OK : mpi_fail(err, "Bcast");
+    return sptt_mpi_bcast(p, n);
 }
 
 static int c_sum(sptt_build_comm *c, double *p, int n)
 {
-    int err = MPI_Allreduce(MPI_IN_PLACE, p, n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
     (void)c;
-    return err==MPI_SUCCESS ? SPTT_OK : mpi_fail(err, "Allreduce");
+    return sptt_mpi_sum_double(p, n);
 }
 
 static int c_max(sptt_build_comm *c, int *p)
 {
-    int err = MPI_Allreduce(MPI_IN_PLACE, p, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
     (void)c;
-    return err==MPI_SUCCESS ? SPTT_OK : mpi_fail(err, "Allreduce");
+    return sptt_mpi_max_int(p);
 }
 
 static int c_barrier(sptt_build_comm *c)
 {
-    int err = MPI_Barrier(MPI_COMM_WORLD);
     (void)c;
-    return err==MPI_SUCCESS ? SPTT_OK : mpi_fail(err, "Barrier");
+    return sptt_mpi_barrier();
 }
 
 int sptt_build_comm_mpi_init(int *pArgc, char ***pArgv, sptt_build_comm *c)
 {
     static build_mpi_ctx x;
-    int err = MPI_Init(pArgc, pArgv);
-    if( err!=MPI_SUCCESS ) return mpi_fail(err, "Init");
-    /* Errors come back as codes, so a failed call is reported like any other error. */
-    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    int err;
     memset(c, 0, sizeof *c);
-    MPI_Comm_rank(MPI_COMM_WORLD, &c->rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &c->size);
+    int rc = sptt_mpi_init(pArgc, pArgv, &c->rank, &c->size);
+    if( rc ) return rc;
     err = MPI_Win_allocate(c->rank==0 ? 2 * (MPI_Aint)sizeof(int64_t) : 0, sizeof(int64_t), MPI_INFO_NULL, MPI_COMM_WORLD, &x.base, &x.win);
-    if( err!=MPI_SUCCESS ) return mpi_fail(err, "Win_allocate");
+    if( err!=MPI_SUCCESS ) return sptt_mpi_fail(err, "Win_allocate");
     if( c->rank==0 ){
         /* Rank 0's own window memory is written under its exclusive lock, before anyone reads. */
         MPI_Win_lock(MPI_LOCK_EXCLUSIVE, 0, 0, x.win);
         x.base[0] = x.base[1] = 0;
         MPI_Win_unlock(0, x.win);
     }
-    if( (err = MPI_Barrier(MPI_COMM_WORLD))!=MPI_SUCCESS ) return mpi_fail(err, "Barrier");
-    if( (err = MPI_Win_lock_all(0, x.win))!=MPI_SUCCESS ) return mpi_fail(err, "Win_lock_all");
+    if( (err = MPI_Barrier(MPI_COMM_WORLD))!=MPI_SUCCESS ) return sptt_mpi_fail(err, "Barrier");
+    if( (err = MPI_Win_lock_all(0, x.win))!=MPI_SUCCESS ) return sptt_mpi_fail(err, "Win_lock_all");
     c->ctx = &x;
     c->xNext = c_next;
     c->xFinished = c_finished;

@@ -6,6 +6,7 @@
 #include "sptt_comm.h"
 #include "sptt_common.h"
 #include "sptt_comm_mpi.h"
+#include "sptt_mpi.h"
 
 #include <mpi.h>
 #include <stdlib.h>
@@ -15,14 +16,6 @@ typedef struct mpi_ctx {
     MPI_Request *aReq;
     int nReq, capReq;
 } mpi_ctx;
-
-static int mpi_fail(int err, const char *zWhat)
-{
-    char z[MPI_MAX_ERROR_STRING];
-    int n = 0;
-    MPI_Error_string(err, z, &n);
-    return sptt_fail(SPTT_EIO, "MPI %s: %.*s", zWhat, n, z);
-}
 
 static int c_iallreduce(sptt_comm *c, float *p, size_t n)
 {
@@ -43,7 +36,7 @@ static int c_iallreduce(sptt_comm *c, float *p, size_t n)
             x->capReq = cap;
         }
         err = MPI_Iallreduce(MPI_IN_PLACE, p, k, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &x->aReq[x->nReq]);
-        if( err!=MPI_SUCCESS ) rc = mpi_fail(err, "Iallreduce");
+        if( err!=MPI_SUCCESS ) rc = sptt_mpi_fail(err, "Iallreduce");
         else x->nReq++;
         p += k;
         n -= (size_t)k;
@@ -67,35 +60,32 @@ static int c_wait(sptt_comm *c)
     int err = x->nReq ? MPI_Waitall(x->nReq, x->aReq, MPI_STATUSES_IGNORE) : MPI_SUCCESS;
     x->nReq = 0;
     c->seconds += MPI_Wtime() - t0;
-    return err==MPI_SUCCESS ? SPTT_OK : mpi_fail(err, "Waitall");
+    return err==MPI_SUCCESS ? SPTT_OK : sptt_mpi_fail(err, "Waitall");
 }
 
+/* The blocking collectives, timed into the communication total. */
 static int c_sum(sptt_comm *c, double *p, int n)
 {
     double t0 = MPI_Wtime();
-    int err = MPI_Allreduce(MPI_IN_PLACE, p, n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+    int rc = sptt_mpi_sum_double(p, n);
     c->seconds += MPI_Wtime() - t0;
-    return err==MPI_SUCCESS ? SPTT_OK : mpi_fail(err, "Allreduce");
+    return rc;
 }
 
 static int c_max(sptt_comm *c, int *p)
 {
     double t0 = MPI_Wtime();
-    int err = MPI_Allreduce(MPI_IN_PLACE, p, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    int rc = sptt_mpi_max_int(p);
     c->seconds += MPI_Wtime() - t0;
-    return err==MPI_SUCCESS ? SPTT_OK : mpi_fail(err, "Allreduce");
+    return rc;
 }
 
 static int c_bcast(sptt_comm *c, void *p, size_t n)
 {
     double t0 = MPI_Wtime();
-    int err = MPI_SUCCESS;
-    for(size_t at = 0; at < n && err==MPI_SUCCESS; at += (size_t)1 << 30){
-        size_t k = n - at < (size_t)1 << 30 ? n - at : (size_t)1 << 30;
-        err = MPI_Bcast((char *)p + at, (int)k, MPI_BYTE, 0, MPI_COMM_WORLD);
-    }
+    int rc = sptt_mpi_bcast(p, n);
     c->seconds += MPI_Wtime() - t0;
-    return err==MPI_SUCCESS ? SPTT_OK : mpi_fail(err, "Bcast");
+    return rc;
 }
 
 static void c_abort(sptt_comm *c, int status)
@@ -107,13 +97,9 @@ static void c_abort(sptt_comm *c, int status)
 int sptt_comm_mpi_init(int *pArgc, char ***pArgv, sptt_comm *c)
 {
     static mpi_ctx x;
-    int err = MPI_Init(pArgc, pArgv);
-    if( err!=MPI_SUCCESS ) return mpi_fail(err, "Init");
-    /* Errors come back as codes, so a failed collective is reported like any other error. */
-    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     memset(c, 0, sizeof *c);
-    MPI_Comm_rank(MPI_COMM_WORLD, &c->rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &c->size);
+    int rc = sptt_mpi_init(pArgc, pArgv, &c->rank, &c->size);
+    if( rc ) return rc;
     {
         /* The ranks that share this machine's cores: each takes its share of the threads. */
         MPI_Comm local;
