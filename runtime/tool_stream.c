@@ -7,200 +7,15 @@
 #include "sptt_ckpt.h"
 #include "sptt_cli.h"
 #include "sptt_common.h"
-#include "sptt_dataset.h"
-#include "sptt_image.h"
 #include "sptt_model.h"
 #include "sptt_stream.h"
+#include "sptt_stream_input.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <turbojpeg.h>
 #include <unistd.h>
-
-/* ---------------------------------------------------------------------------------------------
-** Frame sources: each gives the next frame as RGB bytes at the model's size, or 0 at the end.
-*/
-typedef struct source {
-    int kind;                 /* 0 scene pack, 1 PNG folder, 2 raw stdin */
-    int W, H;                 /* the model's frame size */
-    int64_t i, n;             /* next frame, frames in all (raw: unknown, -1) */
-    sqlite3 *db;              /* scene */
-    sptt_scene_row row;
-    sptt_pack pack;
-    tjhandle tj;
-    const char *zScene;
-    const char *zDir;         /* folder */
-    struct dirent **aEnt;
-    int rawW, rawH;           /* raw */
-    uint8_t *buf;             /* a source frame before resizing */
-} source;
-
-static int png_name(const struct dirent *e)
-{
-    size_t n = strlen(e->d_name);
-    return n > 4 && strcasecmp(e->d_name + n - 4, ".png")==0;
-}
-
-static void source_close(source *s)
-{
-    if( s->kind==0 ){
-        sptt_pack_free(&s->pack);
-        sptt_scene_row_free(&s->row);
-        sptt_dataset_close(s->db);
-        if( s->tj ) tjDestroy(s->tj);
-    }
-    if( s->aEnt ){
-        for(int64_t i = 0; i < s->n; i++) free(s->aEnt[i]);
-        free(s->aEnt);
-    }
-    free(s->buf);
-    memset(s, 0, sizeof *s);
-}
-
-static int source_open_scene(source *s, const char *zDb, const char *zScene, int64_t maxFrames)
-{
-    int rc;
-    s->kind = 0;
-    s->zScene = zScene;
-    memset(&s->pack, 0, sizeof s->pack);
-    if( (rc = sptt_dataset_open(zDb, SPTT_DB_READONLY, &s->db)) ) return rc;
-    if( (rc = sptt_scene_get(s->db, zScene, &s->row)) ) return rc;
-    if( (rc = sptt_scene_read_pack(&s->row, 0, &s->pack)) ) return rc;
-    if( s->pack.nFrames==0 || s->pack.imgEncoding==SPTT_IMG_NONE ){
-        return sptt_fail(SPTT_ESTATE, "scene '%s': its pack has no frame images (render them with sptt-annotate "
-                         "--render-frames)", zScene);
-    }
-    if( s->pack.imgEncoding!=SPTT_IMG_JPEG && s->pack.imgEncoding!=SPTT_IMG_RGB8 ){
-        return sptt_fail(SPTT_EFORMAT, "scene '%s': pack image encoding %u is not one this toolkit reads", zScene,
-                         s->pack.imgEncoding);
-    }
-    if( (s->tj = tjInitDecompress())==NULL ) return sptt_fail(SPTT_ENOMEM, "turbojpeg: %s", tjGetErrorStr2(NULL));
-    s->n = (int64_t)s->pack.nFrames;
-    if( maxFrames > 0 && maxFrames < s->n ) s->n = maxFrames;
-    return SPTT_OK;
-}
-
-static int source_open_dir(source *s, const char *zDir, int64_t maxFrames)
-{
-    s->kind = 1;
-    s->zDir = zDir;
-    int n = scandir(zDir, &s->aEnt, png_name, alphasort);
-    if( n < 0 ){
-        s->aEnt = NULL;
-        return sptt_fail(SPTT_EIO, "%s: %s", zDir, strerror(errno));
-    }
-    s->n = n;
-    if( n==0 ) return sptt_fail(SPTT_EINVAL, "%s: no .png files", zDir);
-    if( maxFrames > 0 && maxFrames < s->n ){
-        for(int64_t i = maxFrames; i < s->n; i++) free(s->aEnt[i]);
-        s->n = maxFrames;
-    }
-    return SPTT_OK;
-}
-
-/* The next frame into rgb (H, W, 3); *pGot 0 at the end. */
-static int source_next(source *s, uint8_t *rgb, int *pGot)
-{
-    int rc = SPTT_OK;
-    *pGot = 0;
-    if( s->n >= 0 && s->i >= s->n ) return SPTT_OK;
-    if( s->kind==0 ){
-        const sptt_pack *p = &s->pack;
-        const uint8_t *a = p->imgData + p->imgOffsets[s->i];
-        size_t len = (size_t)(p->imgOffsets[s->i + 1] - p->imgOffsets[s->i]);
-        if( p->imgEncoding==SPTT_IMG_JPEG ){
-            char zWhat[SPTT_SCENE_NAME_MAX + 48];
-            snprintf(zWhat, sizeof zWhat, "scene '%s' frame %lld", s->zScene, (long long)s->i);
-            rc = sptt_image_jpeg_to_rgb(s->tj, a, len, (int)p->imgWidth, (int)p->imgHeight, s->W, s->H, rgb, zWhat);
-        }else{
-            rc = sptt_image_resize_rgb(a, (int)p->imgWidth, (int)p->imgHeight, rgb, s->W, s->H);
-        }
-    }else if( s->kind==1 ){
-        char zPath[4096];
-        png_image img;
-        memset(&img, 0, sizeof img);
-        img.version = PNG_IMAGE_VERSION;
-        if( (rc = sptt_pathf(zPath, sizeof zPath, "%s/%s", s->zDir, s->aEnt[s->i]->d_name)) ) return rc;
-        if( !png_image_begin_read_from_file(&img, zPath) ) return sptt_fail(SPTT_EFORMAT, "%s: %s", zPath, img.message);
-        img.format = PNG_FORMAT_RGB;
-        free(s->buf);
-        if( (s->buf = sptt_malloc((size_t)PNG_IMAGE_SIZE(img)))==NULL ){
-            png_image_free(&img);
-            return SPTT_ENOMEM;
-        }
-        if( !png_image_finish_read(&img, NULL, s->buf, 0, NULL) ) return sptt_fail(SPTT_EFORMAT, "%s: %s", zPath, img.message);
-        rc = sptt_image_resize_rgb(s->buf, (int)img.width, (int)img.height, rgb, s->W, s->H);
-        if( rc ) sptt_fail_prefix(rc, "%s: ", zPath);
-    }else{
-        size_t need = (size_t)s->rawW * s->rawH * 3;
-        size_t got = fread(s->buf, 1, need, stdin);
-        if( got==0 && feof(stdin) ) return SPTT_OK;
-        if( got!=need ){
-            return sptt_fail(SPTT_EFORMAT, "stdin: frame %lld: %zu bytes of %zu (offset %lld)", (long long)s->i, got, need,
-                             (long long)(s->i * (int64_t)need + (int64_t)got));
-        }
-        rc = sptt_image_resize_rgb(s->buf, s->rawW, s->rawH, rgb, s->W, s->H);
-    }
-    if( rc==SPTT_OK ){
-        s->i++;
-        *pGot = 1;
-    }
-    return rc;
-}
-
-/* ---------------------------------------------------------------------------------------------
-** Questions: asked after frame `at` (1-based count of frames read; 0 before any).
-*/
-typedef struct question {
-    int64_t at;
-    int seq;                  /* the order given: questions after the same frame keep it */
-    char *zText;
-} question;
-
-static int question_cmp(const void *a, const void *b)
-{
-    const question *x = a, *y = b;
-    if( x->at!=y->at ) return x->at < y->at ? -1 : 1;
-    return x->seq - y->seq;
-}
-
-/* Lines "N question" from stdin; blank lines and lines starting with # are skipped. */
-static int questions_from_stdin(question **pa, int *pn)
-{
-    char *zLine = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    int64_t lineNo = 0;
-    int rc = SPTT_OK;
-    while( rc==SPTT_OK && (len = getline(&zLine, &cap, stdin)) >= 0 ){
-        lineNo++;
-        while( len > 0 && (zLine[len - 1]=='\n' || zLine[len - 1]=='\r') ) zLine[--len] = 0;
-        char *z = zLine;
-        while( *z==' ' || *z=='\t' ) z++;
-        if( *z==0 || *z=='#' ) continue;
-        char *zEnd;
-        errno = 0;
-        long long at = strtoll(z, &zEnd, 10);
-        if( zEnd==z || errno || at < 0 || (*zEnd!=' ' && *zEnd!='\t') ){
-            rc = sptt_fail(SPTT_EFORMAT, "stdin: line %lld: expected \"N question\" (N the frames before it)", (long long)lineNo);
-            break;
-        }
-        while( *zEnd==' ' || *zEnd=='\t' ) zEnd++;
-        question *a = realloc(*pa, sizeof(question) * (size_t)(*pn + 1));
-        if( !a ){ rc = sptt_fail(SPTT_ENOMEM, "out of memory"); break; }
-        *pa = a;
-        a[*pn].at = at;
-        a[*pn].seq = *pn;
-        if( (a[*pn].zText = strdup(zEnd))==NULL ){ rc = sptt_fail(SPTT_ENOMEM, "out of memory"); break; }
-        (*pn)++;
-    }
-    free(zLine);
-    return rc;
-}
 
 static int parse_raw(const char *zOpt, const char *zVal, void *pOut)
 {
@@ -214,7 +29,7 @@ static int parse_raw(const char *zOpt, const char *zVal, void *pOut)
 }
 
 /* Answers question q with the stream and prints "frame N: Q -> A". */
-static int ask(sptt_stream *st, const sptt_tokenizer *tok, const question *q, int64_t frames, int maxNew)
+static int ask(sptt_stream *st, const sptt_tokenizer *tok, const sptt_question *q, int64_t frames, int maxNew)
 {
     int32_t *aPrompt = NULL, *aOut = NULL;
     int nPrompt = 0, nOut = 0, rc;
@@ -272,12 +87,11 @@ int main(int argc, char **argv)
     sptt_model *m = NULL;
     sptt_tokenizer *tok = NULL;
     sptt_stream *st = NULL;
-    question *aQ = NULL;
-    int nQ = 0, rc = SPTT_OK;
-    source src;
+    sptt_questions q = {0};
+    int rc = SPTT_OK;
+    sptt_frame_source *src = NULL;
     uint8_t *rgb = NULL;
     float *frame = NULL;
-    memset(&src, 0, sizeof src);
 
     if( (status = sptt_cli_parse(&cli, argc, argv, &first)) >= 0 ) return status;
     int nModes = (zScene || zDb) + (zDir!=NULL) + (raw[0] > 0);
@@ -293,32 +107,18 @@ int main(int argc, char **argv)
             status = sptt_cli_usage_error(&cli, "--at '%s': not a frame count", ats.az[i]);
             goto done;
         }
-        question *a = realloc(aQ, sizeof(question) * (size_t)(nQ + 1));
-        if( !a ){ rc = sptt_fail(SPTT_ENOMEM, "out of memory"); goto done; }
-        aQ = a;
-        aQ[nQ].at = at;
-        aQ[nQ].seq = nQ;
-        if( (aQ[nQ].zText = strdup(asks.az[i]))==NULL ){ rc = sptt_fail(SPTT_ENOMEM, "out of memory"); goto done; }
-        nQ++;
+        if( (rc = sptt_questions_add(&q, at, asks.az[i])) ) goto done;
     }
     sptt_progress_quiet(cli.quiet);
     sptt_model_set_threads(threads);
-    if( asks.n==0 && raw[0]==0 && !isatty(0) && (rc = questions_from_stdin(&aQ, &nQ)) ) goto done;
-    if( nQ > 1 ) qsort(aQ, (size_t)nQ, sizeof *aQ, question_cmp);
+    if( asks.n==0 && raw[0]==0 && !isatty(0) && (rc = sptt_questions_read(stdin, "stdin", &q)) ) goto done;
+    sptt_questions_sort(&q);
 
     if( (rc = sptt_ckpt_load(zCkpt, &m, NULL, &tok, NULL)) ) goto done;
     const sptt_config *cfg = sptt_model_config(m);
-    src.W = cfg->frame_w;
-    src.H = cfg->frame_h;
-    if( zScene ) rc = source_open_scene(&src, zDb, zScene, maxFrames);
-    else if( zDir ) rc = source_open_dir(&src, zDir, maxFrames);
-    else{
-        src.kind = 2;
-        src.rawW = raw[0];
-        src.rawH = raw[1];
-        src.n = maxFrames > 0 ? maxFrames : -1;
-        if( (src.buf = sptt_malloc((size_t)raw[0] * raw[1] * 3))==NULL ) rc = SPTT_ENOMEM;
-    }
+    if( zScene ) rc = sptt_frame_source_scene(zDb, zScene, cfg->frame_w, cfg->frame_h, maxFrames, &src);
+    else if( zDir ) rc = sptt_frame_source_dir(zDir, cfg->frame_w, cfg->frame_h, maxFrames, &src);
+    else rc = sptt_frame_source_raw(raw[0], raw[1], cfg->frame_w, cfg->frame_h, maxFrames, &src);
     if( rc ) goto done;
     sptt_stream_opts so = { anchorWindow, variant==1 ? SPTT_STREAM_OFFICIAL : SPTT_STREAM_TRAIN, 0 };
     if( (rc = sptt_stream_create(m, &so, &st)) ) goto done;
@@ -330,15 +130,15 @@ int main(int argc, char **argv)
     int64_t nFrames = 0;
     int iQ = 0;
     for(;;){
-        while( iQ < nQ && aQ[iQ].at <= nFrames && rc==SPTT_OK ) rc = ask(st, tok, &aQ[iQ++], nFrames, maxNew);
+        while( iQ < q.n && q.a[iQ].at <= nFrames && rc==SPTT_OK ) rc = ask(st, tok, &q.a[iQ++], nFrames, maxNew);
         if( rc ) break;
         int got;
-        if( (rc = source_next(&src, rgb, &got)) || !got ) break;
+        if( (rc = sptt_frame_source_next(src, rgb, &got)) || !got ) break;
         for(size_t i = 0; i < nPix; i++) frame[i] = (float)(rgb[i] / 127.5 - 1.0);
         if( (rc = sptt_stream_push_frame(st, frame)) ) break;
         nFrames++;
     }
-    while( rc==SPTT_OK && iQ < nQ ) rc = ask(st, tok, &aQ[iQ++], nFrames, maxNew);
+    while( rc==SPTT_OK && iQ < q.n ) rc = ask(st, tok, &q.a[iQ++], nFrames, maxNew);
     if( rc==SPTT_OK && !cli.quiet ){
         sptt_stream_info in;
         sptt_stream_info_get(st, &in);
@@ -350,11 +150,10 @@ done:
         sptt_report("sptt-stream", "%s", sptt_errmsg());
         status = sptt_exit_status(rc);
     }
-    for(int i = 0; i < nQ; i++) free(aQ[i].zText);
-    free(aQ);
+    sptt_questions_free(&q);
     free(rgb);
     free(frame);
-    source_close(&src);
+    sptt_frame_source_free(src);
     sptt_stream_free(st);
     sptt_tokenizer_free(tok);
     sptt_model_free(m);
