@@ -33,54 +33,49 @@
 
 static char zRunRoot[64];    /* set in the runner only, for the final clean-up */
 
+/*
+** The fixture videos are written by the sptt-synth tool run as its own process, not by the
+** library in a fork of this runner: the runner has a messaging thread, and a child forked while
+** that thread allocates inherits the allocator's lock held (under AddressSanitizer the child then
+** waits on it forever).
+*/
 ReportHook(PRE_ALL)(struct criterion_test_set *tests)
 {
-    pid_t pid;
-    int status = 0;
+    const char *zBin = getenv("SPTT_BIN") ? getenv("SPTT_BIN") : "bin";
     (void)tests;
     strcpy(zRunRoot, "/tmp/sptt_arkfix_XXXXXX");
     if( mkdtemp(zRunRoot)==NULL ) return;
-    pid = fork();
-    if( pid==0 ){
-        /* Seed 3 gives four videos, one held in each orientation. Should the generator change,
-        ** later seeds are tried until at least one video is rotated. */
-        for(uint64_t seed = 3; seed < 40; seed++){
-            sptt_synth_opts o;
-            char cmd[128], zTruth[400];
-            int rotated = 0;
-            DIR *dir;
-            struct dirent *de;
-            memset(&o, 0, sizeof o);
-            o.zOut = zRunRoot;
-            o.nScenes = 4;
-            o.seed = seed;
-            o.formats = SPTT_SYNTH_ARKIT;
-            o.scale = SPTT_SCALE_SMALL;
-            o.nFrames = NFRAMES;
-            o.quiet = 1;
-            if( sptt_synth_run(&o) ){
-                fprintf(stderr, "synth: %s\n", sptt_errmsg());
-                _exit(1);
-            }
-            snprintf(cmd, sizeof cmd, "%s/arkitscenes/3dod/Training", zRunRoot);
-            dir = opendir(cmd);
-            while( dir && (de = readdir(dir))!=NULL ){
-                json_t *j;
-                if( de->d_name[0]=='.' ) continue;
-                snprintf(zTruth, sizeof zTruth, "%s/%s/ground_truth.json", cmd, de->d_name);
-                j = json_load_file(zTruth, 0, NULL);
-                if( j && strcmp(json_string_value(json_object_get(json_object_get(j, "camera"), "sky_direction")), "Up")!=0 ) rotated = 1;
-                json_decref(j);
-            }
-            if( dir ) closedir(dir);
-            if( rotated ) _exit(0);
-            snprintf(cmd, sizeof cmd, "rm -rf %s/arkitscenes", zRunRoot);
-            if( system(cmd)!=0 ) _exit(1);
+    /* Seed 3 gives four videos, one held in each orientation. Should the generator change, later
+    ** seeds are tried until at least one video is rotated. */
+    for(uint64_t seed = 3; seed < 40; seed++){
+        char cmd[1400], zDir[128], zTruth[400];
+        int rotated = 0;
+        DIR *dir;
+        struct dirent *de;
+        snprintf(cmd, sizeof cmd, "'%s/sptt-synth' --out %s --scenes 4 --seed %llu --format arkitscenes --scale small "
+                 "--frames %d -q", zBin, zRunRoot, (unsigned long long)seed, NFRAMES);
+        if( system(cmd)!=0 ){
+            fprintf(stderr, "could not run: %s\n", cmd);
+            return;
         }
-        _exit(1);
+        snprintf(zDir, sizeof zDir, "%s/arkitscenes/3dod/Training", zRunRoot);
+        dir = opendir(zDir);
+        while( dir && (de = readdir(dir))!=NULL ){
+            json_t *j;
+            if( de->d_name[0]=='.' ) continue;
+            snprintf(zTruth, sizeof zTruth, "%s/%s/ground_truth.json", zDir, de->d_name);
+            j = json_load_file(zTruth, 0, NULL);
+            if( j && strcmp(json_string_value(json_object_get(json_object_get(j, "camera"), "sky_direction")), "Up")!=0 ) rotated = 1;
+            json_decref(j);
+        }
+        if( dir ) closedir(dir);
+        if( rotated ){
+            setenv(ENV_ROOT, zRunRoot, 1);
+            return;
+        }
+        snprintf(cmd, sizeof cmd, "rm -rf %s/arkitscenes", zRunRoot);
+        if( system(cmd)!=0 ) return;
     }
-    if( pid > 0 ) waitpid(pid, &status, 0);
-    if( pid > 0 && WIFEXITED(status) && WEXITSTATUS(status)==0 ) setenv(ENV_ROOT, zRunRoot, 1);
 }
 
 ReportHook(POST_ALL)(struct criterion_global_stats *stats)
