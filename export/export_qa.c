@@ -160,6 +160,30 @@ static int write_videos(sqlite3 *db, const scene_set *s, const char *zDir, const
     return rc;
 }
 
+/*
+** The ending every writer shares. The videos go first, since the file should appear only when
+** everything it points at exists; then the file is committed, or abandoned after an error. The
+** scene set is released either way. Takes and returns the writer's code so far.
+*/
+static int finish_export(sqlite3 *db, const sptt_export_qa_opts *o, sptt_atomic *f, scene_set *scenes,
+                         sptt_export_result *r, int rc)
+{
+    if( rc==SPTT_OK && o->zVideoDir ) rc = write_videos(db, scenes, o->zVideoDir, &o->video, &r->nVideos);
+    if( rc==SPTT_OK ) rc = sptt_atomic_commit(f);
+    else sptt_atomic_abort(f);
+    r->nScenes = scenes->n;
+    scene_set_free(scenes);
+    return rc;
+}
+
+/* One record as a line of JSON Lines. */
+static int write_record_line(sptt_atomic *f, json_t *rec)
+{
+    int rc = write_json_line(f, rec, "");
+    if( rc==SPTT_OK ) rc = sptt_atomic_write(f, "\n", 1);
+    return rc;
+}
+
 /* ---------------------------------------------------------------------------------------------
 ** VSI-Bench
 */
@@ -173,7 +197,7 @@ static int wanted(const sptt_export_qa_opts *o, const char *zScene)
 int sptt_export_vsibench(sqlite3 *db, const sptt_export_qa_opts *o, const char *zOut, sptt_export_result *r)
 {
     sptt_qa_rows rows;
-    int rc, open = 0;
+    int rc;
     sptt_atomic f;
     scene_set scenes = {0};
     memset(r, 0, sizeof *r);
@@ -184,7 +208,6 @@ int sptt_export_vsibench(sqlite3 *db, const sptt_export_qa_opts *o, const char *
     }
     if( (rc = sptt_qa_rows_load(db, o->zSplit, NULL, &rows)) ) return rc;
     if( (rc = sptt_atomic_open(&f, zOut)) ) goto done;
-    open = 1;
     for(int i = 0; i < rows.n && rc==SPTT_OK; i++){
         const sptt_qa_row *q = &rows.a[i];
         json_t *options, *rec;
@@ -201,25 +224,16 @@ int sptt_export_vsibench(sqlite3 *db, const sptt_export_qa_opts *o, const char *
             rc = sptt_fail(SPTT_EFORMAT, "question %lld: a text field is not valid UTF-8", (long long)q->id);
             break;
         }
-        rc = write_json_line(&f, rec, "");
-        if( rc==SPTT_OK ) rc = sptt_atomic_write(&f, "\n", 1);
+        rc = write_record_line(&f, rec);
         json_decref(rec);
         if( rc==SPTT_OK ){
             r->nRecords++;
             rc = scene_set_add(&scenes, q->zScene, q->zSource);
         }
     }
-    /* the videos first: the JSONL appears only when everything it points at exists */
-    if( rc==SPTT_OK && o->zVideoDir ) rc = write_videos(db, &scenes, o->zVideoDir, &o->video, &r->nVideos);
-    if( rc==SPTT_OK ){
-        rc = sptt_atomic_commit(&f);
-        open = 0;
-    }
-    r->nScenes = scenes.n;
+    rc = finish_export(db, o, &f, &scenes, r, rc);
 
 done:
-    if( open ) sptt_atomic_abort(&f);
-    scene_set_free(&scenes);
     sptt_qa_rows_free(&rows);
     return rc;
 }
@@ -232,7 +246,7 @@ int sptt_export_training(sqlite3 *db, int stage, const char *zInstruction, const
 {
     sptt_examples ex;
     sptt_atomic f;
-    int rc, open = 0;
+    int rc;
     scene_set scenes = {0};
     memset(r, 0, sizeof *r);
     if( stage!=SPTT_EXPORT_QA && stage!=SPTT_EXPORT_DESCRIPTIONS ) return sptt_fail(SPTT_EINVAL, "unknown training stage %d", stage);
@@ -240,7 +254,6 @@ int sptt_export_training(sqlite3 *db, int stage, const char *zInstruction, const
     rc = sptt_examples_load(db, stage==SPTT_EXPORT_QA ? SPTT_EXAMPLES_QA : SPTT_EXAMPLES_DESCRIPTIONS, o->zSplit, &ex);
     if( rc ) return rc;
     if( (rc = sptt_atomic_open(&f, zOut)) ) goto done;
-    open = 1;
     rc = sptt_atomic_write(&f, "[", 1);
     for(int i = 0; i < ex.n && rc==SPTT_OK; i++){
         const sptt_example *e = &ex.a[i];
@@ -284,16 +297,9 @@ int sptt_export_training(sqlite3 *db, int stage, const char *zInstruction, const
         }
     }
     if( rc==SPTT_OK ) rc = sptt_atomic_write(&f, ex.n ? "\n]\n" : "]\n", ex.n ? 3 : 2);
-    if( rc==SPTT_OK && o->zVideoDir ) rc = write_videos(db, &scenes, o->zVideoDir, &o->video, &r->nVideos);
-    if( rc==SPTT_OK ){
-        rc = sptt_atomic_commit(&f);
-        open = 0;
-    }
-    r->nScenes = scenes.n;
+    rc = finish_export(db, o, &f, &scenes, r, rc);
 
 done:
-    if( open ) sptt_atomic_abort(&f);
-    scene_set_free(&scenes);
     sptt_examples_free(&ex);
     return rc;
 }
@@ -346,11 +352,10 @@ int sptt_export_streams(sqlite3 *db, const sptt_export_qa_opts *o, const char *z
     sptt_streams st;
     scene_set scenes = {0};
     sptt_atomic f;
-    int rc, open = 0;
+    int rc;
     memset(r, 0, sizeof *r);
     if( (rc = sptt_streams_load(db, o->zSplit, &st)) ) return rc;
     if( (rc = sptt_atomic_open(&f, zOut)) ) goto done;
-    open = 1;
     for(int i = 0; i < st.n && rc==SPTT_OK; i++){
         const sptt_stream_row *t = &st.a[i];
         for(int k = 0; k < t->nScene && rc==SPTT_OK; k++){
@@ -382,21 +387,14 @@ int sptt_export_streams(sqlite3 *db, const sptt_export_qa_opts *o, const char *z
                 rc = sptt_fail(SPTT_EFORMAT, "stream question %lld: a text field is not valid UTF-8", (long long)q->id);
                 break;
             }
-            rc = write_json_line(&f, rec, "");
-            if( rc==SPTT_OK ) rc = sptt_atomic_write(&f, "\n", 1);
+            rc = write_record_line(&f, rec);
             json_decref(rec);
             if( rc==SPTT_OK ) r->nRecords++;
         }
     }
-    if( rc==SPTT_OK && o->zVideoDir ) rc = write_videos(db, &scenes, o->zVideoDir, &o->video, &r->nVideos);
-    if( rc==SPTT_OK ){
-        rc = sptt_atomic_commit(&f);
-        open = 0;
-    }
-    r->nScenes = scenes.n;
+    rc = finish_export(db, o, &f, &scenes, r, rc);
+
 done:
-    if( open ) sptt_atomic_abort(&f);
-    scene_set_free(&scenes);
     sptt_streams_free(&st);
     return rc;
 }
