@@ -20,18 +20,13 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 bm=${BENCH_MODEL:-$root/build/bench/bench_model}
 configs=${MODEL_VS_TWIN_CONFIGS:-small video}
 [ $# -gt 0 ] || set -- 1 "$(getconf _NPROCESSORS_ONLN)"
-py=
-for p in ${SPTT_PYTHON:-/usr/bin/python3 python3}; do
-    if "$p" -c "import torch" >/dev/null 2>&1; then py=$p; break; fi
-done
-if [ -z "$py" ]; then
+. "$root/tests/e2e_common.sh"   # torch_python, and $t, a scratch folder
+if ! py=$(torch_python); then
     echo "# SKIP model_vs_twin: no Python with torch (install python3-torch)"
     exit 0
 fi
 [ -x "$bm" ] || { echo "model_vs_twin: $bm is not built (make $bm)" >&2; exit 1; }
 export OPENBLAS_NUM_THREADS=1
-t=$(mktemp)
-trap 'rm -f "$t"' EXIT
 # the value of key=... on a bench line
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
 
@@ -47,8 +42,8 @@ for cfg in $configs; do
         *) echo "model_vs_twin: unknown configuration '$cfg' (small, big, video)" >&2; exit 2 ;;
     esac
     for th in "$@"; do
-        OMP_NUM_THREADS=$th "$bm" $h $l $n "$th" $v > "$t" 2>&1 || { echo "model_vs_twin: bench_model failed: $(tail -n 3 "$t")" >&2; status=1; continue; }
-        c=$(grep '^bench=sptt_model' "$t" | field tokens_per_s)
+        OMP_NUM_THREADS=$th "$bm" $h $l $n "$th" $v > "$t/out" 2>&1 || { echo "model_vs_twin: bench_model failed: $(tail -n 3 "$t/out")" >&2; status=1; continue; }
+        c=$(grep '^bench=sptt_model' "$t/out" | field tokens_per_s)
         vflag=""; [ -n "$v" ] && vflag=--video
         p=$(cd "$root/python" && OMP_NUM_THREADS=$th "$py" -m sptt_twin bench --hidden $h --layers $l --tokens $n \
                 $vflag --threads "$th" 2>&1 | grep '^bench=sptt_twin' | field tokens_per_s)

@@ -1,12 +1,6 @@
 #!/bin/sh
 # End-to-end checks of sptt-annotate on the whole pipeline: synth -> ingest -> geometry -> annotate.
-bin=${SPTT_BIN:-bin}
-t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
-fail=0
-ok() { echo "ok - $1"; }
-no() { echo "not ok - $1"; fail=1; }
-q() { sqlite3 "$t/d.db" "$1"; }
+. "$(dirname "$0")/../e2e_common.sh"
 
 "$bin/sptt-synth" --out "$t/raw" --scenes 2 --seed 4 --format both --frames 120 --quiet || no "synth"
 scans="$t/raw/scannet/scans"

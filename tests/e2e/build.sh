@@ -13,13 +13,9 @@
 # are surrogate keys numbered in the order scenes finish, which depends on how ranks shared them
 # out; the *_at columns are wall-clock times; runs is the history of the commands run on the file.
 # The packs, all in one folder, are also compared byte for byte.
-bin=$(cd "${SPTT_BIN:-bin}" && pwd)
+. "$(dirname "$0")/../e2e_common.sh"
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"   # Open MPI's start-up allocations (train_run.sh)
 export SPTT_PROGRESS=0
-t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
-ok() { echo "ok - $1"; }
-no() { echo "not ok - $1"; }
 mpi() { mpirun --allow-run-as-root --oversubscribe -np "$@"; }
 opts="--frames 8"
 

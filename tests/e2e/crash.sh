@@ -27,14 +27,10 @@
 # measured by default), CRASH_KEEP=1 keeps the folder of a failed trial. Prints ok / not ok lines:
 # three for kill moments made exactly, then one per trial, whose line says when each run was killed
 # and how many scenes it had committed.
-bin=$(cd "${SPTT_BIN:-bin}" && pwd)
+. "$(dirname "$0")/../e2e_common.sh"
 trials=${CRASH_TRIALS:-20}
 seed=${CRASH_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
-t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
 export SPTT_PROGRESS=0
-ok() { echo "ok - $1"; }
-no() { echo "not ok - $1"; }
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 start=$(now_ms)
 

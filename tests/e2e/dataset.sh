@@ -3,11 +3,7 @@
 # another working directory, unique scene names, annotations invalidated by new geometry, stale
 # geometry refused, a pack copied over another scene's refused, two processes creating one
 # dataset at once, and the shared command-line convention. Prints ok / not ok lines.
-bin=$(cd "${SPTT_BIN:-bin}" && pwd)
-t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
-ok() { echo "ok - $1"; }
-no() { echo "not ok - $1"; }
+. "$(dirname "$0")/../e2e_common.sh"
 q() { sqlite3 "$1" "$2"; }
 
 "$bin/sptt-synth" --out "$t/raw" --scenes 2 --seed 3 -q || { no "synth"; exit 1; }

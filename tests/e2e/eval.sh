@@ -4,19 +4,9 @@
 # recomputed by Python from VSI-Bench's own expressions (numpy's linspace thresholds) and from the
 # dataset's rows. Prints ok / not ok. (sptt-train is an Open MPI program, whose start-up
 # allocations LeakSanitizer would report: leaks are checked for sptt-eval, not for it.)
-bin=$(cd "${SPTT_BIN:-bin}" && pwd)
-t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
-ok() { echo "ok - $1"; }
-no() { echo "not ok - $1"; }
+. "$(dirname "$0")/../e2e_common.sh"
 
-"$bin/sptt-synth" --out "$t/raw" --scenes 3 --seed 8 -q &&
-    "$bin/sptt-ingest" scannet "$t/raw/scannet/scans"/* --labels "$t/raw/scannet/scannetv2-labels.combined.tsv" --db "$t/d.db" -q &&
-    "$bin/sptt-geometry" --db "$t/d.db" -q && "$bin/sptt-annotate" --db "$t/d.db" --frames 8 -q &&
-    ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
-    "$bin/sptt-train" --db "$t/d.db" --out "$t/run" --stage qa --steps 3 --batch 2 --val-fraction 0.34 -q ||
-    { no "dataset and a trained checkpoint"; exit 1; }
-ckpt=$t/run/stage2/ckpt-00000003.safetensors
+tiny_trained_model 3 8 3 2 0.34 || { no "dataset and a trained checkpoint"; exit 1; }
 
 "$bin/sptt-eval" --ckpt "$ckpt" --db "$t/d.db" --max-new 4 -o "$t/rep.json" > "$t/out" 2> "$t/err"; rc=$?
 nval=$(sqlite3 "$t/d.db" "SELECT count(*) FROM qa JOIN scenes USING(scene_id) WHERE split='val'")

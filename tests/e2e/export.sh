@@ -1,13 +1,7 @@
 #!/bin/sh
 # End-to-end checks of sptt-export: each file read by the reader of its target format where one
 # is installed (Python's json, FFmpeg's ffprobe), and every field compared with the dataset's rows.
-bin=${SPTT_BIN:-bin}
-t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
-fail=0
-ok() { echo "ok - $1"; }
-no() { echo "not ok - $1"; fail=1; }
-q() { sqlite3 "$t/d.db" "$1"; }
+. "$(dirname "$0")/../e2e_common.sh"
 
 "$bin/sptt-synth" --out "$t/raw" --scenes 1 --seed 5 --format both --frames 48 --quiet || no "synth"
 "$bin/sptt-ingest" scannet "$t"/raw/scannet/scans/scene* --labels "$t/raw/scannet/scannetv2-labels.combined.tsv" \

@@ -2,12 +2,7 @@
 # Smoke run of make fuzz, so the harnesses keep building: the clang build, the seed corpora and
 # every harness for 2 s over its corpus, all in a fresh temporary build folder (a developer's
 # build-fuzz/ and its grown corpora are left alone). 30 to 45 s on two cores, clang build included.
-bin=${SPTT_BIN:-bin}
-t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
-fail=0
-ok() { echo "ok - $1"; }
-no() { echo "not ok - $1"; fail=1; }
+. "$(dirname "$0")/../e2e_common.sh"
 
 if ! command -v clang > /dev/null 2>&1; then
     echo "# SKIP fuzz smoke: clang is not installed (make deps installs it)"

@@ -1,14 +1,8 @@
 #!/bin/sh
 # End-to-end checks of sptt-geometry on scenes written by sptt-synth and sptt-ingest, and on the
 # real ScanNet fixture when present.
-bin=${SPTT_BIN:-bin}
+. "$(dirname "$0")/../e2e_common.sh"
 fix=${SPTT_FIXTURES:-../shared/fixtures}
-t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
-fail=0
-ok() { echo "ok - $1"; }
-no() { echo "not ok - $1"; fail=1; }
-q() { sqlite3 "$t/d.db" "$1"; }
 
 "$bin/sptt-synth" --out "$t/raw" --scenes 2 --seed 5 --format both --frames 4 --quiet || no "synth"
 "$bin/sptt-ingest" scannet "$t/raw/scannet/scans"/* --labels "$t/raw/scannet/scannetv2-labels.combined.tsv" \

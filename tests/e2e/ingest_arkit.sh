@@ -1,12 +1,7 @@
 #!/bin/sh
 # End-to-end checks of sptt-ingest arkitscenes and mesh: ingest, skip when unchanged, one bad video
 # among good ones, an OBJ through Assimp, a PLY refused.
-bin=${SPTT_BIN:-bin}
-t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
-fail=0
-ok() { echo "ok - $1"; }
-no() { echo "not ok - $1"; fail=1; }
+. "$(dirname "$0")/../e2e_common.sh"
 
 "$bin/sptt-synth" --out "$t/raw" --scenes 3 --seed 3 --format arkitscenes --frames 12 --quiet || no "synthesise videos"
 train="$t/raw/arkitscenes/3dod/Training"

@@ -2,12 +2,7 @@
 # End-to-end checks of input that used to pass ingest and break a later stage, or to fail with an
 # unnamed error: one stray vertex far away (the top-down picture), a label table with a header and
 # no rows, an empty ARKitScenes trajectory. Refusals are one line, exit status 2, nothing written.
-bin=${SPTT_BIN:-bin}
-t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
-fail=0
-ok() { echo "ok - $1"; }
-no() { echo "not ok - $1"; fail=1; }
+. "$(dirname "$0")/../e2e_common.sh"
 
 "$bin/sptt-synth" --out "$t/raw" --scenes 1 --seed 5 --format both --frames 6 --quiet || no "synth"
 scene="$t/raw/scannet/scans/scene0700_00"

@@ -2,13 +2,8 @@
 # QA parity on the real ScanNet scene of ../shared/fixtures (a furnished bedroom-apartment):
 # VSI-Bench's category set with desk merged into table, and route questions that exist and never
 # face one of their own stops. Skipped, saying so, without the fixture.
-bin=${SPTT_BIN:-bin}
+. "$(dirname "$0")/../e2e_common.sh"
 fix=${SPTT_FIXTURES:-../shared/fixtures}
-t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
-fail=0
-ok() { echo "ok - $1"; }
-no() { echo "not ok - $1"; fail=1; }
 q() { sqlite3 "$t/r.db" "$1"; }
 
 if [ ! -f "$fix/scannet/scene0000_00/scene0000_00_vh_clean_2.ply" ]; then

@@ -4,19 +4,9 @@
 # answers do not depend on where the frames came from when the pixels are the same; bad input
 # exits 2 with one line. Prints ok / not ok. (sptt-train is an Open MPI program, whose start-up
 # allocations LeakSanitizer would report: leaks are checked for sptt-stream, not for it.)
-bin=$(cd "${SPTT_BIN:-bin}" && pwd)
-t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
-ok() { echo "ok - $1"; }
-no() { echo "not ok - $1"; }
+. "$(dirname "$0")/../e2e_common.sh"
 
-"$bin/sptt-synth" --out "$t/raw" --scenes 2 --seed 4 -q &&
-    "$bin/sptt-ingest" scannet "$t/raw/scannet/scans"/* --labels "$t/raw/scannet/scannetv2-labels.combined.tsv" --db "$t/d.db" -q &&
-    "$bin/sptt-geometry" --db "$t/d.db" -q && "$bin/sptt-annotate" --db "$t/d.db" --frames 8 -q &&
-    ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
-    "$bin/sptt-train" --db "$t/d.db" --out "$t/run" --stage qa --steps 1 --batch 1 --val-fraction 0.5 -q ||
-    { no "dataset and a trained checkpoint"; exit 1; }
-ckpt=$t/run/stage2/ckpt-00000001.safetensors
+tiny_trained_model 2 4 1 1 0.5 || { no "dataset and a trained checkpoint"; exit 1; }
 scene=$(sqlite3 "$t/d.db" "SELECT name FROM scenes ORDER BY name LIMIT 1")
 
 # --- a folder of PNGs (made by ffmpeg at the model's 8x8), two questions

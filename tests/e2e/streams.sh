@@ -6,13 +6,8 @@
 # read back, and sptt-eval's long-horizon section on a tiny checkpoint recomputed from its
 # predictions. Prints ok / not ok. (sptt-build and sptt-train are Open MPI programs, whose
 # start-up allocations LeakSanitizer would report: leaks are checked for the other tools.)
-bin=$(cd "${SPTT_BIN:-bin}" && pwd)
+. "$(dirname "$0")/../e2e_common.sh"
 export SPTT_PROGRESS=0
-t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
-ok() { echo "ok - $1"; }
-no() { echo "not ok - $1"; }
-q() { sqlite3 "$t/d.db" "$1"; }
 py=${SPTT_PYTHON:-/usr/bin/python3}
 mpi_env() { ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" "$@"; }
 

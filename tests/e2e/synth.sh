@@ -1,11 +1,6 @@
 #!/bin/sh
 # End-to-end checks of sptt-synth: determinism, both formats, argument errors.
-bin=${SPTT_BIN:-bin}
-t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
-fail=0
-ok() { echo "ok - $1"; }
-no() { echo "not ok - $1"; fail=1; }
+. "$(dirname "$0")/../e2e_common.sh"
 
 "$bin/sptt-synth" --out "$t/a" --scenes 2 --seed 7 --format both --frames 24 > "$t/a.log" 2>&1 || no "run a"
 "$bin/sptt-synth" --out "$t/b" --scenes 2 --seed 7 --format both --frames 24 --quiet > "$t/b.log" 2>&1 || no "run b"

@@ -2,15 +2,11 @@
 # End-to-end checks of sptt-train on a small synthetic dataset: the two stages end to end, data
 # parallelism (2 ranks x batch B against 1 rank x batch 2B), exact resume after SIGKILL, a
 # corrupt newest checkpoint, SIGTERM, and overfitting a handful of examples. Prints ok / not ok.
-bin=$(cd "${SPTT_BIN:-bin}" && pwd)
+. "$(dirname "$0")/../e2e_common.sh"
 # Under the sanitizers (make check): Open MPI never frees what MPI_Init allocates and unloads its
 # plugins before LeakSanitizer looks, so those reports cannot be suppressed by name. Memory errors
 # are still caught here; leaks are not checked for sptt-train.
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
-t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
-ok() { echo "ok - $1"; }
-no() { echo "not ok - $1"; }
 q() { sqlite3 "$1" "$2"; }
 # Open MPI refuses root unless told; CI runs as root. --oversubscribe: more ranks than cores.
 mpi() { mpirun --allow-run-as-root --oversubscribe -np "$@"; }
