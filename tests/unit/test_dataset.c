@@ -12,6 +12,8 @@
 #include "sptt_db.h"
 #include "sptt_schemas.h"
 
+#include "child_testutil.h"
+
 static char zDir[64];
 static char zDb[128];
 
@@ -339,7 +341,19 @@ Test(dataset, geometry_change_clears_annotations_and_annotate_checks_it)
     sptt_dataset_close(db);
 }
 
-/* Two processes creating the same new dataset at the same moment both succeed. */
+/* Two processes creating the same new dataset at the same moment both succeed. Each is this
+** binary run again (child_testutil.h), whose constructor creates the file SPTT_TEST_CHILD names. */
+__attribute__((constructor)) static void create_as_child(void)
+{
+    const char *zNew = getenv(SPTT_TEST_CHILD);
+    if( zNew==NULL ) return;
+    sqlite3 *db;
+    int rc = sptt_dataset_open(zNew, SPTT_DB_CREATE, &db);
+    if( rc ) fprintf(stderr, "%s: %s\n", zNew, sptt_errmsg());
+    sptt_dataset_close(db);
+    _exit(rc);
+}
+
 Test(dataset, concurrent_creation)
 {
     for(int trial = 0; trial < 20; trial++){
@@ -347,21 +361,10 @@ Test(dataset, concurrent_creation)
         pid_t pid[2];
         snprintf(zNew, sizeof zNew, "%s/race%d.db", zDir, trial);
         for(int k = 0; k < 2; k++){
-            pid[k] = fork();
-            cr_assert(pid[k] >= 0);
-            if( pid[k]==0 ){
-                sqlite3 *db;
-                int rc = sptt_dataset_open(zNew, SPTT_DB_CREATE, &db);
-                if( rc ) fprintf(stderr, "trial %d: %s\n", trial, sptt_errmsg());
-                sptt_dataset_close(db);
-                _exit(rc);
-            }
+            pid[k] = child_start(zNew);
+            cr_assert(pid[k] > 0);
         }
-        for(int k = 0; k < 2; k++){
-            int st;
-            cr_assert_eq(waitpid(pid[k], &st, 0), pid[k]);
-            cr_assert(WIFEXITED(st) && WEXITSTATUS(st)==0, "trial %d: process %d failed", trial, k);
-        }
+        for(int k = 0; k < 2; k++) cr_assert_eq(child_wait(pid[k]), 0, "trial %d: process %d failed", trial, k);
     }
 }
 

@@ -17,6 +17,8 @@
 #include "sptt_ckpt.h"
 #include "sptt_st_write.h"
 
+#include "child_testutil.h"
+
 static const char *const azCorpus[] = {
     "How many chairs are in the room? 3",
     "What is the distance between the table and the sofa in meters? 2.4",
@@ -695,28 +697,35 @@ Test(ckpt, prune_keeps_the_newest)
 
 /*
 ** In a child, so that a file size limit can make the write fail part-way (SIGXFSZ ignored, the
-** write returns EFBIG). The child makes its own fixture: a child must not inherit a started OpenMP
-** pool, so the parent of these forks uses no OpenMP before the last of them. Returns 0 when the
-** save returned rcWant (with a message naming the file on failure).
+** write returns EFBIG). The child is this binary run again (child_testutil.h) with the work in
+** SPTT_TEST_CHILD as "LIMIT RCWANT PATH" (LIMIT 0: none); it makes its own fixture and exits 0
+** when the save returned RCWANT, with a message naming the file on failure.
 */
-static int save_in_child(const char *zPath, rlim_t nLimit, int rcWant)
+__attribute__((constructor)) static void save_as_child(void)
 {
-    pid_t pid = fork();
-    cr_assert(pid >= 0);
-    if( pid==0 ){
-        fixture f;
-        fixture_make(&f);
-        rmdir(f.zDir);
-        signal(SIGXFSZ, SIG_IGN);
-        struct rlimit rl = { nLimit, nLimit };
-        if( nLimit != RLIM_INFINITY ) setrlimit(RLIMIT_FSIZE, &rl);
-        int rc = sptt_ckpt_save(zPath, f.m, &f.o, f.tok, &f.st);
-        int named = rc==SPTT_OK || strstr(sptt_errmsg(), zPath) != NULL;
-        _exit(rc==rcWant && named ? 0 : 1);
-    }
-    int status;
-    cr_assert_eq(waitpid(pid, &status, 0), pid);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 99;
+    const char *zWork = getenv(SPTT_TEST_CHILD);
+    unsigned long long nLimit;
+    int rcWant, at = 0;
+    if( zWork==NULL ) return;
+    if( sscanf(zWork, "%llu %d %n", &nLimit, &rcWant, &at) < 2 || at==0 ) _exit(98);
+    const char *zPath = zWork + at;
+    fixture f;
+    fixture_make(&f);
+    rmdir(f.zDir);
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit rl = { (rlim_t)nLimit, (rlim_t)nLimit };
+    if( nLimit ) setrlimit(RLIMIT_FSIZE, &rl);
+    int rc = sptt_ckpt_save(zPath, f.m, &f.o, f.tok, &f.st);
+    int named = rc==SPTT_OK || strstr(sptt_errmsg(), zPath) != NULL;
+    _exit(rc==rcWant && named ? 0 : 1);
+}
+
+/* Runs save_as_child's work with a file size limit of nLimit bytes (0: none); its exit status. */
+static int save_in_child(const char *zPath, unsigned long long nLimit, int rcWant)
+{
+    char zWork[800];
+    snprintf(zWork, sizeof zWork, "%llu %d %s", nLimit, rcWant, zPath);
+    return child_wait(child_start(zWork));
 }
 
 static int folder_is_empty(const char *zDir)
@@ -736,7 +745,7 @@ Test(ckpt, a_failed_write_leaves_no_file_and_the_old_one_intact)
     cr_assert(folder_is_empty(zDir), "a temporary file was left behind");
 
     /* over an existing checkpoint: it stays, byte for byte */
-    cr_assert_eq(save_in_child(zPath, RLIM_INFINITY, SPTT_OK), 0);
+    cr_assert_eq(save_in_child(zPath, 0, SPTT_OK), 0);
     size_t n0, n1;
     uint8_t *p0 = slurp(zPath, &n0);
     cr_assert_gt(n0, 64 * 1024);
