@@ -9,6 +9,27 @@
 
 #include <omp.h>
 
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+/* model_avx512.c: the same steps compiled for AVX-512 */
+void kmodel_forward_step_avx512(kmodel *m, kstep st);
+void kmodel_backward_step_avx512(kmodel *m, kstep st);
+
+/* The steps to run: the AVX-512 build where the CPU has the instructions it was compiled for.
+** SPTT_MODEL_BASELINE=1 in the environment runs the baseline build anyway, to measure against it
+** or to reproduce a baseline machine's float results. */
+static void (*step_fn(int backward))(kmodel *, kstep)
+{
+    int have = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+               __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+               __builtin_cpu_supports("fma");
+    const char *z = getenv("SPTT_MODEL_BASELINE");
+    if( have && !(z && z[0]=='1') ) return backward ? kmodel_backward_step_avx512 : kmodel_forward_step_avx512;
+    return backward ? kmodel_backward_step : kmodel_forward_step;
+}
+#else
+static void (*step_fn(int backward))(kmodel *, kstep) { return backward ? kmodel_backward_step : kmodel_forward_step; }
+#endif
+
 int sptt_model_create(const sptt_config *cfg, uint64_t seed, sptt_model **ppModel)
 {
     *ppModel = NULL;
@@ -80,10 +101,10 @@ static int step_bucket(const kmodel *k, kstep st)
 static void run_steps(sptt_model *m, const kstep *aStep, int nStep, int backward)
 {
     kmodel *k = m->k;
+    void (*xStep)(kmodel *, kstep) = step_fn(backward);
     double t0 = sptt_now();
     for(int i = 0; i < nStep; i++){
-        if( backward ) kmodel_backward_step(k, aStep[i]);
-        else kmodel_forward_step(k, aStep[i]);
+        xStep(k, aStep[i]);
         double t1 = sptt_now();
         m->stats.seconds[step_bucket(k, aStep[i])] += t1 - t0;
         if( aStep[i].layer >= 0 ) m->stats.layer_seconds[k->P.L[aStep[i].layer].kind] += t1 - t0;

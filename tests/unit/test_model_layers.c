@@ -186,7 +186,8 @@ static double att_loss(void *p)
     return dotr(c->out, c->G, (size_t)c->T * c->NH * c->D);
 }
 
-static void attention_case(int T, int W)
+// withParts: the backward's dq as the key blocks' shares (attention_dq_parts), else the query pass
+static void attention_case(int T, int W, int withParts)
 {
     sptt_rng r;
     sptt_rng_seed(&r, 6 + (uint64_t)W);
@@ -197,6 +198,9 @@ static void attention_case(int T, int W)
     c.out = rnd((size_t)T * QD, 0, &r); c.lse = rnd((size_t)T * 4, 0, &r); c.G = rnd((size_t)T * QD, 1, &r);
     c.S = rnd(3 * attention_scratch(T, W), 0, &r);
     REAL *dS = rnd(3 * attention_scratch(T, W), 0, &r);
+    size_t nPart = attention_dq_parts(T, 4, 4, W);
+    cr_assert(!withParts || nPart > 0, "T=%d W=%d: no dq shares at this size", T, W);
+    REAL *parts = withParts ? rnd(nPart, 0, &r) : NULL;
     att_loss(&c);
     // naive reference: query i sees keys max(0, i-W+1) .. i of its KV head
     double worst = 0;
@@ -217,12 +221,12 @@ static void attention_case(int T, int W)
     }
     cr_expect_lt(worst, 1e-12, "T=%d W=%d: forward differs from the naive reference by %g", T, W, worst);
     REAL *dq = rnd((size_t)T * QD, 0, &r), *dk = rnd((size_t)T * KD, 0, &r), *dv = rnd((size_t)T * KD, 0, &r);
-    attention_backward(dq, dk, dv, c.G, c.q, c.k, c.v, c.out, c.lse, T, 4, 2, 4, W, c.S, dS, 3);
+    attention_backward(dq, dk, dv, c.G, c.q, c.k, c.v, c.out, c.lse, T, 4, 2, 4, W, c.S, dS, parts, 3);
     // the same sums in the same order on one thread: bit-identical
     REAL *dq1 = rnd((size_t)T * QD, 0, &r), *dk1 = rnd((size_t)T * KD, 0, &r), *dv1 = rnd((size_t)T * KD, 0, &r);
     REAL *out1 = rnd((size_t)T * QD, 0, &r), *lse1 = rnd((size_t)T * 4, 0, &r);
     attention_forward(out1, lse1, c.q, c.k, c.v, T, 4, 2, 4, W, c.S, 1);
-    attention_backward(dq1, dk1, dv1, c.G, c.q, c.k, c.v, c.out, c.lse, T, 4, 2, 4, W, c.S, dS, 1);
+    attention_backward(dq1, dk1, dv1, c.G, c.q, c.k, c.v, c.out, c.lse, T, 4, 2, 4, W, c.S, dS, parts, 1);
     cr_expect(memcmp(out1, c.out, sizeof(REAL) * (size_t)T * QD) == 0, "T=%d W=%d: out depends on the thread count", T, W);
     cr_expect(memcmp(lse1, c.lse, sizeof(REAL) * (size_t)T * 4) == 0, "T=%d W=%d: lse depends on the thread count", T, W);
     cr_expect(memcmp(dq1, dq, sizeof(REAL) * (size_t)T * QD) == 0, "T=%d W=%d: dq depends on the thread count", T, W);
@@ -236,14 +240,17 @@ static void attention_case(int T, int W)
     cr_expect_lt(ek, TOL, "T=%d W=%d dk %g", T, W, ek);
     cr_expect_lt(ev, TOL, "T=%d W=%d dv %g", T, W, ev);
     free(c.q); free(c.k); free(c.v); free(c.out); free(c.lse); free(c.G); free(c.S); free(dS);
-    free(dq); free(dk); free(dv);
+    free(dq); free(dk); free(dv); free(parts);
 }
 
 Test(layers, attention_window_and_full_against_naive_and_fd)
 {
-    attention_case(70, 9);     // window; 70 > one query block, so blocks meet the window edge
-    attention_case(70, 70);    // full causal
-    attention_case(5, 1);      // a window of one key: each token sees only itself
+    for(int withParts = 0; withParts < 2; withParts++){
+        attention_case(70, 9, withParts);     // window; 70 > one query block, so blocks meet the window edge
+        attention_case(70, 70, withParts);    // full causal
+        attention_case(5, 1, withParts);      // a window of one key: each token sees only itself
+        attention_case(140, 30, withParts);   // three key blocks; rows take their shares from one or two
+    }
 }
 
 // ----------------------------------------------------------------------------
