@@ -113,19 +113,28 @@ struct sptt_cuda_model {
     sptt_stats stats;
     void (*xHook)(void *, int);
     void *pHookCtx;
-    int tf32;
+    int math;                   /* SPTT_CUDA_MATH_*: the products' compute type */
     void *blasWs;               /* cuBLAS workspace, set once so that capture never allocates */
     /* the TTT chunk loops' graphs: slot 2 l + (0 forward, 1 backward), valid for the layout key */
     int useGraphs;
     cudaGraphExec_t *aGraph;
     float *gArena;
-    int gT, gNv, gTf32;
+    int gT, gNv, gMath;
     int nCaptured, nReplayed;
     int flash;                  /* attention by the fused kernels (cuda_flash.cuh), not the strips */
 };
 
 // ----------------------------------------------------------------------------
 // cuBLAS, row-major
+
+/* The products' compute type per math mode: fp32 is plain sgemm (no tensor cores); TF32 and
+** bf16 let cuBLAS round the fp32 operands to that format inside the product (the data stay
+** fp32 in memory) and accumulate in fp32. */
+static cublasComputeType_t math_compute(int math)
+{
+    return math == SPTT_CUDA_MATH_BF16 ? CUBLAS_COMPUTE_32F_FAST_16BF
+         : math == SPTT_CUDA_MATH_TF32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+}
 
 static void gemm(sptt_cuda_model *m, int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
                  const float *B, int ldb, float beta, float *C, int ldc)
@@ -135,16 +144,26 @@ static void gemm(sptt_cuda_model *m, int ta, int tb, int M, int N, int K, float 
         assert(beta == 1.0f);   // only the empty label set gets here, accumulating nothing
         return;
     }
-    cublasSgemm(m->blas, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, N, M, K, &alpha, B, ldb, A,
-                lda, &beta, C, ldc);
+    cublasOperation_t oa = ta ? CUBLAS_OP_T : CUBLAS_OP_N, ob = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
+    if( m->math == SPTT_CUDA_MATH_FP32 ){
+        cublasSgemm(m->blas, ob, oa, N, M, K, &alpha, B, ldb, A, lda, &beta, C, ldc);
+        return;
+    }
+    cublasGemmEx(m->blas, ob, oa, N, M, K, &alpha, B, CUDA_R_32F, ldb, A, CUDA_R_32F, lda, &beta, C, CUDA_R_32F, ldc,
+                 math_compute(m->math), CUBLAS_GEMM_DEFAULT);
 }
 
 static void gemmB(sptt_cuda_model *m, int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
                   long sA, const float *B, int ldb, long sB, float beta, float *C, int ldc, long sC, int batch)
 {
     if( M <= 0 || N <= 0 || K <= 0 || batch <= 0 ) return;
-    cublasSgemmStridedBatched(m->blas, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, N, M, K, &alpha,
-                              B, ldb, sB, A, lda, sA, &beta, C, ldc, sC, batch);
+    cublasOperation_t oa = ta ? CUBLAS_OP_T : CUBLAS_OP_N, ob = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
+    if( m->math == SPTT_CUDA_MATH_FP32 ){
+        cublasSgemmStridedBatched(m->blas, ob, oa, N, M, K, &alpha, B, ldb, sB, A, lda, sA, &beta, C, ldc, sC, batch);
+        return;
+    }
+    cublasGemmStridedBatchedEx(m->blas, ob, oa, N, M, K, &alpha, B, CUDA_R_32F, ldb, sB, A, CUDA_R_32F, lda, sA, &beta,
+                               C, CUDA_R_32F, ldc, sC, batch, math_compute(m->math), CUBLAS_GEMM_DEFAULT);
 }
 
 // ----------------------------------------------------------------------------
@@ -163,12 +182,12 @@ static void graphs_drop(sptt_cuda_model *m)
 static int graph_replay(sptt_cuda_model *m, int slot)
 {
     if( !m->useGraphs ) return 0;
-    if( m->gArena != m->arena || m->gT != m->T || m->gNv != m->Nv || m->gTf32 != m->tf32 ){
+    if( m->gArena != m->arena || m->gT != m->T || m->gNv != m->Nv || m->gMath != m->math ){
         graphs_drop(m);
         m->gArena = m->arena;
         m->gT = m->T;
         m->gNv = m->Nv;
-        m->gTf32 = m->tf32;
+        m->gMath = m->math;
     }
     if( !m->aGraph[slot] ) return 0;
     if( cudaGraphLaunch(m->aGraph[slot], cudaStreamPerThread) != cudaSuccess ){
@@ -873,10 +892,21 @@ extern "C" void sptt_cuda_model_free(sptt_cuda_model *m)
     free(m);
 }
 
+extern "C" void sptt_cuda_set_math(sptt_cuda_model *m, int math)
+{
+    m->math = math == SPTT_CUDA_MATH_TF32 || math == SPTT_CUDA_MATH_BF16 ? math : SPTT_CUDA_MATH_FP32;
+}
+extern "C" int sptt_cuda_get_math(const sptt_cuda_model *m) { return m->math; }
+/* on: that mode; off: fp32 if that mode was on (the other fast mode stays) */
 extern "C" void sptt_cuda_set_tf32(sptt_cuda_model *m, int on)
 {
-    m->tf32 = on != 0;
-    cublasSetMathMode(m->blas, on ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH);
+    if( on ) m->math = SPTT_CUDA_MATH_TF32;
+    else if( m->math == SPTT_CUDA_MATH_TF32 ) m->math = SPTT_CUDA_MATH_FP32;
+}
+extern "C" void sptt_cuda_set_bf16(sptt_cuda_model *m, int on)
+{
+    if( on ) m->math = SPTT_CUDA_MATH_BF16;
+    else if( m->math == SPTT_CUDA_MATH_BF16 ) m->math = SPTT_CUDA_MATH_FP32;
 }
 
 extern "C" void sptt_cuda_set_graphs(sptt_cuda_model *m, int on)
@@ -931,8 +961,10 @@ extern "C" int sptt_cuda_model_create(const sptt_model *h, sptt_cuda_model **ppM
             goto fail;
         }
         if( (rc = bind(h, c, m->params, &m->P)) || (rc = bind(h, c, m->grads, &m->G)) ) goto fail;
-        const char *zTf = getenv("SPTT_CUDA_TF32");
+        // cuBLAS's own math mode stays the default: each call names its compute type
+        const char *zTf = getenv("SPTT_CUDA_TF32"), *zBf = getenv("SPTT_CUDA_BF16");
         sptt_cuda_set_tf32(m, zTf && zTf[0] == '1');
+        sptt_cuda_set_bf16(m, zBf && zBf[0] == '1');
         const char *zGr = getenv("SPTT_CUDA_GRAPHS");
         m->useGraphs = !(zGr && zGr[0] == '0');
         const char *zFl = getenv("SPTT_CUDA_FLASH");

@@ -15,6 +15,11 @@
 ** no longer within float32 noise of the CPU model: test_cuda_model checks it against the fp32
 ** bound scaled from u = 2^-24 to TF32's unit roundoff 2^-11. Off by default; SPTT_CUDA_TF32=1
 ** switches it on at creation, and sptt-train --tf32 / bench_cuda_model --tf32 ask for it.
+**
+** bf16: sptt_cuda_set_bf16(m, 1) lets cuBLAS round the product inputs to bfloat16 (8 bits of
+** mantissa) on the tensor cores, again with fp32 storage and fp32 accumulation; unit roundoff
+** 2^-8, so test_cuda_model's bound is the fp32 one scaled by 2^16. SPTT_CUDA_BF16=1 at creation,
+** sptt-train --bf16 / bench_cuda_model --bf16. One math mode at a time: the last one set wins.
 */
 #ifndef SPTT_CUDA_H
 #define SPTT_CUDA_H
@@ -40,7 +45,14 @@ int sptt_cuda_set_device(int dev);
 ** gradients zero. */
 int sptt_cuda_model_create(const sptt_model *h, sptt_cuda_model **ppModel);
 void sptt_cuda_model_free(sptt_cuda_model *m);
+/* The products' math mode: SPTT_CUDA_MATH_FP32 (plain fp32, the default), _TF32 or _BF16 (tensor
+** cores on inputs rounded to that format; fp32 storage and sums). set_tf32 / set_bf16 (m, 1)
+** select that mode, (m, 0) goes back to fp32 if that mode was the one on. */
+enum { SPTT_CUDA_MATH_FP32 = 0, SPTT_CUDA_MATH_TF32 = 1, SPTT_CUDA_MATH_BF16 = 2 };
+void sptt_cuda_set_math(sptt_cuda_model *m, int math);
+int sptt_cuda_get_math(const sptt_cuda_model *m);
 void sptt_cuda_set_tf32(sptt_cuda_model *m, int on);
+void sptt_cuda_set_bf16(sptt_cuda_model *m, int on);
 
 /* CUDA Graphs for the TTT chunk loops (on by default; SPTT_CUDA_GRAPHS=0 at creation turns them
 ** off): off replays nothing and launches every kernel. Results are the same either way. */
@@ -83,8 +95,8 @@ const sptt_stats *sptt_cuda_stats(const sptt_cuda_model *m);
 void sptt_cuda_reset_stats(sptt_cuda_model *m);
 int sptt_cuda_synchronize(void);
 
-/* Measured sgemm rate (FLOP/s) of an n x n x n product, best of reps, with the current math mode
-** of m (TF32 or not). */
+/* Measured rate (FLOP/s) of an n x n x n product, best of reps, in the current math mode of m
+** (fp32, TF32 or bf16 compute on fp32 operands). */
 double sptt_cuda_sgemm_flops(sptt_cuda_model *m, int n, int reps);
 
 #ifdef __cplusplus

@@ -32,10 +32,10 @@ if [ $rc != 0 ] && [ $rc != 1 ] && [ -x /usr/local/cuda/bin/compute-sanitizer ];
     SPTT_CUDA_CASE=1 timeout 60 /usr/local/cuda/bin/compute-sanitizer --print-limit 5 ./test_cuda_model 2>&1 | head -60
 fi
 
-grep -E "^# tf32" "$O/test.txt"
+grep -E "^# (fp32|tf32|bf16)" "$O/test.txt"
 echo "== test_cuda_model with the fused attention (SPTT_CUDA_FLASH=1)"
 SPTT_CUDA_FLASH=1 timeout 100 ./test_cuda_model > "$O/test_flash.txt" 2>&1; echo "rc=$?" >> "$O/test_flash.txt"
-grep -E "^ok|^not ok|^PASS|^FAIL|FAIL$|^# tf32|rc=|rror" "$O/test_flash.txt" | head -60
+grep -E "^ok|^not ok|^PASS|^FAIL|FAIL$|^# (tf32|bf16)|rc=|rror" "$O/test_flash.txt" | head -60
 
 echo "== dump-step on the GPU, checked by the twin"
 timeout 30 ./sptt-train --dump-step "$O/gpu.st" --device cuda 2>&1 | tail -2
