@@ -100,10 +100,15 @@ struct sptt_cuda_model {
     float *dx, *dxn, *dq, *dk, *dv, *ds, *dhn, *dfa, *dfgu, *dqr, *dkr, *dlog, *xrows, *attS, *attdS, *attD, *tttS;
     /* device integers: tokens, targets, vid, lab, rows, label targets (T each), isvid (T bytes) */
     int32_t *dTok, *dTgt, *dVid, *dLab, *dRows, *dTg;
+    /* the embedding's backward without atomics: positions sorted by token (ord), each token's
+    ** run [seg[u], seg[u+1]) and its id (utok), nUtok tokens */
+    int32_t *dOrd, *dSeg, *dUtok;
+    int nUtok;
     uint8_t *dIsvid;
     int intCap;
     /* host copies */
-    int32_t *hPos, *hVid, *hLab, *hRows, *hTg;
+    int32_t *hPos, *hVid, *hLab, *hRows, *hTg, *hOrd, *hSeg, *hUtok;
+    int64_t *hKey;
     uint8_t *hIsvid;
     float *hCos, *hSin, *hPatch, *hLoss;
     int hostCap;
@@ -115,6 +120,8 @@ struct sptt_cuda_model {
     void *pHookCtx;
     int math;                   /* SPTT_CUDA_MATH_*: the products' compute type */
     void *blasWs;               /* cuBLAS workspace, set once so that capture never allocates */
+    float *colPart;             /* the column sums' partial sums, colCap floats */
+    size_t colCap;
     /* the TTT chunk loops' graphs: slot 2 l + (0 forward, 1 backward), valid for the layout key */
     int useGraphs;
     cudaGraphExec_t *aGraph;
@@ -251,12 +258,22 @@ static void linear_fwd(sptt_cuda_model *m, float *out, const float *inp, const f
     if( b ) k_bias<<<nblk((long)T * OC), NT>>>(out, b, T, OC);
 }
 
+/* out[c] += sum_r a[r,c] (b ? b[r,c] : 1) (rs ? rs[r] : 1) over R rows of width n, in a fixed order */
+static void colsum(sptt_cuda_model *m, float *out, const float *a, const float *b, const float *rs, long R, int n)
+{
+    long per = 0;
+    int np = colsum_parts(R, &per);
+    assert((size_t)np * n <= m->colCap);
+    k_colsum_part<<<dim3((unsigned)((n + 31) / 32), (unsigned)(np / 8)), NT>>>(m->colPart, a, b, rs, R, n, per);
+    k_colsum_fin<<<nblk(n), NT>>>(out, m->colPart, np, n);
+}
+
 static void linear_bwd(sptt_cuda_model *m, float *dinp, float *dw, float *db, const float *dout, const float *inp,
                        const float *w, int T, int IC, int OC)
 {
     if( dinp ) gemm(m, 0, 0, T, IC, OC, 1, dout, OC, w, IC, 1, dinp, IC);
     gemm(m, 1, 0, OC, IC, T, 1, dout, OC, inp, IC, 1, dw, IC);
-    if( db ) k_colsum<<<colgrid(T, OC), NT>>>(db, dout, T, OC);
+    if( db ) colsum(m, db, dout, NULL, NULL, T, OC);
 }
 
 static void rmsnorm_fwd(float *out, float *rstd, const float *x, const float *g, long R, int n, float eps)
@@ -265,11 +282,11 @@ static void rmsnorm_fwd(float *out, float *rstd, const float *x, const float *g,
 }
 
 /* dx += ..., dg += ... */
-static void rmsnorm_bwd(float *dx, float *dg, const float *dout, const float *x, const float *g, const float *rstd,
-                        long R, int n)
+static void rmsnorm_bwd(sptt_cuda_model *m, float *dx, float *dg, const float *dout, const float *x, const float *g,
+                        const float *rstd, long R, int n)
 {
     k_rmsnorm_bwd<<<wblk(R), NT>>>(dx, dout, x, g, rstd, R, n);
-    k_colsum_prod<<<colgrid(R, n), NT>>>(dg, dout, x, rstd, R, n);
+    colsum(m, dg, dout, x, rstd, R, n);
 }
 
 static void zero(float *p, size_t n) { if( n ) cudaMemsetAsync(p, 0, sizeof(float) * n); }
@@ -627,7 +644,7 @@ static void ttt_bwd(sptt_cuda_model *m, int l, const gttt *g, float *dxn, float 
 
     k_ttt_out_bwd<<<wblk(TH), NT>>>(dzs, t1, dy, a->O, a->ornd, p->norm, a->gate, a->zs, TH, d);
     zero(dO, (size_t)TC);
-    rmsnorm_bwd(dO, g->norm, t1, a->O, p->norm, a->ornd, TH, d);
+    rmsnorm_bwd(m, dO, g->norm, t1, a->O, p->norm, a->ornd, TH, d);
 
     zero(dQ, 3 * (size_t)TC);
     zero(deta, 4 * (size_t)TH);
@@ -673,12 +690,12 @@ static void ttt_bwd(sptt_cuda_model *m, int l, const gttt *g, float *dxn, float 
 
     // scale and offset, then the KV expansion
     k_affine_bwd_x<<<nblk(TC), NT>>>(dqh, dQ, p->q_scale, T, C);
-    k_colsum_prod<<<colgrid(T, C), NT>>>(g->q_scale, dQ, qh, NULL, T, C);
-    k_colsum<<<colgrid(T, C), NT>>>(g->q_off, dQ, T, C);
+    colsum(m, g->q_scale, dQ, qh, NULL, T, C);
+    colsum(m, g->q_off, dQ, NULL, NULL, T, C);
     zero(t1, (size_t)TC);
     k_affine_bwd_x<<<nblk(TC), NT>>>(t1, dK, p->k_scale, T, C);
-    k_colsum_prod<<<colgrid(T, C), NT>>>(g->k_scale, dK, a->kt, NULL, T, C);
-    k_colsum<<<colgrid(T, C), NT>>>(g->k_off, dK, T, C);
+    colsum(m, g->k_scale, dK, a->kt, NULL, T, C);
+    colsum(m, g->k_off, dK, NULL, NULL, T, C);
     long tk = (long)T * x->KV * x->D;
     k_repeat_kv_bwd<<<nblk(tk), NT>>>(dkh, t1, T, x->NH, x->KV, x->D);
     k_repeat_kv_bwd<<<nblk(tk), NT>>>(dv, t3, T, x->NH, x->KV, x->D);
@@ -871,6 +888,7 @@ extern "C" void sptt_cuda_model_free(sptt_cuda_model *m)
     free(m->aGraph);
     if( m->blas ) cublasDestroy(m->blas);
     cudaFree(m->blasWs);
+    cudaFree(m->colPart);
     cudaFree(m->params);
     cudaFree(m->grads);
     cudaFree(m->arena);
@@ -889,6 +907,10 @@ extern "C" void sptt_cuda_model_free(sptt_cuda_model *m)
     free(m->hSin);
     free(m->hPatch);
     free(m->hLoss);
+    free(m->hOrd);
+    free(m->hSeg);
+    free(m->hUtok);
+    free(m->hKey);
     free(m);
 }
 
@@ -961,6 +983,16 @@ extern "C" int sptt_cuda_model_create(const sptt_model *h, sptt_cuda_model **ppM
             goto fail;
         }
         if( (rc = bind(h, c, m->params, &m->P)) || (rc = bind(h, c, m->grads, &m->G)) ) goto fail;
+        // the widest column sum: the hidden size, a head, a fast head or the TTT gates (3 per fast head)
+        int nw = c->hidden;
+        if( c->head_dim > nw ) nw = c->head_dim;
+        if( 3 * c->ttt_heads > nw ) nw = 3 * c->ttt_heads;
+        if( c->use_ttt && sptt_ttt_dim(c) > nw ) nw = sptt_ttt_dim(c);
+        m->colCap = (size_t)COLS_PARTS * nw;
+        if( cudaMalloc((void **)&m->colPart, sizeof(float) * m->colCap) != cudaSuccess ){
+            rc = sptt_fail(SPTT_ENOMEM, "cuda: cannot allocate the column sums' scratch");
+            goto fail;
+        }
         // cuBLAS's own math mode stays the default: each call names its compute type
         const char *zTf = getenv("SPTT_CUDA_TF32"), *zBf = getenv("SPTT_CUDA_BF16");
         sptt_cuda_set_tf32(m, zTf && zTf[0] == '1');
@@ -1026,7 +1058,11 @@ static int grow_host(sptt_cuda_model *m, int T, int half)
 {
     if( T <= m->hostCap ) return SPTT_OK;
     free(m->hPos); free(m->hVid); free(m->hLab); free(m->hRows); free(m->hTg); free(m->hIsvid);
-    free(m->hCos); free(m->hSin); free(m->hLoss);
+    free(m->hCos); free(m->hSin); free(m->hLoss); free(m->hOrd); free(m->hSeg); free(m->hUtok); free(m->hKey);
+    m->hOrd = (int32_t *)malloc(sizeof(int32_t) * (size_t)T);
+    m->hSeg = (int32_t *)malloc(sizeof(int32_t) * ((size_t)T + 1));
+    m->hUtok = (int32_t *)malloc(sizeof(int32_t) * (size_t)T);
+    m->hKey = (int64_t *)malloc(sizeof(int64_t) * (size_t)T);
     m->hPos = (int32_t *)malloc(sizeof(int32_t) * 3 * (size_t)T);
     m->hVid = (int32_t *)malloc(sizeof(int32_t) * (size_t)T);
     m->hLab = (int32_t *)malloc(sizeof(int32_t) * (size_t)T);
@@ -1037,20 +1073,24 @@ static int grow_host(sptt_cuda_model *m, int T, int half)
     m->hSin = (float *)malloc(sizeof(float) * (size_t)T * half);
     m->hLoss = (float *)malloc(sizeof(float) * (size_t)T);
     m->hostCap = 0;
-    if( !m->hPos || !m->hVid || !m->hLab || !m->hRows || !m->hTg || !m->hIsvid || !m->hCos || !m->hSin || !m->hLoss ){
+    if( !m->hPos || !m->hVid || !m->hLab || !m->hRows || !m->hTg || !m->hIsvid || !m->hCos || !m->hSin || !m->hLoss ||
+        !m->hOrd || !m->hSeg || !m->hUtok || !m->hKey ){
         return SPTT_ENOMEM;
     }
     cudaFree(m->dTok);
     cudaFree(m->dIsvid);
     m->dTok = NULL;
     m->dIsvid = NULL;
-    CU(cudaMalloc((void **)&m->dTok, sizeof(int32_t) * 6 * (size_t)T));
+    CU(cudaMalloc((void **)&m->dTok, sizeof(int32_t) * (9 * (size_t)T + 1)));
     CU(cudaMalloc((void **)&m->dIsvid, (size_t)T));
     m->dTgt = m->dTok + T;
     m->dVid = m->dTgt + T;
     m->dLab = m->dVid + T;
     m->dRows = m->dLab + T;
     m->dTg = m->dRows + T;
+    m->dOrd = m->dTg + T;
+    m->dUtok = m->dOrd + T;
+    m->dSeg = m->dUtok + T;
     m->hostCap = T;
     return SPTT_OK;
 }
@@ -1088,6 +1128,31 @@ static void patch_gather_host(float *patches, const float *pixels, int G0, int G
     }
 }
 
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The embedding backward's runs (hOrd, hSeg, hUtok, nUtok): the positions of each token other
+** than the patch token, ascending, tokens in ascending order. */
+static void embed_runs(sptt_cuda_model *m, const int32_t *tok, int T)
+{
+    int n = 0;
+    for(int t = 0; t < T; t++) if( tok[t] != SPTT_TOK_PATCH ) m->hKey[n++] = (int64_t)tok[t] * T + t;
+    qsort(m->hKey, (size_t)n, sizeof(int64_t), cmp_i64);
+    m->nUtok = 0;
+    for(int j = 0; j < n; j++){
+        int32_t tk = (int32_t)(m->hKey[j] / T);
+        m->hOrd[j] = (int32_t)(m->hKey[j] % T);
+        if( j == 0 || tk != m->hUtok[m->nUtok - 1] ){
+            m->hUtok[m->nUtok] = tk;
+            m->hSeg[m->nUtok++] = j;
+        }
+    }
+    m->hSeg[m->nUtok] = n;
+}
+
 static int forward_begin(sptt_cuda_model *m, const sptt_sample *s, int flags)
 {
     const sptt_config *c = &m->cfg;
@@ -1121,6 +1186,7 @@ static int forward_begin(sptt_cuda_model *m, const sptt_sample *s, int flags)
         m->nRows = m->nLab;
     }
     for(int r = 0; r < m->nLab; r++) m->hTg[r] = s->targets[m->hLab[r]];
+    embed_runs(m, s->tokens, T);
     rope_table_host(m->hCos, m->hSin, m->hPos, T, half, c->rope_sections, c->rope_theta);
 
     garena a = { NULL, 0 };
@@ -1147,6 +1213,9 @@ static int forward_begin(sptt_cuda_model *m, const sptt_sample *s, int flags)
     CU(cudaMemcpy(m->dLab, m->hLab, TB, cudaMemcpyHostToDevice));
     CU(cudaMemcpy(m->dRows, m->hRows, TB, cudaMemcpyHostToDevice));
     CU(cudaMemcpy(m->dTg, m->hTg, TB, cudaMemcpyHostToDevice));
+    CU(cudaMemcpy(m->dOrd, m->hOrd, TB, cudaMemcpyHostToDevice));
+    CU(cudaMemcpy(m->dUtok, m->hUtok, TB, cudaMemcpyHostToDevice));
+    CU(cudaMemcpy(m->dSeg, m->hSeg, TB + sizeof(int32_t), cudaMemcpyHostToDevice));
     CU(cudaMemcpy(m->dIsvid, m->hIsvid, (size_t)T, cudaMemcpyHostToDevice));
     CU(cudaMemcpy(m->cosT, m->hCos, sizeof(float) * (size_t)T * half, cudaMemcpyHostToDevice));
     CU(cudaMemcpy(m->sinT, m->hSin, sizeof(float) * (size_t)T * half, cudaMemcpyHostToDevice));
@@ -1262,7 +1331,7 @@ static void head_bwd(sptt_cuda_model *m)
     zero(m->ds, TC);
     if( nL ) k_scatter_rows<<<nblk((long)nL * C), NT>>>(m->ds, m->dq, m->dLab, nL, C);
     zero(m->dx, TC);
-    rmsnorm_bwd(m->dx, m->G.lnf, m->ds, m->xL, m->P.lnf, m->rstdf, T, C);
+    rmsnorm_bwd(m, m->dx, m->G.lnf, m->ds, m->xL, m->P.lnf, m->rstdf, T, C);
 }
 
 static void block_bwd(sptt_cuda_model *m, int phase, int l)
@@ -1282,7 +1351,7 @@ static void block_bwd(sptt_cuda_model *m, int phase, int l)
         k_swiglu_bwd<<<nblk((long)T * F), NT>>>(m->dfgu, m->dfa, A->fgu, T, F);
         zero(m->dhn, TC);
         linear_bwd(m, m->dhn, G->wg, NULL, m->dfgu, A->hn, L->wg, T, C, 2 * F);
-        rmsnorm_bwd(dx, G->ln2, m->dhn, A->h, L->ln2, A->rstd2, T, C);
+        rmsnorm_bwd(m, dx, G->ln2, m->dhn, A->h, L->ln2, A->rstd2, T, C);
         break;
     case KSTEP_OUT:
         zero(m->ds, TC);
@@ -1311,12 +1380,12 @@ static void block_bwd(sptt_cuda_model *m, int phase, int l)
     case KSTEP_QKV:
         zero(m->dq, TC);
         zero(m->dk, (size_t)T * KVD);
-        rmsnorm_bwd(m->dq, G->qnorm, m->dqr, A->q, L->qnorm, A->rstdq, (long)T * NH, D);
-        rmsnorm_bwd(m->dk, G->knorm, m->dkr, A->k, L->knorm, A->rstdk, (long)T * KV, D);
+        rmsnorm_bwd(m, m->dq, G->qnorm, m->dqr, A->q, L->qnorm, A->rstdq, (long)T * NH, D);
+        rmsnorm_bwd(m, m->dk, G->knorm, m->dkr, A->k, L->knorm, A->rstdk, (long)T * KV, D);
         linear_bwd(m, m->dxn, G->wq, NULL, m->dq, A->xn1, L->wq, T, C, C);
         linear_bwd(m, m->dxn, G->wk, NULL, m->dk, A->xn1, L->wk, T, C, KVD);
         linear_bwd(m, m->dxn, G->wv, NULL, m->dv, A->xn1, L->wv, T, C, KVD);
-        rmsnorm_bwd(dx, G->ln1, m->dxn, A->x, L->ln1, A->rstd1, T, C);
+        rmsnorm_bwd(m, dx, G->ln1, m->dxn, A->x, L->ln1, A->rstd1, T, C);
         break;
     default:
         assert(0);
@@ -1326,8 +1395,8 @@ static void block_bwd(sptt_cuda_model *m, int phase, int l)
 static void embed_bwd(sptt_cuda_model *m)
 {
     const sptt_config *c = &m->cfg;
-    int T = m->T, C = c->hidden;
-    k_embed_bwd<<<nblk((long)T * C), NT>>>(m->G.wte, m->dx, m->dTok, T, C, SPTT_TOK_PATCH);
+    int C = c->hidden;
+    if( m->nUtok ) k_embed_bwd<<<dim3((unsigned)m->nUtok, nblk(C)), NT>>>(m->G.wte, m->dx, m->dOrd, m->dSeg, m->dUtok, C);
     if( m->Nv ){
         int K = 6 * c->patch * c->patch;
         k_gather_rows<<<nblk((long)m->Nv * C), NT>>>(m->dq, m->dx, m->dVid, m->Nv, C);

@@ -4,7 +4,8 @@
 # TF32), the same with the fused attention (SPTT_CUDA_FLASH=1), --dump-step on the GPU checked by
 # the PyTorch twin, bench_cuda_model and the twin's bench on the same GPU (fp32 and TF32) with
 # the table of the two side by side (CUDA tokens/s over the twin's, per precision), and last
-# sptt-train on the GPU against the CPU (1 rank, 2 ranks sharing the GPU, --tf32).
+# sptt-train on the GPU against the CPU (1 rank, 2 ranks sharing the GPU, --tf32, --bf16), and
+# last a GPU training run killed with SIGKILL and resumed, against the uninterrupted run.
 #
 # Run from the folder tests/cuda/devkit.sh makes (after make and make cuda): the three CUDA
 # binaries, their non-system shared libraries packed, python/sptt_twin and a small dataset.
@@ -24,7 +25,7 @@ worst() { [ -s "$1" ] && [ -s "$2" ] || { printf "n/a"; return; }; paste "$1" "$
 
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
 echo "== test_cuda_model"
-timeout 100 ./test_cuda_model -v > "$O/test.txt" 2>&1; rc=$?
+timeout 240 ./test_cuda_model -v > "$O/test.txt" 2>&1; rc=$?
 echo "rc=$rc" >> "$O/test.txt"
 grep -E "^#|^ok|^not ok|^PASS|^FAIL|FAIL$|over the|loss cpu|^  loss|^  logits|rc=|rror" "$O/test.txt" | head -150
 if [ $rc != 0 ] && [ $rc != 1 ] && [ -x /usr/local/cuda/bin/compute-sanitizer ]; then
@@ -34,7 +35,7 @@ fi
 
 grep -E "^# (fp32|tf32|bf16)" "$O/test.txt"
 echo "== test_cuda_model with the fused attention (SPTT_CUDA_FLASH=1)"
-SPTT_CUDA_FLASH=1 timeout 100 ./test_cuda_model > "$O/test_flash.txt" 2>&1; echo "rc=$?" >> "$O/test_flash.txt"
+SPTT_CUDA_FLASH=1 timeout 200 ./test_cuda_model > "$O/test_flash.txt" 2>&1; echo "rc=$?" >> "$O/test_flash.txt"
 grep -E "^ok|^not ok|^PASS|^FAIL|FAIL$|^# (tf32|bf16)|rc=|rror" "$O/test_flash.txt" | head -60
 
 echo "== dump-step on the GPU, checked by the twin"
@@ -76,9 +77,45 @@ timeout 60 ./sptt-train --db "$t/d.db" --out "$t/cpu" --config nomuon.json --sta
 timeout 60 ./sptt-train --db "$t/d.db" --out "$t/gpu" --config nomuon.json --stage qa --steps 10 --batch 2 -q --device cuda 2>&1 | tail -3
 timeout 60 sh -c "mpirun --allow-run-as-root --oversubscribe -x LD_LIBRARY_PATH -np 2 ./sptt-train --db $t/d.db --out $t/gpu2 --config nomuon.json --stage qa --steps 10 --batch 1 --check-every 1 -q --device cuda" 2>&1 | tail -3
 timeout 40 ./sptt-train --db "$t/d.db" --out "$t/gputf" --config nomuon.json --stage qa --steps 10 --batch 2 -q --device cuda --tf32 2>&1 | tail -3
-for r in cpu gpu gpu2 gputf; do echo "$r: $(grep -c '"loss"' $t/$r/metrics.jsonl 2>/dev/null) steps; $(head -c 300 $t/$r/metrics.jsonl 2>/dev/null | head -2 | tr '\n' ' ')"; done
-echo "worst relative loss difference over 10 steps: gpu vs cpu $(worst $t/cpu/metrics.jsonl $t/gpu/metrics.jsonl 10), 2-rank gpu vs cpu $(worst $t/cpu/metrics.jsonl $t/gpu2/metrics.jsonl 10), --tf32 gpu vs cpu $(worst $t/cpu/metrics.jsonl $t/gputf/metrics.jsonl 10)"
-for r in cpu gpu gpu2 gputf; do cp $t/$r/metrics.jsonl "$O/metrics_$r.jsonl" 2>/dev/null; done
+timeout 40 ./sptt-train --db "$t/d.db" --out "$t/gpubf" --config nomuon.json --stage qa --steps 10 --batch 2 -q --device cuda --bf16 2>&1 | tail -3
+for r in cpu gpu gpu2 gputf gpubf; do echo "$r: $(grep -c '"loss"' $t/$r/metrics.jsonl 2>/dev/null) steps; $(head -c 300 $t/$r/metrics.jsonl 2>/dev/null | head -2 | tr '\n' ' ')"; done
+echo "worst relative loss difference over 10 steps: gpu vs cpu $(worst $t/cpu/metrics.jsonl $t/gpu/metrics.jsonl 10), 2-rank gpu vs cpu $(worst $t/cpu/metrics.jsonl $t/gpu2/metrics.jsonl 10), --tf32 gpu vs cpu $(worst $t/cpu/metrics.jsonl $t/gputf/metrics.jsonl 10), --bf16 gpu vs cpu $(worst $t/cpu/metrics.jsonl $t/gpubf/metrics.jsonl 10)"
+for r in cpu gpu gpu2 gputf gpubf; do cp $t/$r/metrics.jsonl "$O/metrics_$r.jsonl" 2>/dev/null; done
+
+echo "== sptt-train --device cuda: SIGKILL at a varying step, then --resume: the losses equal the uninterrupted run's"
+# as tests/e2e/train_run.sh on the CPU: the GPU model sums in fixed orders (no atomics), the
+# optimiser is the host's, so a resumed run must repeat the uninterrupted one bit for bit
+losses() { grep '"loss"' "$1" | sed 's/.*"stage":\([0-9]*\),"step":\([0-9]*\),"loss":\([^,]*\),.*/\1 \2 \3/'; }
+timeout 120 ./sptt-train --db "$t/d.db" --out "$t/ref" --stage both --steps 8 --batch 2 --ckpt-every 1 -q --device cuda 2> "$t/err"; rc=$?
+[ $rc = 0 ] || echo "not ok - GPU reference run ($rc: $(cat "$t/err"))"
+fails=0
+for trial in 1 2 3; do
+    rm -rf "$t/k"
+    ./sptt-train --db "$t/d.db" --out "$t/k" --stage both --steps 8 --batch 2 --ckpt-every 1 -q --device cuda 2>/dev/null &
+    pid=$!
+    want=$(( (trial * 5) % 14 + 1 ))
+    i=0
+    while [ $i -lt 1200 ] && [ "$(grep -c '"loss"' "$t/k/metrics.jsonl" 2>/dev/null || echo 0)" -lt $want ] && kill -0 $pid 2>/dev/null; do
+        sleep 0.05; i=$((i + 1))
+    done
+    kill -9 $pid 2>/dev/null
+    wait $pid 2>/dev/null
+    got=$(grep -c '"loss"' "$t/k/metrics.jsonl" 2>/dev/null)
+    timeout 120 ./sptt-train --db "$t/d.db" --out "$t/k" --stage both --steps 8 --batch 2 --ckpt-every 1 --resume -q --device cuda 2> "$t/err"; rc=$?
+    if [ $rc != 0 ] || [ "$(losses "$t/k/metrics.jsonl")" != "$(losses "$t/ref/metrics.jsonl")" ]; then
+        fails=$((fails + 1))
+        echo "# trial $trial (killed after $got rows): $rc $(cat "$t/err")"
+        losses "$t/ref/metrics.jsonl" > "$t/refl"
+        losses "$t/k/metrics.jsonl" | paste - "$t/refl" | head -20
+    else
+        echo "# trial $trial: killed after $got of $(losses "$t/ref/metrics.jsonl" | wc -l) loss rows, resumed: equal"
+    fi
+done
+[ $fails = 0 ] && echo "ok - GPU: SIGKILL then --resume: the loss sequence equals the uninterrupted run's, bit for bit (3 kills)" \
+    || echo "not ok - GPU resume ($fails of 3)"
+cp "$t/ref/metrics.jsonl" "$O/metrics_resume_ref.jsonl" 2>/dev/null
+cp "$t/k/metrics.jsonl" "$O/metrics_resume_k.jsonl" 2>/dev/null
+
 # one archive of the detail (full test tables, twin lines, metrics, the step dump) beside the two
 # summaries: a caller that brings back only a few files still gets everything
 (cd "$O" && set -- $(ls | grep -v -x -e bench.txt -e table.txt -e check.tgz) && [ $# -gt 0 ] &&

@@ -16,7 +16,9 @@
 ** instead of the cuBLAS strips.
 **
 ** Each configuration runs two steps on one GPU model: the first captures the TTT chunk loops into
-** CUDA Graphs, the second replays them; both must pass.
+** CUDA Graphs, the second replays them; both must pass, and the second must give the first's
+** loss, logits and gradients bit for bit (the model sums in fixed orders, no atomics: a killed
+** GPU training run resumes to exactly the uninterrupted run's losses only so).
 **
 ** TF32 (the same configurations, a second GPU model with TF32 products): TF32 rounds the product
 ** inputs to 10 explicit mantissa bits, unit roundoff u_tf32 = 2^-11 instead of 2^-24. The error
@@ -102,6 +104,7 @@ static int run_case(const char *zCase, const sptt_config *cfg, int nFrames, int 
     sptt_model *h = NULL;
     sptt_cuda_model *g = NULL;
     kmodel *k = NULL;
+    float *gg0 = NULL;   /* the first GPU step's gradients */
     sptt_sample s;
     memset(&s, 0, sizeof s);
     printf("# case %s: hidden %d, layers %d, heads %d/%d, ttt %d, conv %d, muon %d, momentum %d, prenorm %d, all_full %d\n",
@@ -135,6 +138,7 @@ static int run_case(const char *zCase, const sptt_config *cfg, int nFrames, int 
     kmodel_backward(k, 1.0 / (nLab ? nLab : 1));
 
     // GPU: fp32, TF32 then bf16, two steps each (graphs captured, then replayed)
+    gg0 = malloc(sizeof(float) * n);
     for(int tf = 0; tf < 3; tf++){
         int nBadMode = 0;
         double scale = tf == 2 ? BF16_SCALE : tf ? TF32_SCALE : 1.0, worstF = 0, worstT = 0, worstR = 0;
@@ -191,6 +195,14 @@ static int run_case(const char *zCase, const sptt_config *cfg, int nFrames, int 
             if( worst > worstT ) worstT = worst;
             if( worstFp > worstF ) worstF = worstFp;
             if( worstRel > worstR ) worstR = worstRel;
+            if( pass == 0 ){
+                memcpy(gg0, gg, sizeof(float) * n);
+            }else{
+                size_t nDiff = 0;
+                for(size_t i = 0; i < n; i++) nDiff += memcmp(gg0 + i, gg + i, sizeof(float)) != 0;
+                printf("  %s: step 2 against step 1: %zu of %zu gradients differ in any bit\n", azMode[tf], nDiff, n);
+                if( nDiff ) nBad++;
+            }
             nBadMode += nBad;
             free(gg);
             free(lg);
@@ -204,6 +216,7 @@ static int run_case(const char *zCase, const sptt_config *cfg, int nFrames, int 
     }
     printf("%s - %s\n", nFail ? "not ok" : "ok", zCase);
 end:
+    free(gg0);
     sptt_cuda_model_free(g);
     sptt_model_free(h);
     kmodel_free(k);
