@@ -21,6 +21,9 @@
 
 #include "cuda_kern.cuh"
 
+#include <mma.h>
+#include <type_traits>
+
 #define FA_B  64    /* rows of a tile (queries or keys) */
 #define FA_LD (FA_B + 1)
 
@@ -302,9 +305,253 @@ static int flash_bwd_d(float *dq, float *dk, float *dv, const float *dout, const
     return 1;
 }
 
-static int flash_fwd(float *out, float *lse, const float *q, const float *k, const float *v, int T, int NH, int KV,
-                     int D, int W, float scale)
+// ----------------------------------------------------------------------------
+// The same three kernels on tensor cores (TF32 inputs, fp32 sums; the TF32 and bf16 math modes):
+// each tile product is a warp-level matrix product (wmma, m16n16k8 TF32) from shared memory to
+// shared memory, the softmax and the element-wise steps stay fp32 SIMT. Tiles are padded to D + 4
+// floats a row (wmma wants rows on 16-byte multiples and fragments on 32-byte boundaries) and the
+// running output, dK, dV and dQ live in shared memory, so the forward can rescale rows between
+// products. head_dim 16, 32 or 64 (a multiple of 16 that fits shared memory with 8 tiles).
+
+#define TC_LS (FA_B + 4)
+
+/* C (64 x N) = [C +] A (64 x K) B (K x N), every operand in shared memory: A row-major (lda), or
+** stored transposed when AT (A[m][k] at A[k lda + m]); B row-major (ldb), or transposed when BT
+** (B[k][n] at B[n ldb + k]). Warp w computes the 16 x 16 output tiles w, w + 8, ... */
+template <int N, int K, bool AT, bool BT>
+__device__ __forceinline__ void tc_mm(float *C, int ldc, const float *A, int lda, const float *B, int ldb, bool acc)
 {
+    using namespace nvcuda;
+    typedef typename std::conditional<AT, wmma::col_major, wmma::row_major>::type LA;
+    typedef typename std::conditional<BT, wmma::col_major, wmma::row_major>::type LB;
+    for(int t = threadIdx.x >> 5; t < 4 * (N / 16); t += blockDim.x >> 5){
+        int tm = t / (N / 16), tn = t % (N / 16);
+        wmma::fragment<wmma::accumulator, 16, 16, 8, float> c;
+        float *pc = C + tm * 16 * ldc + tn * 16;
+        if( acc ) wmma::load_matrix_sync(c, pc, ldc, wmma::mem_row_major);
+        else wmma::fill_fragment(c, 0.0f);
+        for(int k = 0; k < K; k += 8){
+            wmma::fragment<wmma::matrix_a, 16, 16, 8, wmma::precision::tf32, LA> fa;
+            wmma::fragment<wmma::matrix_b, 16, 16, 8, wmma::precision::tf32, LB> fb;
+            wmma::load_matrix_sync(fa, AT ? A + k * lda + tm * 16 : A + tm * 16 * lda + k, lda);
+            wmma::load_matrix_sync(fb, BT ? B + tn * 16 * ldb + k : B + k * ldb + tn * 16, ldb);
+            for(int e = 0; e < fa.num_elements; e++) fa.x[e] = wmma::__float_to_tf32(fa.x[e]);
+            for(int e = 0; e < fb.num_elements; e++) fb.x[e] = wmma::__float_to_tf32(fb.x[e]);
+            wmma::mma_sync(c, fa, fb, c);
+        }
+        wmma::store_matrix_sync(pc, c, ldc, wmma::mem_row_major);
+    }
+}
+
+/* rows [r0, r0 + 64) of src (row stride ld, D columns) into dst (64, D + 4); zero past n */
+template <int D>
+__device__ __forceinline__ void tc_load(float *dst, const float *src, long ld, int r0, int n)
+{
+    for(int e = threadIdx.x; e < FA_B * D; e += blockDim.x){
+        int r = e / D, k = e % D;
+        dst[r * (D + 4) + k] = r0 + r < n ? src[(long)(r0 + r) * ld + k] : 0.0f;
+    }
+}
+template <int D>
+__device__ __forceinline__ void tc_zero(float *dst)
+{
+    for(int e = threadIdx.x; e < FA_B * (D + 4); e += blockDim.x) dst[e] = 0.0f;
+}
+/* dst[(r0 + r) ld + k] += src[r][k] for the tile's rows below n */
+template <int D>
+__device__ __forceinline__ void tc_add_out(float *dst, long ld, const float *src, int r0, int n)
+{
+    for(int e = threadIdx.x; e < FA_B * D; e += blockDim.x){
+        int r = e / D, k = e % D;
+        if( r0 + r < n ) dst[(long)(r0 + r) * ld + k] += src[r * (D + 4) + k];
+    }
+}
+
+template <int D>
+static size_t tc_fwd_smem(void) { return sizeof(float) * (4 * FA_B * (D + 4) + FA_B * TC_LS); }
+
+/* grid (ceil(T/64), NH); 4 threads a query row, the row's columns strided by 4 */
+template <int D>
+__global__ void __launch_bounds__(256) k_flash_fwd_tc(float *out, float *lse, const float *q, const float *k,
+                                                      const float *v, int T, int NH, int KV, int W, float scale)
+{
+    constexpr int LD = D + 4;
+    extern __shared__ __align__(128) float tsm[];
+    float *Qs = tsm, *Ks = Qs + FA_B * LD, *Vs = Ks + FA_B * LD, *Os = Vs + FA_B * LD, *Ss = Os + FA_B * LD;
+    int row = threadIdx.x >> 2, part = threadIdx.x & 3;
+    int i0 = blockIdx.x * FA_B, h = blockIdx.y, kvh = h / (NH / KV), i = i0 + row;
+    long QD = (long)NH * D, KD = (long)KV * D;
+    tc_load<D>(Qs, q + (long)h * D, QD, i0, T);
+    tc_zero<D>(Os);
+    float m = -INFINITY, l = 0;
+    int jlo = i0 - W + 1 > 0 ? i0 - W + 1 : 0, jhi = i0 + FA_B - 1 < T - 1 ? i0 + FA_B - 1 : T - 1;
+    for(int j0 = jlo; j0 <= jhi; j0 += FA_B){
+        __syncthreads();   // the previous tile's products are done
+        tc_load<D>(Ks, k + (long)kvh * D, KD, j0, T);
+        tc_load<D>(Vs, v + (long)kvh * D, KD, j0, T);
+        __syncthreads();
+        tc_mm<FA_B, D, false, true>(Ss, TC_LS, Qs, LD, Ks, LD, false);   // S = Q K^T
+        __syncthreads();
+        float *sr = Ss + row * TC_LS, mx = -INFINITY;
+        for(int c = part; c < FA_B; c += 4){
+            float x = fa_sees(i, j0 + c, W, T) ? sr[c] * scale : -INFINITY;
+            sr[c] = x;
+            mx = fmaxf(mx, x);
+        }
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+        float mn = fmaxf(m, mx), corr = mn == -INFINITY ? 1.0f : expf(m - mn), sum = 0;
+        for(int c = part; c < FA_B; c += 4){
+            float p = sr[c] == -INFINITY ? 0.0f : expf(sr[c] - mn);
+            sr[c] = p;
+            sum += p;
+        }
+        sum += __shfl_xor_sync(0xffffffffu, sum, 1);
+        sum += __shfl_xor_sync(0xffffffffu, sum, 2);
+        l = l * corr + sum;
+        m = mn;
+        for(int c = part; c < D; c += 4) Os[row * LD + c] *= corr;
+        __syncthreads();
+        tc_mm<D, FA_B, false, false>(Os, LD, Ss, TC_LS, Vs, LD, true);   // O += P V
+    }
+    __syncthreads();
+    if( i < T ){
+        float inv = 1.0f / l;
+        for(int c = part; c < D; c += 4) out[(long)i * QD + (long)h * D + c] = Os[row * LD + c] * inv;
+        if( part == 0 ) lse[(long)i * NH + h] = m + logf(l);
+    }
+}
+
+template <int D>
+static size_t tc_bwd_kv_smem(void) { return sizeof(float) * (6 * FA_B * (D + 4) + 2 * FA_B * TC_LS + 2 * FA_B); }
+
+/* dK, dV (accumulated) per key tile of one KV head: grid (ceil(T/64), KV); scores transposed
+** (rows keys, columns queries) */
+template <int D>
+__global__ void __launch_bounds__(256) k_flash_bwd_kv_tc(float *dk, float *dv, const float *dout, const float *q,
+                                                         const float *k, const float *v, const float *lse,
+                                                         const float *Dr, int T, int NH, int KV, int W, float scale)
+{
+    constexpr int LD = D + 4;
+    extern __shared__ __align__(128) float tsm[];
+    float *Ks = tsm, *Vs = Ks + FA_B * LD, *Qs = Vs + FA_B * LD, *Os = Qs + FA_B * LD, *gK = Os + FA_B * LD;
+    float *gV = gK + FA_B * LD, *Ps = gV + FA_B * LD, *Ss = Ps + FA_B * TC_LS, *Ls = Ss + FA_B * TC_LS, *Rs = Ls + FA_B;
+    int j0 = blockIdx.x * FA_B, kvh = blockIdx.y, grp = NH / KV;
+    long QD = (long)NH * D, KD = (long)KV * D;
+    tc_load<D>(Ks, k + (long)kvh * D, KD, j0, T);
+    tc_load<D>(Vs, v + (long)kvh * D, KD, j0, T);
+    tc_zero<D>(gK);
+    tc_zero<D>(gV);
+    long ihi = (long)j0 + FA_B - 1 + W - 1;
+    int iend = ihi < T - 1 ? (int)ihi : T - 1;
+    for(int g = 0; g < grp; g++){
+        int h = kvh * grp + g;
+        for(int i0 = j0; i0 <= iend; i0 += FA_B){
+            __syncthreads();
+            tc_load<D>(Qs, q + (long)h * D, QD, i0, T);
+            tc_load<D>(Os, dout + (long)h * D, QD, i0, T);
+            for(int e = threadIdx.x; e < FA_B; e += blockDim.x){
+                Ls[e] = i0 + e < T ? lse[(long)(i0 + e) * NH + h] : 0.0f;
+                Rs[e] = i0 + e < T ? Dr[(long)(i0 + e) * NH + h] : 0.0f;
+            }
+            __syncthreads();
+            tc_mm<FA_B, D, false, true>(Ps, TC_LS, Ks, LD, Qs, LD, false);   // S^T = K Q^T
+            tc_mm<FA_B, D, false, true>(Ss, TC_LS, Vs, LD, Os, LD, false);   // dP^T = V dO^T
+            __syncthreads();
+            for(int e = threadIdx.x; e < FA_B * FA_B; e += blockDim.x){
+                int jr = e / FA_B, ic = e % FA_B;
+                float p = fa_sees(i0 + ic, j0 + jr, W, T) && j0 + jr < T ? expf(Ps[jr * TC_LS + ic] * scale - Ls[ic]) : 0.0f;
+                Ps[jr * TC_LS + ic] = p;
+                Ss[jr * TC_LS + ic] = p * (Ss[jr * TC_LS + ic] - Rs[ic]) * scale;
+            }
+            __syncthreads();
+            tc_mm<D, FA_B, false, false>(gV, LD, Ps, TC_LS, Os, LD, true);   // dV += P^T dO
+            tc_mm<D, FA_B, false, false>(gK, LD, Ss, TC_LS, Qs, LD, true);   // dK += dS^T Q
+        }
+    }
+    __syncthreads();
+    tc_add_out<D>(dk + (long)kvh * D, KD, gK, j0, T);
+    tc_add_out<D>(dv + (long)kvh * D, KD, gV, j0, T);
+}
+
+template <int D>
+static size_t tc_bwd_q_smem(void) { return sizeof(float) * (5 * FA_B * (D + 4) + 2 * FA_B * TC_LS + 2 * FA_B); }
+
+/* dQ (accumulated) per query tile of one head: grid (ceil(T/64), NH) */
+template <int D>
+__global__ void __launch_bounds__(256) k_flash_bwd_q_tc(float *dq, const float *dout, const float *q, const float *k,
+                                                        const float *v, const float *lse, const float *Dr, int T,
+                                                        int NH, int KV, int W, float scale)
+{
+    constexpr int LD = D + 4;
+    extern __shared__ __align__(128) float tsm[];
+    float *Qs = tsm, *Os = Qs + FA_B * LD, *Ks = Os + FA_B * LD, *Vs = Ks + FA_B * LD, *gQ = Vs + FA_B * LD;
+    float *Ss = gQ + FA_B * LD, *Ps = Ss + FA_B * TC_LS, *Ls = Ps + FA_B * TC_LS, *Rs = Ls + FA_B;
+    int i0 = blockIdx.x * FA_B, h = blockIdx.y, kvh = h / (NH / KV);
+    long QD = (long)NH * D, KD = (long)KV * D;
+    tc_load<D>(Qs, q + (long)h * D, QD, i0, T);
+    tc_load<D>(Os, dout + (long)h * D, QD, i0, T);
+    tc_zero<D>(gQ);
+    for(int e = threadIdx.x; e < FA_B; e += blockDim.x){
+        Ls[e] = i0 + e < T ? lse[(long)(i0 + e) * NH + h] : 0.0f;
+        Rs[e] = i0 + e < T ? Dr[(long)(i0 + e) * NH + h] : 0.0f;
+    }
+    int jlo = i0 - W + 1 > 0 ? i0 - W + 1 : 0, jhi = i0 + FA_B - 1 < T - 1 ? i0 + FA_B - 1 : T - 1;
+    for(int j0 = jlo; j0 <= jhi; j0 += FA_B){
+        __syncthreads();
+        tc_load<D>(Ks, k + (long)kvh * D, KD, j0, T);
+        tc_load<D>(Vs, v + (long)kvh * D, KD, j0, T);
+        __syncthreads();
+        tc_mm<FA_B, D, false, true>(Ss, TC_LS, Qs, LD, Ks, LD, false);   // S = Q K^T
+        tc_mm<FA_B, D, false, true>(Ps, TC_LS, Os, LD, Vs, LD, false);   // dP = dO V^T
+        __syncthreads();
+        for(int e = threadIdx.x; e < FA_B * FA_B; e += blockDim.x){
+            int ir = e / FA_B, jc = e % FA_B;
+            float p = fa_sees(i0 + ir, j0 + jc, W, T) ? expf(Ss[ir * TC_LS + jc] * scale - Ls[ir]) : 0.0f;
+            Ss[ir * TC_LS + jc] = p * (Ps[ir * TC_LS + jc] - Rs[ir]) * scale;
+        }
+        __syncthreads();
+        tc_mm<D, FA_B, false, false>(gQ, LD, Ss, TC_LS, Ks, LD, true);   // dQ += dS K
+    }
+    __syncthreads();
+    tc_add_out<D>(dq + (long)h * D, QD, gQ, i0, T);
+}
+
+template <int D>
+static void flash_fwd_tc_d(float *out, float *lse, const float *q, const float *k, const float *v, int T, int NH, int KV,
+                           int W, float scale)
+{
+    size_t sm = tc_fwd_smem<D>();
+    cudaFuncSetAttribute(k_flash_fwd_tc<D>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)sm);
+    k_flash_fwd_tc<D><<<dim3((unsigned)((T + FA_B - 1) / FA_B), (unsigned)NH), 256, sm>>>(out, lse, q, k, v, T, NH,
+                                                                                         KV, W, scale);
+}
+
+template <int D>
+static void flash_bwd_tc_d(float *dq, float *dk, float *dv, const float *dout, const float *q, const float *k,
+                           const float *v, const float *lse, const float *Dr, int T, int NH, int KV, int W, float scale)
+{
+    size_t s1 = tc_bwd_kv_smem<D>(), s2 = tc_bwd_q_smem<D>();
+    cudaFuncSetAttribute(k_flash_bwd_kv_tc<D>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)s1);
+    cudaFuncSetAttribute(k_flash_bwd_q_tc<D>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)s2);
+    unsigned nb = (unsigned)((T + FA_B - 1) / FA_B);
+    k_flash_bwd_kv_tc<D><<<dim3(nb, (unsigned)KV), 256, s1>>>(dk, dv, dout, q, k, v, lse, Dr, T, NH, KV, W, scale);
+    k_flash_bwd_q_tc<D><<<dim3(nb, (unsigned)NH), 256, s2>>>(dq, dout, q, k, v, lse, Dr, T, NH, KV, W, scale);
+}
+
+/* whether the tensor-core kernels take head_dim D */
+static int flash_tc_fits(int D) { return D == 16 || D == 32 || D == 64; }
+
+/* tc: on tensor cores where D fits (flash_tc_fits), else the fp32 SIMT kernels */
+static int flash_fwd(float *out, float *lse, const float *q, const float *k, const float *v, int T, int NH, int KV,
+                     int D, int W, float scale, int tc)
+{
+    if( tc && flash_tc_fits(D) ){
+        if( D == 16 ) flash_fwd_tc_d<16>(out, lse, q, k, v, T, NH, KV, W, scale);
+        else if( D == 32 ) flash_fwd_tc_d<32>(out, lse, q, k, v, T, NH, KV, W, scale);
+        else flash_fwd_tc_d<64>(out, lse, q, k, v, T, NH, KV, W, scale);
+        return 1;
+    }
     switch( D ){
     case 8:   return flash_fwd_d<8>(out, lse, q, k, v, T, NH, KV, W, scale);
     case 16:  return flash_fwd_d<16>(out, lse, q, k, v, T, NH, KV, W, scale);
@@ -316,8 +563,14 @@ static int flash_fwd(float *out, float *lse, const float *q, const float *k, con
 }
 
 static int flash_bwd(float *dq, float *dk, float *dv, const float *dout, const float *q, const float *k, const float *v,
-                     const float *lse, const float *Dr, int T, int NH, int KV, int D, int W, float scale)
+                     const float *lse, const float *Dr, int T, int NH, int KV, int D, int W, float scale, int tc)
 {
+    if( tc && flash_tc_fits(D) ){
+        if( D == 16 ) flash_bwd_tc_d<16>(dq, dk, dv, dout, q, k, v, lse, Dr, T, NH, KV, W, scale);
+        else if( D == 32 ) flash_bwd_tc_d<32>(dq, dk, dv, dout, q, k, v, lse, Dr, T, NH, KV, W, scale);
+        else flash_bwd_tc_d<64>(dq, dk, dv, dout, q, k, v, lse, Dr, T, NH, KV, W, scale);
+        return 1;
+    }
     switch( D ){
     case 8:   return flash_bwd_d<8>(dq, dk, dv, dout, q, k, v, lse, Dr, T, NH, KV, W, scale);
     case 16:  return flash_bwd_d<16>(dq, dk, dv, dout, q, k, v, lse, Dr, T, NH, KV, W, scale);

@@ -8,6 +8,7 @@
 #define SPTT_CUDA_KERN_CUH
 
 #include <cublas_v2.h>
+#include <cuda_bf16.h>
 #include <cuda_runtime.h>
 #include <stdint.h>
 
@@ -75,6 +76,14 @@ __global__ void k_bias(float *out, const float *b, long T, int OC)
 {
     long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
     if( i < T * OC ) out[i] += b[i % OC];
+}
+
+/* dst (rows, cols) packed = src (rows, cols; row stride ld) rounded to bf16, to nearest */
+__global__ void k_to_bf16(__nv_bfloat16 *dst, const float *src, long rows, int cols, long ld)
+{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if( i >= rows * cols ) return;
+    dst[i] = __float2bfloat16_rn(src[(i / cols) * ld + i % cols]);
 }
 
 // ---------------------------------------------------------------------------- column sums

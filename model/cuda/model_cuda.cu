@@ -121,6 +121,9 @@ struct sptt_cuda_model {
     int math;                   /* SPTT_CUDA_MATH_*: the products' compute type */
     void *blasWs;               /* cuBLAS workspace, set once so that capture never allocates */
     float *colPart;             /* the column sums' partial sums, colCap floats */
+    __nv_bfloat16 *bf;          /* bf16 mode: the large products' operands rounded to bf16, bfCap */
+    size_t bfCap;
+    double bfMin;               /* the multiply-adds from which a product takes the bf16 copies */
     size_t colCap;
     /* the TTT chunk loops' graphs: slot 2 l + (0 forward, 1 backward), valid for the layout key */
     int useGraphs;
@@ -128,7 +131,8 @@ struct sptt_cuda_model {
     float *gArena;
     int gT, gNv, gMath;
     int nCaptured, nReplayed;
-    int flash;                  /* attention by the fused kernels (cuda_flash.cuh), not the strips */
+    int flash;                  /* attention: 1 the fused kernels (cuda_flash.cuh), 0 the strips, -1 the
+                                ** default (see use_flash) */
 };
 
 // ----------------------------------------------------------------------------
@@ -143,6 +147,40 @@ static cublasComputeType_t math_compute(int math)
          : math == SPTT_CUDA_MATH_TF32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
 }
 
+/* bf16 mode, a large product (every side 256 or more, 2^30 multiply-adds or more, where the
+** product's time dwarfs the rounding pass; SPTT_CUDA_BF16_MIN=n at creation moves the 2^30 to n
+** and with n = 0 drops the side limit too, so that small tests reach this path): its operands are rounded to bf16 copies and cuBLAS
+** runs bf16 x bf16 -> fp32 on the tensor cores. cuBLAS's CUBLAS_COMPUTE_32F_FAST_16BF on fp32
+** operands ran at the TF32 rate with TF32's results (measured on the H200), so only real bf16
+** operands reach the bf16 rate. 1 if it ran the product. */
+static int gemm_bf16(sptt_cuda_model *m, int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                     const float *B, int ldb, float beta, float *C, int ldc)
+{
+    if( (double)M * N * K < m->bfMin || (m->bfMin > 0 && (M < 256 || N < 256 || K < 256)) ) return 0;
+    size_t na = (size_t)M * K, nb = (size_t)K * N;
+    if( na + nb > m->bfCap ){
+        cudaStreamCaptureStatus cs = cudaStreamCaptureStatusNone;
+        if( cudaStreamIsCapturing(cudaStreamPerThread, &cs) != cudaSuccess || cs != cudaStreamCaptureStatusNone ) return 0;
+        cudaFree(m->bf);
+        m->bf = NULL;
+        m->bfCap = 0;
+        if( cudaMalloc((void **)&m->bf, sizeof(__nv_bfloat16) * (na + nb)) != cudaSuccess ){
+            cudaGetLastError();
+            return 0;
+        }
+        m->bfCap = na + nb;
+    }
+    __nv_bfloat16 *a16 = m->bf, *b16 = m->bf + na;
+    // packed copies: A as stored (M x K, or K x M when transposed), likewise B
+    int ar = ta ? K : M, ac = ta ? M : K, br = tb ? N : K, bc = tb ? K : N;
+    k_to_bf16<<<nblk((long)na), NT>>>(a16, A, ar, ac, lda);
+    k_to_bf16<<<nblk((long)nb), NT>>>(b16, B, br, bc, ldb);
+    cublasGemmEx(m->blas, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, N, M, K, &alpha, b16,
+                 CUDA_R_16BF, bc, a16, CUDA_R_16BF, ac, &beta, C, CUDA_R_32F, ldc, CUBLAS_COMPUTE_32F,
+                 CUBLAS_GEMM_DEFAULT);
+    return 1;
+}
+
 static void gemm(sptt_cuda_model *m, int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
                  const float *B, int ldb, float beta, float *C, int ldc)
 {
@@ -152,6 +190,7 @@ static void gemm(sptt_cuda_model *m, int ta, int tb, int M, int N, int K, float 
         return;
     }
     cublasOperation_t oa = ta ? CUBLAS_OP_T : CUBLAS_OP_N, ob = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
+    if( m->math == SPTT_CUDA_MATH_BF16 && gemm_bf16(m, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) ) return;
     if( m->math == SPTT_CUDA_MATH_FP32 ){
         cublasSgemm(m->blas, ob, oa, N, M, K, &alpha, B, ldb, A, lda, &beta, C, ldc);
         return;
@@ -325,12 +364,21 @@ static size_t att_scratch(int T, int W, int NH)
     return (size_t)NH * bq * (size_t)att_ld(w + bq);
 }
 
+/* The fused kernels when asked for; by default on tensor cores in the TF32 and bf16 modes where the
+** head size fits them (measured faster than the strips there), the strips otherwise (fp32: the
+** strips' sgemm beats the SIMT kernels). */
+static int use_flash(const sptt_cuda_model *m, int D)
+{
+    if( m->flash >= 0 ) return m->flash;
+    return m->math != SPTT_CUDA_MATH_FP32 && flash_tc_fits(D);
+}
+
 static void attention_fwd(sptt_cuda_model *m, float *out, float *lse, const float *q, const float *k, const float *v,
                           int T, int NH, int KV, int D, int W, float *S)
 {
     int QD = NH * D, KD = KV * D, grp = NH / KV, bq = att_bq(T, W);
     float scale = 1.0f / sqrtf((float)D);
-    if( m->flash && flash_fwd(out, lse, q, k, v, T, NH, KV, D, W, scale) ) return;
+    if( use_flash(m, D) && flash_fwd(out, lse, q, k, v, T, NH, KV, D, W, scale, m->math != SPTT_CUDA_MATH_FP32) ) return;
     for(int i0 = 0; i0 < T; i0 += bq){
         int nq = T - i0 < bq ? T - i0 : bq;
         int j0 = i0 - W + 1 > 0 ? i0 - W + 1 : 0, nk = i0 + nq - j0, ld = att_ld(nk);
@@ -353,7 +401,8 @@ static void attention_bwd(sptt_cuda_model *m, float *dq, float *dk, float *dv, c
     int QD = NH * D, KD = KV * D, grp = NH / KV, bq = att_bq(T, W);
     float scale = 1.0f / sqrtf((float)D);
     k_att_drow<<<wblk((long)T * NH), NT>>>(Dr, dout, out, T, NH, D);
-    if( m->flash && flash_bwd(dq, dk, dv, dout, q, k, v, lse, Dr, T, NH, KV, D, W, scale) ) return;
+    if( use_flash(m, D) && flash_bwd(dq, dk, dv, dout, q, k, v, lse, Dr, T, NH, KV, D, W, scale, m->math != SPTT_CUDA_MATH_FP32) )
+        return;
     for(int i0 = 0; i0 < T; i0 += bq){
         int nq = T - i0 < bq ? T - i0 : bq;
         int j0 = i0 - W + 1 > 0 ? i0 - W + 1 : 0, nk = i0 + nq - j0, ld = att_ld(nk);
@@ -889,6 +938,7 @@ extern "C" void sptt_cuda_model_free(sptt_cuda_model *m)
     if( m->blas ) cublasDestroy(m->blas);
     cudaFree(m->blasWs);
     cudaFree(m->colPart);
+    cudaFree(m->bf);
     cudaFree(m->params);
     cudaFree(m->grads);
     cudaFree(m->arena);
@@ -937,7 +987,7 @@ extern "C" void sptt_cuda_set_graphs(sptt_cuda_model *m, int on)
     m->useGraphs = on != 0;
 }
 
-extern "C" void sptt_cuda_set_flash(sptt_cuda_model *m, int on) { m->flash = on != 0; }
+extern "C" void sptt_cuda_set_flash(sptt_cuda_model *m, int on) { m->flash = on < 0 ? -1 : on != 0; }
 
 extern "C" int sptt_cuda_graph_counts(const sptt_cuda_model *m, int *pnReplayed)
 {
@@ -997,10 +1047,12 @@ extern "C" int sptt_cuda_model_create(const sptt_model *h, sptt_cuda_model **ppM
         const char *zTf = getenv("SPTT_CUDA_TF32"), *zBf = getenv("SPTT_CUDA_BF16");
         sptt_cuda_set_tf32(m, zTf && zTf[0] == '1');
         sptt_cuda_set_bf16(m, zBf && zBf[0] == '1');
+        const char *zBm = getenv("SPTT_CUDA_BF16_MIN");
+        m->bfMin = zBm && zBm[0] ? atof(zBm) : 1073741824.0;
         const char *zGr = getenv("SPTT_CUDA_GRAPHS");
         m->useGraphs = !(zGr && zGr[0] == '0');
         const char *zFl = getenv("SPTT_CUDA_FLASH");
-        m->flash = zFl && zFl[0] == '1';
+        m->flash = zFl && zFl[0] == '1' ? 1 : zFl && zFl[0] == '0' ? 0 : -1;
     }
     *ppModel = m;
     return SPTT_OK;

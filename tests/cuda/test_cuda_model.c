@@ -31,7 +31,9 @@
 ** bf16 (a third GPU model, products on bf16 tensor cores, fp32 storage and sums): bf16 keeps 7
 ** explicit mantissa bits, unit roundoff u_bf16 = 2^-8, so by the same argument
 **     e_bf16 <= (16 e_cpu + 64 u) 2^16.
-** Its lines print the worst error over that bound and over the fp32 bound, as for TF32.
+** Its lines print the worst error over that bound and over the fp32 bound, as for TF32. The
+** test sets SPTT_CUDA_BF16_MIN=0, so every single product takes the path that large products
+** take in bf16 mode (operands rounded to bf16 copies), not only those past the size limit.
 */
 #include "model_testutil.h"   /* the double kernels (kmodel), tiny_sample */
 #include "sptt_cuda.h"
@@ -233,6 +235,7 @@ int main(int argc, char **argv)
         return 77;
     }
     printf("# device: %s\n", sptt_cuda_device_name());
+    setenv("SPTT_CUDA_BF16_MIN", "0", 0);
     int nFail = 0, only = getenv("SPTT_CUDA_CASE") ? atoi(getenv("SPTT_CUDA_CASE")) : 0;
     sptt_config c;
 #define RUN(...) (only && ++iCase != only ? 0 : run_case(__VA_ARGS__))
