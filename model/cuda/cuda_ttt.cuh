@@ -47,14 +47,16 @@ __device__ __forceinline__ long conv_src(long v, int tap, int G0, int G1, int G2
     int dt = tap / 9 - 1, dh = (tap / 3) % 3 - 1, dw = tap % 3 - 1;
     return ((long)clampi(t + dt, 0, G0 - 1) * G1 + clampi(gh + dh, 0, G1 - 1)) * G2 + clampi(gw + dw, 0, G2 - 1);
 }
+/* the conv kernels' thread: video row v (of the G0 x G1 x G2 grid) and channel c of C */
+#define CONV_ROW_CHANNEL(G0, G1, G2, C) \
+    long i_ = (long)blockIdx.x * blockDim.x + threadIdx.x; \
+    if( i_ >= (long)(G0) * (G1) * (G2) * (C) ) return; \
+    long v = i_ / (C); \
+    int c = (int)(i_ % (C))
 /* out's video rows (out already holds x): depthwise 3x3x3, replicate padding. w (C, 27) */
 __global__ void k_conv_fwd(float *out, const float *x, const float *w, const int32_t *vid, int G0, int G1, int G2, int C)
 {
-    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
-    long Nv = (long)G0 * G1 * G2;
-    if( i >= Nv * C ) return;
-    long v = i / C;
-    int c = (int)(i % C);
+    CONV_ROW_CHANNEL(G0, G1, G2, C);
     float s = 0;
     for(int tap = 0; tap < 27; tap++) s += w[(long)c * 27 + tap] * x[(long)vid[conv_src(v, tap, G0, G1, G2)] * C + c];
     out[(long)vid[v] * C + c] = s;
@@ -78,11 +80,7 @@ __device__ __forceinline__ int conv_pre(int *r, int p, int dt, int G)
 ** owns its (row, channel) and sums taps and sources in a fixed order: no atomics) */
 __global__ void k_conv_bwd_x(float *dx, const float *dout, const float *w, const int32_t *vid, int G0, int G1, int G2, int C)
 {
-    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
-    long Nv = (long)G0 * G1 * G2;
-    if( i >= Nv * C ) return;
-    long v = i / C;
-    int c = (int)(i % C);
+    CONV_ROW_CHANNEL(G0, G1, G2, C);
     int t = (int)(v / ((long)G1 * G2)), gh = (int)((v / G2) % G1), gw = (int)(v % G2);
     float s = 0;
     for(int tap = 0; tap < 27; tap++){
