@@ -131,8 +131,7 @@ struct sptt_cuda_model {
     float *gArena;
     int gT, gNv, gMath;
     int nCaptured, nReplayed;
-    int flash;                  /* attention: 1 the fused kernels (cuda_flash.cuh), 0 the strips, -1 the
-                                ** default (see use_flash) */
+    int flash;                  /* attention by the fused kernels (cuda_flash.cuh), not the strips */
 };
 
 // ----------------------------------------------------------------------------
@@ -364,21 +363,12 @@ static size_t att_scratch(int T, int W, int NH)
     return (size_t)NH * bq * (size_t)att_ld(w + bq);
 }
 
-/* The fused kernels when asked for; by default on tensor cores in the TF32 and bf16 modes where the
-** head size fits them (measured faster than the strips there), the strips otherwise (fp32: the
-** strips' sgemm beats the SIMT kernels). */
-static int use_flash(const sptt_cuda_model *m, int D)
-{
-    if( m->flash >= 0 ) return m->flash;
-    return m->math != SPTT_CUDA_MATH_FP32 && flash_tc_fits(D);
-}
-
 static void attention_fwd(sptt_cuda_model *m, float *out, float *lse, const float *q, const float *k, const float *v,
                           int T, int NH, int KV, int D, int W, float *S)
 {
     int QD = NH * D, KD = KV * D, grp = NH / KV, bq = att_bq(T, W);
     float scale = 1.0f / sqrtf((float)D);
-    if( use_flash(m, D) && flash_fwd(out, lse, q, k, v, T, NH, KV, D, W, scale, m->math != SPTT_CUDA_MATH_FP32) ) return;
+    if( m->flash && flash_fwd(out, lse, q, k, v, T, NH, KV, D, W, scale) ) return;
     for(int i0 = 0; i0 < T; i0 += bq){
         int nq = T - i0 < bq ? T - i0 : bq;
         int j0 = i0 - W + 1 > 0 ? i0 - W + 1 : 0, nk = i0 + nq - j0, ld = att_ld(nk);
@@ -401,8 +391,7 @@ static void attention_bwd(sptt_cuda_model *m, float *dq, float *dk, float *dv, c
     int QD = NH * D, KD = KV * D, grp = NH / KV, bq = att_bq(T, W);
     float scale = 1.0f / sqrtf((float)D);
     k_att_drow<<<wblk((long)T * NH), NT>>>(Dr, dout, out, T, NH, D);
-    if( use_flash(m, D) && flash_bwd(dq, dk, dv, dout, q, k, v, lse, Dr, T, NH, KV, D, W, scale, m->math != SPTT_CUDA_MATH_FP32) )
-        return;
+    if( m->flash && flash_bwd(dq, dk, dv, dout, q, k, v, lse, Dr, T, NH, KV, D, W, scale) ) return;
     for(int i0 = 0; i0 < T; i0 += bq){
         int nq = T - i0 < bq ? T - i0 : bq;
         int j0 = i0 - W + 1 > 0 ? i0 - W + 1 : 0, nk = i0 + nq - j0, ld = att_ld(nk);
@@ -987,7 +976,7 @@ extern "C" void sptt_cuda_set_graphs(sptt_cuda_model *m, int on)
     m->useGraphs = on != 0;
 }
 
-extern "C" void sptt_cuda_set_flash(sptt_cuda_model *m, int on) { m->flash = on < 0 ? -1 : on != 0; }
+extern "C" void sptt_cuda_set_flash(sptt_cuda_model *m, int on) { m->flash = on != 0; }
 
 extern "C" int sptt_cuda_graph_counts(const sptt_cuda_model *m, int *pnReplayed)
 {
@@ -1052,7 +1041,7 @@ extern "C" int sptt_cuda_model_create(const sptt_model *h, sptt_cuda_model **ppM
         const char *zGr = getenv("SPTT_CUDA_GRAPHS");
         m->useGraphs = !(zGr && zGr[0] == '0');
         const char *zFl = getenv("SPTT_CUDA_FLASH");
-        m->flash = zFl && zFl[0] == '1' ? 1 : zFl && zFl[0] == '0' ? 0 : -1;
+        m->flash = zFl && zFl[0] == '1';
     }
     *ppModel = m;
     return SPTT_OK;

@@ -57,11 +57,9 @@ void sptt_cuda_set_bf16(sptt_cuda_model *m, int on);
 /* CUDA Graphs for the TTT chunk loops (on by default; SPTT_CUDA_GRAPHS=0 at creation turns them
 ** off): off replays nothing and launches every kernel. Results are the same either way. */
 void sptt_cuda_set_graphs(sptt_cuda_model *m, int on);
-/* Attention: on 1, the fused flash-style kernels (fp32 SIMT in fp32 mode; in the TF32 and bf16
-** modes on tensor cores, TF32 products, for head_dim 16, 32 or 64; SIMT for head_dim 8, 16, 32,
-** 64 or 128 otherwise; other sizes keep the strips); 0, the cuBLAS strips; -1 (the default), the
-** fused tensor-core kernels in the TF32 and bf16 modes where head_dim fits them, the strips
-** otherwise. SPTT_CUDA_FLASH=1 or 0 at creation forces either. */
+/* Attention by fused flash-style kernels (fp32 SIMT, also under TF32 and bf16; head_dim 8, 16, 32,
+** 64 or 128, other sizes keep the strips) instead of the cuBLAS strips; off by default,
+** SPTT_CUDA_FLASH=1 at creation turns it on. */
 void sptt_cuda_set_flash(sptt_cuda_model *m, int on);
 /* Graphs captured so far (and, in *pnReplayed, replays): 0 captured with graphs on means capture
 ** failed and the loops run eagerly. */

@@ -38,10 +38,6 @@ echo "== test_cuda_model with the fused attention (SPTT_CUDA_FLASH=1)"
 SPTT_CUDA_FLASH=1 timeout 200 ./test_cuda_model > "$O/test_flash.txt" 2>&1; echo "rc=$?" >> "$O/test_flash.txt"
 grep -E "^ok|^not ok|^PASS|^FAIL|FAIL$|^# (tf32|bf16)|rc=|rror" "$O/test_flash.txt" | head -60
 
-echo "== test_cuda_model, the long case with the strips in every mode (SPTT_CUDA_FLASH=0)"
-SPTT_CUDA_FLASH=0 SPTT_CUDA_CASE=7 timeout 100 ./test_cuda_model > "$O/test_strips.txt" 2>&1; echo "rc=$?" >> "$O/test_strips.txt"
-grep -E "^ok|^not ok|^PASS|^FAIL|FAIL$|^# (tf32|bf16)|rc=|rror" "$O/test_strips.txt" | head -20
-
 echo "== dump-step on the GPU, checked by the twin"
 timeout 30 ./sptt-train --dump-step "$O/gpu.st" --device cuda 2>&1 | tail -2
 timeout 30 ./sptt-train --dump-step "$O/cpu.st" 2>&1 | tail -2
