@@ -78,14 +78,12 @@ __global__ void k_bias(float *out, const float *b, long T, int OC)
     if( i < T * OC ) out[i] += b[i % OC];
 }
 
-/* dst (batch, rows, cols) packed = src (batch stride bs; rows, cols with row stride ld) rounded
-** to bf16, to nearest */
-__global__ void k_to_bf16(__nv_bfloat16 *dst, const float *src, int batch, long rows, int cols, long ld, long bs)
+/* dst (rows, cols) packed = src (rows, cols; row stride ld) rounded to bf16, to nearest */
+__global__ void k_to_bf16(__nv_bfloat16 *dst, const float *src, long rows, int cols, long ld)
 {
-    long i = (long)blockIdx.x * blockDim.x + threadIdx.x, per = rows * cols;
-    if( i >= batch * per ) return;
-    long b = i / per, e = i % per;
-    dst[i] = __float2bfloat16_rn(src[b * bs + (e / cols) * ld + e % cols]);
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if( i >= rows * cols ) return;
+    dst[i] = __float2bfloat16_rn(src[(i / cols) * ld + i % cols]);
 }
 
 // ---------------------------------------------------------------------------- column sums

@@ -124,7 +124,6 @@ struct sptt_cuda_model {
     __nv_bfloat16 *bf;          /* bf16 mode: the large products' operands rounded to bf16, bfCap */
     size_t bfCap;
     double bfMin;               /* the multiply-adds from which a product takes the bf16 copies */
-    int bfBatched;              /* batched products take them too */
     size_t colCap;
     /* the TTT chunk loops' graphs: slot 2 l + (0 forward, 1 backward), valid for the layout key */
     int useGraphs;
@@ -148,57 +147,37 @@ static cublasComputeType_t math_compute(int math)
          : math == SPTT_CUDA_MATH_TF32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
 }
 
-static void graphs_drop(sptt_cuda_model *m);
-
-/* room for n bf16 values at m->bf; 0 if there is none, or while a graph is being captured (where
-** nothing may be allocated: forward_begin reserves what the chunk loops need beforehand). A new
-** buffer drops the graphs, which hold the old one. */
-static int bf_reserve(sptt_cuda_model *m, size_t n)
-{
-    if( n <= m->bfCap ) return 1;
-    cudaStreamCaptureStatus cs = cudaStreamCaptureStatusNone;
-    if( cudaStreamIsCapturing(cudaStreamPerThread, &cs) != cudaSuccess || cs != cudaStreamCaptureStatusNone ) return 0;
-    graphs_drop(m);
-    cudaFree(m->bf);
-    m->bf = NULL;
-    m->bfCap = 0;
-    if( cudaMalloc((void **)&m->bf, sizeof(__nv_bfloat16) * n) != cudaSuccess ){
-        cudaGetLastError();
-        return 0;
-    }
-    m->bfCap = n;
-    return 1;
-}
-
-/* bf16 mode, a large product (every side 256 or more, 2^30 multiply-adds or more over the batch,
-** where the product's time dwarfs the rounding pass; SPTT_CUDA_BF16_MIN=n at creation moves the
-** 2^30 to n and with n = 0 drops the side limit too, so that small tests reach this path): its
-** operands are rounded to packed bf16 copies and cuBLAS runs bf16 x bf16 -> fp32 on the tensor
-** cores. cuBLAS's CUBLAS_COMPUTE_32F_FAST_16BF on fp32 operands ran at the TF32 rate with TF32's
-** results (measured on the H200), so only real bf16 operands reach the bf16 rate. Batched
-** products (the TTT chunk loops) take this path too unless SPTT_CUDA_BF16_BATCHED=0 at creation.
-** 1 if it ran the product. */
+/* bf16 mode, a large product (every side 256 or more, 2^30 multiply-adds or more, where the
+** product's time dwarfs the rounding pass; SPTT_CUDA_BF16_MIN=n at creation moves the 2^30 to n
+** and with n = 0 drops the side limit too, so that small tests reach this path): its operands are rounded to bf16 copies and cuBLAS
+** runs bf16 x bf16 -> fp32 on the tensor cores. cuBLAS's CUBLAS_COMPUTE_32F_FAST_16BF on fp32
+** operands ran at the TF32 rate with TF32's results (measured on the H200), so only real bf16
+** operands reach the bf16 rate. 1 if it ran the product. */
 static int gemm_bf16(sptt_cuda_model *m, int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
-                     long sA, const float *B, int ldb, long sB, float beta, float *C, int ldc, long sC, int batch)
+                     const float *B, int ldb, float beta, float *C, int ldc)
 {
-    if( (double)M * N * K * batch < m->bfMin || (m->bfMin > 0 && (M < 256 || N < 256 || K < 256)) ) return 0;
-    if( batch > 1 && !m->bfBatched ) return 0;
-    size_t na = (size_t)M * K * batch, nb = (size_t)K * N * batch;
-    if( !bf_reserve(m, na + nb) ) return 0;
+    if( (double)M * N * K < m->bfMin || (m->bfMin > 0 && (M < 256 || N < 256 || K < 256)) ) return 0;
+    size_t na = (size_t)M * K, nb = (size_t)K * N;
+    if( na + nb > m->bfCap ){
+        cudaStreamCaptureStatus cs = cudaStreamCaptureStatusNone;
+        if( cudaStreamIsCapturing(cudaStreamPerThread, &cs) != cudaSuccess || cs != cudaStreamCaptureStatusNone ) return 0;
+        cudaFree(m->bf);
+        m->bf = NULL;
+        m->bfCap = 0;
+        if( cudaMalloc((void **)&m->bf, sizeof(__nv_bfloat16) * (na + nb)) != cudaSuccess ){
+            cudaGetLastError();
+            return 0;
+        }
+        m->bfCap = na + nb;
+    }
     __nv_bfloat16 *a16 = m->bf, *b16 = m->bf + na;
     // packed copies: A as stored (M x K, or K x M when transposed), likewise B
     int ar = ta ? K : M, ac = ta ? M : K, br = tb ? N : K, bc = tb ? K : N;
-    k_to_bf16<<<nblk((long)na), NT>>>(a16, A, batch, ar, ac, lda, sA);
-    k_to_bf16<<<nblk((long)nb), NT>>>(b16, B, batch, br, bc, ldb, sB);
-    cublasOperation_t oa = ta ? CUBLAS_OP_T : CUBLAS_OP_N, ob = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
-    if( batch == 1 ){
-        cublasGemmEx(m->blas, ob, oa, N, M, K, &alpha, b16, CUDA_R_16BF, bc, a16, CUDA_R_16BF, ac, &beta, C, CUDA_R_32F,
-                     ldc, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
-    }else{
-        cublasGemmStridedBatchedEx(m->blas, ob, oa, N, M, K, &alpha, b16, CUDA_R_16BF, bc, (long long)br * bc, a16,
-                                   CUDA_R_16BF, ac, (long long)ar * ac, &beta, C, CUDA_R_32F, ldc, sC, batch,
-                                   CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
-    }
+    k_to_bf16<<<nblk((long)na), NT>>>(a16, A, ar, ac, lda);
+    k_to_bf16<<<nblk((long)nb), NT>>>(b16, B, br, bc, ldb);
+    cublasGemmEx(m->blas, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, N, M, K, &alpha, b16,
+                 CUDA_R_16BF, bc, a16, CUDA_R_16BF, ac, &beta, C, CUDA_R_32F, ldc, CUBLAS_COMPUTE_32F,
+                 CUBLAS_GEMM_DEFAULT);
     return 1;
 }
 
@@ -211,8 +190,7 @@ static void gemm(sptt_cuda_model *m, int ta, int tb, int M, int N, int K, float 
         return;
     }
     cublasOperation_t oa = ta ? CUBLAS_OP_T : CUBLAS_OP_N, ob = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
-    if( m->math == SPTT_CUDA_MATH_BF16 && gemm_bf16(m, ta, tb, M, N, K, alpha, A, lda, 0, B, ldb, 0, beta, C, ldc, 0, 1) )
-        return;
+    if( m->math == SPTT_CUDA_MATH_BF16 && gemm_bf16(m, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) ) return;
     if( m->math == SPTT_CUDA_MATH_FP32 ){
         cublasSgemm(m->blas, ob, oa, N, M, K, &alpha, B, ldb, A, lda, &beta, C, ldc);
         return;
@@ -226,9 +204,6 @@ static void gemmB(sptt_cuda_model *m, int ta, int tb, int M, int N, int K, float
 {
     if( M <= 0 || N <= 0 || K <= 0 || batch <= 0 ) return;
     cublasOperation_t oa = ta ? CUBLAS_OP_T : CUBLAS_OP_N, ob = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
-    if( m->math == SPTT_CUDA_MATH_BF16 && gemm_bf16(m, ta, tb, M, N, K, alpha, A, lda, sA, B, ldb, sB, beta, C, ldc, sC,
-                                                    batch) )
-        return;
     if( m->math == SPTT_CUDA_MATH_FP32 ){
         cublasSgemmStridedBatched(m->blas, ob, oa, N, M, K, &alpha, B, ldb, sB, A, lda, sA, &beta, C, ldc, sC, batch);
         return;
@@ -1066,8 +1041,6 @@ extern "C" int sptt_cuda_model_create(const sptt_model *h, sptt_cuda_model **ppM
         sptt_cuda_set_bf16(m, zBf && zBf[0] == '1');
         const char *zBm = getenv("SPTT_CUDA_BF16_MIN");
         m->bfMin = zBm && zBm[0] ? atof(zBm) : 1073741824.0;
-        const char *zBb = getenv("SPTT_CUDA_BF16_BATCHED");
-        m->bfBatched = !(zBb && zBb[0] == '0');
         const char *zGr = getenv("SPTT_CUDA_GRAPHS");
         m->useGraphs = !(zGr && zGr[0] == '0');
         const char *zFl = getenv("SPTT_CUDA_FLASH");
@@ -1278,17 +1251,6 @@ static int forward_begin(sptt_cuda_model *m, const sptt_sample *s, int flags)
     a.base = m->arena;
     a.used = 0;
     acts_layout(m, &a);
-    if( m->math == SPTT_CUDA_MATH_BF16 ){
-        // the bf16 copies' room, taken now: the chunk loops' products run inside graph capture,
-        // where nothing may be allocated. Bounds: a product's two operands, for the linear layers
-        // (T rows against the widest weight: the FFN's 2F or the vocabulary) and the chunk loops
-        // (a chunk's rows of every fast head, or 3H matrices of d x d)
-        size_t Tz = (size_t)T, C = (size_t)c->hidden, F2 = 2 * (size_t)c->ffn, Vz = (size_t)V;
-        size_t wide = F2 > Vz ? F2 : Vz, d = (size_t)sptt_ttt_dim(c), ch = (size_t)c->chunk;
-        size_t lin = Tz * (wide + C) + wide * C, ttt = ch * C > 3 * (size_t)c->ttt_heads * d * d ? ch * C : 3 * (size_t)c->ttt_heads * d * d;
-        size_t need = lin > 2 * ttt ? lin : 2 * ttt;
-        if( !bf_reserve(m, need) ) return sptt_fail(SPTT_ENOMEM, "cuda: cannot allocate the bf16 copies (%zu values)", need);
-    }
 
     size_t TB = sizeof(int32_t) * (size_t)T;
     CU(cudaMemcpy(m->dTok, s->tokens, TB, cudaMemcpyHostToDevice));

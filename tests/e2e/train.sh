@@ -69,10 +69,13 @@ check "--device cuda in a CPU build: exit 2, told to run make cuda" \
     '[ $rc -eq 2 ] && grep -q "this build has no CUDA; run make cuda" "$dir/err" && [ "$(wc -l <"$dir/err")" -eq 1 ] && [ ! -e "$dir/x.st" ]'
 "$tool" --db "$dir/none.db" --out "$dir/run" --device cuda >/dev/null 2>"$dir/err"; rc=$?
 check "--device cuda to train in a CPU build: the same" '[ $rc -eq 2 ] && grep -q "run make cuda" "$dir/err" && [ ! -e "$dir/run" ]'
-# --tf32 is a GPU option: without --device cuda it is a usage error, in any build
+# --tf32 and --bf16 are GPU options: without --device cuda each is a usage error, in any build
 "$tool" --dump-step "$dir/x.st" --tf32 >/dev/null 2>"$dir/err"; rc=$?
 check "--tf32 without --device cuda: exit 2, one line" \
     '[ $rc -eq 2 ] && grep -q "tf32 is for the GPU" "$dir/err" && [ "$(wc -l <"$dir/err")" -eq 1 ] && [ ! -e "$dir/x.st" ]'
+"$tool" --dump-step "$dir/x.st" --bf16 >/dev/null 2>"$dir/err"; rc=$?
+check "--bf16 without --device cuda: exit 2, one line" \
+    '[ $rc -eq 2 ] && grep -q "bf16 is for the GPU" "$dir/err" && [ "$(wc -l <"$dir/err")" -eq 1 ] && [ ! -e "$dir/x.st" ]'
 
 printf 'the chair is left of the table\nthe table is 2.5 meters from the door\n' >"$dir/corpus.txt"
 "$tool" --dump-step "$dir/t.st" --corpus "$dir/corpus.txt" --prompt "where is the chair" --answer "left" >/dev/null 2>&1; rc=$?
