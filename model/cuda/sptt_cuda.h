@@ -8,7 +8,7 @@
 **
 ** Products go through cuBLAS (sgemm and strided-batched sgemm), the rest through element-wise
 ** kernels that follow model/kern/ (the .inc files) step by step (the TTT branch's hand-written backward
-** included). Sums over many rows use atomics in places, so two runs may differ in the last bits.
+** included). No atomics: every sum runs in a fixed order, so a step repeats bit for bit.
 **
 ** TF32: sptt_cuda_set_tf32(m, 1) lets cuBLAS use TF32 tensor cores for the products (about 10
 ** bits of mantissa in the inputs, fp32 accumulation): several times the fp32 rate on an H200, but
@@ -16,10 +16,13 @@
 ** bound scaled from u = 2^-24 to TF32's unit roundoff 2^-11. Off by default; SPTT_CUDA_TF32=1
 ** switches it on at creation, and sptt-train --tf32 / bench_cuda_model --tf32 ask for it.
 **
-** bf16: sptt_cuda_set_bf16(m, 1) lets cuBLAS round the product inputs to bfloat16 (8 bits of
-** mantissa) on the tensor cores, again with fp32 storage and fp32 accumulation; unit roundoff
-** 2^-8, so test_cuda_model's bound is the fp32 one scaled by 2^16. SPTT_CUDA_BF16=1 at creation,
-** sptt-train --bf16 / bench_cuda_model --bf16. One math mode at a time: the last one set wins.
+** bf16: sptt_cuda_set_bf16(m, 1) runs the large single products (2^30 multiply-adds or more,
+** every side 256 or more; SPTT_CUDA_BF16_MIN=n moves the limit, 0 takes every one) on bfloat16
+** copies of their operands (8 bits of mantissa) on the tensor cores, fp32 storage and fp32
+** accumulation; the other products get cuBLAS's FAST_16BF compute type, which on fp32 operands
+** runs as TF32. Unit roundoff 2^-8, so test_cuda_model's bound is the fp32 one scaled by 2^16.
+** SPTT_CUDA_BF16=1 at creation, sptt-train --bf16 / bench_cuda_model --bf16. One math mode at a
+** time: the last one set wins.
 */
 #ifndef SPTT_CUDA_H
 #define SPTT_CUDA_H
