@@ -84,36 +84,15 @@ echo "worst relative loss difference over 10 steps: gpu vs cpu $(worst $t/cpu/me
 for r in cpu gpu gpu2 gputf gpubf; do cp $t/$r/metrics.jsonl "$O/metrics_$r.jsonl" 2>/dev/null; done
 
 echo "== sptt-train --device cuda: SIGKILL at a varying step, then --resume: the losses equal the uninterrupted run's"
-# as tests/e2e/train_run.sh on the CPU: the GPU model sums in fixed orders (no atomics), the
-# optimiser is the host's, so a resumed run must repeat the uninterrupted one bit for bit
-losses() { grep '"loss"' "$1" | sed 's/.*"stage":\([0-9]*\),"step":\([0-9]*\),"loss":\([^,]*\),.*/\1 \2 \3/'; }
-timeout 120 ./sptt-train --db "$t/d.db" --out "$t/ref" --stage both --steps 8 --batch 2 --ckpt-every 1 -q --device cuda 2> "$t/err"; rc=$?
-[ $rc = 0 ] || echo "not ok - GPU reference run ($rc: $(cat "$t/err"))"
-fails=0
-for trial in 1 2 3; do
-    rm -rf "$t/k"
-    ./sptt-train --db "$t/d.db" --out "$t/k" --stage both --steps 8 --batch 2 --ckpt-every 1 -q --device cuda 2>/dev/null &
-    pid=$!
-    want=$(( (trial * 5) % 14 + 1 ))
-    i=0
-    while [ $i -lt 1200 ] && [ "$(grep -c '"loss"' "$t/k/metrics.jsonl" 2>/dev/null || echo 0)" -lt $want ] && kill -0 $pid 2>/dev/null; do
-        sleep 0.05; i=$((i + 1))
-    done
-    kill -9 $pid 2>/dev/null
-    wait $pid 2>/dev/null
-    got=$(grep -c '"loss"' "$t/k/metrics.jsonl" 2>/dev/null)
-    timeout 120 ./sptt-train --db "$t/d.db" --out "$t/k" --stage both --steps 8 --batch 2 --ckpt-every 1 --resume -q --device cuda 2> "$t/err"; rc=$?
-    if [ $rc != 0 ] || [ "$(losses "$t/k/metrics.jsonl")" != "$(losses "$t/ref/metrics.jsonl")" ]; then
-        fails=$((fails + 1))
-        echo "# trial $trial (killed after $got rows): $rc $(cat "$t/err")"
-        losses "$t/ref/metrics.jsonl" > "$t/refl"
-        losses "$t/k/metrics.jsonl" | paste - "$t/refl" | head -20
-    else
-        echo "# trial $trial: killed after $got of $(losses "$t/ref/metrics.jsonl" | wc -l) loss rows, resumed: equal"
-    fi
-done
-[ $fails = 0 ] && echo "ok - GPU: SIGKILL then --resume: the loss sequence equals the uninterrupted run's, bit for bit (3 kills)" \
-    || echo "not ok - GPU resume ($fails of 3)"
+# as tests/e2e/train_run.sh on the CPU (the same check, kill_resume.sh): the GPU model sums in
+# fixed orders (no atomics), the optimiser is the host's, so a resumed run must repeat the
+# uninterrupted one bit for bit
+. "$D/kill_resume.sh"
+sptt_train() { o=$1; shift; exec ./sptt-train --db "$t/d.db" --out "$o" --stage both --steps 8 --batch 2 --ckpt-every 1 -q --device cuda "$@"; }
+kill_resume "$t"
+[ $KR_REF = 0 ] || echo "not ok - GPU reference run"
+[ $KR_FAILS = 0 ] && echo "ok - GPU: SIGKILL then --resume: the loss sequence equals the uninterrupted run's, bit for bit (3 kills)" \
+    || echo "not ok - GPU resume ($KR_FAILS of 3)"
 cp "$t/ref/metrics.jsonl" "$O/metrics_resume_ref.jsonl" 2>/dev/null
 cp "$t/k/metrics.jsonl" "$O/metrics_resume_k.jsonl" 2>/dev/null
 
