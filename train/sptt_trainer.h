@@ -55,6 +55,7 @@ typedef struct sptt_train_opts {
     int device;                 /* SPTT_DEVICE_*: where forward and backward run (the optimiser
                                 ** stays on the host, so both devices update identically) */
     int tf32;                   /* SPTT_DEVICE_CUDA: TF32 tensor-core products */
+    int bf16;                   /* SPTT_DEVICE_CUDA: bf16 tensor-core products (fp32 storage, sums) */
     int quiet;
 } sptt_train_opts;
 

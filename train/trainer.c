@@ -221,10 +221,11 @@ static int open_device(run *r)
         if( (rc = sptt_cuda_set_device(r->c->rank % nDev)) ) return rc;
         if( (rc = sptt_cuda_model_create(r->m, &r->g)) ) return rc;
         if( r->o->tf32 ) sptt_cuda_set_tf32(r->g, 1);
+        if( r->o->bf16 ) sptt_cuda_set_bf16(r->g, 1);
         sptt_cuda_set_backward_hook(r->g, on_block_done_cuda, r);
         if( r->c->rank==0 && !r->o->quiet )
             printf("sptt-train: forward and backward on CUDA (%s; %d rank%s on %d device%s%s)\n", sptt_cuda_device_name(),
-                   r->c->size, r->c->size==1 ? "" : "s", nDev, nDev==1 ? "" : "s", r->o->tf32 ? "; TF32 products" : "");
+                   r->c->size, r->c->size==1 ? "" : "s", nDev, nDev==1 ? "" : "s", r->o->tf32 ? "; TF32 products" : r->o->bf16 ? "; bf16 products" : "");
     }
     return SPTT_OK;
 #else

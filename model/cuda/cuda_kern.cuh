@@ -2,12 +2,13 @@
 ** Device kernels of the CUDA model: the element-wise and row-wise parts of model/kern/ (the .inc files), one
 ** kernel per loop there (same names with a k_ prefix), and the cuBLAS row-major wrappers.
 ** Rows are reduced by one warp each (row widths here are 8 .. 8192); sums over rows into a
-** parameter gradient go through per-column partial sums and atomicAdd.
+** parameter gradient go through per-strip partial sums added in a fixed order (no atomics).
 */
 #ifndef SPTT_CUDA_KERN_CUH
 #define SPTT_CUDA_KERN_CUH
 
 #include <cublas_v2.h>
+#include <cuda_bf16.h>
 #include <cuda_runtime.h>
 #include <stdint.h>
 
@@ -77,36 +78,48 @@ __global__ void k_bias(float *out, const float *b, long T, int OC)
     if( i < T * OC ) out[i] += b[i % OC];
 }
 
+/* dst (rows, cols) packed = src (rows, cols; row stride ld) rounded to bf16, to nearest */
+__global__ void k_to_bf16(__nv_bfloat16 *dst, const float *src, long rows, int cols, long ld)
+{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if( i >= rows * cols ) return;
+    dst[i] = __float2bfloat16_rn(src[(i / cols) * ld + i % cols]);
+}
+
 // ---------------------------------------------------------------------------- column sums
-// out[c] += sum_r f(r, c) over R rows of width n: blocks of 32 columns x 8 row groups, each
-// thread a strip of rows, then atomicAdd of its partial sum.
+// out[c] += sum_r f(r, c) over R rows of width n, in two passes so that the sum's order is fixed
+// (bit-for-bit the same each run, which resuming a killed training run exactly relies on):
+// blocks of 32 columns x 8 row strips write one partial sum per (strip, column), then one thread
+// per column adds its strips in order. Strips are COLS_ROWS rows or more, at most COLS_PARTS.
 #define COLS_ROWS 128
-/* out[c] += sum_r a[r,c] */
-__global__ void k_colsum(float *out, const float *a, long R, int n)
+#define COLS_PARTS 1024
+/* part[p, c] = sum over strip p's rows of a[r,c] * (b ? b[r,c] : 1) * (rs ? rs[r] : 1) */
+__global__ void k_colsum_part(float *part, const float *a, const float *b, const float *rs, long R, int n, long per)
 {
     int c = blockIdx.x * 32 + (threadIdx.x & 31);
-    long r0 = ((long)blockIdx.y * 8 + (threadIdx.x >> 5)) * COLS_ROWS;
-    if( c >= n || r0 >= R ) return;
-    long r1 = r0 + COLS_ROWS < R ? r0 + COLS_ROWS : R;
+    long p = (long)blockIdx.y * 8 + (threadIdx.x >> 5), r0 = p * per;
+    if( c >= n ) return;
+    long r1 = r0 + per < R ? r0 + per : R;
     float s = 0;
-    for(long r = r0; r < r1; r++) s += a[r * n + c];
-    atomicAdd(out + c, s);
+    for(long r = r0; r < r1; r++) s += a[r * n + c] * (b ? b[r * n + c] : 1.0f) * (rs ? rs[r] : 1.0f);
+    part[p * n + c] = s;
 }
-/* out[c] += sum_r a[r,c] * b[r,c] * (rs ? rs[r] : 1) */
-__global__ void k_colsum_prod(float *out, const float *a, const float *b, const float *rs, long R, int n)
+__global__ void k_colsum_fin(float *out, const float *part, int nPart, int n)
 {
-    int c = blockIdx.x * 32 + (threadIdx.x & 31);
-    long r0 = ((long)blockIdx.y * 8 + (threadIdx.x >> 5)) * COLS_ROWS;
-    if( c >= n || r0 >= R ) return;
-    long r1 = r0 + COLS_ROWS < R ? r0 + COLS_ROWS : R;
+    int c = blockIdx.x * blockDim.x + threadIdx.x;
+    if( c >= n ) return;
     float s = 0;
-    for(long r = r0; r < r1; r++) s += a[r * n + c] * b[r * n + c] * (rs ? rs[r] : 1.0f);
-    atomicAdd(out + c, s);
+    for(int p = 0; p < nPart; p++) s += part[(long)p * n + c];
+    out[c] += s;
 }
-static inline dim3 colgrid(long R, int n)
+/* strips for R rows: a multiple of 8, at most COLS_PARTS; *pPer rows each */
+static inline int colsum_parts(long R, long *pPer)
 {
-    long rb = (R + 8L * COLS_ROWS - 1) / (8L * COLS_ROWS);
-    return dim3((unsigned)((n + 31) / 32), (unsigned)(rb > 0 ? rb : 1));
+    long np = (R + COLS_ROWS - 1) / COLS_ROWS;
+    np = np < 1 ? 1 : np > COLS_PARTS ? COLS_PARTS : np;
+    np = (np + 7) & ~7L;
+    *pPer = (R + np - 1) / np;
+    return (int)np;
 }
 
 // ---------------------------------------------------------------------------- rows
@@ -122,7 +135,7 @@ __global__ void k_rmsnorm_fwd(float *out, float *rstd, const float *x, const flo
     if( lane == 0 ) rstd[row] = s;
     for(int i = lane; i < n; i += 32) out[row * n + i] = xr[i] * s * g[i];
 }
-/* dx += rstd (dxhat - xhat mean(dxhat xhat)); the weight gradient is k_colsum_prod */
+/* dx += rstd (dxhat - xhat mean(dxhat xhat)); the weight gradient is a column sum */
 __global__ void k_rmsnorm_bwd(float *dx, const float *dout, const float *x, const float *g, const float *rstd,
                               long R, int n)
 {
@@ -253,13 +266,15 @@ __global__ void k_embed_fwd(float *x, const int32_t *tok, const float *wte, int 
     int c = (int)(i % C);
     if( tok[t] != patchTok ) x[i] = wte[(long)tok[t] * C + c];
 }
-__global__ void k_embed_bwd(float *dwte, const float *dx, const int32_t *tok, int T, int C, int patchTok)
+/* dwte[utok[u]] += sum of dx's rows ord[seg[u] .. seg[u+1]) in that order (positions of token
+** utok[u], ascending): no atomics, so the sum's order is fixed. Block (u, column tile). */
+__global__ void k_embed_bwd(float *dwte, const float *dx, const int32_t *ord, const int32_t *seg, const int32_t *utok, int C)
 {
-    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
-    if( i >= (long)T * C ) return;
-    long t = i / C;
-    int c = (int)(i % C);
-    if( tok[t] != patchTok ) atomicAdd(dwte + (long)tok[t] * C + c, dx[i]);
+    int u = blockIdx.x, c = blockIdx.y * blockDim.x + threadIdx.x;
+    if( c >= C ) return;
+    float s = 0;
+    for(int j = seg[u]; j < seg[u + 1]; j++) s += dx[(long)ord[j] * C + c];
+    dwte[(long)utok[u] * C + c] += s;
 }
 /* dst[r] = src[idx[r]] (gather) or dst[idx[r]] = src[r] (scatter), rows of width C */
 __global__ void k_gather_rows(float *dst, const float *src, const int32_t *idx, int n, int C)

@@ -47,14 +47,16 @@ __device__ __forceinline__ long conv_src(long v, int tap, int G0, int G1, int G2
     int dt = tap / 9 - 1, dh = (tap / 3) % 3 - 1, dw = tap % 3 - 1;
     return ((long)clampi(t + dt, 0, G0 - 1) * G1 + clampi(gh + dh, 0, G1 - 1)) * G2 + clampi(gw + dw, 0, G2 - 1);
 }
+/* the conv kernels' thread: video row v (of the G0 x G1 x G2 grid) and channel c of C */
+#define CONV_ROW_CHANNEL(G0, G1, G2, C) \
+    long i_ = (long)blockIdx.x * blockDim.x + threadIdx.x; \
+    if( i_ >= (long)(G0) * (G1) * (G2) * (C) ) return; \
+    long v = i_ / (C); \
+    int c = (int)(i_ % (C))
 /* out's video rows (out already holds x): depthwise 3x3x3, replicate padding. w (C, 27) */
 __global__ void k_conv_fwd(float *out, const float *x, const float *w, const int32_t *vid, int G0, int G1, int G2, int C)
 {
-    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
-    long Nv = (long)G0 * G1 * G2;
-    if( i >= Nv * C ) return;
-    long v = i / C;
-    int c = (int)(i % C);
+    CONV_ROW_CHANNEL(G0, G1, G2, C);
     float s = 0;
     for(int tap = 0; tap < 27; tap++) s += w[(long)c * 27 + tap] * x[(long)vid[conv_src(v, tap, G0, G1, G2)] * C + c];
     out[(long)vid[v] * C + c] = s;
@@ -65,16 +67,33 @@ __global__ void k_conv_bwd_text(float *dx, const float *dout, const uint8_t *isv
     long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
     if( i < T * C && !isvid[i / C] ) dx[i] += dout[i];
 }
+/* the sources r along one axis of length G that tap offset dt clamps onto position p: at most 3
+** of p-dt-1 .. p-dt+1 (two at an edge, where replicate padding folds the outside in) */
+__device__ __forceinline__ int conv_pre(int *r, int p, int dt, int G)
+{
+    int n = 0;
+    for(int q = p - dt - 1; q <= p - dt + 1; q++)
+        if( q >= 0 && q < G && clampi(q + dt, 0, G - 1) == p ) r[n++] = q;
+    return n;
+}
+/* dx's video rows += the conv's transpose applied to dout, gathered per target row (each thread
+** owns its (row, channel) and sums taps and sources in a fixed order: no atomics) */
 __global__ void k_conv_bwd_x(float *dx, const float *dout, const float *w, const int32_t *vid, int G0, int G1, int G2, int C)
 {
-    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
-    long Nv = (long)G0 * G1 * G2;
-    if( i >= Nv * C ) return;
-    long v = i / C;
-    int c = (int)(i % C);
-    float g = dout[(long)vid[v] * C + c];
-    for(int tap = 0; tap < 27; tap++)
-        atomicAdd(dx + (long)vid[conv_src(v, tap, G0, G1, G2)] * C + c, w[(long)c * 27 + tap] * g);
+    CONV_ROW_CHANNEL(G0, G1, G2, C);
+    int t = (int)(v / ((long)G1 * G2)), gh = (int)((v / G2) % G1), gw = (int)(v % G2);
+    float s = 0;
+    for(int tap = 0; tap < 27; tap++){
+        int a0[3], a1[3], a2[3];
+        int n0 = conv_pre(a0, t, tap / 9 - 1, G0), n1 = conv_pre(a1, gh, (tap / 3) % 3 - 1, G1);
+        int n2 = conv_pre(a2, gw, tap % 3 - 1, G2);
+        float wt = w[(long)c * 27 + tap];
+        for(int x0 = 0; x0 < n0; x0++)
+            for(int x1 = 0; x1 < n1; x1++)
+                for(int x2 = 0; x2 < n2; x2++)
+                    s += wt * dout[(long)vid[((long)a0[x0] * G1 + a1[x1]) * G2 + a2[x2]] * C + c];
+    }
+    dx[(long)vid[v] * C + c] += s;
 }
 /* dw (C, 27) += sum_v x[src] g[v]: one thread per (c, tap) */
 __global__ void k_conv_bwd_w(float *dw, const float *dout, const float *x, const int32_t *vid, int G0, int G1, int G2, int C)

@@ -100,10 +100,15 @@ struct sptt_cuda_model {
     float *dx, *dxn, *dq, *dk, *dv, *ds, *dhn, *dfa, *dfgu, *dqr, *dkr, *dlog, *xrows, *attS, *attdS, *attD, *tttS;
     /* device integers: tokens, targets, vid, lab, rows, label targets (T each), isvid (T bytes) */
     int32_t *dTok, *dTgt, *dVid, *dLab, *dRows, *dTg;
+    /* the embedding's backward without atomics: positions sorted by token (ord), each token's
+    ** run [seg[u], seg[u+1]) and its id (utok), nUtok tokens */
+    int32_t *dOrd, *dSeg, *dUtok;
+    int nUtok;
     uint8_t *dIsvid;
     int intCap;
     /* host copies */
-    int32_t *hPos, *hVid, *hLab, *hRows, *hTg;
+    int32_t *hPos, *hVid, *hLab, *hRows, *hTg, *hOrd, *hSeg, *hUtok;
+    int64_t *hKey;
     uint8_t *hIsvid;
     float *hCos, *hSin, *hPatch, *hLoss;
     int hostCap;
@@ -113,19 +118,68 @@ struct sptt_cuda_model {
     sptt_stats stats;
     void (*xHook)(void *, int);
     void *pHookCtx;
-    int tf32;
+    int math;                   /* SPTT_CUDA_MATH_*: the products' compute type */
     void *blasWs;               /* cuBLAS workspace, set once so that capture never allocates */
+    float *colPart;             /* the column sums' partial sums, colCap floats */
+    __nv_bfloat16 *bf;          /* bf16 mode: the large products' operands rounded to bf16, bfCap */
+    size_t bfCap;
+    double bfMin;               /* the multiply-adds from which a product takes the bf16 copies */
+    size_t colCap;
     /* the TTT chunk loops' graphs: slot 2 l + (0 forward, 1 backward), valid for the layout key */
     int useGraphs;
     cudaGraphExec_t *aGraph;
     float *gArena;
-    int gT, gNv, gTf32;
+    int gT, gNv, gMath;
     int nCaptured, nReplayed;
     int flash;                  /* attention by the fused kernels (cuda_flash.cuh), not the strips */
+    int attBq;                  /* the strips' height when set (SPTT_CUDA_ATT_BQ), else 0: att_bq's choice */
 };
 
 // ----------------------------------------------------------------------------
 // cuBLAS, row-major
+
+/* The products' compute type per math mode: fp32 is plain sgemm (no tensor cores); TF32 and
+** bf16 let cuBLAS round the fp32 operands to that format inside the product (the data stay
+** fp32 in memory) and accumulate in fp32. */
+static cublasComputeType_t math_compute(int math)
+{
+    return math == SPTT_CUDA_MATH_BF16 ? CUBLAS_COMPUTE_32F_FAST_16BF
+         : math == SPTT_CUDA_MATH_TF32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+}
+
+/* bf16 mode, a large product (every side 256 or more, 2^30 multiply-adds or more, where the
+** product's time dwarfs the rounding pass; SPTT_CUDA_BF16_MIN=n at creation moves the 2^30 to n
+** and with n = 0 drops the side limit too, so that small tests reach this path): its operands are rounded to bf16 copies and cuBLAS
+** runs bf16 x bf16 -> fp32 on the tensor cores. cuBLAS's CUBLAS_COMPUTE_32F_FAST_16BF on fp32
+** operands ran at the TF32 rate with TF32's results (measured on the H200), so only real bf16
+** operands reach the bf16 rate. 1 if it ran the product. */
+static int gemm_bf16(sptt_cuda_model *m, int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                     const float *B, int ldb, float beta, float *C, int ldc)
+{
+    if( (double)M * N * K < m->bfMin || (m->bfMin > 0 && (M < 256 || N < 256 || K < 256)) ) return 0;
+    size_t na = (size_t)M * K, nb = (size_t)K * N;
+    if( na + nb > m->bfCap ){
+        cudaStreamCaptureStatus cs = cudaStreamCaptureStatusNone;
+        if( cudaStreamIsCapturing(cudaStreamPerThread, &cs) != cudaSuccess || cs != cudaStreamCaptureStatusNone ) return 0;
+        cudaFree(m->bf);
+        m->bf = NULL;
+        m->bfCap = 0;
+        if( cudaMalloc((void **)&m->bf, sizeof(__nv_bfloat16) * (na + nb)) != cudaSuccess ){
+            cudaGetLastError();
+            return 0;
+        }
+        m->bfCap = na + nb;
+    }
+    __nv_bfloat16 *a16 = m->bf, *b16 = m->bf + na;
+    // packed copies: A as stored (M x K, or K x M when transposed), likewise B
+    int ar = ta ? K : M, ac = ta ? M : K, br = tb ? N : K, bc = tb ? K : N;
+    k_to_bf16<<<nblk((long)na), NT>>>(a16, A, ar, ac, lda);
+    k_to_bf16<<<nblk((long)nb), NT>>>(b16, B, br, bc, ldb);
+    cublasGemmEx(m->blas, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, N, M, K, &alpha, b16,
+                 CUDA_R_16BF, bc, a16, CUDA_R_16BF, ac, &beta, C, CUDA_R_32F, ldc, CUBLAS_COMPUTE_32F,
+                 CUBLAS_GEMM_DEFAULT);
+    return 1;
+}
 
 static void gemm(sptt_cuda_model *m, int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
                  const float *B, int ldb, float beta, float *C, int ldc)
@@ -135,16 +189,27 @@ static void gemm(sptt_cuda_model *m, int ta, int tb, int M, int N, int K, float 
         assert(beta == 1.0f);   // only the empty label set gets here, accumulating nothing
         return;
     }
-    cublasSgemm(m->blas, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, N, M, K, &alpha, B, ldb, A,
-                lda, &beta, C, ldc);
+    cublasOperation_t oa = ta ? CUBLAS_OP_T : CUBLAS_OP_N, ob = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
+    if( m->math == SPTT_CUDA_MATH_BF16 && gemm_bf16(m, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) ) return;
+    if( m->math == SPTT_CUDA_MATH_FP32 ){
+        cublasSgemm(m->blas, ob, oa, N, M, K, &alpha, B, ldb, A, lda, &beta, C, ldc);
+        return;
+    }
+    cublasGemmEx(m->blas, ob, oa, N, M, K, &alpha, B, CUDA_R_32F, ldb, A, CUDA_R_32F, lda, &beta, C, CUDA_R_32F, ldc,
+                 math_compute(m->math), CUBLAS_GEMM_DEFAULT);
 }
 
 static void gemmB(sptt_cuda_model *m, int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
                   long sA, const float *B, int ldb, long sB, float beta, float *C, int ldc, long sC, int batch)
 {
     if( M <= 0 || N <= 0 || K <= 0 || batch <= 0 ) return;
-    cublasSgemmStridedBatched(m->blas, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, N, M, K, &alpha,
-                              B, ldb, sB, A, lda, sA, &beta, C, ldc, sC, batch);
+    cublasOperation_t oa = ta ? CUBLAS_OP_T : CUBLAS_OP_N, ob = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
+    if( m->math == SPTT_CUDA_MATH_FP32 ){
+        cublasSgemmStridedBatched(m->blas, ob, oa, N, M, K, &alpha, B, ldb, sB, A, lda, sA, &beta, C, ldc, sC, batch);
+        return;
+    }
+    cublasGemmStridedBatchedEx(m->blas, ob, oa, N, M, K, &alpha, B, CUDA_R_32F, ldb, sB, A, CUDA_R_32F, lda, sA, &beta,
+                               C, CUDA_R_32F, ldc, sC, batch, math_compute(m->math), CUBLAS_GEMM_DEFAULT);
 }
 
 // ----------------------------------------------------------------------------
@@ -163,12 +228,12 @@ static void graphs_drop(sptt_cuda_model *m)
 static int graph_replay(sptt_cuda_model *m, int slot)
 {
     if( !m->useGraphs ) return 0;
-    if( m->gArena != m->arena || m->gT != m->T || m->gNv != m->Nv || m->gTf32 != m->tf32 ){
+    if( m->gArena != m->arena || m->gT != m->T || m->gNv != m->Nv || m->gMath != m->math ){
         graphs_drop(m);
         m->gArena = m->arena;
         m->gT = m->T;
         m->gNv = m->Nv;
-        m->gTf32 = m->tf32;
+        m->gMath = m->math;
     }
     if( !m->aGraph[slot] ) return 0;
     if( cudaGraphLaunch(m->aGraph[slot], cudaStreamPerThread) != cudaSuccess ){
@@ -232,12 +297,22 @@ static void linear_fwd(sptt_cuda_model *m, float *out, const float *inp, const f
     if( b ) k_bias<<<nblk((long)T * OC), NT>>>(out, b, T, OC);
 }
 
+/* out[c] += sum_r a[r,c] (b ? b[r,c] : 1) (rs ? rs[r] : 1) over R rows of width n, in a fixed order */
+static void colsum(sptt_cuda_model *m, float *out, const float *a, const float *b, const float *rs, long R, int n)
+{
+    long per = 0;
+    int np = colsum_parts(R, &per);
+    assert((size_t)np * n <= m->colCap);
+    k_colsum_part<<<dim3((unsigned)((n + 31) / 32), (unsigned)(np / 8)), NT>>>(m->colPart, a, b, rs, R, n, per);
+    k_colsum_fin<<<nblk(n), NT>>>(out, m->colPart, np, n);
+}
+
 static void linear_bwd(sptt_cuda_model *m, float *dinp, float *dw, float *db, const float *dout, const float *inp,
                        const float *w, int T, int IC, int OC)
 {
     if( dinp ) gemm(m, 0, 0, T, IC, OC, 1, dout, OC, w, IC, 1, dinp, IC);
     gemm(m, 1, 0, OC, IC, T, 1, dout, OC, inp, IC, 1, dw, IC);
-    if( db ) k_colsum<<<colgrid(T, OC), NT>>>(db, dout, T, OC);
+    if( db ) colsum(m, db, dout, NULL, NULL, T, OC);
 }
 
 static void rmsnorm_fwd(float *out, float *rstd, const float *x, const float *g, long R, int n, float eps)
@@ -246,11 +321,11 @@ static void rmsnorm_fwd(float *out, float *rstd, const float *x, const float *g,
 }
 
 /* dx += ..., dg += ... */
-static void rmsnorm_bwd(float *dx, float *dg, const float *dout, const float *x, const float *g, const float *rstd,
-                        long R, int n)
+static void rmsnorm_bwd(sptt_cuda_model *m, float *dx, float *dg, const float *dout, const float *x, const float *g,
+                        const float *rstd, long R, int n)
 {
     k_rmsnorm_bwd<<<wblk(R), NT>>>(dx, dout, x, g, rstd, R, n);
-    k_colsum_prod<<<colgrid(R, n), NT>>>(dg, dout, x, rstd, R, n);
+    colsum(m, dg, dout, x, rstd, R, n);
 }
 
 static void zero(float *p, size_t n) { if( n ) cudaMemsetAsync(p, 0, sizeof(float) * n); }
@@ -274,8 +349,10 @@ static void rope(float *x, const float *cosT, const float *sinT, int T, int nh, 
 // diagonal and the one before the window, stay under about a third). Score rows are padded to 64
 // floats so every row starts aligned.
 
-static int att_bq(int T, int W)
+/* fixed: SPTT_CUDA_ATT_BQ at creation (a multiple of 64), to measure other strip heights; 0 here */
+static int att_bq(int T, int W, int fixed)
 {
+    if( fixed > 0 ) return fixed < T ? fixed : T;
     int w = W < T ? W : T, bq = (w / 2 < T / 8 ? w / 2 : T / 8) & ~63;
     bq = bq < 256 ? 256 : bq > 1024 ? 1024 : bq;
     return bq < T ? bq : T;
@@ -283,16 +360,16 @@ static int att_bq(int T, int W)
 
 static int att_ld(int nk) { return (nk + 63) & ~63; }
 
-static size_t att_scratch(int T, int W, int NH)
+static size_t att_scratch(int T, int W, int NH, int fixed)
 {
-    int w = W < T ? W : T, bq = att_bq(T, W);
+    int w = W < T ? W : T, bq = att_bq(T, W, fixed);
     return (size_t)NH * bq * (size_t)att_ld(w + bq);
 }
 
 static void attention_fwd(sptt_cuda_model *m, float *out, float *lse, const float *q, const float *k, const float *v,
                           int T, int NH, int KV, int D, int W, float *S)
 {
-    int QD = NH * D, KD = KV * D, grp = NH / KV, bq = att_bq(T, W);
+    int QD = NH * D, KD = KV * D, grp = NH / KV, bq = att_bq(T, W, m->attBq);
     float scale = 1.0f / sqrtf((float)D);
     if( m->flash && flash_fwd(out, lse, q, k, v, T, NH, KV, D, W, scale) ) return;
     for(int i0 = 0; i0 < T; i0 += bq){
@@ -314,7 +391,7 @@ static void attention_bwd(sptt_cuda_model *m, float *dq, float *dk, float *dv, c
                           const float *k, const float *v, const float *out, const float *lse, int T, int NH, int KV,
                           int D, int W, float *S, float *dS, float *Dr)
 {
-    int QD = NH * D, KD = KV * D, grp = NH / KV, bq = att_bq(T, W);
+    int QD = NH * D, KD = KV * D, grp = NH / KV, bq = att_bq(T, W, m->attBq);
     float scale = 1.0f / sqrtf((float)D);
     k_att_drow<<<wblk((long)T * NH), NT>>>(Dr, dout, out, T, NH, D);
     if( m->flash && flash_bwd(dq, dk, dv, dout, q, k, v, lse, Dr, T, NH, KV, D, W, scale) ) return;
@@ -608,7 +685,7 @@ static void ttt_bwd(sptt_cuda_model *m, int l, const gttt *g, float *dxn, float 
 
     k_ttt_out_bwd<<<wblk(TH), NT>>>(dzs, t1, dy, a->O, a->ornd, p->norm, a->gate, a->zs, TH, d);
     zero(dO, (size_t)TC);
-    rmsnorm_bwd(dO, g->norm, t1, a->O, p->norm, a->ornd, TH, d);
+    rmsnorm_bwd(m, dO, g->norm, t1, a->O, p->norm, a->ornd, TH, d);
 
     zero(dQ, 3 * (size_t)TC);
     zero(deta, 4 * (size_t)TH);
@@ -654,12 +731,12 @@ static void ttt_bwd(sptt_cuda_model *m, int l, const gttt *g, float *dxn, float 
 
     // scale and offset, then the KV expansion
     k_affine_bwd_x<<<nblk(TC), NT>>>(dqh, dQ, p->q_scale, T, C);
-    k_colsum_prod<<<colgrid(T, C), NT>>>(g->q_scale, dQ, qh, NULL, T, C);
-    k_colsum<<<colgrid(T, C), NT>>>(g->q_off, dQ, T, C);
+    colsum(m, g->q_scale, dQ, qh, NULL, T, C);
+    colsum(m, g->q_off, dQ, NULL, NULL, T, C);
     zero(t1, (size_t)TC);
     k_affine_bwd_x<<<nblk(TC), NT>>>(t1, dK, p->k_scale, T, C);
-    k_colsum_prod<<<colgrid(T, C), NT>>>(g->k_scale, dK, a->kt, NULL, T, C);
-    k_colsum<<<colgrid(T, C), NT>>>(g->k_off, dK, T, C);
+    colsum(m, g->k_scale, dK, a->kt, NULL, T, C);
+    colsum(m, g->k_off, dK, NULL, NULL, T, C);
     long tk = (long)T * x->KV * x->D;
     k_repeat_kv_bwd<<<nblk(tk), NT>>>(dkh, t1, T, x->NH, x->KV, x->D);
     k_repeat_kv_bwd<<<nblk(tk), NT>>>(dv, t3, T, x->NH, x->KV, x->D);
@@ -809,8 +886,8 @@ static void acts_layout(sptt_cuda_model *m, garena *a)
     m->dx = take(a, TC); m->dxn = take(a, TC); m->dq = take(a, TC); m->dk = take(a, T * KVD); m->dv = take(a, T * KVD);
     m->ds = take(a, TC); m->dhn = take(a, TC); m->dfa = take(a, T * F); m->dfgu = take(a, T * 2 * F);
     m->dqr = take(a, TC); m->dkr = take(a, T * KVD); m->dlog = take(a, T * V); m->xrows = take(a, TC);
-    m->attS = take(a, att_scratch(m->T, Wmax, (int)NH));
-    m->attdS = take(a, att_scratch(m->T, Wmax, (int)NH));
+    m->attS = take(a, att_scratch(m->T, Wmax, (int)NH, m->attBq));
+    m->attdS = take(a, att_scratch(m->T, Wmax, (int)NH, m->attBq));
     m->attD = take(a, T * NH);
     m->tttS = take(a, ttt_scratch(&x));
 }
@@ -852,6 +929,8 @@ extern "C" void sptt_cuda_model_free(sptt_cuda_model *m)
     free(m->aGraph);
     if( m->blas ) cublasDestroy(m->blas);
     cudaFree(m->blasWs);
+    cudaFree(m->colPart);
+    cudaFree(m->bf);
     cudaFree(m->params);
     cudaFree(m->grads);
     cudaFree(m->arena);
@@ -870,13 +949,28 @@ extern "C" void sptt_cuda_model_free(sptt_cuda_model *m)
     free(m->hSin);
     free(m->hPatch);
     free(m->hLoss);
+    free(m->hOrd);
+    free(m->hSeg);
+    free(m->hUtok);
+    free(m->hKey);
     free(m);
 }
 
+extern "C" void sptt_cuda_set_math(sptt_cuda_model *m, int math)
+{
+    m->math = math == SPTT_CUDA_MATH_TF32 || math == SPTT_CUDA_MATH_BF16 ? math : SPTT_CUDA_MATH_FP32;
+}
+extern "C" int sptt_cuda_get_math(const sptt_cuda_model *m) { return m->math; }
+/* on: that mode; off: fp32 if that mode was on (the other fast mode stays) */
 extern "C" void sptt_cuda_set_tf32(sptt_cuda_model *m, int on)
 {
-    m->tf32 = on != 0;
-    cublasSetMathMode(m->blas, on ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH);
+    if( on ) m->math = SPTT_CUDA_MATH_TF32;
+    else if( m->math == SPTT_CUDA_MATH_TF32 ) m->math = SPTT_CUDA_MATH_FP32;
+}
+extern "C" void sptt_cuda_set_bf16(sptt_cuda_model *m, int on)
+{
+    if( on ) m->math = SPTT_CUDA_MATH_BF16;
+    else if( m->math == SPTT_CUDA_MATH_BF16 ) m->math = SPTT_CUDA_MATH_FP32;
 }
 
 extern "C" void sptt_cuda_set_graphs(sptt_cuda_model *m, int on)
@@ -931,12 +1025,28 @@ extern "C" int sptt_cuda_model_create(const sptt_model *h, sptt_cuda_model **ppM
             goto fail;
         }
         if( (rc = bind(h, c, m->params, &m->P)) || (rc = bind(h, c, m->grads, &m->G)) ) goto fail;
-        const char *zTf = getenv("SPTT_CUDA_TF32");
+        // the widest column sum: the hidden size, a head, a fast head or the TTT gates (3 per fast head)
+        int nw = c->hidden;
+        if( c->head_dim > nw ) nw = c->head_dim;
+        if( 3 * c->ttt_heads > nw ) nw = 3 * c->ttt_heads;
+        if( c->use_ttt && sptt_ttt_dim(c) > nw ) nw = sptt_ttt_dim(c);
+        m->colCap = (size_t)COLS_PARTS * nw;
+        if( cudaMalloc((void **)&m->colPart, sizeof(float) * m->colCap) != cudaSuccess ){
+            rc = sptt_fail(SPTT_ENOMEM, "cuda: cannot allocate the column sums' scratch");
+            goto fail;
+        }
+        // cuBLAS's own math mode stays the default: each call names its compute type
+        const char *zTf = getenv("SPTT_CUDA_TF32"), *zBf = getenv("SPTT_CUDA_BF16");
         sptt_cuda_set_tf32(m, zTf && zTf[0] == '1');
+        sptt_cuda_set_bf16(m, zBf && zBf[0] == '1');
+        const char *zBm = getenv("SPTT_CUDA_BF16_MIN");
+        m->bfMin = zBm && zBm[0] ? atof(zBm) : 1073741824.0;
         const char *zGr = getenv("SPTT_CUDA_GRAPHS");
         m->useGraphs = !(zGr && zGr[0] == '0');
         const char *zFl = getenv("SPTT_CUDA_FLASH");
         m->flash = zFl && zFl[0] == '1';
+        const char *zBq = getenv("SPTT_CUDA_ATT_BQ");
+        m->attBq = zBq ? (atoi(zBq) > 0 ? atoi(zBq) : 0) & ~63 : 0;
     }
     *ppModel = m;
     return SPTT_OK;
@@ -994,7 +1104,11 @@ static int grow_host(sptt_cuda_model *m, int T, int half)
 {
     if( T <= m->hostCap ) return SPTT_OK;
     free(m->hPos); free(m->hVid); free(m->hLab); free(m->hRows); free(m->hTg); free(m->hIsvid);
-    free(m->hCos); free(m->hSin); free(m->hLoss);
+    free(m->hCos); free(m->hSin); free(m->hLoss); free(m->hOrd); free(m->hSeg); free(m->hUtok); free(m->hKey);
+    m->hOrd = (int32_t *)malloc(sizeof(int32_t) * (size_t)T);
+    m->hSeg = (int32_t *)malloc(sizeof(int32_t) * ((size_t)T + 1));
+    m->hUtok = (int32_t *)malloc(sizeof(int32_t) * (size_t)T);
+    m->hKey = (int64_t *)malloc(sizeof(int64_t) * (size_t)T);
     m->hPos = (int32_t *)malloc(sizeof(int32_t) * 3 * (size_t)T);
     m->hVid = (int32_t *)malloc(sizeof(int32_t) * (size_t)T);
     m->hLab = (int32_t *)malloc(sizeof(int32_t) * (size_t)T);
@@ -1005,20 +1119,24 @@ static int grow_host(sptt_cuda_model *m, int T, int half)
     m->hSin = (float *)malloc(sizeof(float) * (size_t)T * half);
     m->hLoss = (float *)malloc(sizeof(float) * (size_t)T);
     m->hostCap = 0;
-    if( !m->hPos || !m->hVid || !m->hLab || !m->hRows || !m->hTg || !m->hIsvid || !m->hCos || !m->hSin || !m->hLoss ){
+    if( !m->hPos || !m->hVid || !m->hLab || !m->hRows || !m->hTg || !m->hIsvid || !m->hCos || !m->hSin || !m->hLoss ||
+        !m->hOrd || !m->hSeg || !m->hUtok || !m->hKey ){
         return SPTT_ENOMEM;
     }
     cudaFree(m->dTok);
     cudaFree(m->dIsvid);
     m->dTok = NULL;
     m->dIsvid = NULL;
-    CU(cudaMalloc((void **)&m->dTok, sizeof(int32_t) * 6 * (size_t)T));
+    CU(cudaMalloc((void **)&m->dTok, sizeof(int32_t) * (9 * (size_t)T + 1)));
     CU(cudaMalloc((void **)&m->dIsvid, (size_t)T));
     m->dTgt = m->dTok + T;
     m->dVid = m->dTgt + T;
     m->dLab = m->dVid + T;
     m->dRows = m->dLab + T;
     m->dTg = m->dRows + T;
+    m->dOrd = m->dTg + T;
+    m->dUtok = m->dOrd + T;
+    m->dSeg = m->dUtok + T;
     m->hostCap = T;
     return SPTT_OK;
 }
@@ -1056,6 +1174,31 @@ static void patch_gather_host(float *patches, const float *pixels, int G0, int G
     }
 }
 
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The embedding backward's runs (hOrd, hSeg, hUtok, nUtok): the positions of each token other
+** than the patch token, ascending, tokens in ascending order. */
+static void embed_runs(sptt_cuda_model *m, const int32_t *tok, int T)
+{
+    int n = 0;
+    for(int t = 0; t < T; t++) if( tok[t] != SPTT_TOK_PATCH ) m->hKey[n++] = (int64_t)tok[t] * T + t;
+    qsort(m->hKey, (size_t)n, sizeof(int64_t), cmp_i64);
+    m->nUtok = 0;
+    for(int j = 0; j < n; j++){
+        int32_t tk = (int32_t)(m->hKey[j] / T);
+        m->hOrd[j] = (int32_t)(m->hKey[j] % T);
+        if( j == 0 || tk != m->hUtok[m->nUtok - 1] ){
+            m->hUtok[m->nUtok] = tk;
+            m->hSeg[m->nUtok++] = j;
+        }
+    }
+    m->hSeg[m->nUtok] = n;
+}
+
 static int forward_begin(sptt_cuda_model *m, const sptt_sample *s, int flags)
 {
     const sptt_config *c = &m->cfg;
@@ -1089,6 +1232,7 @@ static int forward_begin(sptt_cuda_model *m, const sptt_sample *s, int flags)
         m->nRows = m->nLab;
     }
     for(int r = 0; r < m->nLab; r++) m->hTg[r] = s->targets[m->hLab[r]];
+    embed_runs(m, s->tokens, T);
     rope_table_host(m->hCos, m->hSin, m->hPos, T, half, c->rope_sections, c->rope_theta);
 
     garena a = { NULL, 0 };
@@ -1115,6 +1259,9 @@ static int forward_begin(sptt_cuda_model *m, const sptt_sample *s, int flags)
     CU(cudaMemcpy(m->dLab, m->hLab, TB, cudaMemcpyHostToDevice));
     CU(cudaMemcpy(m->dRows, m->hRows, TB, cudaMemcpyHostToDevice));
     CU(cudaMemcpy(m->dTg, m->hTg, TB, cudaMemcpyHostToDevice));
+    CU(cudaMemcpy(m->dOrd, m->hOrd, TB, cudaMemcpyHostToDevice));
+    CU(cudaMemcpy(m->dUtok, m->hUtok, TB, cudaMemcpyHostToDevice));
+    CU(cudaMemcpy(m->dSeg, m->hSeg, TB + sizeof(int32_t), cudaMemcpyHostToDevice));
     CU(cudaMemcpy(m->dIsvid, m->hIsvid, (size_t)T, cudaMemcpyHostToDevice));
     CU(cudaMemcpy(m->cosT, m->hCos, sizeof(float) * (size_t)T * half, cudaMemcpyHostToDevice));
     CU(cudaMemcpy(m->sinT, m->hSin, sizeof(float) * (size_t)T * half, cudaMemcpyHostToDevice));
@@ -1230,7 +1377,7 @@ static void head_bwd(sptt_cuda_model *m)
     zero(m->ds, TC);
     if( nL ) k_scatter_rows<<<nblk((long)nL * C), NT>>>(m->ds, m->dq, m->dLab, nL, C);
     zero(m->dx, TC);
-    rmsnorm_bwd(m->dx, m->G.lnf, m->ds, m->xL, m->P.lnf, m->rstdf, T, C);
+    rmsnorm_bwd(m, m->dx, m->G.lnf, m->ds, m->xL, m->P.lnf, m->rstdf, T, C);
 }
 
 static void block_bwd(sptt_cuda_model *m, int phase, int l)
@@ -1250,7 +1397,7 @@ static void block_bwd(sptt_cuda_model *m, int phase, int l)
         k_swiglu_bwd<<<nblk((long)T * F), NT>>>(m->dfgu, m->dfa, A->fgu, T, F);
         zero(m->dhn, TC);
         linear_bwd(m, m->dhn, G->wg, NULL, m->dfgu, A->hn, L->wg, T, C, 2 * F);
-        rmsnorm_bwd(dx, G->ln2, m->dhn, A->h, L->ln2, A->rstd2, T, C);
+        rmsnorm_bwd(m, dx, G->ln2, m->dhn, A->h, L->ln2, A->rstd2, T, C);
         break;
     case KSTEP_OUT:
         zero(m->ds, TC);
@@ -1279,12 +1426,12 @@ static void block_bwd(sptt_cuda_model *m, int phase, int l)
     case KSTEP_QKV:
         zero(m->dq, TC);
         zero(m->dk, (size_t)T * KVD);
-        rmsnorm_bwd(m->dq, G->qnorm, m->dqr, A->q, L->qnorm, A->rstdq, (long)T * NH, D);
-        rmsnorm_bwd(m->dk, G->knorm, m->dkr, A->k, L->knorm, A->rstdk, (long)T * KV, D);
+        rmsnorm_bwd(m, m->dq, G->qnorm, m->dqr, A->q, L->qnorm, A->rstdq, (long)T * NH, D);
+        rmsnorm_bwd(m, m->dk, G->knorm, m->dkr, A->k, L->knorm, A->rstdk, (long)T * KV, D);
         linear_bwd(m, m->dxn, G->wq, NULL, m->dq, A->xn1, L->wq, T, C, C);
         linear_bwd(m, m->dxn, G->wk, NULL, m->dk, A->xn1, L->wk, T, C, KVD);
         linear_bwd(m, m->dxn, G->wv, NULL, m->dv, A->xn1, L->wv, T, C, KVD);
-        rmsnorm_bwd(dx, G->ln1, m->dxn, A->x, L->ln1, A->rstd1, T, C);
+        rmsnorm_bwd(m, dx, G->ln1, m->dxn, A->x, L->ln1, A->rstd1, T, C);
         break;
     default:
         assert(0);
@@ -1294,8 +1441,8 @@ static void block_bwd(sptt_cuda_model *m, int phase, int l)
 static void embed_bwd(sptt_cuda_model *m)
 {
     const sptt_config *c = &m->cfg;
-    int T = m->T, C = c->hidden;
-    k_embed_bwd<<<nblk((long)T * C), NT>>>(m->G.wte, m->dx, m->dTok, T, C, SPTT_TOK_PATCH);
+    int C = c->hidden;
+    if( m->nUtok ) k_embed_bwd<<<dim3((unsigned)m->nUtok, nblk(C)), NT>>>(m->G.wte, m->dx, m->dOrd, m->dSeg, m->dUtok, C);
     if( m->Nv ){
         int K = 6 * c->patch * c->patch;
         k_gather_rows<<<nblk((long)m->Nv * C), NT>>>(m->dq, m->dx, m->dVid, m->Nv, C);

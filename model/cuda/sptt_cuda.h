@@ -8,13 +8,21 @@
 **
 ** Products go through cuBLAS (sgemm and strided-batched sgemm), the rest through element-wise
 ** kernels that follow model/kern/ (the .inc files) step by step (the TTT branch's hand-written backward
-** included). Sums over many rows use atomics in places, so two runs may differ in the last bits.
+** included). No atomics: every sum runs in a fixed order, so a step repeats bit for bit.
 **
 ** TF32: sptt_cuda_set_tf32(m, 1) lets cuBLAS use TF32 tensor cores for the products (about 10
 ** bits of mantissa in the inputs, fp32 accumulation): several times the fp32 rate on an H200, but
 ** no longer within float32 noise of the CPU model: test_cuda_model checks it against the fp32
 ** bound scaled from u = 2^-24 to TF32's unit roundoff 2^-11. Off by default; SPTT_CUDA_TF32=1
 ** switches it on at creation, and sptt-train --tf32 / bench_cuda_model --tf32 ask for it.
+**
+** bf16: sptt_cuda_set_bf16(m, 1) runs the large single products (2^30 multiply-adds or more,
+** every side 256 or more; SPTT_CUDA_BF16_MIN=n moves the limit, 0 takes every one) on bfloat16
+** copies of their operands (8 bits of mantissa) on the tensor cores, fp32 storage and fp32
+** accumulation; the other products get cuBLAS's FAST_16BF compute type, which on fp32 operands
+** runs as TF32. Unit roundoff 2^-8, so test_cuda_model's bound is the fp32 one scaled by 2^16.
+** SPTT_CUDA_BF16=1 at creation, sptt-train --bf16 / bench_cuda_model --bf16. One math mode at a
+** time: the last one set wins.
 */
 #ifndef SPTT_CUDA_H
 #define SPTT_CUDA_H
@@ -40,13 +48,20 @@ int sptt_cuda_set_device(int dev);
 ** gradients zero. */
 int sptt_cuda_model_create(const sptt_model *h, sptt_cuda_model **ppModel);
 void sptt_cuda_model_free(sptt_cuda_model *m);
+/* The products' math mode: SPTT_CUDA_MATH_FP32 (plain fp32, the default), _TF32 or _BF16 (tensor
+** cores on inputs rounded to that format; fp32 storage and sums). set_tf32 / set_bf16 (m, 1)
+** select that mode, (m, 0) goes back to fp32 if that mode was the one on. */
+enum { SPTT_CUDA_MATH_FP32 = 0, SPTT_CUDA_MATH_TF32 = 1, SPTT_CUDA_MATH_BF16 = 2 };
+void sptt_cuda_set_math(sptt_cuda_model *m, int math);
+int sptt_cuda_get_math(const sptt_cuda_model *m);
 void sptt_cuda_set_tf32(sptt_cuda_model *m, int on);
+void sptt_cuda_set_bf16(sptt_cuda_model *m, int on);
 
 /* CUDA Graphs for the TTT chunk loops (on by default; SPTT_CUDA_GRAPHS=0 at creation turns them
 ** off): off replays nothing and launches every kernel. Results are the same either way. */
 void sptt_cuda_set_graphs(sptt_cuda_model *m, int on);
-/* Attention by fused flash-style kernels (fp32 SIMT, also under TF32; head_dim 8, 16, 32, 64 or
-** 128, other sizes keep the strips) instead of the cuBLAS strips; off by default,
+/* Attention by fused flash-style kernels (fp32 SIMT, also under TF32 and bf16; head_dim 8, 16, 32,
+** 64 or 128, other sizes keep the strips) instead of the cuBLAS strips; off by default,
 ** SPTT_CUDA_FLASH=1 at creation turns it on. */
 void sptt_cuda_set_flash(sptt_cuda_model *m, int on);
 /* Graphs captured so far (and, in *pnReplayed, replays): 0 captured with graphs on means capture
@@ -83,8 +98,8 @@ const sptt_stats *sptt_cuda_stats(const sptt_cuda_model *m);
 void sptt_cuda_reset_stats(sptt_cuda_model *m);
 int sptt_cuda_synchronize(void);
 
-/* Measured sgemm rate (FLOP/s) of an n x n x n product, best of reps, with the current math mode
-** of m (TF32 or not). */
+/* Measured rate (FLOP/s) of an n x n x n product, best of reps, in the current math mode of m
+** (fp32, TF32 or bf16 compute on fp32 operands). */
 double sptt_cuda_sgemm_flops(sptt_cuda_model *m, int n, int reps);
 
 #ifdef __cplusplus

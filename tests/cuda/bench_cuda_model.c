@@ -1,21 +1,21 @@
 /*
 ** Forward + backward speed of the CUDA model (make cuda; run on a GPU machine):
 **
-**   build-cuda/bench/bench_cuda_model [--fp32 | --tf32] [H,L,T ...]
-**                                       default: both modes; 512,8,2048 1024,8,8192 2048,8,4096
+**   build-cuda/bench/bench_cuda_model [--fp32] [--tf32] [--bf16] [--flash] [H,L,T ...]
+**                   default: all three math modes, strips; 512,8,2048 1024,8,8192 2048,8,4096
 **
 ** The workload is the PyTorch twin's bench (python -m sptt_twin bench --hidden H --layers L
 ** --tokens T [--device cuda]), so the two compare line by line: one text sequence, every position
 ** supervised, vocabulary 2048, heads of 64 with as many KV heads, SwiGLU 4H, 4 fast heads, TTT
 ** with Muon, momentum and pre-norm, chunk = window = T/4, conv off, every 4th layer full.
-** Per configuration: best of 3 timed steps after one warm-up, in three modes: fp32 with the TTT
-** chunk loops launched kernel by kernel (graphs=0, the model before CUDA Graphs), fp32 with them
-** replayed from graphs (graphs=1, the default) and TF32 products with graphs (--fp32 or --tf32
-** keeps one precision), then fp32 and TF32 with the fused attention kernels (attention=flash;
-** fp32 SIMT kernels in both) instead of the cuBLAS strips; then one more step with per-step synchronisation for the split by
-** component (that step is slower; only its shares are reported). cuBLAS sgemm's rate on an
-** 8192^3 product in each math mode, measured in the same run, gives that mode's peak for MFU
-** (model FLOPs as the CPU model counts them: products only).
+** Per configuration: best of 3 timed steps after one warm-up, in these modes: fp32 with the TTT
+** chunk loops launched kernel by kernel (graphs=0, the model before CUDA Graphs, when fp32 is
+** asked for), then each math mode asked for (fp32, TF32, bf16 products; fp32 storage and sums)
+** with graphs; --flash adds each mode with the fused attention kernels (attention=flash, fp32
+** SIMT in every mode) instead of the cuBLAS strips. Then, per math mode, one more step with
+** per-step synchronisation for the split by component (that step is slower; only its shares are
+** reported). cuBLAS's rate on an 8192^3 product in each math mode, measured in the same run,
+** gives that mode's peak for MFU (model FLOPs as the CPU model counts them: products only).
 ** Prints key=value lines; asserts nothing about timings.
 */
 #include "sptt_cuda.h"
@@ -26,8 +26,11 @@
 
 static const char *azBucket[SPTT_T_COUNT] = { "embed", "proj", "full", "window", "ttt", "ffn", "head" };
 
-/* modes: bit 0 fp32, bit 1 TF32 */
-static int bench_one(int H, int L, int T, int modes)
+static const char *azMath[3] = { "fp32", "tf32", "bf16" };
+
+/* modes: bit k math mode k (SPTT_CUDA_MATH_*: fp32, TF32, bf16); flash: rows with the fused
+** attention too */
+static int bench_one(int H, int L, int T, int modes, int flash)
 {
     sptt_config c;
     sptt_config_default(&c);
@@ -54,19 +57,22 @@ static int bench_one(int H, int L, int T, int modes)
     for(int i = 0; i < T; i++) s.tokens[i] = 7 + (int32_t)sptt_rng_below(&r, (uint32_t)(c.vocab_size - 7));
     for(int i = 0; i < T; i++) s.targets[i] = i + 1 < T ? s.tokens[i + 1] : 7 + (int32_t)sptt_rng_below(&r, 100);
 
-    /* rows: fp32 without graphs, fp32, TF32; then both with the fused attention */
-    enum { NROW = 5 };
-    static const int aTf[NROW] = { 0, 0, 1, 0, 1 }, aGr[NROW] = { 0, 1, 1, 1, 1 }, aFl[NROW] = { 0, 0, 0, 1, 1 };
-    double peak[2] = { 0, 0 }, best[NROW] = { 1e30, 1e30, 1e30, 1e30, 1e30 }, flops = 0;
+    /* rows: fp32 without graphs, then each math mode with graphs; then (flash) each with the fused
+    ** attention */
+    enum { NROW = 7 };
+    static const int aMath[NROW] = { 0, 0, 1, 2, 0, 1, 2 }, aGr[NROW] = { 0, 1, 1, 1, 1, 1, 1 },
+                     aFl[NROW] = { 0, 0, 0, 0, 1, 1, 1 };
+    double peak[3] = { 0, 0, 0 }, best[NROW], flops = 0;
     float loss = 0;
     int nLab = 0;
+    for(int row = 0; row < NROW; row++) best[row] = 1e30;
     for(int row = 0; row < NROW && rc==SPTT_OK; row++){
-        int tf = aTf[row];
-        if( !(modes >> tf & 1) ) continue;
-        sptt_cuda_set_tf32(g, tf);
+        int mm = aMath[row];
+        if( !(modes >> mm & 1) || (aFl[row] && !flash) ) continue;
+        sptt_cuda_set_math(g, mm);
         sptt_cuda_set_flash(g, aFl[row]);
         sptt_cuda_set_graphs(g, aGr[row]);
-        if( peak[tf] == 0 ) peak[tf] = sptt_cuda_sgemm_flops(g, 8192, 3);
+        if( peak[mm] == 0 ) peak[mm] = sptt_cuda_sgemm_flops(g, 8192, 3);
         for(int it = 0; it < 4 && rc==SPTT_OK; it++){   // one warm-up (captures the graphs), three timed
             sptt_cuda_reset_stats(g);
             double t0 = sptt_now();
@@ -83,38 +89,41 @@ static int bench_one(int H, int L, int T, int modes)
     if( rc==SPTT_OK ){
         int nRep = 0, nCap = sptt_cuda_graph_counts(g, &nRep);
         for(int row = 0; row < NROW; row++){
-            int tf = aTf[row];
-            if( !(modes >> tf & 1) ) continue;
-            printf("bench=cuda_model hidden=%d layers=%d tokens=%d tf32=%d graphs=%d attention=%s loss=%.4f step_s=%.4f "
-                   "tokens_per_s=%.1f model_tflops=%.2f sgemm_peak_tflops=%.2f mfu=%.3f best_of=3\n", H, L, T, tf,
-                   aGr[row], aFl[row] ? "flash" : "strips", loss, best[row], T / best[row], flops / best[row] * 1e-12, peak[tf] * 1e-12,
-                   flops / best[row] / peak[tf]);
+            int mm = aMath[row];
+            if( !(modes >> mm & 1) || (aFl[row] && !flash) ) continue;
+            printf("bench=cuda_model hidden=%d layers=%d tokens=%d math=%s tf32=%d graphs=%d attention=%s loss=%.4f "
+                   "step_s=%.4f tokens_per_s=%.1f model_tflops=%.2f gemm_peak_tflops=%.2f mfu=%.3f best_of=3\n", H, L,
+                   T, azMath[mm], mm != 0, aGr[row], aFl[row] ? "flash" : "strips", loss, best[row], T / best[row],
+                   flops / best[row] * 1e-12, peak[mm] * 1e-12, flops / best[row] / peak[mm]);
         }
         if( modes & 1 )
             printf("graphs hidden=%d layers=%d tokens=%d captured=%d replayed=%d speedup_fp32=%.3f\n", H, L, T, nCap,
                    nRep, best[0] / best[1]);
-        // split by component (the first precision asked for, graphs on, synchronised after every
-        // step), with the strips and with the fused attention
-        for(int fl = 0; fl < 2 && rc==SPTT_OK; fl++){
-            sptt_cuda_set_tf32(g, !(modes & 1));
-            sptt_cuda_set_graphs(g, 1);
-            sptt_cuda_set_flash(g, fl);
-            sptt_cuda_set_timing(g, 1);
-            sptt_cuda_reset_stats(g);
-            rc = sptt_cuda_forward(g, &s, 0, &loss, &nLab);
-            if( rc==SPTT_OK ) rc = sptt_cuda_backward(g, 1.0f / (float)nLab);
-            if( rc==SPTT_OK ) rc = sptt_cuda_synchronize();
-            sptt_cuda_set_timing(g, 0);
-            const sptt_stats *st = sptt_cuda_stats(g);
-            double tot = 0;
-            for(int k = 0; k < SPTT_T_COUNT; k++) tot += st->seconds[k];
-            printf("split hidden=%d layers=%d tokens=%d tf32=%d attention=%s synced_step_s=%.4f", H, L, T, !(modes & 1),
-                   fl ? "flash" : "strips", tot);
-            for(int k = 0; k < SPTT_T_COUNT; k++){
-                printf(" %s=%.1f%%(%.1fTF/s)", azBucket[k], 100 * st->seconds[k] / tot,
-                       st->seconds[k] > 0 ? st->flops[k] / st->seconds[k] * 1e-12 : 0.0);
+        // split by component per math mode asked for (graphs on, synchronised after every step),
+        // with the strips and (flash) with the fused attention
+        for(int mm = 0; mm < 3 && rc==SPTT_OK; mm++){
+            if( !(modes >> mm & 1) ) continue;
+            for(int fl = 0; fl < 1 + flash && rc==SPTT_OK; fl++){
+                sptt_cuda_set_math(g, mm);
+                sptt_cuda_set_graphs(g, 1);
+                sptt_cuda_set_flash(g, fl);
+                sptt_cuda_set_timing(g, 1);
+                sptt_cuda_reset_stats(g);
+                rc = sptt_cuda_forward(g, &s, 0, &loss, &nLab);
+                if( rc==SPTT_OK ) rc = sptt_cuda_backward(g, 1.0f / (float)nLab);
+                if( rc==SPTT_OK ) rc = sptt_cuda_synchronize();
+                sptt_cuda_set_timing(g, 0);
+                const sptt_stats *st = sptt_cuda_stats(g);
+                double tot = 0;
+                for(int k = 0; k < SPTT_T_COUNT; k++) tot += st->seconds[k];
+                printf("split hidden=%d layers=%d tokens=%d math=%s attention=%s synced_step_s=%.4f", H, L, T, azMath[mm],
+                       fl ? "flash" : "strips", tot);
+                for(int k = 0; k < SPTT_T_COUNT; k++){
+                    printf(" %s=%.1f%%(%.1fTF/s)", azBucket[k], 100 * st->seconds[k] / tot,
+                           st->seconds[k] > 0 ? st->flops[k] / st->seconds[k] * 1e-12 : 0.0);
+                }
+                printf("\n");
             }
-            printf("\n");
         }
         fflush(stdout);
     }
@@ -133,15 +142,18 @@ int main(int argc, char **argv)
     }
     printf("# device: %s\n", sptt_cuda_device_name());
     int aDef[3][3] = { { 512, 8, 2048 }, { 1024, 8, 8192 }, { 2048, 8, 4096 } };
-    int nFail = 0, modes = 3, i0 = 1;
+    int nFail = 0, modes = 0, flash = 0, i0 = 1;
     for(; i0 < argc && argv[i0][0] == '-'; i0++){
-        if( strcmp(argv[i0], "--fp32") == 0 ) modes = 1;
-        else if( strcmp(argv[i0], "--tf32") == 0 ) modes = 2;
+        if( strcmp(argv[i0], "--fp32") == 0 ) modes |= 1;
+        else if( strcmp(argv[i0], "--tf32") == 0 ) modes |= 2;
+        else if( strcmp(argv[i0], "--bf16") == 0 ) modes |= 4;
+        else if( strcmp(argv[i0], "--flash") == 0 ) flash = 1;
         else{
-            fprintf(stderr, "bench_cuda_model: %s: unknown option (--fp32, --tf32)\n", argv[i0]);
+            fprintf(stderr, "bench_cuda_model: %s: unknown option (--fp32, --tf32, --bf16, --flash)\n", argv[i0]);
             return 2;
         }
     }
+    if( !modes ) modes = 7;
     if( argc > i0 ){
         for(int i = i0; i < argc; i++){
             int H, L, T;
@@ -149,10 +161,10 @@ int main(int argc, char **argv)
                 fprintf(stderr, "bench_cuda_model: %s: expected H,L,T with H a multiple of 64 and T of 4\n", argv[i]);
                 return 2;
             }
-            nFail += bench_one(H, L, T, modes) != SPTT_OK;
+            nFail += bench_one(H, L, T, modes, flash) != SPTT_OK;
         }
     }else{
-        for(int i = 0; i < 3; i++) nFail += bench_one(aDef[i][0], aDef[i][1], aDef[i][2], modes) != SPTT_OK;
+        for(int i = 0; i < 3; i++) nFail += bench_one(aDef[i][0], aDef[i][1], aDef[i][2], modes, flash) != SPTT_OK;
     }
     return nFail ? 1 : 0;
 }

@@ -13,7 +13,7 @@ for b in $bins bin/sptt-synth; do [ -x "$b" ] || { echo "devkit: $b missing: run
 rm -rf "$out"
 mkdir -p "$out/lib" "$out/python"
 for b in $bins; do cp "$b" "$out/"; strip "$out/$(basename "$b")"; done
-cp tests/cuda/device_check.sh "$out/"
+cp tests/cuda/device_check.sh tests/kill_resume.sh "$out/"
 for b in $bins; do ldd "$b"; done | awk '/=>/ {print $3}' | sort -u |
     grep -v -E '/lib(c|m|dl|rt|pthread|gcc_s|stdc\+\+|mpi|open-pal|open-rte|hwloc|event[a-z_]*|cuda|cublas|cublasLt)[.-]|ld-linux' |
     while read -r f; do cp -L "$f" "$out/lib/"; done

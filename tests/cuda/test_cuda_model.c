@@ -16,7 +16,9 @@
 ** instead of the cuBLAS strips.
 **
 ** Each configuration runs two steps on one GPU model: the first captures the TTT chunk loops into
-** CUDA Graphs, the second replays them; both must pass.
+** CUDA Graphs, the second replays them; both must pass, and the second must give the first's
+** loss, logits and gradients bit for bit (the model sums in fixed orders, no atomics: a killed
+** GPU training run resumes to exactly the uninterrupted run's losses only so).
 **
 ** TF32 (the same configurations, a second GPU model with TF32 products): TF32 rounds the product
 ** inputs to 10 explicit mantissa bits, unit roundoff u_tf32 = 2^-11 instead of 2^-24. The error
@@ -25,6 +27,13 @@
 **     e_tf32 <= (16 e_cpu + 64 u) 2^13.
 ** A wrong formula still shows as an error of order 1. The TF32 lines also print the error over
 ** the fp32 bound, for reading (expected well above 1).
+**
+** bf16 (a third GPU model, products on bf16 tensor cores, fp32 storage and sums): bf16 keeps 7
+** explicit mantissa bits, unit roundoff u_bf16 = 2^-8, so by the same argument
+**     e_bf16 <= (16 e_cpu + 64 u) 2^16.
+** Its lines print the worst error over that bound and over the fp32 bound, as for TF32. The
+** test sets SPTT_CUDA_BF16_MIN=0, so every single product takes the path that large products
+** take in bf16 mode (operands rounded to bf16 copies), not only those past the size limit.
 */
 #include "model_testutil.h"   /* the double kernels (kmodel), tiny_sample */
 #include "sptt_cuda.h"
@@ -33,6 +42,9 @@
 
 #define U32 (1.0 / 16777216.0)
 #define TF32_SCALE 8192.0   /* u_tf32 / u = 2^-11 / 2^-24 */
+#define BF16_SCALE 65536.0  /* u_bf16 / u = 2^-8 / 2^-24 */
+
+static const char *azMode[3] = { "fp32", "tf32", "bf16" };
 
 typedef struct cmp_stat {
     double eCpu, eGpu;        /* norm-wise relative errors against the double reference */
@@ -94,6 +106,7 @@ static int run_case(const char *zCase, const sptt_config *cfg, int nFrames, int 
     sptt_model *h = NULL;
     sptt_cuda_model *g = NULL;
     kmodel *k = NULL;
+    float *gg0 = NULL;   /* the first GPU step's gradients */
     sptt_sample s;
     memset(&s, 0, sizeof s);
     printf("# case %s: hidden %d, layers %d, heads %d/%d, ttt %d, conv %d, muon %d, momentum %d, prenorm %d, all_full %d\n",
@@ -126,10 +139,11 @@ static int run_case(const char *zCase, const sptt_config *cfg, int nFrames, int 
     kmodel_forward(k, &s, SPTT_FWD_ALL_LOGITS, &lossD, NULL);
     kmodel_backward(k, 1.0 / (nLab ? nLab : 1));
 
-    // GPU: fp32 then TF32, two steps each (graphs captured, then replayed)
-    for(int tf = 0; tf < 2; tf++){
+    // GPU: fp32, TF32 then bf16, two steps each (graphs captured, then replayed)
+    gg0 = malloc(sizeof(float) * n);
+    for(int tf = 0; tf < 3; tf++){
         int nBadMode = 0;
-        double scale = tf ? TF32_SCALE : 1.0, worstF = 0, worstT = 0;
+        double scale = tf == 2 ? BF16_SCALE : tf ? TF32_SCALE : 1.0, worstF = 0, worstT = 0, worstR = 0;
         sptt_cuda_model_free(g);
         g = NULL;
         if( sptt_cuda_model_create(h, &g) ){
@@ -137,7 +151,7 @@ static int run_case(const char *zCase, const sptt_config *cfg, int nFrames, int 
             nFail++;
             goto end;
         }
-        sptt_cuda_set_tf32(g, tf);
+        sptt_cuda_set_math(g, tf == 2 ? SPTT_CUDA_MATH_BF16 : tf ? SPTT_CUDA_MATH_TF32 : SPTT_CUDA_MATH_FP32);
         for(int pass = 0; pass < 2; pass++){
             if( sptt_cuda_zero_grad(g) || sptt_cuda_forward(g, &s, SPTT_FWD_ALL_LOGITS, &lossG, &nLabG) ||
                 sptt_cuda_backward(g, 1.0f / (float)(nLab ? nLab : 1)) || sptt_cuda_synchronize() ){
@@ -154,7 +168,7 @@ static int run_case(const char *zCase, const sptt_config *cfg, int nFrames, int 
             for(size_t i = 0; i < (size_t)T * V; i++) lref[i] = k->logits[i];
             int nRep = 0, nCap = sptt_cuda_graph_counts(g, &nRep);
             printf("  %s step %d (%s): T %d, labelled %d; loss cpu %.9f gpu %.9f f64 %.9f; graphs captured %d, replayed %d\n",
-                   tf ? "tf32" : "fp32", pass + 1, pass ? "replay" : "capture", T, nLab, lossC, lossG, lossD, nCap, nRep);
+                   azMode[tf], pass + 1, pass ? "replay" : "capture", T, nLab, lossC, lossG, lossD, nCap, nRep);
             float lc1 = lossC, lg1 = lossG;
             cmp_stat ls = compare(&lc1, &lg1, &lossD, 1);
             int nBad = 0;
@@ -162,35 +176,49 @@ static int run_case(const char *zCase, const sptt_config *cfg, int nFrames, int 
             nBad += !check("logits", compare(lc, lg, lref, (size_t)T * V), !tf, scale);
             const float *gc = sptt_model_grads(h, NULL);
             int nT = sptt_model_n_tensors(h);
-            double worst = 0, worstFp = 0;
+            double worst = 0, worstFp = 0, worstRel = 0;   /* worstRel: the largest norm-wise gradient error */
             for(int i = 0; i < nT; i++){
                 const sptt_tensor_info *t = sptt_model_tensor(h, i);
                 cmp_stat st = compare(gc + t->offset, gg + t->offset, k->grads + t->offset, t->numel);
                 nBad += !check(t->zName, st, v, scale);
                 double ratio = st.eGpu / (scale * bound_of(st));
                 if( ratio > worst ) worst = ratio;
+                if( st.eGpu > worstRel ) worstRel = st.eGpu;
                 if( st.eGpu / bound_of(st) > worstFp ) worstFp = st.eGpu / bound_of(st);
             }
             if( tf ){
-                printf("  tf32: %d tensors, %d over the TF32 bound; worst gpu err / TF32 bound %.3f, / fp32 bound %.1f\n",
-                       nT, nBad, worst, worstFp);
+                printf("  %s: %d tensors, %d over the %s bound; worst gpu err / %s bound %.3f, / fp32 bound %.1f; "
+                       "largest gradient rel err %.2e\n", azMode[tf], nT, nBad, tf == 2 ? "bf16" : "TF32",
+                       tf == 2 ? "bf16" : "TF32", worst, worstFp, worstRel);
             }else{
-                printf("  %d tensors, %d over their bound; worst gpu err / bound %.3f\n", nT, nBad, worst);
+                printf("  %d tensors, %d over their bound; worst gpu err / bound %.3f; largest gradient rel err %.2e\n", nT,
+                       nBad, worst, worstRel);
             }
             if( worst > worstT ) worstT = worst;
             if( worstFp > worstF ) worstF = worstFp;
+            if( worstRel > worstR ) worstR = worstRel;
+            if( pass == 0 ){
+                memcpy(gg0, gg, sizeof(float) * n);
+            }else{
+                size_t nDiff = 0;
+                for(size_t i = 0; i < n; i++) nDiff += memcmp(gg0 + i, gg + i, sizeof(float)) != 0;
+                printf("  %s: step 2 against step 1: %zu of %zu gradients differ in any bit\n", azMode[tf], nDiff, n);
+                if( nDiff ) nBad++;
+            }
             nBadMode += nBad;
             free(gg);
             free(lg);
             free(lref);
         }
-        printf("%s - %s (%s%s)\n", nBadMode ? "not ok" : "ok", zCase, tf ? "tf32" : "fp32",
+        printf("%s - %s (%s%s)\n", nBadMode ? "not ok" : "ok", zCase, azMode[tf],
                getenv("SPTT_CUDA_FLASH") && getenv("SPTT_CUDA_FLASH")[0] == '1' ? ", flash attention" : "");
-        if( tf ) printf("# tf32 %s: worst err / TF32 bound %.3f, / fp32 bound %.1f\n", zCase, worstT, worstF);
+        printf("# %s %s: worst err / %s bound %.3f, / fp32 bound %.3g; largest gradient rel err %.2e\n", azMode[tf], zCase,
+               tf == 2 ? "bf16" : tf ? "TF32" : "fp32", worstT, worstF, worstR);
         nFail += nBadMode;
     }
     printf("%s - %s\n", nFail ? "not ok" : "ok", zCase);
 end:
+    free(gg0);
     sptt_cuda_model_free(g);
     sptt_model_free(h);
     kmodel_free(k);
@@ -207,6 +235,7 @@ int main(int argc, char **argv)
         return 77;
     }
     printf("# device: %s\n", sptt_cuda_device_name());
+    setenv("SPTT_CUDA_BF16_MIN", "0", 0);
     int nFail = 0, only = getenv("SPTT_CUDA_CASE") ? atoi(getenv("SPTT_CUDA_CASE")) : 0;
     sptt_config c;
 #define RUN(...) (only && ++iCase != only ? 0 : run_case(__VA_ARGS__))

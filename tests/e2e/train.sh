@@ -64,10 +64,13 @@ check "--device cuda in a CPU build: exit 2, told to run make cuda" \
     '[ $rc -eq 2 ] && grep -q "this build has no CUDA; run make cuda" "$t/err" && [ "$(wc -l <"$t/err")" -eq 1 ] && [ ! -e "$t/x.st" ]'
 "$tool" --db "$t/none.db" --out "$t/run" --device cuda >/dev/null 2>"$t/err"; rc=$?
 check "--device cuda to train in a CPU build: the same" '[ $rc -eq 2 ] && grep -q "run make cuda" "$t/err" && [ ! -e "$t/run" ]'
-# --tf32 is a GPU option: without --device cuda it is a usage error, in any build
+# --tf32 and --bf16 are GPU options: without --device cuda each is a usage error, in any build
 "$tool" --dump-step "$t/x.st" --tf32 >/dev/null 2>"$t/err"; rc=$?
 check "--tf32 without --device cuda: exit 2, one line" \
     '[ $rc -eq 2 ] && grep -q "tf32 is for the GPU" "$t/err" && [ "$(wc -l <"$t/err")" -eq 1 ] && [ ! -e "$t/x.st" ]'
+"$tool" --dump-step "$t/x.st" --bf16 >/dev/null 2>"$t/err"; rc=$?
+check "--bf16 without --device cuda: exit 2, one line" \
+    '[ $rc -eq 2 ] && grep -q "bf16 is for the GPU" "$t/err" && [ "$(wc -l <"$t/err")" -eq 1 ] && [ ! -e "$t/x.st" ]'
 
 printf 'the chair is left of the table\nthe table is 2.5 meters from the door\n' >"$t/corpus.txt"
 "$tool" --dump-step "$t/t.st" --corpus "$t/corpus.txt" --prompt "where is the chair" --answer "left" >/dev/null 2>&1; rc=$?

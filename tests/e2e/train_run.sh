@@ -10,8 +10,8 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 q() { sqlite3 "$1" "$2"; }
 # Open MPI refuses root unless told; CI runs as root. --oversubscribe: more ranks than cores.
 mpi() { mpirun --allow-run-as-root --oversubscribe -np "$@"; }
-# The loss column of metrics.jsonl as text, one step per line.
-losses() { grep '"loss"' "$1" | sed 's/.*"stage":\([0-9]*\),"step":\([0-9]*\),"loss":\([^,]*\),.*/\1 \2 \3/'; }
+# losses FILE and kill_resume DIR (the SIGKILL-and-resume check, shared with the GPU's)
+. "$(dirname "$0")/../kill_resume.sh"
 
 "$bin/sptt-synth" --out "$t/raw" --scenes 3 --seed 5 -q &&
     "$bin/sptt-ingest" scannet "$t/raw/scannet/scans"/* --labels "$t/raw/scannet/scannetv2-labels.combined.tsv" --db "$t/d.db" -q &&
@@ -52,29 +52,11 @@ else
     no "data-parallel runs ($r1 $r2 $r3 $r4: $(cat "$t/err1" "$t/err2"))"
 fi
 
-# --- SIGKILL at a random step, then --resume: the losses equal the uninterrupted run's
-"$bin/sptt-train" --db "$t/d.db" --out "$t/ref" --stage both --steps 8 --batch 2 --ckpt-every 1 -q 2> "$t/err"; rc=$?
-[ $rc = 0 ] || no "reference run ($rc: $(cat "$t/err"))"
-fails=0
-for trial in 1 2 3; do
-    rm -rf "$t/k"
-    "$bin/sptt-train" --db "$t/d.db" --out "$t/k" --stage both --steps 8 --batch 2 --ckpt-every 1 -q 2>/dev/null &
-    pid=$!
-    # A kill after a varying number of steps: wait for that many metrics rows.
-    want=$(( (trial * 5) % 14 + 1 ))
-    i=0
-    while [ $i -lt 600 ] && [ "$(grep -c '"loss"' "$t/k/metrics.jsonl" 2>/dev/null || echo 0)" -lt $want ] && kill -0 $pid 2>/dev/null; do
-        sleep 0.05; i=$((i + 1))
-    done
-    kill -9 $pid 2>/dev/null
-    wait $pid 2>/dev/null
-    "$bin/sptt-train" --db "$t/d.db" --out "$t/k" --stage both --steps 8 --batch 2 --ckpt-every 1 --resume -q 2> "$t/err"; rc=$?
-    if [ $rc != 0 ] || [ "$(losses "$t/k/metrics.jsonl")" != "$(losses "$t/ref/metrics.jsonl")" ]; then
-        fails=$((fails + 1))
-        echo "# trial $trial (killed after $want rows): $rc $(cat "$t/err")"
-    fi
-done
-[ $fails = 0 ] && ok "SIGKILL then --resume: the loss sequence equals the uninterrupted run's, bit for bit (3 kills)" || no "resume ($fails of 3)"
+# --- SIGKILL at a varying step, then --resume: the losses equal the uninterrupted run's
+sptt_train() { o=$1; shift; exec "$bin/sptt-train" --db "$t/d.db" --out "$o" --stage both --steps 8 --batch 2 --ckpt-every 1 -q "$@"; }
+kill_resume "$t"
+[ $KR_REF = 0 ] || no "reference run"
+[ $KR_FAILS = 0 ] && ok "SIGKILL then --resume: the loss sequence equals the uninterrupted run's, bit for bit (3 kills)" || no "resume ($KR_FAILS of 3)"
 
 # --- a corrupt newest checkpoint: the previous one is used, and the run says so
 rm -rf "$t/c"
