@@ -297,11 +297,13 @@ static int text_table(int C, int L, int T, int video, const int *aThr, int nThr)
         if( rc ){ free(aRes); free(aPeak); return rc; }
         result *r = &aRes[i];
         if( aThr[i] == 1 ) r1 = *r;
-        /* one line per run for scripts (tests/bench/model_vs_twin.sh) */
-        printf("bench=sptt_model hidden=%d layers=%d tokens=%d video=%d threads=%d step_s=%.4f tokens_per_s=%.1f\n",
-               C, L, T, video, aThr[i], r->sec, T / r->sec);
         double flops = 0;
         for(int k = 0; k < SPTT_T_COUNT; k++) flops += r->st.flops[k];
+        /* one line per run for scripts (tests/bench/model_vs_twin.sh); peak_tokens_per_s is the
+           rate if every model FLOP ran at the sgemm peak, the ceiling any implementation of these
+           FLOPs meets on this machine, which turns a target ratio into a needed share of peak */
+        printf("bench=sptt_model hidden=%d layers=%d tokens=%d video=%d threads=%d step_s=%.4f tokens_per_s=%.1f "
+               "peak_tokens_per_s=%.1f\n", C, L, T, video, aThr[i], r->sec, T / r->sec, T * aPeak[i] / flops);
         char zUp[32] = "";
         if( r1.sec > 0 && aThr[i] != 1 ) snprintf(zUp, sizeof zUp, "%.2fx", r1.sec / r->sec);
         printf("| %7d | %27.1f | %30.1f | %22.1f | %6.3f | %8.0f | %7.1f | %5.1f%% | %22s | %.7f, %.9e |\n", aThr[i],
