@@ -8,7 +8,8 @@
 # gradient-sum paths (one rank through NCCL against MPI; two ranks sharing a GPU fall back from
 # NCCL to MPI, and refuse a forced NCCL), with two GPUs or more NCCL across two GPUs against one
 # rank of twice the batch and the NCCL and MPI paths' speed on a larger model, and last a GPU
-# training run killed with SIGKILL and resumed, against the uninterrupted run.
+# training run killed with SIGKILL and resumed, against the uninterrupted run (the sums through
+# MPI, then through NCCL).
 # TRAIN_ONLY=1 runs only the trainer's part (from sptt-train against the CPU on).
 #
 # Run from the folder tests/cuda/devkit.sh makes (after make and make cuda): the three CUDA
@@ -150,6 +151,16 @@ kill_resume "$t"
     || echo "not ok - GPU resume ($KR_FAILS of 3)"
 cp "$t/ref/metrics.jsonl" "$O/metrics_resume_ref.jsonl" 2>/dev/null
 cp "$t/k/metrics.jsonl" "$O/metrics_resume_k.jsonl" 2>/dev/null
+
+echo "== the same with the sums through NCCL (--allreduce nccl, one rank): the backward's hook does not wait for the GPU"
+sptt_train() { o=$1; shift; exec ./sptt-train --db "$t/d.db" --out "$o" --stage both --steps 8 --batch 2 --ckpt-every 1 -q --device cuda --allreduce nccl "$@"; }
+mkdir -p "$t/nccl"
+kill_resume "$t/nccl"
+[ $KR_REF = 0 ] || echo "not ok - GPU reference run through NCCL"
+[ $KR_FAILS = 0 ] && echo "ok - GPU through NCCL: SIGKILL then --resume: the loss sequence equals the uninterrupted run's, bit for bit (3 kills)" \
+    || echo "not ok - GPU resume through NCCL ($KR_FAILS of 3)"
+same "$t/nccl/ref/metrics.jsonl" "$t/ref/metrics.jsonl" && echo "ok - the NCCL reference run's losses equal the MPI path's bit for bit" ||
+    echo "not ok - the NCCL reference run against the MPI path's"
 
 # one archive of the detail (full test tables, twin lines, metrics, the step dump) beside the two
 # summaries: a caller that brings back only a few files still gets everything

@@ -33,7 +33,7 @@ cat > "$out/nomuon.json" <<'JSON'
  "ttt_rope_dim": 4, "chunk": 8, "window": 10, "anchor_every": 2, "frame_w": 8, "frame_h": 8, "patch": 4,
  "rope_sections": [2, 1, 1], "use_muon": 0}
 JSON
-# a larger model for the gradient sums' speed (about 55 M parameters on the same small frames)
+# a larger model for the gradient sums' speed (about 52 M parameters on the same small frames)
 cat > "$out/mid.json" <<'JSON'
 {"vocab_size": 300, "hidden": 1024, "n_layer": 4, "n_head": 8, "n_kv_head": 4, "head_dim": 128, "ffn": 3072, "ttt_heads": 8,
  "ttt_rope_dim": 64, "chunk": 8, "window": 10, "anchor_every": 2, "frame_w": 8, "frame_h": 8, "patch": 4,
