@@ -186,7 +186,8 @@ deps:
 # ---------------------------------------------------------------------------------------------
 # CUDA (make cuda): model/cuda/*.cu with nvcc into build-cuda/libsptt_cuda.a; tests/cuda/*.c
 # and the CUDA-enabled trainer with gcc and -DSPTT_CUDA. The binaries link the CUDA runtime
-# statically and cuBLAS dynamically, so a machine with the driver and libcublas runs them.
+# statically and cuBLAS dynamically, so a machine with the driver and libcublas runs them; NCCL
+# is not linked: model/cuda/nccl_cuda.cu opens libnccl.so.2 at run time (where nccl.h was found).
 CUDA_HOME ?= /usr/local/cuda
 NVCC      ?= $(if $(wildcard $(CUDA_HOME)/bin/nvcc),$(CUDA_HOME)/bin/nvcc,$(shell command -v nvcc 2>/dev/null))
 CUDA_ARCH ?= sm_90

@@ -56,11 +56,19 @@ typedef struct sptt_train_opts {
                                 ** stays on the host, so both devices update identically) */
     int tf32;                   /* SPTT_DEVICE_CUDA: TF32 tensor-core products */
     int bf16;                   /* SPTT_DEVICE_CUDA: bf16 tensor-core products (fp32 storage, sums) */
+    int allreduce;              /* SPTT_ALLREDUCE_*: how gradients are summed across ranks */
     int quiet;
 } sptt_train_opts;
 
 #define SPTT_DEVICE_CPU  0
 #define SPTT_DEVICE_CUDA 1   /* only in a CUDA build (make cuda, bin-cuda/); else an error */
+
+/* The gradient sums: AUTO takes NCCL on the GPUs with --device cuda where every rank has a GPU
+** of its own and libnccl.so.2 loads, MPI on the host otherwise; MPI always the host's; NCCL the
+** GPUs' or an error (SPTT_EINVAL) where it cannot run. The CPU device always sums through MPI. */
+#define SPTT_ALLREDUCE_AUTO 0
+#define SPTT_ALLREDUCE_MPI  1
+#define SPTT_ALLREDUCE_NCCL 2
 
 void sptt_train_opts_default(sptt_train_opts *o);
 

@@ -29,7 +29,7 @@ static const char *const azBuiltinCorpus[] = {
 /* The options of both modes. */
 static const char *zDump, *zConfig, *zCorpus, *zDb, *zOut, *zInit;
 static const char *zPrompt = "How many chairs are in the room?", *zAnswer = "3";
-static int seed = 1, nBatch = 1, nFrames = 4, stageChoice = 2, resume, accum = 1, f64, device, tf32, bf16;
+static int seed = 1, nBatch = 1, nFrames = 4, stageChoice = 2, resume, accum = 1, f64, device, tf32, bf16, allreduce;
 static double perturb = -1, epochs = 1, valFraction = 0.2;
 static int64_t steps;
 static sptt_train_opts T;
@@ -189,6 +189,7 @@ static int train(sptt_comm *c, int quiet)
     T.device = device;
     T.tf32 = tf32;
     T.bf16 = bf16;
+    T.allreduce = allreduce;
     T.quiet = quiet || c->rank!=0;
     rc = sptt_train(&T, c);
     if( rc && c->rank==0 ) sptt_report("sptt-train", "%s", sptt_errmsg());
@@ -241,6 +242,8 @@ int main(int argc, char **argv)
           .zHelp = "--device cuda: products on TF32 tensor cores (10-bit mantissa inputs,\nfp32 sums; several times faster, no longer float32 noise of the CPU\nmodel). Also SPTT_CUDA_TF32=1" },
         { "bf16", SPTT_ARG_FLAG, &bf16,
           .zHelp = "--device cuda: products on bf16 tensor cores (8-bit mantissa inputs,\nfp32 storage and sums; faster than --tf32 where products dominate,\ncoarser). Also SPTT_CUDA_BF16=1" },
+        { "allreduce", SPTT_ARG_CHOICE, &allreduce, .zChoices = "auto|mpi|nccl", .zArg = "A",
+          .zHelp = "how the gradients are summed across ranks with --device cuda: nccl on\nthe GPUs (each rank needs a GPU of its own and libnccl.so.2), mpi on\nthe host, or auto (default): nccl where it can run, else mpi; rank 0\nsays which on stderr" },
         { "frames", SPTT_ARG_INT, &nFrames, 0, 4096, .zArg = "N", .zHelp = "video frames per sequence, even (default 4)" },
         { "dump-step", SPTT_ARG_STRING, &zDump, .zArg = "FILE", .zHelp = "instead of training: write one step's dump to FILE" },
         { "perturb", SPTT_ARG_DOUBLE, &perturb, 0, 10, .zArg = "S",
@@ -273,6 +276,8 @@ int main(int argc, char **argv)
 #endif
     if( tf32 && device!=SPTT_DEVICE_CUDA ) return sptt_cli_usage_error(&cli, "--tf32 is for the GPU: add --device cuda");
     if( bf16 && device!=SPTT_DEVICE_CUDA ) return sptt_cli_usage_error(&cli, "--bf16 is for the GPU: add --device cuda");
+    if( allreduce==SPTT_ALLREDUCE_NCCL && device!=SPTT_DEVICE_CUDA )
+        return sptt_cli_usage_error(&cli, "--allreduce nccl is for the GPU: add --device cuda");
     if( bf16 && tf32 ) return sptt_cli_usage_error(&cli, "--tf32 and --bf16 exclude each other");
     if( device==SPTT_DEVICE_CUDA && f64 ) return sptt_cli_usage_error(&cli, "--f64 runs on the host: drop --device cuda");
     if( zDump ) return dump_step();

@@ -89,12 +89,26 @@ typedef struct run {
 #ifdef SPTT_CUDA
     sptt_cuda_model *g;       /* --device cuda: the pass runs here; r->m keeps the parameters the
                               ** host optimiser updates, and r->grads receives the gradients */
+    sptt_cuda_nccl *nccl;     /* the gradient sums on the GPUs (NULL: MPI on the host), chosen
+                              ** once for the whole run by pick_allreduce */
+    int allreducePicked;
 #endif
 } run;
 
 /* ---------------------------------------------------------------------------------------------
 ** Gradient sums across ranks
 */
+/* The sums run on the GPUs through NCCL (a one-rank job included, when asked for). */
+static int has_nccl(const run *r)
+{
+#ifdef SPTT_CUDA
+    return r->nccl!=NULL;
+#else
+    (void)r;
+    return 0;
+#endif
+}
+
 static void on_block_done(void *pCtx, int layer)
 {
     run *r = pCtx;
@@ -120,6 +134,22 @@ static int finish_gradient_sum(run *r)
     r->bucketsOn = 0;
     r->rcHook = 0;
     r->tailSent = 0;
+#ifdef SPTT_CUDA
+    if( r->nccl ){
+        /* The sums on the GPU: the embedding's range (done last in the backward) and the head's
+        ** if no block reported; then the summed gradients, all of them, to the host. */
+        float *d = sptt_cuda_grads_dev(r->g);
+        int rc2;
+        if( rc==SPTT_OK ) rc = sptt_model_layer_params(r->m, 0, &off0, &n0);
+        if( rc==SPTT_OK ) rc = sptt_model_layer_params(r->m, cfg->n_layer - 1, &offL, &nL);
+        if( rc==SPTT_OK && !tailSent && offL + nL < r->nParam ) rc = sptt_cuda_nccl_sum_start(r->nccl, d + offL + nL, r->nParam - offL - nL);
+        if( rc==SPTT_OK && off0 > 0 ) rc = sptt_cuda_nccl_sum_start(r->nccl, d, off0);
+        rc2 = sptt_cuda_nccl_wait(r->nccl);
+        if( rc==SPTT_OK ) rc = rc2;
+        if( rc==SPTT_OK ) rc = sptt_cuda_get_grads(r->g, r->grads);
+        return rc;
+    }
+#endif
     if( r->c->size==1 ) return rc;
     if( rc==SPTT_OK ) rc = sptt_model_layer_params(r->m, 0, &off0, &n0);
     if( rc==SPTT_OK ) rc = sptt_model_layer_params(r->m, cfg->n_layer - 1, &offL, &nL);
@@ -159,13 +189,26 @@ static int pass_zero_grad(run *r)
 }
 
 #ifdef SPTT_CUDA
-/* A block's gradient is complete on the device: copy it (and, the first time, the head's) into
-** the host buffer, then start its sum as the host model's hook does. */
+/* A block's gradient is complete on the device. With NCCL: its sum (and, the first time, the
+** head's) starts on the GPU, ordered after the kernels that made it, while the backward goes on.
+** Otherwise: copy it (and the head's) into the host buffer, then start its sum as the host
+** model's hook does. */
 static void on_block_done_cuda(void *pCtx, int layer)
 {
     run *r = pCtx;
     size_t off, n;
     if( !r->bucketsOn || r->rcHook ) return;
+    if( r->nccl ){
+        float *d = sptt_cuda_grads_dev(r->g);
+        if( !r->tailSent ){
+            const sptt_config *cfg = sptt_model_config(r->m);
+            r->tailSent = 1;
+            if( (r->rcHook = sptt_model_layer_params(r->m, cfg->n_layer - 1, &off, &n)) ) return;
+            if( off + n < r->nParam && (r->rcHook = sptt_cuda_nccl_sum_start(r->nccl, d + off + n, r->nParam - off - n)) ) return;
+        }
+        if( (r->rcHook = sptt_model_layer_params(r->m, layer, &off, &n))==SPTT_OK ) r->rcHook = sptt_cuda_nccl_sum_start(r->nccl, d + off, n);
+        return;
+    }
     if( !r->tailSent ){
         const sptt_config *cfg = sptt_model_config(r->m);
         if( (r->rcHook = sptt_model_layer_params(r->m, cfg->n_layer - 1, &off, &n)) ) return;
@@ -187,6 +230,7 @@ static int grads_to_host(run *r)
         size_t off0, n0, offL, nL;
         const sptt_config *cfg = sptt_model_config(r->m);
         int rc;
+        if( r->nccl ) return SPTT_OK;   /* finish_gradient_sum copies the sums */
         if( r->c->size==1 ) return sptt_cuda_get_grads(r->g, r->grads);
         if( (rc = sptt_model_layer_params(r->m, 0, &off0, &n0)) ) return rc;
         if( (rc = sptt_model_layer_params(r->m, cfg->n_layer - 1, &offL, &nL)) ) return rc;
@@ -209,6 +253,81 @@ static int params_to_device(run *r)
     return SPTT_OK;
 }
 
+#ifdef SPTT_CUDA
+/* How the gradient sums go with --device cuda, decided once and by all ranks alike: NCCL needs a
+** GPU per rank (it refuses two ranks on one device) and the library on every rank. Each rank's
+** device UUID (as four 32-bit words, exact in a double) and its own verdicts go to every rank in
+** one sum of a vector where only the rank's slots are non-zero. Rank 0 says which path runs. */
+static int pick_allreduce(run *r)
+{
+    sptt_comm *c = r->c;
+    const int want = r->o->allreduce;
+    size_t nA = 4 * (size_t)c->size + 2;
+    double *a = NULL;
+    unsigned char aUuid[16], aId[SPTT_CUDA_NCCL_ID_BYTES + 1];
+    char zWhy[400] = "";
+    int rc = SPTT_OK, version = 0, libOk, uuidOk, i, j, sh0 = -1, sh1 = -1;
+    if( r->allreducePicked ) return SPTT_OK;
+    r->allreducePicked = 1;
+    if( want==SPTT_ALLREDUCE_MPI || (want==SPTT_ALLREDUCE_AUTO && c->size==1) ){
+        if( c->rank==0 && c->size > 1 ) sptt_report("sptt-train", "gradient sums: MPI on the host (--allreduce mpi)");
+        return SPTT_OK;
+    }
+    if( (a = sptt_calloc(nA, sizeof *a))==NULL ) return SPTT_ENOMEM;
+    libOk = sptt_cuda_nccl_load(&version)==SPTT_OK;
+    if( !libOk ) snprintf(zWhy, sizeof zWhy, "%s", sptt_errmsg());
+    uuidOk = sptt_cuda_device_uuid(aUuid)==SPTT_OK;
+    for(int k = 0; uuidOk && k < 4; k++)
+        a[4 * c->rank + k] = (double)((uint32_t)aUuid[4 * k] << 24 | (uint32_t)aUuid[4 * k + 1] << 16 | (uint32_t)aUuid[4 * k + 2] << 8 | aUuid[4 * k + 3]);
+    a[nA - 2] = !libOk;
+    a[nA - 1] = !uuidOk;
+    if( (rc = c->xAllreduceDouble(c, a, (int)nA)) ) goto done;
+    if( a[nA - 1] > 0 ){
+        rc = sptt_fail(SPTT_EIO, "--device cuda: %.0f rank(s) could not read their GPU's UUID", a[nA - 1]);
+        goto done;
+    }
+    for(i = 0; i < c->size && sh0 < 0; i++){
+        for(j = i + 1; j < c->size; j++){
+            if( memcmp(&a[4 * i], &a[4 * j], 4 * sizeof *a)==0 ){
+                sh0 = i;
+                sh1 = j;
+                break;
+            }
+        }
+    }
+    if( sh0 >= 0 ) snprintf(zWhy, sizeof zWhy, "ranks %d and %d share one GPU, and NCCL takes one GPU per rank", sh0, sh1);
+    else if( a[nA - 2] > 0 && libOk ) snprintf(zWhy, sizeof zWhy, "%.0f rank(s) cannot load NCCL", a[nA - 2]);
+    if( sh0 < 0 && a[nA - 2]==0 ){
+        /* Rank 0 makes the id; the byte after it says whether that worked. */
+        int bad;
+        memset(aId, 0, sizeof aId);
+        if( c->rank==0 && sptt_cuda_nccl_unique_id(aId)==SPTT_OK ) aId[SPTT_CUDA_NCCL_ID_BYTES] = 1;
+        if( c->rank==0 && !aId[SPTT_CUDA_NCCL_ID_BYTES] ) snprintf(zWhy, sizeof zWhy, "%s", sptt_errmsg());
+        if( (rc = c->xBcast(c, aId, sizeof aId)) ) goto done;
+        bad = !aId[SPTT_CUDA_NCCL_ID_BYTES] || sptt_cuda_nccl_open(aId, c->size, c->rank, &r->nccl)!=SPTT_OK;
+        if( bad && aId[SPTT_CUDA_NCCL_ID_BYTES] ) snprintf(zWhy, sizeof zWhy, "%s", sptt_errmsg());
+        if( (rc = c->xAllreduceMaxInt(c, &bad)) ) goto done;
+        if( bad ){
+            sptt_cuda_nccl_close(r->nccl);
+            r->nccl = NULL;
+            if( !zWhy[0] ) snprintf(zWhy, sizeof zWhy, "another rank could not join the NCCL communicator");
+        }
+    }
+    if( r->nccl ){
+        if( c->rank==0 )
+            sptt_report("sptt-train", "gradient sums: NCCL %d.%d.%d on the GPUs (%d rank%s, one GPU each)", version / 10000,
+                        version / 100 % 100, version % 100, c->size, c->size==1 ? "" : "s");
+    }else if( want==SPTT_ALLREDUCE_NCCL ){
+        rc = sptt_fail(sh0 >= 0 || a[nA - 2] > 0 ? SPTT_EINVAL : SPTT_EIO, "--allreduce nccl: %s", zWhy);
+    }else if( c->rank==0 ){
+        sptt_report("sptt-train", "gradient sums: MPI on the host (%s)", zWhy);
+    }
+done:
+    free(a);
+    return rc;
+}
+#endif
+
 /* --device cuda: a GPU copy of the host model (rank k on GPU k mod count: ranks may share one). */
 static int open_device(run *r)
 {
@@ -222,7 +341,10 @@ static int open_device(run *r)
         if( (rc = sptt_cuda_model_create(r->m, &r->g)) ) return rc;
         if( r->o->tf32 ) sptt_cuda_set_tf32(r->g, 1);
         if( r->o->bf16 ) sptt_cuda_set_bf16(r->g, 1);
-        sptt_cuda_set_backward_hook(r->g, on_block_done_cuda, r);
+        if( (rc = pick_allreduce(r)) ) return rc;
+        /* NCCL's sums wait for their block by an event: the backward need not stop at each block. */
+        if( r->nccl ) sptt_cuda_set_backward_hook_async(r->g, on_block_done_cuda, r);
+        else sptt_cuda_set_backward_hook(r->g, on_block_done_cuda, r);
         if( r->c->rank==0 && !r->o->quiet )
             printf("sptt-train: forward and backward on CUDA (%s; %d rank%s on %d device%s%s)\n", sptt_cuda_device_name(),
                    r->c->size, r->c->size==1 ? "" : "s", nDev, nDev==1 ? "" : "s", r->o->tf32 ? "; TF32 products" : r->o->bf16 ? "; bf16 products" : "");
@@ -643,7 +765,7 @@ static int run_stage(run *r, int stage, const char *zResume, const char *zInit)
                 float loss;
                 int nLab;
                 double tc = sptt_now();
-                r->bucketsOn = r->c->size > 1 && a==o->accum - 1 && j==o->batch - 1;
+                r->bucketsOn = (r->c->size > 1 || has_nccl(r)) && a==o->accum - 1 && j==o->batch - 1;
                 rc = pass_forward(r, &aBatch[j], &loss, &nLab);
                 /* The gradient of the summed cross-entropy; divided by the step's token count
                 ** once every rank's part is in. */
@@ -811,6 +933,9 @@ done:
     free(r.aRed);
     if( r.L ) sptt_loader_close(r.L);
     drop_model(&r);
+#ifdef SPTT_CUDA
+    sptt_cuda_nccl_close(r.nccl);
+#endif
     sptt_examples_free(&r.train);
     sptt_examples_free(&r.val);
     sptt_dataset_close(r.db);

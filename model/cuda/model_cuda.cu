@@ -118,6 +118,7 @@ struct sptt_cuda_model {
     sptt_stats stats;
     void (*xHook)(void *, int);
     void *pHookCtx;
+    int hookAsync;              /* the hook runs without a device synchronisation (stream order) */
     int math;                   /* SPTT_CUDA_MATH_*: the products' compute type */
     void *blasWs;               /* cuBLAS workspace, set once so that capture never allocates */
     float *colPart;             /* the column sums' partial sums, colCap floats */
@@ -922,6 +923,17 @@ extern "C" int sptt_cuda_set_device(int dev)
     return SPTT_OK;
 }
 
+extern "C" int sptt_cuda_device_uuid(unsigned char aUuid[16])
+{
+    int dev = 0;
+    cudaDeviceProp p;
+    CU(cudaGetDevice(&dev));
+    CU(cudaGetDeviceProperties(&p, dev));
+    static_assert(sizeof p.uuid.bytes == 16, "a CUDA device UUID is 16 bytes");
+    memcpy(aUuid, p.uuid.bytes, 16);
+    return SPTT_OK;
+}
+
 extern "C" void sptt_cuda_model_free(sptt_cuda_model *m)
 {
     if( !m ) return;
@@ -1557,7 +1569,7 @@ extern "C" int sptt_cuda_backward(sptt_cuda_model *m, float weight)
             step_done(m, ph[i], l, &t0);
         }
         if( m->xHook ){
-            CU(cudaDeviceSynchronize());
+            if( !m->hookAsync ) CU(cudaDeviceSynchronize());
             m->xHook(m->pHookCtx, l);
             if( m->timing ) t0 = sptt_now();
         }
@@ -1580,6 +1592,14 @@ extern "C" void sptt_cuda_set_backward_hook(sptt_cuda_model *m, void (*xHook)(vo
 {
     m->xHook = xHook;
     m->pHookCtx = pCtx;
+    m->hookAsync = 0;
+}
+
+extern "C" void sptt_cuda_set_backward_hook_async(sptt_cuda_model *m, void (*xHook)(void *, int), void *pCtx)
+{
+    m->xHook = xHook;
+    m->pHookCtx = pCtx;
+    m->hookAsync = xHook != NULL;
 }
 
 extern "C" void sptt_cuda_set_timing(sptt_cuda_model *m, int on) { m->timing = on; }

@@ -43,6 +43,8 @@ int sptt_cuda_device_count(void);
 const char *sptt_cuda_device_name(void);
 /* Binds the calling process to device `dev` (rank % count for data parallelism). */
 int sptt_cuda_set_device(int dev);
+/* The current device's UUID: ranks that report the same one share a GPU. */
+int sptt_cuda_device_uuid(unsigned char aUuid[16]);
 
 /* A GPU copy of host model h: same configuration, tensor table and current parameter values;
 ** gradients zero. */
@@ -90,6 +92,32 @@ int sptt_cuda_get_logits(sptt_cuda_model *m, float *aHost, int *pnTokens);
 /* As sptt_model_set_backward_hook: called once block `layer`'s gradients are complete on the
 ** device (the device is synchronised first, so the hook may copy them). */
 void sptt_cuda_set_backward_hook(sptt_cuda_model *m, void (*xHook)(void *pCtx, int layer), void *pCtx);
+/* The same hook without the synchronisation: it is called as soon as block `layer`'s gradient
+** work is enqueued on the calling thread's stream, and may only enqueue work ordered after it
+** (sptt_cuda_nccl_sum_start does), so the rest of the backward overlaps with that work. */
+void sptt_cuda_set_backward_hook_async(sptt_cuda_model *m, void (*xHook)(void *pCtx, int layer), void *pCtx);
+
+/* Gradient sums across ranks on the GPUs through NCCL, one GPU per rank (NCCL refuses two ranks
+** on one device). The library is loaded at run time (dlopen of libnccl.so.2), so the binaries
+** run where it is missing; a build made without nccl.h has no NCCL path at all.
+** sptt_cuda_nccl_load: SPTT_OK where the library is usable, else an error whose message says
+** why (this build has no NCCL, or the library did not load); *pVersion receives its version
+** (major * 10000 + minor * 100 + patch) when it loaded. */
+int sptt_cuda_nccl_load(int *pVersion);
+#define SPTT_CUDA_NCCL_ID_BYTES 128
+/* Rank 0 makes the job's id; the caller hands it to the other ranks (MPI_Bcast). */
+int sptt_cuda_nccl_unique_id(unsigned char aId[SPTT_CUDA_NCCL_ID_BYTES]);
+typedef struct sptt_cuda_nccl sptt_cuda_nccl;
+/* Joins the job's communicator as `rank` of nRank on the current device (blocks until every rank
+** has joined), with its own stream for the sums. */
+int sptt_cuda_nccl_open(const unsigned char aId[SPTT_CUDA_NCCL_ID_BYTES], int nRank, int rank, sptt_cuda_nccl **ppComm);
+/* Starts summing n floats of device memory at p in place across the ranks, ordered after all
+** the work the calling thread has enqueued on its stream so far (an event) and running beside
+** what it enqueues next. No two sums may overlap in memory. */
+int sptt_cuda_nccl_sum_start(sptt_cuda_nccl *x, float *p, size_t n);
+/* Waits until every sum started is complete. */
+int sptt_cuda_nccl_wait(sptt_cuda_nccl *x);
+void sptt_cuda_nccl_close(sptt_cuda_nccl *x);
 
 /* Per-component timing: with timing on, the device is synchronised after every step (slower) and
 ** each step's time goes to its SPTT_T_* bucket; flops are counted as the CPU model does. */

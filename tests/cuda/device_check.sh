@@ -4,8 +4,13 @@
 # TF32), the same with the fused attention (SPTT_CUDA_FLASH=1), --dump-step on the GPU checked by
 # the PyTorch twin, bench_cuda_model and the twin's bench on the same GPU (fp32 and TF32) with
 # the table of the two side by side (CUDA tokens/s over the twin's, per precision), and last
-# sptt-train on the GPU against the CPU (1 rank, 2 ranks sharing the GPU, --tf32, --bf16), and
-# last a GPU training run killed with SIGKILL and resumed, against the uninterrupted run.
+# sptt-train on the GPU against the CPU (1 rank, 2 ranks sharing the GPU, --tf32, --bf16), the
+# gradient-sum paths (one rank through NCCL against MPI; two ranks sharing a GPU fall back from
+# NCCL to MPI, and refuse a forced NCCL), with two GPUs or more NCCL across two GPUs against one
+# rank of twice the batch and the NCCL and MPI paths' speed on a larger model, and last a GPU
+# training run killed with SIGKILL and resumed, against the uninterrupted run (the sums through
+# MPI, then through NCCL).
+# TRAIN_ONLY=1 runs only the trainer's part (from sptt-train against the CPU on).
 #
 # Run from the folder tests/cuda/devkit.sh makes (after make and make cuda): the three CUDA
 # binaries, their non-system shared libraries packed, python/sptt_twin and a small dataset.
@@ -19,11 +24,16 @@ O=${OUT:-/tmp/sptt-cuda-check}
 mkdir -p "$O"
 export LD_LIBRARY_PATH="$D/devlibs:/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 PY=${PY:-/opt/torch/.venv/bin/python3}
+# sptt-train opens libnccl.so.2 at run time: CUDA's copy first, else the one PyTorch ships
+for d in "$(dirname "$PY")"/../lib/python3*/site-packages/nvidia/nccl/lib; do
+    [ -f "$d/libnccl.so.2" ] && LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$d"
+done
 export PYTHONPATH="$D/python"
 mpi() { mpirun --allow-run-as-root --oversubscribe -x LD_LIBRARY_PATH -np "$@"; }
 worst() { [ -s "$1" ] && [ -s "$2" ] || { printf "n/a"; return; }; paste "$1" "$2" | grep '"loss"' | head -n "$3" | awk -F'"loss":' '{split($2,a,","); split($3,b,","); d=a[1]-b[1]; if(d<0)d=-d; r=d/(a[1]>0?a[1]:1); if(r>m)m=r} END{printf "%.3g", m+0}'; }
 
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+if [ "${TRAIN_ONLY:-0}" != 1 ]; then
 echo "== test_cuda_model"
 timeout 240 ./test_cuda_model -v > "$O/test.txt" 2>&1; rc=$?
 echo "rc=$rc" >> "$O/test.txt"
@@ -70,18 +80,64 @@ grep '^bench=cuda_model' "$O/bench.txt" | grep 'graphs=1' | while read -r l; do
 done
 } | tee "$O/table.txt"
 fi
+fi
 
 echo "== sptt-train: GPU against CPU (Muon off, 10 steps), and 2 ranks sharing the GPU"
 t=/tmp/sptt-cuda-train
 rm -rf "$t"; mkdir -p "$t"; cp -r d.db packs "$t/"
 timeout 60 ./sptt-train --db "$t/d.db" --out "$t/cpu" --config nomuon.json --stage qa --steps 10 --batch 2 -q 2>&1 | tail -3
 timeout 60 ./sptt-train --db "$t/d.db" --out "$t/gpu" --config nomuon.json --stage qa --steps 10 --batch 2 -q --device cuda 2>&1 | tail -3
-timeout 60 sh -c "mpirun --allow-run-as-root --oversubscribe -x LD_LIBRARY_PATH -np 2 ./sptt-train --db $t/d.db --out $t/gpu2 --config nomuon.json --stage qa --steps 10 --batch 1 --check-every 1 -q --device cuda" 2>&1 | tail -3
+# the two ranks share GPU 0 also where there are more
+CUDA_VISIBLE_DEVICES=0 timeout 60 sh -c "mpirun --allow-run-as-root --oversubscribe -x LD_LIBRARY_PATH -x CUDA_VISIBLE_DEVICES -np 2 ./sptt-train --db $t/d.db --out $t/gpu2 --config nomuon.json --stage qa --steps 10 --batch 1 --check-every 1 -q --device cuda" > "$t/gpu2.err" 2>&1
+tail -3 "$t/gpu2.err"
 timeout 40 ./sptt-train --db "$t/d.db" --out "$t/gputf" --config nomuon.json --stage qa --steps 10 --batch 2 -q --device cuda --tf32 2>&1 | tail -3
 timeout 40 ./sptt-train --db "$t/d.db" --out "$t/gpubf" --config nomuon.json --stage qa --steps 10 --batch 2 -q --device cuda --bf16 2>&1 | tail -3
 for r in cpu gpu gpu2 gputf gpubf; do echo "$r: $(grep -c '"loss"' $t/$r/metrics.jsonl 2>/dev/null) steps; $(head -c 300 $t/$r/metrics.jsonl 2>/dev/null | head -2 | tr '\n' ' ')"; done
 echo "worst relative loss difference over 10 steps: gpu vs cpu $(worst $t/cpu/metrics.jsonl $t/gpu/metrics.jsonl 10), 2-rank gpu vs cpu $(worst $t/cpu/metrics.jsonl $t/gpu2/metrics.jsonl 10), --tf32 gpu vs cpu $(worst $t/cpu/metrics.jsonl $t/gputf/metrics.jsonl 10), --bf16 gpu vs cpu $(worst $t/cpu/metrics.jsonl $t/gpubf/metrics.jsonl 10)"
-for r in cpu gpu gpu2 gputf gpubf; do cp $t/$r/metrics.jsonl "$O/metrics_$r.jsonl" 2>/dev/null; done
+
+echo "== the gradient sums' paths: NCCL on one rank against MPI; two ranks sharing a GPU: auto falls back to MPI, nccl refuses"
+# the loss column as text, for equality to the last digit
+lc() { grep -o '"loss":[^,]*' "$1" 2>/dev/null; }
+same() { [ -s "$1" ] && [ "$(lc "$1")" = "$(lc "$2")" ]; }
+timeout 60 ./sptt-train --db "$t/d.db" --out "$t/gpun" --config nomuon.json --stage qa --steps 10 --batch 2 -q --device cuda --allreduce nccl > "$t/gpun.err" 2>&1
+echo "rc=$? $(head -c 300 "$t/gpun.err")"
+grep -q "gradient sums: NCCL" "$t/gpun.err" && same "$t/gpun/metrics.jsonl" "$t/gpu/metrics.jsonl" &&
+    echo "ok - 1 rank, --allreduce nccl: says NCCL, losses equal the MPI path's bit for bit ($(lc "$t/gpun/metrics.jsonl" | wc -l) steps)" ||
+    echo "not ok - 1 rank, --allreduce nccl against the MPI path"
+grep -q "gradient sums: MPI on the host (ranks 0 and 1 share one GPU" "$t/gpu2.err" &&
+    echo "ok - 2 ranks sharing a GPU, --allreduce auto: falls back to MPI and says so: $(grep 'gradient sums' "$t/gpu2.err")" ||
+    echo "not ok - 2 ranks sharing a GPU, auto: no fallback message"
+CUDA_VISIBLE_DEVICES=0 timeout 60 sh -c "mpirun --allow-run-as-root --oversubscribe -x LD_LIBRARY_PATH -x CUDA_VISIBLE_DEVICES -np 2 ./sptt-train --db $t/d.db --out $t/gpu2m --config nomuon.json --stage qa --steps 10 --batch 1 -q --device cuda --allreduce mpi" > "$t/gpu2m.err" 2>&1
+same "$t/gpu2m/metrics.jsonl" "$t/gpu2/metrics.jsonl" && echo "ok - 2 ranks sharing a GPU: auto's losses equal --allreduce mpi's bit for bit" ||
+    echo "not ok - 2 ranks sharing a GPU: auto against --allreduce mpi ($(tail -2 "$t/gpu2m.err"))"
+CUDA_VISIBLE_DEVICES=0 timeout 60 sh -c "mpirun --allow-run-as-root --oversubscribe -x LD_LIBRARY_PATH -x CUDA_VISIBLE_DEVICES -np 2 ./sptt-train --db $t/d.db --out $t/gpu2n --config nomuon.json --stage qa --steps 10 --batch 1 -q --device cuda --allreduce nccl" > "$t/gpu2n.err" 2>&1; rc=$?
+[ $rc != 0 ] && grep -q "allreduce nccl: ranks 0 and 1 share one GPU" "$t/gpu2n.err" &&
+    echo "ok - 2 ranks sharing a GPU, --allreduce nccl: refused (mpirun rc=$rc): $(grep -m1 'allreduce nccl' "$t/gpu2n.err")" ||
+    echo "not ok - 2 ranks sharing a GPU, --allreduce nccl (rc=$rc): $(tail -3 "$t/gpu2n.err")"
+
+ng=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU')
+if [ "$ng" -ge 2 ]; then
+    echo "== NCCL across 2 GPUs: 2 ranks x batch 1 against 1 rank x batch 2 (the gpu run), twice"
+    for k in a b; do
+        timeout 60 sh -c "mpirun --allow-run-as-root --oversubscribe -x LD_LIBRARY_PATH -np 2 ./sptt-train --db $t/d.db --out $t/n2$k --config nomuon.json --stage qa --steps 10 --batch 1 --check-every 1 -q --device cuda --allreduce nccl" > "$t/n2$k.err" 2>&1
+        echo "rc=$? $(grep 'gradient sums' "$t/n2$k.err")"
+    done
+    echo "worst relative loss difference over 10 steps: 2 GPUs NCCL vs 1 rank x batch 2 $(worst $t/gpu/metrics.jsonl $t/n2a/metrics.jsonl 10)"
+    same "$t/n2a/metrics.jsonl" "$t/n2b/metrics.jsonl" && echo "ok - 2 GPUs through NCCL: the repeated run's losses equal the first's bit for bit" ||
+        echo "not ok - 2 GPUs through NCCL: the repeat differs"
+    echo "== 2 ranks on 2 GPUs, a larger model (mid.json, Muon off): NCCL against MPI and NCCL again, 8 steps each (summary lines)"
+    for p in nccl mpi nccl; do
+        rm -rf "$t/mid"
+        timeout 120 sh -c "mpirun --allow-run-as-root --oversubscribe -x LD_LIBRARY_PATH -np 2 ./sptt-train --db $t/d.db --out $t/mid --config mid.json --stage qa --steps 8 --batch 2 -q --device cuda --allreduce $p" > "$t/mid.err" 2>&1
+        echo "$p rc=$? $(grep '"summary"' "$t/mid/metrics.jsonl" 2>/dev/null | tail -1)"
+        [ -f "$O/metrics_mid_$p.jsonl" ] && mv "$O/metrics_mid_$p.jsonl" "$O/metrics_mid_${p}_1.jsonl"
+        cp "$t/mid/metrics.jsonl" "$O/metrics_mid_$p.jsonl" 2>/dev/null
+    done
+    # two ranks: each sum is one addition of two floats, the same whichever path makes it
+    same "$O/metrics_mid_nccl.jsonl" "$O/metrics_mid_mpi.jsonl" && same "$O/metrics_mid_nccl.jsonl" "$O/metrics_mid_nccl_1.jsonl" &&
+        echo "ok - mid.json on 2 GPUs: NCCL's losses equal MPI's and repeat, bit for bit" || echo "not ok - mid.json: NCCL's losses against MPI's or the repeat"
+fi
+for r in cpu gpu gpu2 gputf gpubf gpun gpu2m n2a n2b; do cp $t/$r/metrics.jsonl "$O/metrics_$r.jsonl" 2>/dev/null; done
 
 echo "== sptt-train --device cuda: SIGKILL at a varying step, then --resume: the losses equal the uninterrupted run's"
 # as tests/e2e/train_run.sh on the CPU (the same check, kill_resume.sh): the GPU model sums in
@@ -95,6 +151,16 @@ kill_resume "$t"
     || echo "not ok - GPU resume ($KR_FAILS of 3)"
 cp "$t/ref/metrics.jsonl" "$O/metrics_resume_ref.jsonl" 2>/dev/null
 cp "$t/k/metrics.jsonl" "$O/metrics_resume_k.jsonl" 2>/dev/null
+
+echo "== the same with the sums through NCCL (--allreduce nccl, one rank): the backward's hook does not wait for the GPU"
+sptt_train() { o=$1; shift; exec ./sptt-train --db "$t/d.db" --out "$o" --stage both --steps 8 --batch 2 --ckpt-every 1 -q --device cuda --allreduce nccl "$@"; }
+mkdir -p "$t/nccl"
+kill_resume "$t/nccl"
+[ $KR_REF = 0 ] || echo "not ok - GPU reference run through NCCL"
+[ $KR_FAILS = 0 ] && echo "ok - GPU through NCCL: SIGKILL then --resume: the loss sequence equals the uninterrupted run's, bit for bit (3 kills)" \
+    || echo "not ok - GPU resume through NCCL ($KR_FAILS of 3)"
+same "$t/nccl/ref/metrics.jsonl" "$t/ref/metrics.jsonl" && echo "ok - the NCCL reference run's losses equal the MPI path's bit for bit" ||
+    echo "not ok - the NCCL reference run against the MPI path's"
 
 # one archive of the detail (full test tables, twin lines, metrics, the step dump) beside the two
 # summaries: a caller that brings back only a few files still gets everything

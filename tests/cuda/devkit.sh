@@ -4,7 +4,8 @@
 #   the CUDA binaries (stripped), devlibs.tar.xz (the shared libraries they load that a bare
 #   machine with the driver, CUDA and Open MPI may lack: ldd's list minus libc, libm, libstdc++,
 #   libgcc_s, Open MPI's, libcuda and cuBLAS; packed, as OpenBLAS and oneDNN alone pass 64 MiB),
-#   python/sptt_twin, a 3-scene synthetic dataset (d.db + packs/) and a Muon-off tiny config.
+#   python/sptt_twin, a 3-scene synthetic dataset (d.db + packs/), a Muon-off tiny config and a
+#   Muon-off larger one (mid.json).
 # Then on the GPU machine:  sh DIR/device_check.sh  (OUT=dir for its outputs).
 set -eu
 out=${1:-build-cuda/devkit}
@@ -31,5 +32,11 @@ cat > "$out/nomuon.json" <<'JSON'
 {"vocab_size": 300, "hidden": 32, "n_layer": 4, "n_head": 4, "n_kv_head": 2, "head_dim": 8, "ffn": 48, "ttt_heads": 4,
  "ttt_rope_dim": 4, "chunk": 8, "window": 10, "anchor_every": 2, "frame_w": 8, "frame_h": 8, "patch": 4,
  "rope_sections": [2, 1, 1], "use_muon": 0}
+JSON
+# a larger model for the gradient sums' speed (about 52 M parameters on the same small frames)
+cat > "$out/mid.json" <<'JSON'
+{"vocab_size": 300, "hidden": 1024, "n_layer": 4, "n_head": 8, "n_kv_head": 4, "head_dim": 128, "ffn": 3072, "ttt_heads": 8,
+ "ttt_rope_dim": 64, "chunk": 8, "window": 10, "anchor_every": 2, "frame_w": 8, "frame_h": 8, "patch": 4,
+ "rope_sections": [24, 20, 20], "use_muon": 0}
 JSON
 echo "devkit: $out, $(du -sh "$out" | cut -f1); carry it and run: sh $out/device_check.sh"

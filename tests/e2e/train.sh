@@ -71,6 +71,12 @@ check "--tf32 without --device cuda: exit 2, one line" \
 "$tool" --dump-step "$t/x.st" --bf16 >/dev/null 2>"$t/err"; rc=$?
 check "--bf16 without --device cuda: exit 2, one line" \
     '[ $rc -eq 2 ] && grep -q "bf16 is for the GPU" "$t/err" && [ "$(wc -l <"$t/err")" -eq 1 ] && [ ! -e "$t/x.st" ]'
+# --allreduce nccl sums on the GPUs: without --device cuda a usage error; an unknown path too
+"$tool" --dump-step "$t/x.st" --allreduce nccl >/dev/null 2>"$t/err"; rc=$?
+check "--allreduce nccl without --device cuda: exit 2, one line" \
+    '[ $rc -eq 2 ] && grep -q "allreduce nccl is for the GPU" "$t/err" && [ "$(wc -l <"$t/err")" -eq 1 ] && [ ! -e "$t/x.st" ]'
+"$tool" --dump-step "$t/x.st" --allreduce gloo >/dev/null 2>"$t/err"; rc=$?
+check "--allreduce with an unknown path: exit 2" '[ $rc -eq 2 ] && grep -q "allreduce" "$t/err" && [ ! -e "$t/x.st" ]'
 
 printf 'the chair is left of the table\nthe table is 2.5 meters from the door\n' >"$t/corpus.txt"
 "$tool" --dump-step "$t/t.st" --corpus "$t/corpus.txt" --prompt "where is the chair" --answer "left" >/dev/null 2>&1; rc=$?
