@@ -9,8 +9,8 @@
 ** Products are cuBLAS calls on row-major data: C = op(A) op(B) is computed as the column-major
 ** C^T = op(B)^T op(A)^T, so A and B swap places and nothing is transposed in memory.
 ** Attention goes in strips of queries against the keys the strip can see (T x T is never
-** held), or through the fused kernels of cuda_flash.cuh or, in bf16 mode (the default there),
-** cuda_flash_tc.cuh (sptt_cuda_set_flash); the TTT chunk loop batches each product over the fast heads (strided-batched sgemm) and
+** held), or through the fused kernels of cuda_flash.cuh or, in TF32 and bf16 mode (the default
+** there), cuda_flash_tc.cuh (sptt_cuda_set_flash); the TTT chunk loop batches each product over the fast heads (strided-batched sgemm) and
 ** Newton-Schulz over the 3H matrices of a chunk.
 **
 ** Streams and graphs: everything goes to the calling thread's default stream (nvcc
@@ -368,10 +368,10 @@ static size_t att_scratch(int T, int W, int NH, int fixed)
     return (size_t)NH * bq * (size_t)att_ld(w + bq);
 }
 
-/* the tensor-core kernels: bf16 mode, asked for, a head width they have */
+/* the tensor-core kernels: asked for, bf16 or TF32 mode, a head width they have */
 static int att_tc(const sptt_cuda_model *m, int D)
 {
-    return m->flash == SPTT_CUDA_ATT_TC && m->math == SPTT_CUDA_MATH_BF16 && tc_head_dim(D);
+    return m->flash == SPTT_CUDA_ATT_TC && m->math != SPTT_CUDA_MATH_FP32 && tc_head_dim(D);
 }
 
 static void attention_fwd(sptt_cuda_model *m, float *out, float *lse, const float *q, const float *k, const float *v,
@@ -379,7 +379,8 @@ static void attention_fwd(sptt_cuda_model *m, float *out, float *lse, const floa
 {
     int QD = NH * D, KD = KV * D, grp = NH / KV, bq = att_bq(T, W, m->attBq);
     float scale = 1.0f / sqrtf((float)D);
-    if( att_tc(m, D) && flash_tc_fwd((tc_bf *)m->attB, out, lse, q, k, v, T, NH, KV, D, W, scale) ) return;
+    if( att_tc(m, D) && flash_tc_fwd(m->math == SPTT_CUDA_MATH_TF32, m->attB, out, lse, q, k, v, T, NH, KV, D, W, scale) )
+        return;
     if( m->flash == SPTT_CUDA_ATT_FLASH && flash_fwd(out, lse, q, k, v, T, NH, KV, D, W, scale) ) return;
     for(int i0 = 0; i0 < T; i0 += bq){
         int nq = T - i0 < bq ? T - i0 : bq;
@@ -403,7 +404,8 @@ static void attention_bwd(sptt_cuda_model *m, float *dq, float *dk, float *dv, c
     int QD = NH * D, KD = KV * D, grp = NH / KV, bq = att_bq(T, W, m->attBq);
     float scale = 1.0f / sqrtf((float)D);
     k_att_drow<<<wblk((long)T * NH), NT>>>(Dr, dout, out, T, NH, D);
-    if( att_tc(m, D) && flash_tc_bwd((tc_bf *)m->attB, dq, dk, dv, dout, q, k, v, lse, Dr, T, NH, KV, D, W, scale) )
+    if( att_tc(m, D) && flash_tc_bwd(m->math == SPTT_CUDA_MATH_TF32, m->attB, dq, dk, dv, dout, q, k, v, lse, Dr, T, NH,
+                                     KV, D, W, scale) )
         return;
     if( m->flash == SPTT_CUDA_ATT_FLASH && flash_bwd(dq, dk, dv, dout, q, k, v, lse, Dr, T, NH, KV, D, W, scale) )
         return;
@@ -901,7 +903,7 @@ static void acts_layout(sptt_cuda_model *m, garena *a)
     m->attS = take(a, att_scratch(m->T, Wmax, (int)NH, m->attBq));
     m->attdS = take(a, att_scratch(m->T, Wmax, (int)NH, m->attBq));
     m->attD = take(a, T * NH);
-    m->attB = take(a, TC + T * KVD);   // the tensor-core kernels' bf16 copies of q, k, v, dout: T (2 C + 2 KVD) halves
+    m->attB = take(a, 2 * (TC + T * KVD));   // the tensor-core kernels' copies of q, k, v, dout (TF32: floats)
     m->tttS = take(a, ttt_scratch(&x));
 }
 

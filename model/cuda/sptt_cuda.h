@@ -63,7 +63,7 @@ void sptt_cuda_set_graphs(sptt_cuda_model *m, int on);
 /* How attention runs: SPTT_CUDA_ATT_STRIPS (cuBLAS strips of queries), SPTT_CUDA_ATT_FLASH (fused
 ** flash-style kernels, fp32 SIMT, also under TF32 and bf16; head_dim 8, 16, 32, 64 or 128, other
 ** sizes keep the strips) or SPTT_CUDA_ATT_TC (the default: fused kernels on the tensor cores with
-** bf16 operands in bf16 mode for head_dim 32 or 64, the strips in the other modes and widths).
+** the mode's operands, bf16 or TF32, for head_dim 32 or 64; the strips in fp32 and other widths).
 ** SPTT_CUDA_FLASH=0, 1 or 2 at creation selects the first, second or third. */
 enum { SPTT_CUDA_ATT_STRIPS = 0, SPTT_CUDA_ATT_FLASH = 1, SPTT_CUDA_ATT_TC = 2 };
 void sptt_cuda_set_flash(sptt_cuda_model *m, int mode);

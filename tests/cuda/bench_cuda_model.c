@@ -12,8 +12,9 @@
 ** chunk loops launched kernel by kernel (graphs=0, the model before CUDA Graphs, when fp32 is
 ** asked for), then each math mode asked for (fp32, TF32, bf16 products; fp32 storage and sums)
 ** with graphs; --flash adds each mode with the fused attention kernels (attention=flash, fp32
-** SIMT in every mode) instead of the cuBLAS strips; bf16 runs once more with the tensor-core
-** fused kernels (attention=tc, the bf16 mode's default; its strips row is the comparison). Then, per math mode, one more step with
+** SIMT in every mode) instead of the cuBLAS strips; TF32 and bf16 run once more with the
+** tensor-core fused kernels (attention=tc, those modes' default; their strips rows are the
+** comparison). Then, per math mode, one more step with
 ** per-step synchronisation for the split by component (that step is slower; only its shares are
 ** reported). cuBLAS's rate on an 8192^3 product in each math mode, measured in the same run,
 ** gives that mode's peak for MFU (model FLOPs as the CPU model counts them: products only).
@@ -30,7 +31,7 @@ static const char *azBucket[SPTT_T_COUNT] = { "embed", "proj", "full", "window",
 static const char *azMath[3] = { "fp32", "tf32", "bf16" };
 
 /* modes: bit k math mode k (SPTT_CUDA_MATH_*: fp32, TF32, bf16); flash: bit 0 rows with the
-** fused SIMT attention too, bit 1 the bf16 row with the tensor-core attention */
+** fused SIMT attention too, bit 1 the TF32 and bf16 rows with the tensor-core attention */
 static int bench_one(int H, int L, int T, int modes, int flash)
 {
     sptt_config c;
@@ -59,10 +60,10 @@ static int bench_one(int H, int L, int T, int modes, int flash)
     for(int i = 0; i < T; i++) s.targets[i] = i + 1 < T ? s.tokens[i + 1] : 7 + (int32_t)sptt_rng_below(&r, 100);
 
     /* rows: fp32 without graphs, then each math mode with graphs; then (flash) each with the fused
-    ** attention, and bf16 with the tensor-core one */
-    enum { NROW = 8 };
-    static const int aMath[NROW] = { 0, 0, 1, 2, 0, 1, 2, 2 }, aGr[NROW] = { 0, 1, 1, 1, 1, 1, 1, 1 },
-                     aFl[NROW] = { 0, 0, 0, 0, 1, 1, 1, 2 };
+    ** attention, and TF32 and bf16 with the tensor-core one */
+    enum { NROW = 9 };
+    static const int aMath[NROW] = { 0, 0, 1, 2, 0, 1, 2, 1, 2 }, aGr[NROW] = { 0, 1, 1, 1, 1, 1, 1, 1, 1 },
+                     aFl[NROW] = { 0, 0, 0, 0, 1, 1, 1, 2, 2 };
     static const char *azAtt[3] = { "strips", "flash", "tc" };
     double peak[3] = { 0, 0, 0 }, best[NROW], flops = 0;
     float loss = 0;
@@ -102,11 +103,11 @@ static int bench_one(int H, int L, int T, int modes, int flash)
             printf("graphs hidden=%d layers=%d tokens=%d captured=%d replayed=%d speedup_fp32=%.3f\n", H, L, T, nCap,
                    nRep, best[0] / best[1]);
         // split by component per math mode asked for (graphs on, synchronised after every step),
-        // with the strips and (flash) with the fused attention, (tc, bf16) the tensor-core one
+        // with the strips and (flash) with the fused attention, (tc: TF32, bf16) the tensor-core one
         for(int mm = 0; mm < 3 && rc==SPTT_OK; mm++){
             if( !(modes >> mm & 1) ) continue;
             for(int fl = 0; fl < 3 && rc==SPTT_OK; fl++){
-                if( fl && (!(flash >> (fl - 1) & 1) || (fl == 2 && mm != 2)) ) continue;
+                if( fl && (!(flash >> (fl - 1) & 1) || (fl == 2 && mm == 0)) ) continue;
                 sptt_cuda_set_math(g, mm);
                 sptt_cuda_set_graphs(g, 1);
                 sptt_cuda_set_flash(g, fl);

@@ -12,8 +12,8 @@
 ** 1, orders above it. The max-abs errors are printed beside, for reading.
 ** One table per configuration lists every tensor, so one run on the device diagnoses everything.
 **
-** By default the bf16 checks of the cases with heads of 32 or 64 run attention through the
-** tensor-core kernels (cuda_flash_tc.cuh), everything else through the cuBLAS strips;
+** By default the TF32 and bf16 checks of the cases with heads of 32 or 64 run attention through
+** the tensor-core kernels (cuda_flash_tc.cuh), everything else through the cuBLAS strips;
 ** SPTT_CUDA_FLASH=0 runs all on the strips, SPTT_CUDA_FLASH=1 all through the fused fp32 kernels
 ** (cuda_flash.cuh).
 **
@@ -215,7 +215,7 @@ static int run_case(const char *zCase, const sptt_config *cfg, int nFrames, int 
         const char *zFl = getenv("SPTT_CUDA_FLASH");
         int fl = zFl ? atoi(zFl) : 2, tcw = cfg->head_dim == 32 || cfg->head_dim == 64;
         printf("%s - %s (%s%s)\n", nBadMode ? "not ok" : "ok", zCase, azMode[tf],
-               fl == 1 ? ", flash attention" : fl == 2 && tf == 2 && tcw ? ", tensor-core attention" : "");
+               fl == 1 ? ", flash attention" : fl == 2 && tf && tcw ? ", tensor-core attention" : "");
         printf("# %s %s: worst err / %s bound %.3f, / fp32 bound %.3g; largest gradient rel err %.2e\n", azMode[tf], zCase,
                tf == 2 ? "bf16" : tf ? "TF32" : "fp32", worstT, worstF, worstR);
         nFail += nBadMode;
