@@ -9,7 +9,8 @@
 ** Products are cuBLAS calls on row-major data: C = op(A) op(B) is computed as the column-major
 ** C^T = op(B)^T op(A)^T, so A and B swap places and nothing is transposed in memory.
 ** Attention goes in strips of queries against the keys the strip can see (T x T is never
-** held), or through the fused kernels of cuda_flash.cuh (sptt_cuda_set_flash); the TTT chunk loop batches each product over the fast heads (strided-batched sgemm) and
+** held), or through the fused kernels of cuda_flash.cuh or, in TF32 and bf16 mode (the default
+** there), cuda_flash_tc.cuh (sptt_cuda_set_flash); the TTT chunk loop batches each product over the fast heads (strided-batched sgemm) and
 ** Newton-Schulz over the 3H matrices of a chunk.
 **
 ** Streams and graphs: everything goes to the calling thread's default stream (nvcc
@@ -34,6 +35,7 @@ extern "C" {
 #include "cuda_kern.cuh"
 #include "cuda_ttt.cuh"
 #include "cuda_flash.cuh"
+#include "cuda_flash_tc.cuh"
 
 
 #define TTT_L2_EPS  1e-5f
@@ -97,7 +99,7 @@ struct sptt_cuda_model {
     float *arena;
     size_t arenaCap;
     float *xL, *xf, *rstdf, *logits, *lseLab, *lossRow, *patches, *cosT, *sinT;
-    float *dx, *dxn, *dq, *dk, *dv, *ds, *dhn, *dfa, *dfgu, *dqr, *dkr, *dlog, *xrows, *attS, *attdS, *attD, *tttS;
+    float *dx, *dxn, *dq, *dk, *dv, *ds, *dhn, *dfa, *dfgu, *dqr, *dkr, *dlog, *xrows, *attS, *attdS, *attD, *attB, *tttS;
     /* device integers: tokens, targets, vid, lab, rows, label targets (T each), isvid (T bytes) */
     int32_t *dTok, *dTgt, *dVid, *dLab, *dRows, *dTg;
     /* the embedding's backward without atomics: positions sorted by token (ord), each token's
@@ -132,7 +134,7 @@ struct sptt_cuda_model {
     float *gArena;
     int gT, gNv, gMath;
     int nCaptured, nReplayed;
-    int flash;                  /* attention by the fused kernels (cuda_flash.cuh), not the strips */
+    int flash;                  /* SPTT_CUDA_ATT_*: strips, fused SIMT (cuda_flash.cuh) or tensor-core (cuda_flash_tc.cuh) */
     int attBq;                  /* the strips' height when set (SPTT_CUDA_ATT_BQ), else 0: att_bq's choice */
 };
 
@@ -367,12 +369,20 @@ static size_t att_scratch(int T, int W, int NH, int fixed)
     return (size_t)NH * bq * (size_t)att_ld(w + bq);
 }
 
+/* the tensor-core kernels: asked for, bf16 or TF32 mode, a head width they have */
+static int att_tc(const sptt_cuda_model *m, int D)
+{
+    return m->flash == SPTT_CUDA_ATT_TC && m->math != SPTT_CUDA_MATH_FP32 && tc_head_dim(D);
+}
+
 static void attention_fwd(sptt_cuda_model *m, float *out, float *lse, const float *q, const float *k, const float *v,
                           int T, int NH, int KV, int D, int W, float *S)
 {
     int QD = NH * D, KD = KV * D, grp = NH / KV, bq = att_bq(T, W, m->attBq);
     float scale = 1.0f / sqrtf((float)D);
-    if( m->flash && flash_fwd(out, lse, q, k, v, T, NH, KV, D, W, scale) ) return;
+    if( att_tc(m, D) && flash_tc_fwd(m->math == SPTT_CUDA_MATH_TF32, m->attB, out, lse, q, k, v, T, NH, KV, D, W, scale) )
+        return;
+    if( m->flash == SPTT_CUDA_ATT_FLASH && flash_fwd(out, lse, q, k, v, T, NH, KV, D, W, scale) ) return;
     for(int i0 = 0; i0 < T; i0 += bq){
         int nq = T - i0 < bq ? T - i0 : bq;
         int j0 = i0 - W + 1 > 0 ? i0 - W + 1 : 0, nk = i0 + nq - j0, ld = att_ld(nk);
@@ -395,7 +405,11 @@ static void attention_bwd(sptt_cuda_model *m, float *dq, float *dk, float *dv, c
     int QD = NH * D, KD = KV * D, grp = NH / KV, bq = att_bq(T, W, m->attBq);
     float scale = 1.0f / sqrtf((float)D);
     k_att_drow<<<wblk((long)T * NH), NT>>>(Dr, dout, out, T, NH, D);
-    if( m->flash && flash_bwd(dq, dk, dv, dout, q, k, v, lse, Dr, T, NH, KV, D, W, scale) ) return;
+    if( att_tc(m, D) && flash_tc_bwd(m->math == SPTT_CUDA_MATH_TF32, m->attB, dq, dk, dv, dout, q, k, v, lse, Dr, T, NH,
+                                     KV, D, W, scale) )
+        return;
+    if( m->flash == SPTT_CUDA_ATT_FLASH && flash_bwd(dq, dk, dv, dout, q, k, v, lse, Dr, T, NH, KV, D, W, scale) )
+        return;
     for(int i0 = 0; i0 < T; i0 += bq){
         int nq = T - i0 < bq ? T - i0 : bq;
         int j0 = i0 - W + 1 > 0 ? i0 - W + 1 : 0, nk = i0 + nq - j0, ld = att_ld(nk);
@@ -890,6 +904,7 @@ static void acts_layout(sptt_cuda_model *m, garena *a)
     m->attS = take(a, att_scratch(m->T, Wmax, (int)NH, m->attBq));
     m->attdS = take(a, att_scratch(m->T, Wmax, (int)NH, m->attBq));
     m->attD = take(a, T * NH);
+    m->attB = take(a, 2 * (TC + T * KVD));   // the tensor-core kernels' copies of q, k, v, dout (TF32: floats)
     m->tttS = take(a, ttt_scratch(&x));
 }
 
@@ -991,7 +1006,10 @@ extern "C" void sptt_cuda_set_graphs(sptt_cuda_model *m, int on)
     m->useGraphs = on != 0;
 }
 
-extern "C" void sptt_cuda_set_flash(sptt_cuda_model *m, int on) { m->flash = on != 0; }
+extern "C" void sptt_cuda_set_flash(sptt_cuda_model *m, int mode)
+{
+    m->flash = mode == SPTT_CUDA_ATT_FLASH || mode == SPTT_CUDA_ATT_TC ? mode : SPTT_CUDA_ATT_STRIPS;
+}
 
 extern "C" int sptt_cuda_graph_counts(const sptt_cuda_model *m, int *pnReplayed)
 {
@@ -1056,7 +1074,7 @@ extern "C" int sptt_cuda_model_create(const sptt_model *h, sptt_cuda_model **ppM
         const char *zGr = getenv("SPTT_CUDA_GRAPHS");
         m->useGraphs = !(zGr && zGr[0] == '0');
         const char *zFl = getenv("SPTT_CUDA_FLASH");
-        m->flash = zFl && zFl[0] == '1';
+        sptt_cuda_set_flash(m, zFl ? atoi(zFl) : SPTT_CUDA_ATT_TC);
         const char *zBq = getenv("SPTT_CUDA_ATT_BQ");
         m->attBq = zBq ? (atoi(zBq) > 0 ? atoi(zBq) : 0) & ~63 : 0;
     }

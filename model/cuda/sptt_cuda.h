@@ -62,10 +62,13 @@ void sptt_cuda_set_bf16(sptt_cuda_model *m, int on);
 /* CUDA Graphs for the TTT chunk loops (on by default; SPTT_CUDA_GRAPHS=0 at creation turns them
 ** off): off replays nothing and launches every kernel. Results are the same either way. */
 void sptt_cuda_set_graphs(sptt_cuda_model *m, int on);
-/* Attention by fused flash-style kernels (fp32 SIMT, also under TF32 and bf16; head_dim 8, 16, 32,
-** 64 or 128, other sizes keep the strips) instead of the cuBLAS strips; off by default,
-** SPTT_CUDA_FLASH=1 at creation turns it on. */
-void sptt_cuda_set_flash(sptt_cuda_model *m, int on);
+/* How attention runs: SPTT_CUDA_ATT_STRIPS (cuBLAS strips of queries), SPTT_CUDA_ATT_FLASH (fused
+** flash-style kernels, fp32 SIMT, also under TF32 and bf16; head_dim 8, 16, 32, 64 or 128, other
+** sizes keep the strips) or SPTT_CUDA_ATT_TC (the default: fused kernels on the tensor cores with
+** the mode's operands, bf16 or TF32, for head_dim 32 or 64; the strips in fp32 and other widths).
+** SPTT_CUDA_FLASH=0, 1 or 2 at creation selects the first, second or third. */
+enum { SPTT_CUDA_ATT_STRIPS = 0, SPTT_CUDA_ATT_FLASH = 1, SPTT_CUDA_ATT_TC = 2 };
+void sptt_cuda_set_flash(sptt_cuda_model *m, int mode);
 /* Graphs captured so far (and, in *pnReplayed, replays): 0 captured with graphs on means capture
 ** failed and the loops run eagerly. */
 int sptt_cuda_graph_counts(const sptt_cuda_model *m, int *pnReplayed);

@@ -12,7 +12,9 @@
 ** chunk loops launched kernel by kernel (graphs=0, the model before CUDA Graphs, when fp32 is
 ** asked for), then each math mode asked for (fp32, TF32, bf16 products; fp32 storage and sums)
 ** with graphs; --flash adds each mode with the fused attention kernels (attention=flash, fp32
-** SIMT in every mode) instead of the cuBLAS strips. Then, per math mode, one more step with
+** SIMT in every mode) instead of the cuBLAS strips; TF32 and bf16 run once more with the
+** tensor-core fused kernels (attention=tc, those modes' default; their strips rows are the
+** comparison). Then, per math mode, one more step with
 ** per-step synchronisation for the split by component (that step is slower; only its shares are
 ** reported). cuBLAS's rate on an 8192^3 product in each math mode, measured in the same run,
 ** gives that mode's peak for MFU (model FLOPs as the CPU model counts them: products only).
@@ -28,8 +30,8 @@ static const char *azBucket[SPTT_T_COUNT] = { "embed", "proj", "full", "window",
 
 static const char *azMath[3] = { "fp32", "tf32", "bf16" };
 
-/* modes: bit k math mode k (SPTT_CUDA_MATH_*: fp32, TF32, bf16); flash: rows with the fused
-** attention too */
+/* modes: bit k math mode k (SPTT_CUDA_MATH_*: fp32, TF32, bf16); flash: bit 0 rows with the
+** fused SIMT attention too, bit 1 the TF32 and bf16 rows with the tensor-core attention */
 static int bench_one(int H, int L, int T, int modes, int flash)
 {
     sptt_config c;
@@ -58,17 +60,18 @@ static int bench_one(int H, int L, int T, int modes, int flash)
     for(int i = 0; i < T; i++) s.targets[i] = i + 1 < T ? s.tokens[i + 1] : 7 + (int32_t)sptt_rng_below(&r, 100);
 
     /* rows: fp32 without graphs, then each math mode with graphs; then (flash) each with the fused
-    ** attention */
-    enum { NROW = 7 };
-    static const int aMath[NROW] = { 0, 0, 1, 2, 0, 1, 2 }, aGr[NROW] = { 0, 1, 1, 1, 1, 1, 1 },
-                     aFl[NROW] = { 0, 0, 0, 0, 1, 1, 1 };
+    ** attention, and TF32 and bf16 with the tensor-core one */
+    enum { NROW = 9 };
+    static const int aMath[NROW] = { 0, 0, 1, 2, 0, 1, 2, 1, 2 }, aGr[NROW] = { 0, 1, 1, 1, 1, 1, 1, 1, 1 },
+                     aFl[NROW] = { 0, 0, 0, 0, 1, 1, 1, 2, 2 };
+    static const char *azAtt[3] = { "strips", "flash", "tc" };
     double peak[3] = { 0, 0, 0 }, best[NROW], flops = 0;
     float loss = 0;
     int nLab = 0;
     for(int row = 0; row < NROW; row++) best[row] = 1e30;
     for(int row = 0; row < NROW && rc==SPTT_OK; row++){
         int mm = aMath[row];
-        if( !(modes >> mm & 1) || (aFl[row] && !flash) ) continue;
+        if( !(modes >> mm & 1) || (aFl[row] && !(flash >> (aFl[row] - 1) & 1)) ) continue;
         sptt_cuda_set_math(g, mm);
         sptt_cuda_set_flash(g, aFl[row]);
         sptt_cuda_set_graphs(g, aGr[row]);
@@ -90,20 +93,21 @@ static int bench_one(int H, int L, int T, int modes, int flash)
         int nRep = 0, nCap = sptt_cuda_graph_counts(g, &nRep);
         for(int row = 0; row < NROW; row++){
             int mm = aMath[row];
-            if( !(modes >> mm & 1) || (aFl[row] && !flash) ) continue;
+            if( !(modes >> mm & 1) || (aFl[row] && !(flash >> (aFl[row] - 1) & 1)) ) continue;
             printf("bench=cuda_model hidden=%d layers=%d tokens=%d math=%s tf32=%d graphs=%d attention=%s loss=%.4f "
                    "step_s=%.4f tokens_per_s=%.1f model_tflops=%.2f gemm_peak_tflops=%.2f mfu=%.3f best_of=3\n", H, L,
-                   T, azMath[mm], mm != 0, aGr[row], aFl[row] ? "flash" : "strips", loss, best[row], T / best[row],
+                   T, azMath[mm], mm != 0, aGr[row], azAtt[aFl[row]], loss, best[row], T / best[row],
                    flops / best[row] * 1e-12, peak[mm] * 1e-12, flops / best[row] / peak[mm]);
         }
         if( modes & 1 )
             printf("graphs hidden=%d layers=%d tokens=%d captured=%d replayed=%d speedup_fp32=%.3f\n", H, L, T, nCap,
                    nRep, best[0] / best[1]);
         // split by component per math mode asked for (graphs on, synchronised after every step),
-        // with the strips and (flash) with the fused attention
+        // with the strips and (flash) with the fused attention, (tc: TF32, bf16) the tensor-core one
         for(int mm = 0; mm < 3 && rc==SPTT_OK; mm++){
             if( !(modes >> mm & 1) ) continue;
-            for(int fl = 0; fl < 1 + flash && rc==SPTT_OK; fl++){
+            for(int fl = 0; fl < 3 && rc==SPTT_OK; fl++){
+                if( fl && (!(flash >> (fl - 1) & 1) || (fl == 2 && mm == 0)) ) continue;
                 sptt_cuda_set_math(g, mm);
                 sptt_cuda_set_graphs(g, 1);
                 sptt_cuda_set_flash(g, fl);
@@ -117,7 +121,7 @@ static int bench_one(int H, int L, int T, int modes, int flash)
                 double tot = 0;
                 for(int k = 0; k < SPTT_T_COUNT; k++) tot += st->seconds[k];
                 printf("split hidden=%d layers=%d tokens=%d math=%s attention=%s synced_step_s=%.4f", H, L, T, azMath[mm],
-                       fl ? "flash" : "strips", tot);
+                       azAtt[fl], tot);
                 for(int k = 0; k < SPTT_T_COUNT; k++){
                     printf(" %s=%.1f%%(%.1fTF/s)", azBucket[k], 100 * st->seconds[k] / tot,
                            st->seconds[k] > 0 ? st->flops[k] / st->seconds[k] * 1e-12 : 0.0);
@@ -142,12 +146,12 @@ int main(int argc, char **argv)
     }
     printf("# device: %s\n", sptt_cuda_device_name());
     int aDef[3][3] = { { 512, 8, 2048 }, { 1024, 8, 8192 }, { 2048, 8, 4096 } };
-    int nFail = 0, modes = 0, flash = 0, i0 = 1;
+    int nFail = 0, modes = 0, flash = 2, i0 = 1;   // bit 1: the tensor-core rows, always
     for(; i0 < argc && argv[i0][0] == '-'; i0++){
         if( strcmp(argv[i0], "--fp32") == 0 ) modes |= 1;
         else if( strcmp(argv[i0], "--tf32") == 0 ) modes |= 2;
         else if( strcmp(argv[i0], "--bf16") == 0 ) modes |= 4;
-        else if( strcmp(argv[i0], "--flash") == 0 ) flash = 1;
+        else if( strcmp(argv[i0], "--flash") == 0 ) flash |= 1;
         else{
             fprintf(stderr, "bench_cuda_model: %s: unknown option (--fp32, --tf32, --bf16, --flash)\n", argv[i0]);
             return 2;

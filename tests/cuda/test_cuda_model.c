@@ -12,8 +12,10 @@
 ** 1, orders above it. The max-abs errors are printed beside, for reading.
 ** One table per configuration lists every tensor, so one run on the device diagnoses everything.
 **
-** SPTT_CUDA_FLASH=1 runs the same checks with attention by the fused kernels (cuda_flash.cuh)
-** instead of the cuBLAS strips.
+** By default the TF32 and bf16 checks of the cases with heads of 32 or 64 run attention through
+** the tensor-core kernels (cuda_flash_tc.cuh), everything else through the cuBLAS strips;
+** SPTT_CUDA_FLASH=0 runs all on the strips, SPTT_CUDA_FLASH=1 all through the fused fp32 kernels
+** (cuda_flash.cuh).
 **
 ** Each configuration runs two steps on one GPU model: the first captures the TTT chunk loops into
 ** CUDA Graphs, the second replays them; both must pass, and the second must give the first's
@@ -210,8 +212,10 @@ static int run_case(const char *zCase, const sptt_config *cfg, int nFrames, int 
             free(lg);
             free(lref);
         }
+        const char *zFl = getenv("SPTT_CUDA_FLASH");
+        int fl = zFl ? atoi(zFl) : 2, tcw = cfg->head_dim == 32 || cfg->head_dim == 64;
         printf("%s - %s (%s%s)\n", nBadMode ? "not ok" : "ok", zCase, azMode[tf],
-               getenv("SPTT_CUDA_FLASH") && getenv("SPTT_CUDA_FLASH")[0] == '1' ? ", flash attention" : "");
+               fl == 1 ? ", flash attention" : fl == 2 && tf && tcw ? ", tensor-core attention" : "");
         printf("# %s %s: worst err / %s bound %.3f, / fp32 bound %.3g; largest gradient rel err %.2e\n", azMode[tf], zCase,
                tf == 2 ? "bf16" : tf ? "TF32" : "fp32", worstT, worstF, worstR);
         nFail += nBadMode;
@@ -264,6 +268,12 @@ int main(int argc, char **argv)
     c.rope_sections[0] = 6; c.rope_sections[1] = 5; c.rope_sections[2] = 5;
     c.ffn = 96; c.chunk = 96; c.window = 150; c.n_layer = 3; c.anchor_every = 3; c.use_conv = 0;
     nFail += RUN("long text, T 600, every position supervised", &c, 0, 600, verbose);
+    // heads of 64 (the benchmarks' width), grouped KV heads, tiles cut by T and the window
+    sptt_config_tiny(&c);
+    c.hidden = 256; c.n_head = 4; c.n_kv_head = 2; c.head_dim = 64; c.ttt_heads = 4; c.ttt_rope_dim = 16;
+    c.rope_sections[0] = 12; c.rope_sections[1] = 10; c.rope_sections[2] = 10;
+    c.ffn = 128; c.chunk = 100; c.window = 200; c.n_layer = 2; c.anchor_every = 2; c.use_conv = 0;
+    nFail += RUN("heads of 64, T 520", &c, 0, 520, verbose);
     printf("%s: %d failed checks\n", nFail ? "FAIL" : "PASS", nFail);
     return nFail ? 1 : 0;
 }
