@@ -159,3 +159,19 @@ Test(attention_float, head_64_against_double_reference)
         attention_float_case(130, 1, shares);     // each token sees only itself
     }
 }
+
+/* The softmax's exponential in the AVX-512 copy (fused multiply-adds) keeps expr's accuracy. */
+Test(attention_float, exp_relative_error_below_2e7)
+{
+#ifdef ATT_TEST_AVX512
+    if( !__builtin_cpu_supports("avx512f") ) cr_skip_test("no AVX-512 here: the kernels under test need it");
+#endif
+    double worst = 0, at = 0;
+    for(double x = -87.0; x <= 88.0; x += 0.000731){
+        double e = fabs(att_exp((float)x) - exp((double)(float)x)) / exp((double)(float)x);
+        if( e > worst ){ worst = e; at = x; }
+    }
+    fprintf(stderr, "# att_exp: worst relative error %.3g at %.4f\n", worst, at);
+    cr_expect_lt(worst, 2e-7, "worst relative error %g at %g", worst, at);
+    cr_expect_eq(att_exp(0.0f), 1.0f);
+}
