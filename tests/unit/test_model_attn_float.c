@@ -117,7 +117,8 @@ static void attention_float_case(int T, int W, int shares)
     float *q = randf((size_t)T * QD, &r), *k = randf((size_t)T * KD, &r), *v = randf((size_t)T * KD, &r);
     float *G = randf((size_t)T * QD, &r);
     float *out = malloc(sizeof(float) * T * QD), *lse = malloc(sizeof(float) * T * NH);
-    float *dq = malloc(sizeof(float) * T * QD), *dk = malloc(sizeof(float) * T * KD), *dv = malloc(sizeof(float) * T * KD);
+    float *dq = malloc(sizeof(float) * T * QD), *dk = malloc(sizeof(float) * T * KD);
+    float *dv = malloc(sizeof(float) * T * KD);
     double *rOut = malloc(sizeof(double) * T * QD), *rdq = malloc(sizeof(double) * T * QD);
     double *rdk = malloc(sizeof(double) * T * KD), *rdv = malloc(sizeof(double) * T * KD);
     cr_assert(out && lse && dq && dk && dv && rOut && rdq && rdk && rdv);
@@ -134,7 +135,8 @@ static void attention_float_case(int T, int W, int shares)
     cr_expect_lt(ev, 2e-5, "T=%d W=%d: dv %g", T, W, ev);
     // one thread: the same bits
     float *out1 = malloc(sizeof(float) * T * QD), *lse1 = malloc(sizeof(float) * T * NH);
-    float *dq1 = malloc(sizeof(float) * T * QD), *dk1 = malloc(sizeof(float) * T * KD), *dv1 = malloc(sizeof(float) * T * KD);
+    float *dq1 = malloc(sizeof(float) * T * QD), *dk1 = malloc(sizeof(float) * T * KD);
+    float *dv1 = malloc(sizeof(float) * T * KD);
     cr_assert(out1 && lse1 && dq1 && dk1 && dv1);
     run(T, W, shares, 1, q, k, v, G, out1, lse1, dq1, dk1, dv1);
     cr_expect(memcmp(out1, out, sizeof(float) * T * QD) == 0, "T=%d W=%d: out depends on the thread count", T, W);
@@ -142,6 +144,17 @@ static void attention_float_case(int T, int W, int shares)
     cr_expect(memcmp(dq1, dq, sizeof(float) * T * QD) == 0, "T=%d W=%d: dq depends on the thread count", T, W);
     cr_expect(memcmp(dk1, dk, sizeof(float) * T * KD) == 0, "T=%d W=%d: dk depends on the thread count", T, W);
     cr_expect(memcmp(dv1, dv, sizeof(float) * T * KD) == 0, "T=%d W=%d: dv depends on the thread count", T, W);
+    // the streaming runtime's call: only the last few queries (a block of fewer than 16, against
+    // the keys they see) give the training pass's rows
+    int nNew = 6, Q0 = T - nNew;
+    size_t per = attention_scratch(T, W, D);
+    float *S = malloc(sizeof(float) * per), *outS = malloc(sizeof(float) * nNew * QD);
+    float *lseS = malloc(sizeof(float) * nNew * NH);
+    cr_assert(S && outS && lseS);
+    attention_forward_from(outS, lseS, q + (size_t)Q0 * QD, k, v, T, Q0, NH, KV, D, W, S, 1);
+    double es = worst_rel(outS, rOut + (size_t)Q0 * QD, (size_t)nNew * QD);
+    cr_expect_lt(es, 2e-5, "T=%d W=%d: the last %d queries alone %g", T, W, nNew, es);
+    free(S); free(outS); free(lseS);
     free(q); free(k); free(v); free(G); free(out); free(lse); free(dq); free(dk); free(dv);
     free(rOut); free(rdq); free(rdk); free(rdv); free(out1); free(lse1); free(dq1); free(dk1); free(dv1);
 }
