@@ -186,7 +186,7 @@ static double att_loss(void *p)
     return dotr(c->out, c->G, (size_t)c->T * c->NH * c->D);
 }
 
-// withParts: the backward's dq as the key blocks' shares (attention_dq_parts), else the query pass
+// withParts: the backward's dq as the key blocks' shares (attention_dq_shared), else the query pass
 static void attention_case(int T, int W, int withParts)
 {
     sptt_rng r;
@@ -196,11 +196,10 @@ static void attention_case(int T, int W, int withParts)
     int QD = 16, KD = 8;
     c.q = rnd((size_t)T * QD, 1, &r); c.k = rnd((size_t)T * KD, 1, &r); c.v = rnd((size_t)T * KD, 1, &r);
     c.out = rnd((size_t)T * QD, 0, &r); c.lse = rnd((size_t)T * 4, 0, &r); c.G = rnd((size_t)T * QD, 1, &r);
-    c.S = rnd(3 * attention_scratch(T, W), 0, &r);
-    REAL *dS = rnd(3 * attention_scratch(T, W), 0, &r);
-    size_t nPart = attention_dq_parts(T, 4, 4, W);
-    cr_assert(!withParts || nPart > 0, "T=%d W=%d: no dq shares at this size", T, W);
-    REAL *parts = withParts ? rnd(nPart, 0, &r) : NULL;
+    c.S = rnd(3 * attention_scratch(T, W, 4), 0, &r);
+    REAL *dS = rnd(3 * attention_scratch(T, W, 4), 0, &r);
+    cr_assert(!withParts || attention_dq_shared(T, 4, W), "T=%d W=%d: no dq shares at this size", T, W);
+    REAL *parts = rnd(attention_dq_parts(T, 4, 4, W), 0, &r);
     att_loss(&c);
     // naive reference: query i sees keys max(0, i-W+1) .. i of its KV head
     double worst = 0;
@@ -221,12 +220,12 @@ static void attention_case(int T, int W, int withParts)
     }
     cr_expect_lt(worst, 1e-12, "T=%d W=%d: forward differs from the naive reference by %g", T, W, worst);
     REAL *dq = rnd((size_t)T * QD, 0, &r), *dk = rnd((size_t)T * KD, 0, &r), *dv = rnd((size_t)T * KD, 0, &r);
-    attention_backward(dq, dk, dv, c.G, c.q, c.k, c.v, c.out, c.lse, T, 4, 2, 4, W, c.S, dS, parts, 3);
+    attention_backward(dq, dk, dv, c.G, c.q, c.k, c.v, c.out, c.lse, T, 4, 2, 4, W, c.S, dS, parts, withParts, 3);
     // the same sums in the same order on one thread: bit-identical
     REAL *dq1 = rnd((size_t)T * QD, 0, &r), *dk1 = rnd((size_t)T * KD, 0, &r), *dv1 = rnd((size_t)T * KD, 0, &r);
     REAL *out1 = rnd((size_t)T * QD, 0, &r), *lse1 = rnd((size_t)T * 4, 0, &r);
     attention_forward(out1, lse1, c.q, c.k, c.v, T, 4, 2, 4, W, c.S, 1);
-    attention_backward(dq1, dk1, dv1, c.G, c.q, c.k, c.v, c.out, c.lse, T, 4, 2, 4, W, c.S, dS, parts, 1);
+    attention_backward(dq1, dk1, dv1, c.G, c.q, c.k, c.v, c.out, c.lse, T, 4, 2, 4, W, c.S, dS, parts, withParts, 1);
     cr_expect(memcmp(out1, c.out, sizeof(REAL) * (size_t)T * QD) == 0, "T=%d W=%d: out depends on the thread count", T, W);
     cr_expect(memcmp(lse1, c.lse, sizeof(REAL) * (size_t)T * 4) == 0, "T=%d W=%d: lse depends on the thread count", T, W);
     cr_expect(memcmp(dq1, dq, sizeof(REAL) * (size_t)T * QD) == 0, "T=%d W=%d: dq depends on the thread count", T, W);
