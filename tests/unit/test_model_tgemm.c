@@ -28,7 +28,8 @@ Test(tgemm, matches_a_double_product)
         C0[i] = sinf((float)i * 0.05f);
     }
     static const int shape[][3] = { { 64, 64, 64 }, { 5, 7, 3 }, { 64, 64, 512 }, { 17, 33, 48 }, { 64, 48, 32 },
-                                    { 3, 64, 64 }, { 100, 64, 130 }, { 64, 16, 16 }, { 7, 20, 256 } };
+                                    { 3, 64, 64 }, { 100, 64, 130 }, { 64, 16, 16 }, { 7, 20, 256 },
+                                    { 64, 128, 128 }, { 128, 128, 128 }, { 9, 112, 80 }, { 64, 128, 512 } };
     double worst = 0;
     for(int s = 0; s < (int)(sizeof shape / sizeof shape[0]); s++)
         for(int ta = 0; ta < 2; ta++)
@@ -59,5 +60,45 @@ Test(tgemm, matches_a_double_product)
     cr_log_info("tgemm: worst relative error %.3g", worst);
     cr_expect_lt(worst, 1e-5);
     free(A); free(B); free(C); free(C0);
+#endif
+}
+
+/* tgemm_sym: up to 64 wide, where tgemm runs the same kernel, the same bits as the whole product;
+** at 128 (tgemm goes to the BLAS there) within float rounding of it. For X X^T and for S S with S
+** symmetric, and the result exactly symmetric in every case. */
+static double worst_diff(const float *a, const float *b, int n)
+{
+    double w = 0, m = 0;
+    for(int i = 0; i < n * n; i++){
+        w = fmax(w, fabs((double)a[i] - b[i]));
+        m = fmax(m, fabs((double)b[i]));
+    }
+    return w / (m > 0 ? m : 1);
+}
+
+Test(tgemm, symmetric_products_mirror_the_whole)
+{
+#if defined(__AVX512F__)
+    if( !__builtin_cpu_supports("avx512f") ) return;
+    enum { E = 128 };
+    float *X = malloc(sizeof(float) * E * E), *S = malloc(sizeof(float) * E * E);
+    float *C1 = malloc(sizeof(float) * E * E), *C2 = malloc(sizeof(float) * E * E);
+    cr_assert(X && S && C1 && C2);
+    for(int n = 32; n <= E; n *= 2){
+        for(int i = 0; i < n * n; i++) X[i] = sinf((float)i * 0.29f + (float)n) / (float)n;
+        tgemm(0, 1, n, n, n, 1, X, n, X, n, 0, S, n);
+        tgemm_sym(1, n, n, 1, X, n, X, n, 0, C1, n);
+        if( n <= 64 ) cr_expect(memcmp(S, C1, sizeof(float) * n * n) == 0, "X X^T, n %d", n);
+        else cr_expect_lt(worst_diff(C1, S, n), 1e-5, "X X^T, n %d", n);
+        memcpy(S, C1, sizeof(float) * n * n);   // exactly symmetric from here on
+        for(int i = 0; i < n * n; i++) C1[i] = C2[i] = S[i] * 0.5f;   // a symmetric C for beta
+        tgemm(0, 0, n, n, n, 0.75f, S, n, S, n, 1, C2, n);
+        tgemm_sym(0, n, n, 0.75f, S, n, S, n, 1, C1, n);
+        if( n <= 64 ) cr_expect(memcmp(C2, C1, sizeof(float) * n * n) == 0, "S S, n %d", n);
+        else cr_expect_lt(worst_diff(C1, C2, n), 1e-5, "S S, n %d", n);
+        for(int i = 0; i < n; i++)
+            for(int j = 0; j < n; j++) cr_assert_eq(C1[i * n + j], C1[j * n + i], "symmetric, n %d", n);
+    }
+    free(X); free(S); free(C1); free(C2);
 #endif
 }
