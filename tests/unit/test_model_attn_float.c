@@ -170,6 +170,7 @@ Test(attention_float, head_64_against_double_reference)
         attention_float_case(200, 70, shares);    // a window that is no multiple of 64, blocks cut short at T
         attention_float_case(200, 200, shares);   // full causal
         attention_float_case(130, 1, shares);     // each token sees only itself
+        attention_float_case(1100, 1100, shares); // blocks past ATT_OWN_MAX_K keys: the BLAS's products
     }
 }
 
