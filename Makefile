@@ -198,7 +198,7 @@ CU_OBJS   := $(CU_SRCS:%.cu=$(CB)/%.o)
 CU_LIB    := $(CB)/libsptt_cuda.a
 NVCCFLAGS := -arch=$(CUDA_ARCH) -O2 -lineinfo -std=c++17 --default-stream per-thread -Xcompiler -Wall,-Wextra,-Werror -Werror all-warnings
 CU_CPPFLAGS = $(CPPFLAGS) -Imodel/cuda -DSPTT_CUDA
-CU_LDLIBS  = -L$(CUDA_HOME)/lib64 -lcublas -lcudart_static -lstdc++ -ldl -lrt
+CU_LDLIBS  = -L$(CUDA_HOME)/lib64 -lcublasLt -lcublas -lcudart_static -lstdc++ -ldl -lrt
 # the trainer's translation units rebuilt with -DSPTT_CUDA; the rest comes from $(LIB)
 CU_TRAIN_OBJS := $(CB)/train/trainer.o $(CB)/train/tool_train_mpi.o
 

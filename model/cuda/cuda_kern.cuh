@@ -158,6 +158,22 @@ __global__ void k_l2norm_fwd(float *y, float *nrm, const float *x, long R, int d
     if( lane == 0 ) nrm[row] = n;
     for(int i = lane; i < d; i += 32) y[row * d + i] = xr[i] * a;
 }
+/* y = silu(x) / (|silu(x)| + eps) per row of d, nrm the norm: k_silu then k_l2norm_fwd in one pass
+** (the same operations, so the same bits) */
+__global__ void k_silu_l2_fwd(float *y, float *nrm, const float *x, long R, int d, float eps)
+{
+    WARP_ROW(R)
+    const float *xr = x + row * d;
+    float ss = 0;
+    for(int i = lane; i < d; i += 32){
+        float u = silu(xr[i]);
+        ss += u * u;
+    }
+    ss = warp_sum(ss);
+    float n = sqrtf(ss), a = 1.0f / (n + eps);
+    if( lane == 0 ) nrm[row] = n;
+    for(int i = lane; i < d; i += 32) y[row * d + i] = silu(xr[i]) * a;
+}
 /* silu then L2: x is the pre-activation; dx = (dy/(n+eps) - b s) * silu'(x), s = silu(x) */
 __global__ void k_silu_l2_bwd(float *dx, const float *dy, const float *x, const float *nrm, long R, int d, float eps)
 {
@@ -204,20 +220,34 @@ __global__ void k_row_norms(float *out, const float *w, long R, int n)
     if( lane == 0 ) out[row] = sqrtf(ss);
 }
 /* out[b] = sum of a[b*per .. ] * (bb ? bb[..] : a[..]) over `per` elements: one block per matrix */
-__global__ void k_block_dot(float *out, const float *a, const float *bb, long per)
+/* Per-block dot products out[b] = sum_i a[b per + i] bb[b per + i] (bb NULL: a squared) over nb
+** blocks, in two passes: grid (BD_PARTS, nb) partial sums over contiguous parts, then each block's
+** parts added in order. One block per matrix had each thread walk a 512 x 512 matrix alone, a
+** millisecond-scale latency chain; the parts depend only on per, so the bits do not depend on the GPU. */
+#define BD_PARTS 64
+__global__ void k_block_dot_part(float *part, const float *a, const float *bb, long per)
 {
     __shared__ float sh[32];
-    const float *x = a + (long)blockIdx.x * per, *y = bb ? bb + (long)blockIdx.x * per : x;
+    long len = (per + BD_PARTS - 1) / BD_PARTS, i0 = (long)blockIdx.x * len, i1 = i0 + len < per ? i0 + len : per;
+    const float *x = a + (long)blockIdx.y * per, *y = bb ? bb + (long)blockIdx.y * per : x;
     float s = 0;
-    for(long i = threadIdx.x; i < per; i += blockDim.x) s += x[i] * y[i];
+    for(long i = i0 + threadIdx.x; i < i1; i += blockDim.x) s += x[i] * y[i];
     s = warp_sum(s);
     if( (threadIdx.x & 31) == 0 ) sh[threadIdx.x >> 5] = s;
     __syncthreads();
     if( threadIdx.x < 32 ){
         s = threadIdx.x < blockDim.x / 32 ? sh[threadIdx.x] : 0.0f;
         s = warp_sum(s);
-        if( threadIdx.x == 0 ) out[blockIdx.x] = s;
+        if( threadIdx.x == 0 ) part[(long)blockIdx.y * BD_PARTS + blockIdx.x] = s;
     }
+}
+/* <<<nb, 32>>>: out[b] = the sum of block b's BD_PARTS partial sums */
+__global__ void k_block_dot_end(float *out, const float *part)
+{
+    const float *p = part + (long)blockIdx.x * BD_PARTS;
+    float s = p[threadIdx.x] + p[threadIdx.x + 32];
+    s = warp_sum(s);
+    if( threadIdx.x == 0 ) out[blockIdx.x] = s;
 }
 
 // ---------------------------------------------------------------------------- rotary, swiglu

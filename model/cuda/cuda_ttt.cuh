@@ -34,11 +34,11 @@ __global__ void k_affine_fwd(float *out, const float *x, const float *s, const f
     long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
     if( i < T * C ) out[i] = x[i] * s[i % C] + o[i % C];
 }
-/* dx += dout * s (the parameter gradients are column sums) */
-__global__ void k_affine_bwd_x(float *dx, const float *dout, const float *s, long T, int C)
+/* dx += dout * s, or (add 0) dx = dout * s (the parameter gradients are column sums) */
+__global__ void k_affine_bwd_x(float *dx, const float *dout, const float *s, long T, int C, int add)
 {
     long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
-    if( i < T * C ) dx[i] += dout[i] * s[i % C];
+    if( i < T * C ) dx[i] = (add ? dx[i] : 0.0f) + dout[i] * s[i % C];
 }
 __device__ __forceinline__ int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
 __device__ __forceinline__ long conv_src(long v, int tap, int G0, int G1, int G2)
@@ -246,15 +246,22 @@ __global__ void k_mat_lin(float *Y, long ys, float a, const float *X, long xs, f
     if( Z ) v += c * Z[b * zs + e];
     Y[b * ys + e] = v;
 }
-/* S = A + A^T per (d, d) matrix */
-__global__ void k_sym(float *S, const float *A, int d, int nb)
+/* S = A + A^T per (d, d) matrix, through 32 x 32 tiles in shared memory so that both the reads and
+** the writes are coalesced; grid ((d+31)/32, (d+31)/32, nb), block (32, 8) */
+__global__ void k_sym(float *S, const float *A, int d)
 {
-    long dd = (long)d * d;
-    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
-    if( i >= (long)nb * dd ) return;
-    long b = i / dd, e = i % dd;
-    int r = (int)(e / d), c = (int)(e % d);
-    S[i] = A[i] + A[b * dd + (long)c * d + r];
+    __shared__ float t[32][33];
+    long base = (long)blockIdx.z * d * d;
+    int r0 = blockIdx.y * 32, c0 = blockIdx.x * 32;
+    for(int k = threadIdx.y; k < 32; k += 8){          // the mirror tile, read along its rows
+        int r = c0 + k, c = r0 + threadIdx.x;
+        t[k][threadIdx.x] = r < d && c < d ? A[base + (long)r * d + c] : 0.0f;
+    }
+    __syncthreads();
+    for(int k = threadIdx.y; k < 32; k += 8){
+        int r = r0 + k, c = c0 + threadIdx.x;
+        if( r < d && c < d ) S[base + (long)r * d + c] = A[base + (long)r * d + c] + t[threadIdx.x][k];
+    }
 }
 /* dG = g / e - (dot / (nu e^2)) G, e = nu + eps */
 __global__ void k_ns_end(float *dG, const float *g, const float *G, const float *nu, const float *dot, long dd, int nb,

@@ -32,11 +32,14 @@ extern "C" {
 #include "sptt_model.h"
 }
 #include "sptt_cuda.h"
+#include <cublasLt.h>
 #include "cuda_kern.cuh"
 #include "cuda_ttt.cuh"
 #include "cuda_flash.cuh"
 #include "cuda_flash_tc.cuh"
 
+
+#define TS_EVENTS 256   /* events of the chunk loops' split held before they are read */
 
 #define TTT_L2_EPS  1e-5f
 #define TTT_ROW_EPS 1e-5f
@@ -85,9 +88,22 @@ typedef struct gacts {
     gtttacts t;
 } gacts;
 
+/* A cuBLASLt product's descriptors and algorithm, kept per shape (gemm_lt) */
+#define LT_PLANS 32
+typedef struct ltplan {
+    long key[16];
+    cublasLtMatmulDesc_t op;
+    cublasLtMatrixLayout_t la, lb, lc, ld;
+    cublasLtMatmulAlgo_t algo;
+    int ok;
+} ltplan;
+
 struct sptt_cuda_model {
     sptt_config cfg;
     cublasHandle_t blas;
+    cublasLtHandle_t lt;        /* for the products whose addend is not their output (gemm_lt) */
+    ltplan ltPlan[LT_PLANS];
+    int nLtPlan;
     size_t n_param;
     float *params, *grads;
     gparams P, G;
@@ -123,6 +139,7 @@ struct sptt_cuda_model {
     int hookAsync;              /* the hook runs without a device synchronisation (stream order) */
     int math;                   /* SPTT_CUDA_MATH_*: the products' compute type */
     void *blasWs;               /* cuBLAS workspace, set once so that capture never allocates */
+    size_t blasWsSize;
     float *colPart;             /* the column sums' partial sums, colCap floats */
     __nv_bfloat16 *bf;          /* bf16 mode: the large products' operands rounded to bf16, bfCap */
     size_t bfCap;
@@ -136,6 +153,13 @@ struct sptt_cuda_model {
     int nCaptured, nReplayed;
     int flash;                  /* SPTT_CUDA_ATT_*: strips, fused SIMT (cuda_flash.cuh) or tensor-core (cuda_flash_tc.cuh) */
     int attBq;                  /* the strips' height when set (SPTT_CUDA_ATT_BQ), else 0: att_bq's choice */
+    /* the chunk loops' split by part (sptt_cuda_set_ttt_split): an event after each group of
+    ** launches, tsSec[i] the part that event i ends (-1: a start) */
+    int tsOn, tsN;
+    cudaEvent_t tsEv[TS_EVENTS];
+    int tsSec[TS_EVENTS];
+    double tsFl[TS_EVENTS];
+    double tsSeconds[SPTT_CUDA_TS_COUNT], tsFlops[SPTT_CUDA_TS_COUNT];
 };
 
 // ----------------------------------------------------------------------------
@@ -215,6 +239,76 @@ static void gemmB(sptt_cuda_model *m, int ta, int tb, int M, int N, int K, float
                                C, CUDA_R_32F, ldc, sC, batch, math_compute(m->math), CUBLAS_GEMM_DEFAULT);
 }
 
+/* A column-major rows x cols layout of leading dimension ld, batch matrices stride apart */
+static cublasLtMatrixLayout_t lt_layout(int rows, int cols, int ld, long stride, int batch)
+{
+    cublasLtMatrixLayout_t l = NULL;
+    int32_t nb = batch;
+    int64_t st = stride;
+    if( cublasLtMatrixLayoutCreate(&l, CUDA_R_32F, (uint64_t)rows, (uint64_t)cols, ld) != CUBLAS_STATUS_SUCCESS ) return NULL;
+    if( cublasLtMatrixLayoutSetAttribute(l, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &nb, sizeof nb) != CUBLAS_STATUS_SUCCESS ||
+        cublasLtMatrixLayoutSetAttribute(l, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &st, sizeof st) != CUBLAS_STATUS_SUCCESS ){
+        cublasLtMatrixLayoutDestroy(l);
+        return NULL;
+    }
+    return l;
+}
+
+/* The plan for a shape (descriptors and the heuristic's first algorithm), made once; NULL where
+** cuBLASLt has none or the cache is full. */
+static ltplan *lt_plan(sptt_cuda_model *m, int ta, int tb, int M, int N, int K, int lda, long sA, int ldb, long sB,
+                       int ldc, long sC, int ldd, long sD, int batch)
+{
+    long key[16] = { ta, tb, M, N, K, lda, sA, ldb, sB, ldc, sC, ldd, sD, batch, m->math, 1 };
+    for(int i = 0; i < m->nLtPlan; i++)
+        if( memcmp(m->ltPlan[i].key, key, sizeof key) == 0 ) return m->ltPlan[i].ok ? &m->ltPlan[i] : NULL;
+    if( !m->lt || m->nLtPlan == LT_PLANS ) return NULL;
+    ltplan *p = &m->ltPlan[m->nLtPlan++];
+    memset(p, 0, sizeof *p);
+    memcpy(p->key, key, sizeof key);
+    // row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T: B first (see gemm)
+    cublasOperation_t ob = tb ? CUBLAS_OP_T : CUBLAS_OP_N, oa = ta ? CUBLAS_OP_T : CUBLAS_OP_N;
+    if( cublasLtMatmulDescCreate(&p->op, math_compute(m->math), CUDA_R_32F) != CUBLAS_STATUS_SUCCESS ) return NULL;
+    cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_TRANSA, &ob, sizeof ob);
+    cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_TRANSB, &oa, sizeof oa);
+    p->la = lt_layout(tb ? K : N, tb ? N : K, ldb, sB, batch);
+    p->lb = lt_layout(ta ? M : K, ta ? K : M, lda, sA, batch);
+    p->lc = lt_layout(N, M, ldc, sC, batch);
+    p->ld = lt_layout(N, M, ldd, sD, batch);
+    if( !p->la || !p->lb || !p->lc || !p->ld ) return NULL;
+    cublasLtMatmulPreference_t pref = NULL;
+    cublasLtMatmulHeuristicResult_t res;
+    int nRes = 0;
+    if( cublasLtMatmulPreferenceCreate(&pref) != CUBLAS_STATUS_SUCCESS ) return NULL;
+    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &m->blasWsSize,
+                                         sizeof m->blasWsSize);
+    if( cublasLtMatmulAlgoGetHeuristic(m->lt, p->op, p->la, p->lb, p->lc, p->ld, pref, 1, &res, &nRes) ==
+            CUBLAS_STATUS_SUCCESS && nRes > 0 ){
+        p->algo = res.algo;
+        p->ok = 1;
+    }
+    cublasLtMatmulPreferenceDestroy(pref);
+    return p->ok ? p : NULL;
+}
+
+/* D = alpha op(A) op(B) + beta Cin, batched with strides, where the addend Cin is not the output:
+** one cuBLASLt call instead of a scaling pass and a product, in the math mode's compute type
+** (fp32, TF32; bf16 mode's fp32 operands give TF32, as with gemmB). Newton-Schulz's steps have this
+** form; without a plan for the shape it falls back to the two passes. */
+static void gemm_lt(sptt_cuda_model *m, int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                    long sA, const float *B, int ldb, long sB, float beta, const float *Cin, int ldc, long sC, float *D,
+                    int ldd, long sD, int batch)
+{
+    if( M <= 0 || N <= 0 || K <= 0 || batch <= 0 ) return;
+    ltplan *p = lt_plan(m, ta, tb, M, N, K, lda, sA, ldb, sB, ldc, sC, ldd, sD, batch);
+    if( p && cublasLtMatmul(m->lt, p->op, &alpha, B, p->la, A, p->lb, &beta, Cin, p->lc, D, p->ld, &p->algo, m->blasWs,
+                            m->blasWsSize, cudaStreamPerThread) == CUBLAS_STATUS_SUCCESS )
+        return;
+    assert(ldc == N && ldd == N);   // the fallback's pass takes each matrix as one dense run
+    k_mat_lin<<<nblk((long)batch * M * N), NT>>>(D, sD, beta, Cin, sC, 0, NULL, 0, (long)M * N, batch);
+    gemmB(m, ta, tb, M, N, K, alpha, A, lda, sA, B, ldb, sB, 1, D, ldd, sD, batch);
+}
+
 // ----------------------------------------------------------------------------
 // CUDA Graphs of the chunk loops (see the header comment)
 
@@ -230,7 +324,7 @@ static void graphs_drop(sptt_cuda_model *m)
 /* Replays slot's graph if one is valid for the current layout; 1 if it did. */
 static int graph_replay(sptt_cuda_model *m, int slot)
 {
-    if( !m->useGraphs ) return 0;
+    if( !m->useGraphs || m->tsOn ) return 0;
     if( m->gArena != m->arena || m->gT != m->T || m->gNv != m->Nv || m->gMath != m->math ){
         graphs_drop(m);
         m->gArena = m->arena;
@@ -252,7 +346,7 @@ static int graph_replay(sptt_cuda_model *m, int slot)
 /* Starts capturing the calling thread's stream; 1 if capturing. */
 static int graph_begin(sptt_cuda_model *m)
 {
-    if( !m->useGraphs ) return 0;
+    if( !m->useGraphs || m->tsOn ) return 0;
     if( cudaStreamBeginCapture(cudaStreamPerThread, cudaStreamCaptureModeThreadLocal) != cudaSuccess ){
         cudaGetLastError();
         m->useGraphs = 0;
@@ -435,6 +529,83 @@ static void attention_bwd(sptt_cuda_model *m, float *dq, float *dk, float *dv, c
     }
 }
 
+/* out[b] = <a_b, bb_b> (bb NULL: |a_b|^2) over nb blocks of per floats; the partial sums use the
+** column sums' scratch (COLS_PARTS x at least 3H floats, more than BD_PARTS nb) */
+static void block_dot(sptt_cuda_model *m, float *out, const float *a, const float *bb, long per, int nb)
+{
+    assert((size_t)BD_PARTS * nb <= m->colCap);
+    k_block_dot_part<<<dim3(BD_PARTS, (unsigned)nb), NT>>>(m->colPart, a, bb, per);
+    k_block_dot_end<<<nb, 32>>>(out, m->colPart);
+}
+
+// ----------------------------------------------------------------------------
+// The chunk loops' split by part (sptt_cuda_set_ttt_split)
+
+enum { TS_F_APPLY, TS_F_UPD, TS_F_MOM, TS_F_NS, TS_F_NORM, TS_B_APPLY, TS_B_NS, TS_B_MOM, TS_B_INNER, TS_B_WGRAD,
+       TS_B_NORM, TS_F_REST, TS_B_REST };
+
+static const char *azTsName[SPTT_CUDA_TS_COUNT] = { "f_apply", "f_update", "f_momentum", "f_newton_schulz",
+    "f_rownorm", "b_apply", "b_newton_schulz", "b_momentum", "b_inner", "b_weight_grads", "b_rownorm",
+    "f_outside_loop", "b_outside_loop" };
+
+/* Reads the recorded events into the sums (waits for the device). */
+static void ts_flush(sptt_cuda_model *m)
+{
+    if( m->tsN == 0 ) return;
+    cudaEventSynchronize(m->tsEv[m->tsN - 1]);
+    for(int i = 1; i < m->tsN; i++){
+        float ms = 0;
+        if( m->tsSec[i] < 0 || cudaEventElapsedTime(&ms, m->tsEv[i - 1], m->tsEv[i]) != cudaSuccess ) continue;
+        m->tsSeconds[m->tsSec[i]] += ms * 1e-3;
+        m->tsFlops[m->tsSec[i]] += m->tsFl[i];
+    }
+    m->tsN = 0;
+}
+
+/* Marks the end of a group of launches of part sec (-1: a start) that did flops FLOPs. */
+static void ts_mark(sptt_cuda_model *m, int sec, double flops)
+{
+    if( !m->tsOn ) return;
+    if( m->tsN == TS_EVENTS ){
+        ts_flush(m);
+        if( sec >= 0 ) sec = -1;   // the group's start was read with the previous events
+    }
+    m->tsSec[m->tsN] = sec;
+    m->tsFl[m->tsN] = flops;
+    cudaEventRecord(m->tsEv[m->tsN], cudaStreamPerThread);
+    m->tsN++;
+}
+
+extern "C" void sptt_cuda_set_ttt_split(sptt_cuda_model *m, int on)
+{
+    ts_flush(m);
+    if( on && !m->tsEv[0] ){
+        for(int i = 0; i < TS_EVENTS; i++){
+            if( cudaEventCreate(&m->tsEv[i]) != cudaSuccess ){
+                cudaGetLastError();
+                for(int j = 0; j < i; j++) cudaEventDestroy(m->tsEv[j]);
+                memset(m->tsEv, 0, sizeof m->tsEv);
+                return;
+            }
+        }
+    }
+    m->tsOn = on != 0;
+    if( m->tsOn ) graphs_drop(m);   // events are recorded eagerly, between launches
+}
+
+extern "C" int sptt_cuda_ttt_split(sptt_cuda_model *m, double *seconds, double *flops, const char **azName)
+{
+    ts_flush(m);
+    for(int k = 0; k < SPTT_CUDA_TS_COUNT; k++){
+        if( seconds ) seconds[k] = m->tsSeconds[k];
+        if( flops ) flops[k] = m->tsFlops[k];
+        if( azName ) azName[k] = azTsName[k];
+    }
+    memset(m->tsSeconds, 0, sizeof m->tsSeconds);
+    memset(m->tsFlops, 0, sizeof m->tsFlops);
+    return SPTT_CUDA_TS_COUNT;
+}
+
 // ----------------------------------------------------------------------------
 // TTT chunk recurrence (kern_ttt.inc's ttt_chunks_forward / _backward, batched over the heads)
 
@@ -454,7 +625,7 @@ static size_t ttt_chunk_scratch(const gdims *dm)
 static void ns_fwd(sptt_cuda_model *m, float *U, float *Xs, float *As, float *Bs, float *nu, const float *G, int d, int nb)
 {
     long dd = (long)d * d, s5 = 5 * dd, n = (long)nb * dd;
-    k_block_dot<<<nb, NT>>>(nu, G, NULL, dd);
+    block_dot(m, nu, G, NULL, dd, nb);
     k_sqrt<<<nblk(nb), NT>>>(nu, nb);
     k_ns_x0<<<nblk(n), NT>>>(Xs, G, nu, dd, s5, nb, TTT_NS_EPS);
     for(int k = 0; k < 5; k++){
@@ -463,10 +634,8 @@ static void ns_fwd(sptt_cuda_model *m, float *U, float *Xs, float *As, float *Bs
         long xns = k < 4 ? s5 : dd;
         float a = (float)ns_coef[k][0], b = (float)ns_coef[k][1], c = (float)ns_coef[k][2];
         gemmB(m, 0, 1, d, d, d, 1, X, d, s5, X, d, s5, 0, A, d, s5, nb);          // A = X X^T
-        gemmB(m, 0, 0, d, d, d, c, A, d, s5, A, d, s5, 0, B, d, s5, nb);          // B = c A A
-        k_mat_lin<<<nblk(n), NT>>>(B, s5, 1, B, s5, b, A, s5, dd, nb);            // B += b A
-        k_mat_lin<<<nblk(n), NT>>>(Xn, xns, a, X, s5, 0, NULL, 0, dd, nb);        // Xn = a X
-        gemmB(m, 0, 0, d, d, d, 1, B, d, s5, X, d, s5, 1, Xn, d, xns, nb);        // Xn += B X
+        gemm_lt(m, 0, 0, d, d, d, c, A, d, s5, A, d, s5, b, A, d, s5, B, d, s5, nb);      // B = c A A + b A
+        gemm_lt(m, 0, 0, d, d, d, 1, B, d, s5, X, d, s5, a, X, d, s5, Xn, d, xns, nb);    // Xn = B X + a X
     }
 }
 
@@ -481,16 +650,14 @@ static void ns_bwd(sptt_cuda_model *m, float *dG, const float *dU, const float *
         const float *X = Xs + k * dd, *A = As + k * dd, *B = Bs + k * dd;
         float a = (float)ns_coef[k][0], b = (float)ns_coef[k][1], c = (float)ns_coef[k][2];
         gemmB(m, 0, 1, d, d, d, 1, g, d, dd, X, d, s5, 0, gB, d, dd, nb);         // gB = g X^T
-        gemmB(m, 0, 0, d, d, d, c, gB, d, dd, A, d, s5, 0, gA, d, dd, nb);        // gA = c gB A
+        gemm_lt(m, 0, 0, d, d, d, c, gB, d, dd, A, d, s5, b, gB, d, dd, gA, d, dd, nb);   // gA = c gB A + b gB
         gemmB(m, 0, 0, d, d, d, c, A, d, s5, gB, d, dd, 1, gA, d, dd, nb);        // gA += c A gB
-        k_mat_lin<<<nblk(n), NT>>>(gA, dd, 1, gA, dd, b, gB, dd, dd, nb);         // gA += b gB
-        k_sym<<<nblk(n), NT>>>(gB, gA, d, nb);                                    // gB = gA + gA^T
-        k_mat_lin<<<nblk(n), NT>>>(gA, dd, a, g, dd, 0, NULL, 0, dd, nb);         // gA = a g
-        gemmB(m, 0, 0, d, d, d, 1, B, d, s5, g, d, dd, 1, gA, d, dd, nb);         // gA += B g
+        k_sym<<<dim3((d + 31) / 32, (d + 31) / 32, nb), dim3(32, 8)>>>(gB, gA, d);   // gB = gA + gA^T
+        gemm_lt(m, 0, 0, d, d, d, 1, B, d, s5, g, d, dd, a, g, d, dd, gA, d, dd, nb);     // gA = B g + a g
         gemmB(m, 0, 0, d, d, d, 1, gB, d, dd, X, d, s5, 1, gA, d, dd, nb);        // gA += gB X
         float *t = g; g = gA; gA = t;
     }
-    k_block_dot<<<nb, NT>>>(dot, g, G, dd);
+    block_dot(m, dot, g, G, dd, nb);
     k_ns_end<<<nblk(n), NT>>>(dG, g, G, nu, dot, dd, nb, TTT_NS_EPS);
 }
 
@@ -501,8 +668,11 @@ static void ttt_chunks_fwd(sptt_cuda_model *m, gtttacts *st, float *O, const flo
     int T = dm->T, C = dm->C, H = dm->H, d = dm->d, Cs = dm->chunk;
     long dd = (long)d * d, nd = (long)Cs * d, H3 = 3L * H;
     float *Hh = scratch, *P0 = Hh + H * nd, *P2 = P0 + H * nd, *Z1 = P2 + H * nd, *Ut = Z1 + H * nd;
+    double fnd = 2.0 * Cs * dd * H, fns = 2.0 * dd * d * H3;   // FLOPs: a chunk's product over the heads; an NS product
+    ts_mark(m, -1, 0);
     k_ttt_w0<<<nblk(H3 * dd), NT>>>(st->W, w0, w1, w2, H, dd);
     k_row_norms<<<wblk(H3 * d), NT>>>(st->n0, st->W, H3 * d, d);
+    ts_mark(m, TS_F_NORM, 0);
     for(int c = 0; c < st->n_chunk; c++){
         int s = c * Cs, n = T - s < Cs ? T - s : Cs, upd = c < st->n_upd;
         long off = (long)s * C, nhd = (long)n * H * d;
@@ -512,6 +682,7 @@ static void ttt_chunks_fwd(sptt_cuda_model *m, gtttacts *st, float *O, const flo
         gemmB(m, 0, 1, n, d, d, 1, Q + off, C, d, W2, d, 3 * dd, 0, st->U2 + off, C, d, H);
         k_ttt_hh<<<nblk(nhd), NT>>>(Hh, st->U0 + off, st->U2 + off, n, H, d, C, nd);
         gemmB(m, 0, 1, n, d, d, 1, Hh, d, nd, W1, d, 3 * dd, 0, O + off, C, d, H);
+        ts_mark(m, TS_F_APPLY, 3 * fnd);
         if( !upd ) continue;
         // update: Y0 = K W0^T, Y2 = K W2^T, DH = V W1; the inner gradient's sums over the rows
         gemmB(m, 0, 1, n, d, d, 1, K + off, C, d, W0, d, 3 * dd, 0, st->Y0 + off, C, d, H);
@@ -523,6 +694,7 @@ static void ttt_chunks_fwd(sptt_cuda_model *m, gtttacts *st, float *O, const flo
         gemmB(m, 1, 0, d, d, n, 1, P0, d, nd, K + off, C, d, 0, M, d, 3 * dd, H);            // dW0 = P0^T K
         gemmB(m, 1, 0, d, d, n, 1, V + off, C, d, Z1, d, nd, 0, M + dd, d, 3 * dd, H);       // dW1 = V^T Z1
         gemmB(m, 1, 0, d, d, n, 1, P2, d, nd, K + off, C, d, 0, M + 2 * dd, d, 3 * dd, H);   // dW2 = P2^T K
+        ts_mark(m, TS_F_UPD, 6 * fnd);
         float *mbar = st->mbar + (size_t)c * H;
         if( dm->momentum ){
             k_ttt_mbar<<<H, NT>>>(mbar, mu + (long)s * H, n, H);
@@ -530,17 +702,21 @@ static void ttt_chunks_fwd(sptt_cuda_model *m, gtttacts *st, float *O, const flo
         }else{
             zero(mbar, (size_t)H);
         }
+        ts_mark(m, TS_F_MOM, 0);
         const float *U = M;
         if( dm->muon ){
             size_t ns = (size_t)c * H3 * 5 * dd;
             ns_fwd(m, Ut, st->nsX + ns, st->nsA + ns, st->nsB + ns, st->nu + (size_t)c * H3, M, d, (int)H3);
             U = Ut;
+            ts_mark(m, TS_F_NS, 15 * fns);
         }
         const float *prev = dm->prenorm && c > 0 ? TM(st->R, c, 0, 0) : TM(st->W, c, 0, 0);
         float *Rn = TM(st->R, c + 1, 0, 0);
         k_add3<<<nblk(H3 * dd), NT>>>(Rn, prev, U, H3 * dd);
         k_rownorm_fwd<<<wblk(H3 * d), NT>>>(TM(st->W, c + 1, 0, 0), Rn, st->n0, H3 * d, d, TTT_ROW_EPS);
+        ts_mark(m, TS_F_NORM, 0);
     }
+    ts_flush(m);
 }
 
 static void ttt_chunks_bwd(sptt_cuda_model *m, float *dQ, float *dK, float *dV, float *deta, float *dmu, float *dw0,
@@ -556,6 +732,8 @@ static void ttt_chunks_bwd(sptt_cuda_model *m, float *dQ, float *dK, float *dV, 
     float *nst = du + hdd;                     /* 3 hdd + 2 H3 */
     float *gn0 = nst + 3 * hdd + 2 * H3;       /* H3 d */
     float *gmbp = gn0 + H3 * d;                /* H3 */
+    double fnd = 2.0 * Cs * dd * H, fns = 2.0 * dd * d * H3;
+    ts_mark(m, -1, 0);
     zero(gU, (size_t)hdd);
     zero(gMn, (size_t)hdd);
     zero(gWm, (size_t)hdd);
@@ -575,11 +753,13 @@ static void ttt_chunks_bwd(sptt_cuda_model *m, float *dQ, float *dK, float *dV, 
         gemmB(m, 1, 0, d, d, n, 1, gu0, d, nd, Q + off, C, d, 0, gW, d, 3 * dd, H);              // gW0 = gu0^T Q
         gemmB(m, 1, 0, d, d, n, 1, dO + off, C, d, Hh, d, nd, 0, gW + dd, d, 3 * dd, H);         // gW1 = dO^T Hh
         gemmB(m, 1, 0, d, d, n, 1, gu2, d, nd, Q + off, C, d, 0, gW + 2 * dd, d, 3 * dd, H);     // gW2 = gu2^T Q
+        ts_mark(m, TS_B_APPLY, 6 * fnd);
         if( upd ){
             if( dm->muon ){
                 size_t ns = (size_t)c * H3 * 5 * dd;
                 ns_bwd(m, gM, gU, st->nsX + ns, st->nsA + ns, st->nsB + ns, st->nu + (size_t)c * H3,
                        TM(st->M, c, 0, 0), d, (int)H3, nst);
+                ts_mark(m, TS_B_NS, 25 * fns);
             }else{
                 copyd(gM, gU, (size_t)hdd);
             }
@@ -588,11 +768,12 @@ static void ttt_chunks_bwd(sptt_cuda_model *m, float *dQ, float *dK, float *dV, 
                 k_ttt_mom<<<nblk(hdd), NT>>>(gM, gMn, st->mbar + (size_t)(c + 1) * H, dd, H);
             }
             if( dm->momentum && c > 0 ){
-                k_block_dot<<<(unsigned)H3, NT>>>(gmbp, gM, TM(st->M, c - 1, 0, 0), dd);
+                block_dot(m, gmbp, gM, TM(st->M, c - 1, 0, 0), dd, (int)H3);
                 // 3a. the momentum gate's rows
                 if( dmu ) k_ttt_dmu<<<nblk((long)n * H), NT>>>(dmu + (long)s * H, gmbp, n, H);
             }
 
+            ts_mark(m, TS_B_MOM, 0);
             // 3. the inner gradient's rows
             const float *etac = eta + (long)s * 3 * H;
             k_ttt_pz<<<nblk(nhd), NT>>>(P0, P2, Z1, st->Y0 + off, st->Y2 + off, st->DH + off, etac, n, H, d, C, nd);
@@ -609,6 +790,7 @@ static void ttt_chunks_bwd(sptt_cuda_model *m, float *dQ, float *dK, float *dV, 
             gemmB(m, 0, 0, n, d, d, 1, gY0, d, nd, W0, d, 3 * dd, 1, dK + off, C, d, H);          // dK += gY0 W0
             gemmB(m, 0, 0, n, d, d, 1, gY2, d, nd, W2, d, 3 * dd, 1, dK + off, C, d, H);          //     + gY2 W2
             gemmB(m, 0, 1, n, d, d, 1, gDH, d, nd, W1, d, 3 * dd, 1, dV + off, C, d, H);          // dV += gDH W1^T
+            ts_mark(m, TS_B_INNER, 9 * fnd);
 
             // 4. their weight gradients
             gemmB(m, 1, 0, d, d, n, 1, gY0, d, nd, K + off, C, d, 1, gW, d, 3 * dd, H);           // gW0 += gY0^T K
@@ -616,6 +798,7 @@ static void ttt_chunks_bwd(sptt_cuda_model *m, float *dQ, float *dK, float *dV, 
             gemmB(m, 1, 0, d, d, n, 1, gY2, d, nd, K + off, C, d, 1, gW + 2 * dd, d, 3 * dd, H);  // gW2 += gY2^T K
             if( !dm->prenorm ) k_axpby<<<nblk(hdd), NT>>>(gW, 1, gU, 1, hdd);   // W(c+1) = RowNorm(W(c) + U(c))
             copyd(gMn, gM, (size_t)hdd);
+            ts_mark(m, TS_B_WGRAD, 3 * fnd);
         }
         if( c >= 1 ){
             k_rownorm_bwd<<<wblk(H3 * d), NT>>>(du, gn0, gW, TM(st->R, c, 0, 0), st->n0, H3 * d, d, TTT_ROW_EPS);
@@ -628,7 +811,9 @@ static void ttt_chunks_bwd(sptt_cuda_model *m, float *dQ, float *dK, float *dV, 
         }else{
             k_ttt_slow_bwd<<<wblk(H3 * d), NT>>>(dw0, dw1, dw2, gW, dm->prenorm ? gWm : NULL, gn0, st->n0, st->W, H, d);
         }
+        ts_mark(m, TS_B_NORM, 0);
     }
+    ts_flush(m);
 }
 
 #undef TM
@@ -647,6 +832,7 @@ static void ttt_fwd(sptt_cuda_model *m, int l, gtttacts *a, const gttt *p, const
 {
     int T = x->T, C = x->C, H = x->H, d = x->d;
     long TH = (long)T * H, TC = (long)T * C;
+    ts_mark(m, -1, 0);
     k_repeat_kv_fwd<<<nblk(TC), NT>>>(a->kt, kh, T, x->NH, x->KV, x->D);
     k_repeat_kv_fwd<<<nblk(TC), NT>>>(a->vt, v, T, x->NH, x->KV, x->D);
     k_affine_fwd<<<nblk(TC), NT>>>(a->qa, qh, p->q_scale, p->q_off, T, C);
@@ -660,10 +846,8 @@ static void ttt_fwd(sptt_cuda_model *m, int l, gtttacts *a, const gttt *p, const
             if( nvc ) k_conv_fwd<<<nblk(nvc), NT>>>(out[i], in[i], w[i], m->dVid, m->grid[0], m->grid[1], m->grid[2], C);
         }
     }
-    k_silu<<<nblk(TC), NT>>>(a->Qf, a->qc, TC);
-    k_l2norm_fwd<<<wblk(TH), NT>>>(a->Qf, a->qnrm, a->Qf, TH, d, TTT_L2_EPS);
-    k_silu<<<nblk(TC), NT>>>(a->Kf, a->kc, TC);
-    k_l2norm_fwd<<<wblk(TH), NT>>>(a->Kf, a->knrm, a->Kf, TH, d, TTT_L2_EPS);
+    k_silu_l2_fwd<<<wblk(TH), NT>>>(a->Qf, a->qnrm, a->qc, TH, d, TTT_L2_EPS);
+    k_silu_l2_fwd<<<wblk(TH), NT>>>(a->Kf, a->knrm, a->kc, TH, d, TTT_L2_EPS);
     k_silu<<<nblk(TC), NT>>>(a->Vf, a->vc, TC);
     if( x->r > 0 ){
         rope(a->Qf, m->cosT, m->sinT, T, H, d, C, x->r, x->half, 1);
@@ -677,10 +861,14 @@ static void ttt_fwd(sptt_cuda_model *m, int l, gtttacts *a, const gttt *p, const
     }
     linear_fwd(m, a->zs, xn, p->w_gate, p->b_gate, T, C, H);
     k_silu<<<nblk(TH), NT>>>(a->gate, a->zs, TH);
+    ts_mark(m, TS_F_REST, 0);
     GRAPHED(m, 2 * l, ttt_chunks_fwd(m, a, a->O, a->Qf, a->Kf, a->Vf, a->eta, p->w_mom ? a->mu : NULL, p->w0, p->w1,
                                      p->w2, &x->dm, scratch));
+    ts_mark(m, -1, 0);
     rmsnorm_fwd(a->y, a->ornd, a->O, p->norm, TH, d, TTT_OUT_EPS);
     k_row_scale<<<nblk(TC), NT>>>(a->y, a->gate, TH, d);
+    ts_mark(m, TS_F_REST, 0);
+    ts_flush(m);
 }
 
 static size_t ttt_scratch(const gctx *x)
@@ -698,14 +886,17 @@ static void ttt_bwd(sptt_cuda_model *m, int l, const gttt *g, float *dxn, float 
     float *deta = t3 + TC, *dmu = deta + 3 * TH, *dz = dmu + TH, *dzs = dz + TH;
     float *chunkScratch = dzs + TH;
 
+    ts_mark(m, -1, 0);
     k_ttt_out_bwd<<<wblk(TH), NT>>>(dzs, t1, dy, a->O, a->ornd, p->norm, a->gate, a->zs, TH, d);
     zero(dO, (size_t)TC);
     rmsnorm_bwd(m, dO, g->norm, t1, a->O, p->norm, a->ornd, TH, d);
 
     zero(dQ, 3 * (size_t)TC);
     zero(deta, 4 * (size_t)TH);
+    ts_mark(m, TS_B_REST, 0);
     GRAPHED(m, 2 * l + 1, ttt_chunks_bwd(m, dQ, dK, dV, deta, p->w_mom ? dmu : NULL, g->w0, g->w1, g->w2, dO, a, a->Qf,
                                          a->Kf, a->Vf, a->eta, &x->dm, chunkScratch));
+    ts_mark(m, -1, 0);
 
     k_mul_sigmoid<<<nblk(3 * TH), NT>>>(deta, a->zl, 3 * TH);
     linear_bwd(m, dxn, g->w_lr, g->b_lr, deta, xn, p->w_lr, T, C, 3 * H);
@@ -723,6 +914,9 @@ static void ttt_bwd(sptt_cuda_model *m, int l, const gttt *g, float *dxn, float 
     k_silu_l2_bwd<<<wblk(TH), NT>>>(t2, dK, a->kc, a->knrm, TH, d, TTT_L2_EPS);   // t2 = d kc
     k_mul_silu1<<<nblk(TC), NT>>>(dV, a->vc, TC);                                  // dV = d vc
 
+    // the gradients at the conv's inputs: through the conv, or (conv off) those just computed
+    const float *gq = t1, *gk = t2, *gv = dV;
+    float *tk = t3;   // the KV expansion's scratch, free when the conv is off
     if( x->conv ){
         zero(dQ, (size_t)TC);
         zero(dK, (size_t)TC);
@@ -738,23 +932,24 @@ static void ttt_bwd(sptt_cuda_model *m, int l, const gttt *g, float *dxn, float 
             k_conv_bwd_x<<<nblk(nvc), NT>>>(gout[i], gin[i], cw[i], m->dVid, m->grid[0], m->grid[1], m->grid[2], C);
             k_conv_bwd_w<<<nblk(27L * C), NT>>>(cg[i], gin[i], xin[i], m->dVid, m->grid[0], m->grid[1], m->grid[2], C);
         }
-    }else{
-        copyd(dQ, t1, (size_t)TC);
-        copyd(dK, t2, (size_t)TC);
-        copyd(t3, dV, (size_t)TC);
+        gq = dQ;
+        gk = dK;
+        gv = t3;
+        tk = t1;
     }
 
     // scale and offset, then the KV expansion
-    k_affine_bwd_x<<<nblk(TC), NT>>>(dqh, dQ, p->q_scale, T, C);
-    colsum(m, g->q_scale, dQ, qh, NULL, T, C);
-    colsum(m, g->q_off, dQ, NULL, NULL, T, C);
-    zero(t1, (size_t)TC);
-    k_affine_bwd_x<<<nblk(TC), NT>>>(t1, dK, p->k_scale, T, C);
-    colsum(m, g->k_scale, dK, a->kt, NULL, T, C);
-    colsum(m, g->k_off, dK, NULL, NULL, T, C);
-    long tk = (long)T * x->KV * x->D;
-    k_repeat_kv_bwd<<<nblk(tk), NT>>>(dkh, t1, T, x->NH, x->KV, x->D);
-    k_repeat_kv_bwd<<<nblk(tk), NT>>>(dv, t3, T, x->NH, x->KV, x->D);
+    k_affine_bwd_x<<<nblk(TC), NT>>>(dqh, gq, p->q_scale, T, C, 1);
+    colsum(m, g->q_scale, gq, qh, NULL, T, C);
+    colsum(m, g->q_off, gq, NULL, NULL, T, C);
+    k_affine_bwd_x<<<nblk(TC), NT>>>(tk, gk, p->k_scale, T, C, 0);
+    colsum(m, g->k_scale, gk, a->kt, NULL, T, C);
+    colsum(m, g->k_off, gk, NULL, NULL, T, C);
+    long nkv = (long)T * x->KV * x->D;
+    k_repeat_kv_bwd<<<nblk(nkv), NT>>>(dkh, tk, T, x->NH, x->KV, x->D);
+    k_repeat_kv_bwd<<<nblk(nkv), NT>>>(dv, gv, T, x->NH, x->KV, x->D);
+    ts_mark(m, TS_B_REST, 0);
+    ts_flush(m);
 }
 
 // ----------------------------------------------------------------------------
@@ -954,7 +1149,17 @@ extern "C" void sptt_cuda_model_free(sptt_cuda_model *m)
     if( !m ) return;
     graphs_drop(m);
     free(m->aGraph);
+    for(int i = 0; i < TS_EVENTS && m->tsEv[i]; i++) cudaEventDestroy(m->tsEv[i]);
     if( m->blas ) cublasDestroy(m->blas);
+    for(int i = 0; i < m->nLtPlan; i++){
+        ltplan *p = &m->ltPlan[i];
+        if( p->op ) cublasLtMatmulDescDestroy(p->op);
+        if( p->la ) cublasLtMatrixLayoutDestroy(p->la);
+        if( p->lb ) cublasLtMatrixLayoutDestroy(p->lb);
+        if( p->lc ) cublasLtMatrixLayoutDestroy(p->lc);
+        if( p->ld ) cublasLtMatrixLayoutDestroy(p->ld);
+    }
+    if( m->lt ) cublasLtDestroy(m->lt);
     cudaFree(m->blasWs);
     cudaFree(m->colPart);
     cudaFree(m->bf);
@@ -1039,6 +1244,8 @@ extern "C" int sptt_cuda_model_create(const sptt_model *h, sptt_cuda_model **ppM
         }
         // 32 MiB: cuBLAS's own recommendation for Hopper
         const size_t nWs = (size_t)32 << 20;
+        m->blasWsSize = nWs;
+        if( cublasLtCreate(&m->lt) != CUBLAS_STATUS_SUCCESS ) m->lt = NULL;   // gemm_lt falls back to two passes
         if( cudaMalloc(&m->blasWs, nWs) != cudaSuccess || cublasSetStream(m->blas, cudaStreamPerThread) != CUBLAS_STATUS_SUCCESS ||
             cublasSetWorkspace(m->blas, m->blasWs, nWs) != CUBLAS_STATUS_SUCCESS ){
             rc = sptt_fail(SPTT_EIO, "cuda: cannot set cuBLAS's stream and workspace");

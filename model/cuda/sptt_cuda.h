@@ -129,6 +129,16 @@ const sptt_stats *sptt_cuda_stats(const sptt_cuda_model *m);
 void sptt_cuda_reset_stats(sptt_cuda_model *m);
 int sptt_cuda_synchronize(void);
 
+/* The TTT chunk loops' time by part, a diagnostic for the bench: with the split on, the loops run
+** without graphs and an event is recorded after each group of launches (forward: the apply, the
+** update's products, momentum, Newton-Schulz, the row norm; backward likewise, the inner
+** gradient's rows and the weight gradients apart; and the branch's work outside the loops).
+** sptt_cuda_ttt_split adds up what the events measured since the last call into seconds[] and the
+** groups' product FLOPs into flops[], names the parts and returns SPTT_CUDA_TS_COUNT. */
+#define SPTT_CUDA_TS_COUNT 13
+void sptt_cuda_set_ttt_split(sptt_cuda_model *m, int on);
+int sptt_cuda_ttt_split(sptt_cuda_model *m, double *seconds, double *flops, const char **azName);
+
 /* Measured rate (FLOP/s) of an n x n x n product, best of reps, in the current math mode of m
 ** (fp32, TF32 or bf16 compute on fp32 operands). */
 double sptt_cuda_sgemm_flops(sptt_cuda_model *m, int n, int reps);

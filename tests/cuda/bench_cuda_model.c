@@ -16,7 +16,8 @@
 ** tensor-core fused kernels (attention=tc, those modes' default; their strips rows are the
 ** comparison). Then, per math mode, one more step with
 ** per-step synchronisation for the split by component (that step is slower; only its shares are
-** reported). cuBLAS's rate on an 8192^3 product in each math mode, measured in the same run,
+** reported), and one eager step with the TTT chunk loops' split by part (sptt_cuda_ttt_split).
+** cuBLAS's rate on an 8192^3 product in each math mode, measured in the same run,
 ** gives that mode's peak for MFU (model FLOPs as the CPU model counts them: products only).
 ** Prints key=value lines; asserts nothing about timings.
 */
@@ -128,6 +129,27 @@ static int bench_one(int H, int L, int T, int modes, int flash)
                 }
                 printf("\n");
             }
+        }
+        // the TTT chunk loops by part, per math mode (its default attention; one eager step)
+        for(int mm = 0; mm < 3 && rc==SPTT_OK; mm++){
+            if( !(modes >> mm & 1) ) continue;
+            double sec[SPTT_CUDA_TS_COUNT], fl[SPTT_CUDA_TS_COUNT], tot = 0;
+            const char *azPart[SPTT_CUDA_TS_COUNT];
+            sptt_cuda_set_math(g, mm);
+            sptt_cuda_set_flash(g, mm ? SPTT_CUDA_ATT_TC : SPTT_CUDA_ATT_STRIPS);
+            sptt_cuda_set_ttt_split(g, 1);
+            sptt_cuda_ttt_split(g, NULL, NULL, NULL);
+            rc = sptt_cuda_forward(g, &s, 0, &loss, &nLab);
+            if( rc==SPTT_OK ) rc = sptt_cuda_backward(g, 1.0f / (float)nLab);
+            if( rc==SPTT_OK ) rc = sptt_cuda_synchronize();
+            int nPart = sptt_cuda_ttt_split(g, sec, fl, azPart);
+            sptt_cuda_set_ttt_split(g, 0);
+            for(int k = 0; k < nPart; k++) tot += sec[k];
+            printf("ttt_split hidden=%d layers=%d tokens=%d math=%s chunk_loops_s=%.4f", H, L, T, azMath[mm], tot);
+            for(int k = 0; k < nPart; k++)
+                printf(" %s=%.1f%%(%.1fTF/s)", azPart[k], tot > 0 ? 100 * sec[k] / tot : 0.0,
+                       sec[k] > 0 ? fl[k] / sec[k] * 1e-12 : 0.0);
+            printf("\n");
         }
         fflush(stdout);
     }

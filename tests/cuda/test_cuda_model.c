@@ -141,7 +141,8 @@ static int run_case(const char *zCase, const sptt_config *cfg, int nFrames, int 
     kmodel_forward(k, &s, SPTT_FWD_ALL_LOGITS, &lossD, NULL);
     kmodel_backward(k, 1.0 / (nLab ? nLab : 1));
 
-    // GPU: fp32, TF32 then bf16, two steps each (graphs captured, then replayed)
+    // GPU: fp32, TF32 then bf16, three steps each (graphs captured, then replayed; then eager with
+    // the TTT loops' split by part, whose events must not change a bit)
     gg0 = malloc(sizeof(float) * n);
     for(int tf = 0; tf < 3; tf++){
         int nBadMode = 0;
@@ -154,7 +155,8 @@ static int run_case(const char *zCase, const sptt_config *cfg, int nFrames, int 
             goto end;
         }
         sptt_cuda_set_math(g, tf == 2 ? SPTT_CUDA_MATH_BF16 : tf ? SPTT_CUDA_MATH_TF32 : SPTT_CUDA_MATH_FP32);
-        for(int pass = 0; pass < 2; pass++){
+        for(int pass = 0; pass < 3; pass++){
+            sptt_cuda_set_ttt_split(g, pass == 2);
             if( sptt_cuda_zero_grad(g) || sptt_cuda_forward(g, &s, SPTT_FWD_ALL_LOGITS, &lossG, &nLabG) ||
                 sptt_cuda_backward(g, 1.0f / (float)(nLab ? nLab : 1)) || sptt_cuda_synchronize() ){
                 printf("not ok - %s: gpu: %s\n", zCase, sptt_errmsg());
@@ -169,8 +171,20 @@ static int run_case(const char *zCase, const sptt_config *cfg, int nFrames, int 
             sptt_cuda_get_logits(g, lg, NULL);
             for(size_t i = 0; i < (size_t)T * V; i++) lref[i] = k->logits[i];
             int nRep = 0, nCap = sptt_cuda_graph_counts(g, &nRep);
+            if( pass == 2 ){
+                double sec[SPTT_CUDA_TS_COUNT], tot = 0;
+                int nPart = sptt_cuda_ttt_split(g, sec, NULL, NULL);
+                for(int i = 0; i < nPart; i++) tot += sec[i];
+                printf("  %s step 3 (eager, split by part): TTT branch %.3f ms\n", azMode[tf], tot * 1e3);
+                int nTtt = 0;
+                for(int l = 0; l < cfg->n_layer; l++) nTtt += sptt_layer_kind(cfg, l) == SPTT_LAYER_TTT;
+                if( (tot > 0) != (nTtt > 0) ){
+                    printf("  %s: the split measured %.3g s with %d TTT layers\n", azMode[tf], tot, nTtt);
+                    nBadMode++;
+                }
+            }
             printf("  %s step %d (%s): T %d, labelled %d; loss cpu %.9f gpu %.9f f64 %.9f; graphs captured %d, replayed %d\n",
-                   azMode[tf], pass + 1, pass ? "replay" : "capture", T, nLab, lossC, lossG, lossD, nCap, nRep);
+                   azMode[tf], pass + 1, pass == 2 ? "eager" : pass ? "replay" : "capture", T, nLab, lossC, lossG, lossD, nCap, nRep);
             float lc1 = lossC, lg1 = lossG;
             cmp_stat ls = compare(&lc1, &lg1, &lossD, 1);
             int nBad = 0;
@@ -204,7 +218,7 @@ static int run_case(const char *zCase, const sptt_config *cfg, int nFrames, int 
             }else{
                 size_t nDiff = 0;
                 for(size_t i = 0; i < n; i++) nDiff += memcmp(gg0 + i, gg + i, sizeof(float)) != 0;
-                printf("  %s: step 2 against step 1: %zu of %zu gradients differ in any bit\n", azMode[tf], nDiff, n);
+                printf("  %s: step %d against step 1: %zu of %zu gradients differ in any bit\n", azMode[tf], pass + 1, nDiff, n);
                 if( nDiff ) nBad++;
             }
             nBadMode += nBad;
