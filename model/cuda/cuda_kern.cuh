@@ -79,6 +79,12 @@ __global__ void k_bias(float *out, const float *b, long T, int OC)
 }
 
 /* dst (rows, cols) packed = src (rows, cols; row stride ld) rounded to bf16, to nearest */
+/* loads and stores of fp32 or bf16 elements as float (Newton-Schulz's kernels serve both) */
+__device__ __forceinline__ float ldf(float v) { return v; }
+__device__ __forceinline__ float ldf(__nv_bfloat16 v) { return __bfloat162float(v); }
+__device__ __forceinline__ void stf(float *p, float v) { *p = v; }
+__device__ __forceinline__ void stf(__nv_bfloat16 *p, float v) { *p = __float2bfloat16_rn(v); }
+
 __global__ void k_to_bf16(__nv_bfloat16 *dst, const float *src, long rows, int cols, long ld)
 {
     long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
@@ -225,13 +231,15 @@ __global__ void k_row_norms(float *out, const float *w, long R, int n)
 ** parts added in order. One block per matrix had each thread walk a 512 x 512 matrix alone, a
 ** millisecond-scale latency chain; the parts depend only on per, so the bits do not depend on the GPU. */
 #define BD_PARTS 64
-__global__ void k_block_dot_part(float *part, const float *a, const float *bb, long per)
+template <typename TA>
+__global__ void k_block_dot_part(float *part, const TA *a, const float *bb, long per)
 {
     __shared__ float sh[32];
     long len = (per + BD_PARTS - 1) / BD_PARTS, i0 = (long)blockIdx.x * len, i1 = i0 + len < per ? i0 + len : per;
-    const float *x = a + (long)blockIdx.y * per, *y = bb ? bb + (long)blockIdx.y * per : x;
+    const TA *x = a + (long)blockIdx.y * per;
+    const float *y = bb ? bb + (long)blockIdx.y * per : NULL;
     float s = 0;
-    for(long i = i0 + threadIdx.x; i < i1; i += blockDim.x) s += x[i] * y[i];
+    for(long i = i0 + threadIdx.x; i < i1; i += blockDim.x) s += ldf(x[i]) * (y ? y[i] : ldf(x[i]));
     s = warp_sum(s);
     if( (threadIdx.x & 31) == 0 ) sh[threadIdx.x >> 5] = s;
     __syncthreads();

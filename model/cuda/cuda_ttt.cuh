@@ -223,12 +223,29 @@ __global__ void k_ttt_mom(float *M, const float *Mp, const float *mbar, long dd,
     M[i] += mbar[(i / dd) / 3] * Mp[i];
 }
 /* X0 = G / (nu + eps): per matrix b, X at b*xs, G at b*dd */
-__global__ void k_ns_x0(float *X, const float *G, const float *nu, long dd, long xs, int nb, float eps)
+template <typename TX>
+__global__ void k_ns_x0(TX *X, const float *G, const float *nu, long dd, long xs, int nb, float eps)
 {
     long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
     if( i >= (long)nb * dd ) return;
     long b = i / dd, e = i % dd;
-    X[b * xs + e] = G[i] / (nu[b] + eps);
+    stf(X + b * xs + e, G[i] / (nu[b] + eps));
+}
+/* D[b*ds + e] = a C[b*cs + e] over nb dense matrices of dd elements */
+template <typename T>
+__global__ void k_mat_scale(T *D, long ds, float a, const T *C, long cs, long dd, int nb)
+{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if( i >= (long)nb * dd ) return;
+    long b = i / dd, e = i % dd;
+    stf(D + b * ds + e, a * ldf(C[b * cs + e]));
+}
+/* Y[b*dd + e] += a X[b*xs + e] over nb matrices of dd: bf16 Newton-Schulz's last aX term */
+__global__ void k_add_bf16(float *Y, float a, const __nv_bfloat16 *X, long xs, long dd, int nb)
+{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if( i >= (long)nb * dd ) return;
+    Y[i] += a * __bfloat162float(X[(i / dd) * xs + i % dd]);
 }
 __global__ void k_sqrt(float *x, int n)
 {
@@ -248,30 +265,32 @@ __global__ void k_mat_lin(float *Y, long ys, float a, const float *X, long xs, f
 }
 /* S = A + A^T per (d, d) matrix, through 32 x 32 tiles in shared memory so that both the reads and
 ** the writes are coalesced; grid ((d+31)/32, (d+31)/32, nb), block (32, 8) */
-__global__ void k_sym(float *S, const float *A, int d)
+template <typename TS>
+__global__ void k_sym(TS *S, const TS *A, int d)
 {
     __shared__ float t[32][33];
     long base = (long)blockIdx.z * d * d;
     int r0 = blockIdx.y * 32, c0 = blockIdx.x * 32;
     for(int k = threadIdx.y; k < 32; k += 8){          // the mirror tile, read along its rows
         int r = c0 + k, c = r0 + threadIdx.x;
-        t[k][threadIdx.x] = r < d && c < d ? A[base + (long)r * d + c] : 0.0f;
+        t[k][threadIdx.x] = r < d && c < d ? ldf(A[base + (long)r * d + c]) : 0.0f;
     }
     __syncthreads();
     for(int k = threadIdx.y; k < 32; k += 8){
         int r = r0 + k, c = c0 + threadIdx.x;
-        if( r < d && c < d ) S[base + (long)r * d + c] = A[base + (long)r * d + c] + t[threadIdx.x][k];
+        if( r < d && c < d ) stf(S + base + (long)r * d + c, ldf(A[base + (long)r * d + c]) + t[threadIdx.x][k]);
     }
 }
 /* dG = g / e - (dot / (nu e^2)) G, e = nu + eps */
-__global__ void k_ns_end(float *dG, const float *g, const float *G, const float *nu, const float *dot, long dd, int nb,
+template <typename TG>
+__global__ void k_ns_end(float *dG, const TG *g, const float *G, const float *nu, const float *dot, long dd, int nb,
                          float eps)
 {
     long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
     if( i >= (long)nb * dd ) return;
     long b = i / dd;
     float n = nu[b], e = n + eps, bb = n > 0 ? dot[b] / (n * e * e) : 0.0f;
-    dG[i] = g[i] / e - bb * G[i];
+    dG[i] = ldf(g[i]) / e - bb * G[i];
 }
 /* apply backward rows: hh (recomputed), gu0 = gH u2 silu'(u0), gu2 = gH silu(u0) */
 __global__ void k_ttt_apply_bwd(float *hh, float *g0, float *g2, const float *gH, const float *u0, const float *u2,

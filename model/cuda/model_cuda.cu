@@ -239,13 +239,13 @@ static void gemmB(sptt_cuda_model *m, int ta, int tb, int M, int N, int K, float
                                C, CUDA_R_32F, ldc, sC, batch, math_compute(m->math), CUBLAS_GEMM_DEFAULT);
 }
 
-/* A column-major rows x cols layout of leading dimension ld, batch matrices stride apart */
-static cublasLtMatrixLayout_t lt_layout(int rows, int cols, int ld, long stride, int batch)
+/* A column-major rows x cols layout of type ty and leading dimension ld, batch matrices stride apart */
+static cublasLtMatrixLayout_t lt_layout(cudaDataType ty, int rows, int cols, int ld, long stride, int batch)
 {
     cublasLtMatrixLayout_t l = NULL;
     int32_t nb = batch;
     int64_t st = stride;
-    if( cublasLtMatrixLayoutCreate(&l, CUDA_R_32F, (uint64_t)rows, (uint64_t)cols, ld) != CUBLAS_STATUS_SUCCESS ) return NULL;
+    if( cublasLtMatrixLayoutCreate(&l, ty, (uint64_t)rows, (uint64_t)cols, ld) != CUBLAS_STATUS_SUCCESS ) return NULL;
     if( cublasLtMatrixLayoutSetAttribute(l, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &nb, sizeof nb) != CUBLAS_STATUS_SUCCESS ||
         cublasLtMatrixLayoutSetAttribute(l, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &st, sizeof st) != CUBLAS_STATUS_SUCCESS ){
         cublasLtMatrixLayoutDestroy(l);
@@ -254,27 +254,33 @@ static cublasLtMatrixLayout_t lt_layout(int rows, int cols, int ld, long stride,
     return l;
 }
 
+/* gemm_lt's element types: every operand fp32 (the math mode's compute type), every operand bf16,
+** or bf16 factors with an fp32 addend and output (these two accumulate in fp32) */
+enum { LT_F32 = 0, LT_BF16 = 1, LT_BF16_F32 = 2 };
+
 /* The plan for a shape (descriptors and the heuristic's first algorithm), made once; NULL where
 ** cuBLASLt has none or the cache is full. */
-static ltplan *lt_plan(sptt_cuda_model *m, int ta, int tb, int M, int N, int K, int lda, long sA, int ldb, long sB,
-                       int ldc, long sC, int ldd, long sD, int batch)
+static ltplan *lt_plan(sptt_cuda_model *m, int ty, int ta, int tb, int M, int N, int K, int lda, long sA, int ldb,
+                       long sB, int ldc, long sC, int ldd, long sD, int batch)
 {
-    long key[16] = { ta, tb, M, N, K, lda, sA, ldb, sB, ldc, sC, ldd, sD, batch, m->math, 1 };
+    long key[16] = { ta, tb, M, N, K, lda, sA, ldb, sB, ldc, sC, ldd, sD, batch, m->math, ty };
     for(int i = 0; i < m->nLtPlan; i++)
         if( memcmp(m->ltPlan[i].key, key, sizeof key) == 0 ) return m->ltPlan[i].ok ? &m->ltPlan[i] : NULL;
     if( !m->lt || m->nLtPlan == LT_PLANS ) return NULL;
     ltplan *p = &m->ltPlan[m->nLtPlan++];
     memset(p, 0, sizeof *p);
     memcpy(p->key, key, sizeof key);
+    cudaDataType tab = ty == LT_F32 ? CUDA_R_32F : CUDA_R_16BF, tcd = ty == LT_BF16 ? CUDA_R_16BF : CUDA_R_32F;
+    cublasComputeType_t ct = ty == LT_F32 ? math_compute(m->math) : CUBLAS_COMPUTE_32F;
     // row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T: B first (see gemm)
     cublasOperation_t ob = tb ? CUBLAS_OP_T : CUBLAS_OP_N, oa = ta ? CUBLAS_OP_T : CUBLAS_OP_N;
-    if( cublasLtMatmulDescCreate(&p->op, math_compute(m->math), CUDA_R_32F) != CUBLAS_STATUS_SUCCESS ) return NULL;
+    if( cublasLtMatmulDescCreate(&p->op, ct, CUDA_R_32F) != CUBLAS_STATUS_SUCCESS ) return NULL;
     cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_TRANSA, &ob, sizeof ob);
     cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_TRANSB, &oa, sizeof oa);
-    p->la = lt_layout(tb ? K : N, tb ? N : K, ldb, sB, batch);
-    p->lb = lt_layout(ta ? M : K, ta ? K : M, lda, sA, batch);
-    p->lc = lt_layout(N, M, ldc, sC, batch);
-    p->ld = lt_layout(N, M, ldd, sD, batch);
+    p->la = lt_layout(tab, tb ? K : N, tb ? N : K, ldb, sB, batch);
+    p->lb = lt_layout(tab, ta ? M : K, ta ? K : M, lda, sA, batch);
+    p->lc = lt_layout(tcd, N, M, ldc, sC, batch);
+    p->ld = lt_layout(tcd, N, M, ldd, sD, batch);
     if( !p->la || !p->lb || !p->lc || !p->ld ) return NULL;
     cublasLtMatmulPreference_t pref = NULL;
     cublasLtMatmulHeuristicResult_t res;
@@ -291,22 +297,43 @@ static ltplan *lt_plan(sptt_cuda_model *m, int ta, int tb, int M, int N, int K, 
     return p->ok ? p : NULL;
 }
 
-/* D = alpha op(A) op(B) + beta Cin, batched with strides, where the addend Cin is not the output:
-** one cuBLASLt call instead of a scaling pass and a product, in the math mode's compute type
-** (fp32, TF32; bf16 mode's fp32 operands give TF32, as with gemmB). Newton-Schulz's steps have this
-** form; without a plan for the shape it falls back to the two passes. */
-static void gemm_lt(sptt_cuda_model *m, int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
-                    long sA, const float *B, int ldb, long sB, float beta, const float *Cin, int ldc, long sC, float *D,
+/* D = alpha op(A) op(B) + beta Cin, batched with strides, where the addend Cin need not be the
+** output: one cuBLASLt call instead of a scaling pass and a product. ty (LT_*) gives the element
+** types; LT_F32 runs in the math mode's compute type (bf16 mode's fp32 operands give TF32, as with
+** gemmB). Newton-Schulz's steps have this form. Without a plan for the shape it falls back to a
+** scaling pass (each matrix dense: ldc = ldd = N) and cuBLAS. */
+static void gemm_lt(sptt_cuda_model *m, int ty, int ta, int tb, int M, int N, int K, float alpha, const void *A, int lda,
+                    long sA, const void *B, int ldb, long sB, float beta, const void *Cin, int ldc, long sC, void *D,
                     int ldd, long sD, int batch)
 {
     if( M <= 0 || N <= 0 || K <= 0 || batch <= 0 ) return;
-    ltplan *p = lt_plan(m, ta, tb, M, N, K, lda, sA, ldb, sB, ldc, sC, ldd, sD, batch);
+    if( ty == LT_F32 && (beta == 0 || (Cin == D && ldc == ldd && sC == sD)) ){
+        gemmB(m, ta, tb, M, N, K, alpha, (const float *)A, lda, sA, (const float *)B, ldb, sB, beta, (float *)D, ldd, sD,
+              batch);
+        return;
+    }
+    ltplan *p = lt_plan(m, ty, ta, tb, M, N, K, lda, sA, ldb, sB, ldc, sC, ldd, sD, batch);
     if( p && cublasLtMatmul(m->lt, p->op, &alpha, B, p->la, A, p->lb, &beta, Cin, p->lc, D, p->ld, &p->algo, m->blasWs,
                             m->blasWsSize, cudaStreamPerThread) == CUBLAS_STATUS_SUCCESS )
         return;
-    assert(ldc == N && ldd == N);   // the fallback's pass takes each matrix as one dense run
-    k_mat_lin<<<nblk((long)batch * M * N), NT>>>(D, sD, beta, Cin, sC, 0, NULL, 0, (long)M * N, batch);
-    gemmB(m, ta, tb, M, N, K, alpha, A, lda, sA, B, ldb, sB, 1, D, ldd, sD, batch);
+    long dd = (long)M * N, n = dd * batch;
+    if( beta != 0 && Cin != D ){
+        assert(ldc == N && ldd == N);
+        if( ty == LT_BF16 )
+            k_mat_scale<<<nblk(n), NT>>>((__nv_bfloat16 *)D, sD, beta, (const __nv_bfloat16 *)Cin, sC, dd, batch);
+        else
+            k_mat_scale<<<nblk(n), NT>>>((float *)D, sD, beta, (const float *)Cin, sC, dd, batch);
+        beta = 1;
+    }
+    if( ty == LT_F32 ){
+        gemmB(m, ta, tb, M, N, K, alpha, (const float *)A, lda, sA, (const float *)B, ldb, sB, beta, (float *)D, ldd, sD,
+              batch);
+        return;
+    }
+    cudaDataType tcd = ty == LT_BF16 ? CUDA_R_16BF : CUDA_R_32F;
+    cublasGemmStridedBatchedEx(m->blas, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, N, M, K, &alpha, B,
+                               CUDA_R_16BF, ldb, sB, A, CUDA_R_16BF, lda, sA, &beta, D, tcd, ldd, sD, batch,
+                               CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
 }
 
 // ----------------------------------------------------------------------------
@@ -531,7 +558,8 @@ static void attention_bwd(sptt_cuda_model *m, float *dq, float *dk, float *dv, c
 
 /* out[b] = <a_b, bb_b> (bb NULL: |a_b|^2) over nb blocks of per floats; the partial sums use the
 ** column sums' scratch (COLS_PARTS x at least 3H floats, more than BD_PARTS nb) */
-static void block_dot(sptt_cuda_model *m, float *out, const float *a, const float *bb, long per, int nb)
+template <typename TA>
+static void block_dot(sptt_cuda_model *m, float *out, const TA *a, const float *bb, long per, int nb)
 {
     assert((size_t)BD_PARTS * nb <= m->colCap);
     k_block_dot_part<<<dim3(BD_PARTS, (unsigned)nb), NT>>>(m->colPart, a, bb, per);
@@ -542,11 +570,11 @@ static void block_dot(sptt_cuda_model *m, float *out, const float *a, const floa
 // The chunk loops' split by part (sptt_cuda_set_ttt_split)
 
 enum { TS_F_APPLY, TS_F_UPD, TS_F_MOM, TS_F_NS, TS_F_NORM, TS_B_APPLY, TS_B_NS, TS_B_MOM, TS_B_INNER, TS_B_WGRAD,
-       TS_B_NORM, TS_F_REST, TS_B_REST };
+       TS_B_NORM, TS_F_REST, TS_F_GATES, TS_B_REST, TS_B_GATES, TS_B_ROWS };
 
 static const char *azTsName[SPTT_CUDA_TS_COUNT] = { "f_apply", "f_update", "f_momentum", "f_newton_schulz",
     "f_rownorm", "b_apply", "b_newton_schulz", "b_momentum", "b_inner", "b_weight_grads", "b_rownorm",
-    "f_outside_loop", "b_outside_loop" };
+    "f_outside_rest", "f_outside_gates", "b_outside_rest", "b_outside_gates", "b_outside_rows" };
 
 /* Reads the recorded events into the sums (waits for the device). */
 static void ts_flush(sptt_cuda_model *m)
@@ -621,44 +649,88 @@ static size_t ttt_chunk_scratch(const gdims *dm)
     return H * (10 * nd) + 3 * H * (10 * dd + 3 * (size_t)dm->d + 8) + 64;
 }
 
-/* Newton-Schulz on nb matrices G (nb, dd); Xs, As, Bs (nb, 5, dd); nu (nb); U (nb, dd) */
-static void ns_fwd(sptt_cuda_model *m, float *U, float *Xs, float *As, float *Bs, float *nu, const float *G, int d, int nb)
+/* Newton-Schulz in bf16 storage: bf16 mode, where a step's products over the nb matrices reach the
+** multiply-adds from which gemm_bf16 takes bf16 copies (2^30, so heads of 512 and up). X, A and B are
+** kept as bf16 (in the first half of their fp32 buffers) and every product runs on bf16 operands,
+** accumulating in fp32: on the H200 a batch of 12 products of 512 x 512 ran at 234 TFLOP/s so
+** against 146 with fp32 operands (which run at the TF32 rate), and rounding copies before each
+** product would cost about what that saves. Muon is commonly run in bf16 for the same reason; the
+** error this adds is within bf16 mode's bound (test_cuda_model reaches this path with
+** SPTT_CUDA_BF16_MIN=0). */
+static int ns_bf16(const sptt_cuda_model *m, int d, int nb)
 {
+    double mac = (double)d * d * d * nb;
+    return m->math == SPTT_CUDA_MATH_BF16 && mac >= m->bfMin && (m->bfMin <= 0 || d >= 256);
+}
+
+/* Newton-Schulz on nb matrices G (nb, dd); Xs, As, Bs (nb, 5, dd) of T (float, or bf16 per
+** ns_bf16); nu (nb); U (nb, dd) fp32 */
+template <typename T>
+static void ns_fwd_t(sptt_cuda_model *m, float *U, T *Xs, T *As, T *Bs, float *nu, const float *G, int d, int nb)
+{
+    int ty = sizeof(T) == sizeof(float) ? LT_F32 : LT_BF16;
     long dd = (long)d * d, s5 = 5 * dd, n = (long)nb * dd;
-    block_dot(m, nu, G, NULL, dd, nb);
+    block_dot(m, nu, G, (const float *)NULL, dd, nb);
     k_sqrt<<<nblk(nb), NT>>>(nu, nb);
     k_ns_x0<<<nblk(n), NT>>>(Xs, G, nu, dd, s5, nb, TTT_NS_EPS);
     for(int k = 0; k < 5; k++){
-        float *X = Xs + k * dd, *A = As + k * dd, *B = Bs + k * dd;
-        float *Xn = k < 4 ? Xs + (k + 1) * dd : U;
-        long xns = k < 4 ? s5 : dd;
+        T *X = Xs + k * dd, *A = As + k * dd, *B = Bs + k * dd;
         float a = (float)ns_coef[k][0], b = (float)ns_coef[k][1], c = (float)ns_coef[k][2];
-        gemmB(m, 0, 1, d, d, d, 1, X, d, s5, X, d, s5, 0, A, d, s5, nb);          // A = X X^T
-        gemm_lt(m, 0, 0, d, d, d, c, A, d, s5, A, d, s5, b, A, d, s5, B, d, s5, nb);      // B = c A A + b A
-        gemm_lt(m, 0, 0, d, d, d, 1, B, d, s5, X, d, s5, a, X, d, s5, Xn, d, xns, nb);    // Xn = B X + a X
+        gemm_lt(m, ty, 0, 1, d, d, d, 1, X, d, s5, X, d, s5, 0, A, d, s5, A, d, s5, nb);      // A = X X^T
+        gemm_lt(m, ty, 0, 0, d, d, d, c, A, d, s5, A, d, s5, b, A, d, s5, B, d, s5, nb);      // B = c A A + b A
+        if( k < 4 ){
+            gemm_lt(m, ty, 0, 0, d, d, d, 1, B, d, s5, X, d, s5, a, X, d, s5, X + dd, d, s5, nb);   // X' = B X + a X
+        }else if( ty == LT_F32 ){
+            gemm_lt(m, ty, 0, 0, d, d, d, 1, B, d, s5, X, d, s5, a, X, d, s5, U, d, dd, nb);        // U = B X + a X
+        }else{
+            gemm_lt(m, LT_BF16_F32, 0, 0, d, d, d, 1, B, d, s5, X, d, s5, 0, U, d, dd, U, d, dd, nb);   // U = B X
+            k_add_bf16<<<nblk(n), NT>>>(U, a, (const __nv_bfloat16 *)X, s5, dd, nb);                //   + a X
+        }
     }
 }
 
-/* dG (nb, dd) from dU; tmp holds 3 nb dd plus 2 nb */
-static void ns_bwd(sptt_cuda_model *m, float *dG, const float *dU, const float *Xs, const float *As, const float *Bs,
-                   const float *nu, const float *G, int d, int nb, float *tmp)
+/* dG (nb, dd) from dU; tmp holds 3 nb dd plus 2 nb floats */
+template <typename T>
+static void ns_bwd_t(sptt_cuda_model *m, float *dG, const float *dU, const T *Xs, const T *As, const T *Bs,
+                     const float *nu, const float *G, int d, int nb, float *tmp)
 {
+    int ty = sizeof(T) == sizeof(float) ? LT_F32 : LT_BF16;
     long dd = (long)d * d, s5 = 5 * dd, n = (long)nb * dd;
-    float *g = tmp, *gB = tmp + n, *gA = tmp + 2 * n, *dot = tmp + 3 * n;
-    copyd(g, dU, (size_t)n);
+    T *g = (T *)tmp, *gB = g + n, *gA = gB + n;
+    float *dot = tmp + 3 * n;
+    if( ty == LT_F32 ) copyd((float *)g, dU, (size_t)n);
+    else k_to_bf16<<<nblk(n), NT>>>((__nv_bfloat16 *)g, dU, n, 1, 1);
     for(int k = 4; k >= 0; k--){
-        const float *X = Xs + k * dd, *A = As + k * dd, *B = Bs + k * dd;
+        const T *X = Xs + k * dd, *A = As + k * dd, *B = Bs + k * dd;
         float a = (float)ns_coef[k][0], b = (float)ns_coef[k][1], c = (float)ns_coef[k][2];
-        gemmB(m, 0, 1, d, d, d, 1, g, d, dd, X, d, s5, 0, gB, d, dd, nb);         // gB = g X^T
-        gemm_lt(m, 0, 0, d, d, d, c, gB, d, dd, A, d, s5, b, gB, d, dd, gA, d, dd, nb);   // gA = c gB A + b gB
-        gemmB(m, 0, 0, d, d, d, c, A, d, s5, gB, d, dd, 1, gA, d, dd, nb);        // gA += c A gB
-        k_sym<<<dim3((d + 31) / 32, (d + 31) / 32, nb), dim3(32, 8)>>>(gB, gA, d);   // gB = gA + gA^T
-        gemm_lt(m, 0, 0, d, d, d, 1, B, d, s5, g, d, dd, a, g, d, dd, gA, d, dd, nb);     // gA = B g + a g
-        gemmB(m, 0, 0, d, d, d, 1, gB, d, dd, X, d, s5, 1, gA, d, dd, nb);        // gA += gB X
-        float *t = g; g = gA; gA = t;
+        gemm_lt(m, ty, 0, 1, d, d, d, 1, g, d, dd, X, d, s5, 0, gB, d, dd, gB, d, dd, nb);     // gB = g X^T
+        gemm_lt(m, ty, 0, 0, d, d, d, c, gB, d, dd, A, d, s5, b, gB, d, dd, gA, d, dd, nb);    // gA = c gB A + b gB
+        gemm_lt(m, ty, 0, 0, d, d, d, c, A, d, s5, gB, d, dd, 1, gA, d, dd, gA, d, dd, nb);    // gA += c A gB
+        k_sym<<<dim3((d + 31) / 32, (d + 31) / 32, nb), dim3(32, 8)>>>(gB, gA, d);            // gB = gA + gA^T
+        gemm_lt(m, ty, 0, 0, d, d, d, 1, B, d, s5, g, d, dd, a, g, d, dd, gA, d, dd, nb);      // gA = B g + a g
+        gemm_lt(m, ty, 0, 0, d, d, d, 1, gB, d, dd, X, d, s5, 1, gA, d, dd, gA, d, dd, nb);    // gA += gB X
+        T *t = g; g = gA; gA = t;
     }
     block_dot(m, dot, g, G, dd, nb);
     k_ns_end<<<nblk(n), NT>>>(dG, g, G, nu, dot, dd, nb, TTT_NS_EPS);
+}
+
+static void ns_fwd(sptt_cuda_model *m, float *U, float *Xs, float *As, float *Bs, float *nu, const float *G, int d, int nb)
+{
+    if( ns_bf16(m, d, nb) )
+        ns_fwd_t(m, U, (__nv_bfloat16 *)Xs, (__nv_bfloat16 *)As, (__nv_bfloat16 *)Bs, nu, G, d, nb);
+    else
+        ns_fwd_t(m, U, Xs, As, Bs, nu, G, d, nb);
+}
+
+static void ns_bwd(sptt_cuda_model *m, float *dG, const float *dU, const float *Xs, const float *As, const float *Bs,
+                   const float *nu, const float *G, int d, int nb, float *tmp)
+{
+    if( ns_bf16(m, d, nb) )
+        ns_bwd_t(m, dG, dU, (const __nv_bfloat16 *)Xs, (const __nv_bfloat16 *)As, (const __nv_bfloat16 *)Bs, nu, G, d, nb,
+                 tmp);
+    else
+        ns_bwd_t(m, dG, dU, Xs, As, Bs, nu, G, d, nb, tmp);
 }
 
 static void ttt_chunks_fwd(sptt_cuda_model *m, gtttacts *st, float *O, const float *Q, const float *K, const float *V,
@@ -853,6 +925,7 @@ static void ttt_fwd(sptt_cuda_model *m, int l, gtttacts *a, const gttt *p, const
         rope(a->Qf, m->cosT, m->sinT, T, H, d, C, x->r, x->half, 1);
         rope(a->Kf, m->cosT, m->sinT, T, H, d, C, x->r, x->half, 1);
     }
+    ts_mark(m, TS_F_REST, 0);
     linear_fwd(m, a->zl, xn, p->w_lr, p->b_lr, T, C, 3 * H);
     k_lr_act<<<nblk(3 * TH), NT>>>(a->zl, a->eta, x->c0, 3 * TH);
     if( p->w_mom ){
@@ -861,7 +934,7 @@ static void ttt_fwd(sptt_cuda_model *m, int l, gtttacts *a, const gttt *p, const
     }
     linear_fwd(m, a->zs, xn, p->w_gate, p->b_gate, T, C, H);
     k_silu<<<nblk(TH), NT>>>(a->gate, a->zs, TH);
-    ts_mark(m, TS_F_REST, 0);
+    ts_mark(m, TS_F_GATES, 0);
     GRAPHED(m, 2 * l, ttt_chunks_fwd(m, a, a->O, a->Qf, a->Kf, a->Vf, a->eta, p->w_mom ? a->mu : NULL, p->w0, p->w1,
                                      p->w2, &x->dm, scratch));
     ts_mark(m, -1, 0);
@@ -906,6 +979,7 @@ static void ttt_bwd(sptt_cuda_model *m, int l, const gttt *g, float *dxn, float 
     }
     linear_bwd(m, dxn, g->w_gate, g->b_gate, dzs, xn, p->w_gate, T, C, H);
 
+    ts_mark(m, TS_B_GATES, 0);
     if( x->r > 0 ){
         rope(dQ, m->cosT, m->sinT, T, H, d, C, x->r, x->half, -1);
         rope(dK, m->cosT, m->sinT, T, H, d, C, x->r, x->half, -1);
@@ -913,6 +987,7 @@ static void ttt_bwd(sptt_cuda_model *m, int l, const gttt *g, float *dxn, float 
     k_silu_l2_bwd<<<wblk(TH), NT>>>(t1, dQ, a->qc, a->qnrm, TH, d, TTT_L2_EPS);   // t1 = d qc
     k_silu_l2_bwd<<<wblk(TH), NT>>>(t2, dK, a->kc, a->knrm, TH, d, TTT_L2_EPS);   // t2 = d kc
     k_mul_silu1<<<nblk(TC), NT>>>(dV, a->vc, TC);                                  // dV = d vc
+    ts_mark(m, TS_B_ROWS, 0);
 
     // the gradients at the conv's inputs: through the conv, or (conv off) those just computed
     const float *gq = t1, *gk = t2, *gv = dV;

@@ -132,10 +132,11 @@ int sptt_cuda_synchronize(void);
 /* The TTT chunk loops' time by part, a diagnostic for the bench: with the split on, the loops run
 ** without graphs and an event is recorded after each group of launches (forward: the apply, the
 ** update's products, momentum, Newton-Schulz, the row norm; backward likewise, the inner
-** gradient's rows and the weight gradients apart; and the branch's work outside the loops).
+** gradient's rows and the weight gradients apart; and the branch's work outside the loops: the
+** gates' small products, the rows' activations, the rest).
 ** sptt_cuda_ttt_split adds up what the events measured since the last call into seconds[] and the
 ** groups' product FLOPs into flops[], names the parts and returns SPTT_CUDA_TS_COUNT. */
-#define SPTT_CUDA_TS_COUNT 13
+#define SPTT_CUDA_TS_COUNT 16
 void sptt_cuda_set_ttt_split(sptt_cuda_model *m, int on);
 int sptt_cuda_ttt_split(sptt_cuda_model *m, double *seconds, double *flops, const char **azName);
 

@@ -35,7 +35,9 @@
 **     e_bf16 <= (16 e_cpu + 64 u) 2^16.
 ** Its lines print the worst error over that bound and over the fp32 bound, as for TF32. The
 ** test sets SPTT_CUDA_BF16_MIN=0, so every single product takes the path that large products
-** take in bf16 mode (operands rounded to bf16 copies), not only those past the size limit.
+** take in bf16 mode (operands rounded to bf16 copies), not only those past the size limit, and
+** Newton-Schulz runs in bf16 storage as it does in bf16 mode from heads of 512 on (its iterates
+** rounded to bf16 at every step: the bound's argument still holds, each rounding being u_bf16).
 */
 #include "model_testutil.h"   /* the double kernels (kmodel), tiny_sample */
 #include "sptt_cuda.h"
