@@ -1320,7 +1320,10 @@ extern "C" int sptt_cuda_model_create(const sptt_model *h, sptt_cuda_model **ppM
         // 32 MiB: cuBLAS's own recommendation for Hopper
         const size_t nWs = (size_t)32 << 20;
         m->blasWsSize = nWs;
-        if( cublasLtCreate(&m->lt) != CUBLAS_STATUS_SUCCESS ) m->lt = NULL;   // gemm_lt falls back to two passes
+        // without cuBLASLt (or with SPTT_CUDA_LT=0, which the device check uses to test that path)
+        // gemm_lt falls back to a scaling pass and a cuBLAS product
+        const char *zLt = getenv("SPTT_CUDA_LT");
+        if( (zLt && zLt[0] == '0') || cublasLtCreate(&m->lt) != CUBLAS_STATUS_SUCCESS ) m->lt = NULL;
         if( cudaMalloc(&m->blasWs, nWs) != cudaSuccess || cublasSetStream(m->blas, cudaStreamPerThread) != CUBLAS_STATUS_SUCCESS ||
             cublasSetWorkspace(m->blas, m->blasWs, nWs) != CUBLAS_STATUS_SUCCESS ){
             rc = sptt_fail(SPTT_EIO, "cuda: cannot set cuBLAS's stream and workspace");

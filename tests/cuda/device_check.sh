@@ -2,7 +2,8 @@
 # The CUDA build's checks on a GPU machine, in one go (each part under its own time limit, its
 # output kept in $OUT), in this order: test_cuda_model (CPU against GPU, every tensor; fp32, TF32
 # and bf16, the last two with the tensor-core attention where the head width allows), the same
-# with the fused fp32 attention (SPTT_CUDA_FLASH=1) and with the strips only (SPTT_CUDA_FLASH=0), --dump-step on the GPU checked by
+# with the fused fp32 attention (SPTT_CUDA_FLASH=1) and with the strips only (SPTT_CUDA_FLASH=0,
+# also without cuBLASLt: SPTT_CUDA_LT=0), --dump-step on the GPU checked by
 # the PyTorch twin, bench_cuda_model and the twin's bench on the same GPU (fp32 and TF32) with
 # the table of the two side by side (CUDA tokens/s over the twin's, per precision), and last
 # sptt-train on the GPU against the CPU (1 rank, 2 ranks sharing the GPU, --tf32, --bf16), the
@@ -48,8 +49,8 @@ grep -E "^# (fp32|tf32|bf16)" "$O/test.txt"
 echo "== test_cuda_model with the fused attention (SPTT_CUDA_FLASH=1)"
 SPTT_CUDA_FLASH=1 timeout 200 ./test_cuda_model > "$O/test_flash.txt" 2>&1; echo "rc=$?" >> "$O/test_flash.txt"
 grep -E "^ok|^not ok|^PASS|^FAIL|FAIL$|^# (tf32|bf16)|rc=|rror" "$O/test_flash.txt" | head -60
-echo "== test_cuda_model with the strips only (SPTT_CUDA_FLASH=0)"
-SPTT_CUDA_FLASH=0 timeout 200 ./test_cuda_model > "$O/test_strips.txt" 2>&1; echo "rc=$?" >> "$O/test_strips.txt"
+echo "== test_cuda_model with the strips only (SPTT_CUDA_FLASH=0), and without cuBLASLt (SPTT_CUDA_LT=0)"
+SPTT_CUDA_FLASH=0 SPTT_CUDA_LT=0 timeout 200 ./test_cuda_model > "$O/test_strips.txt" 2>&1; echo "rc=$?" >> "$O/test_strips.txt"
 grep -E "^ok|^not ok|^PASS|^FAIL|FAIL$|rc=|rror" "$O/test_strips.txt" | head -60
 
 echo "== dump-step on the GPU, checked by the twin"
