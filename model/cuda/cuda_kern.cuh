@@ -152,19 +152,7 @@ __global__ void k_rmsnorm_bwd(float *dx, const float *dout, const float *x, cons
     dot = warp_sum(dot) / n;
     for(int i = lane; i < n; i += 32) dx[row * n + i] += s * (dr[i] * g[i] - xr[i] * s * dot);
 }
-/* y = x / (|x| + eps), nrm = |x|; in place allowed */
-__global__ void k_l2norm_fwd(float *y, float *nrm, const float *x, long R, int d, float eps)
-{
-    WARP_ROW(R)
-    const float *xr = x + row * d;
-    float ss = 0;
-    for(int i = lane; i < d; i += 32) ss += xr[i] * xr[i];
-    ss = warp_sum(ss);
-    float n = sqrtf(ss), a = 1.0f / (n + eps);
-    if( lane == 0 ) nrm[row] = n;
-    for(int i = lane; i < d; i += 32) y[row * d + i] = xr[i] * a;
-}
-/* y = silu(x) / (|silu(x)| + eps) per row of d, nrm the norm: k_silu then k_l2norm_fwd in one pass
+/* y = silu(x) / (|silu(x)| + eps) per row of d, nrm the norm: SiLU then the L2 norm in one pass
 ** (the same operations, so the same bits) */
 __global__ void k_silu_l2_fwd(float *y, float *nrm, const float *x, long R, int d, float eps)
 {

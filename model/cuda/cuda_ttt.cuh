@@ -252,17 +252,6 @@ __global__ void k_sqrt(float *x, int n)
     int i = blockIdx.x * blockDim.x + threadIdx.x;
     if( i < n ) x[i] = sqrtf(x[i]);
 }
-/* Y[b*ys + e] = a X[b*xs + e] + c Z[b*zs + e] over nb matrices of dd (Z may be NULL) */
-__global__ void k_mat_lin(float *Y, long ys, float a, const float *X, long xs, float c, const float *Z, long zs,
-                          long dd, int nb)
-{
-    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
-    if( i >= (long)nb * dd ) return;
-    long b = i / dd, e = i % dd;
-    float v = a * X[b * xs + e];
-    if( Z ) v += c * Z[b * zs + e];
-    Y[b * ys + e] = v;
-}
 /* S = A + A^T per (d, d) matrix, through 32 x 32 tiles in shared memory so that both the reads and
 ** the writes are coalesced; grid ((d+31)/32, (d+31)/32, nb), block (32, 8) */
 template <typename TS>

@@ -307,12 +307,9 @@ static void gemm_lt(sptt_cuda_model *m, int ty, int ta, int tb, int M, int N, in
                     int ldd, long sD, int batch)
 {
     if( M <= 0 || N <= 0 || K <= 0 || batch <= 0 ) return;
-    if( ty == LT_F32 && (beta == 0 || (Cin == D && ldc == ldd && sC == sD)) ){
-        gemmB(m, ta, tb, M, N, K, alpha, (const float *)A, lda, sA, (const float *)B, ldb, sB, beta, (float *)D, ldd, sD,
-              batch);
-        return;
-    }
-    ltplan *p = lt_plan(m, ty, ta, tb, M, N, K, lda, sA, ldb, sB, ldc, sC, ldd, sD, batch);
+    // an fp32 product whose addend is its output (or absent) is plain cuBLAS
+    int plain = ty == LT_F32 && (beta == 0 || (Cin == D && ldc == ldd && sC == sD));
+    ltplan *p = plain ? NULL : lt_plan(m, ty, ta, tb, M, N, K, lda, sA, ldb, sB, ldc, sC, ldd, sD, batch);
     if( p && cublasLtMatmul(m->lt, p->op, &alpha, B, p->la, A, p->lb, &beta, Cin, p->lc, D, p->ld, &p->algo, m->blasWs,
                             m->blasWsSize, cudaStreamPerThread) == CUBLAS_STATUS_SUCCESS )
         return;
