@@ -78,18 +78,66 @@ __global__ void k_bias(float *out, const float *b, long T, int OC)
     if( i < T * OC ) out[i] += b[i % OC];
 }
 
-/* dst (rows, cols) packed = src (rows, cols; row stride ld) rounded to bf16, to nearest */
+/* The rotary table (T, half): the angle pos[3 t + axis[j]] freq[j] in double, as the CPU model's
+** table (its frequencies come from the host); sine and cosine in double, then rounded to float. */
+__global__ void k_rope_table(float *cosT, float *sinT, const int32_t *pos, const double *freq, const int32_t *axis,
+                             int T, int half)
+{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if( i >= (long)T * half ) return;
+    int t = (int)(i / half), j = (int)(i % half);
+    double a = (double)pos[3L * t + axis[j]] * freq[j], sn, cs;
+    sincos(a, &sn, &cs);
+    cosT[i] = (float)cs;
+    sinT[i] = (float)sn;
+}
+
 /* loads and stores of fp32 or bf16 elements as float (Newton-Schulz's kernels serve both) */
 __device__ __forceinline__ float ldf(float v) { return v; }
 __device__ __forceinline__ float ldf(__nv_bfloat16 v) { return __bfloat162float(v); }
 __device__ __forceinline__ void stf(float *p, float v) { *p = v; }
 __device__ __forceinline__ void stf(__nv_bfloat16 *p, float v) { *p = __float2bfloat16_rn(v); }
 
-__global__ void k_to_bf16(__nv_bfloat16 *dst, const float *src, long rows, int cols, long ld)
+/* dst[0, n) = src[0, n) rounded to bf16, to nearest; four elements a thread, with one 16-byte load
+** and one 8-byte store where vec (both aligned, n a multiple of 4): the pass then runs at the
+** memory's rate without an index division per element. */
+__global__ void k_to_bf16_flat(__nv_bfloat16 *dst, const float *src, long n, int vec)
 {
-    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
-    if( i >= rows * cols ) return;
-    dst[i] = __float2bfloat16_rn(src[(i / cols) * ld + i % cols]);
+    long i = ((long)blockIdx.x * blockDim.x + threadIdx.x) * 4;
+    if( i >= n ) return;
+    if( vec ){
+        float4 v = *(const float4 *)(src + i);
+        __nv_bfloat162 lo = __floats2bfloat162_rn(v.x, v.y), hi = __floats2bfloat162_rn(v.z, v.w);
+        uint2 u;
+        u.x = *(const unsigned *)&lo;
+        u.y = *(const unsigned *)&hi;
+        *(uint2 *)(dst + i) = u;
+        return;
+    }
+    for(long j = i; j < i + 4 && j < n; j++) dst[j] = __float2bfloat16_rn(src[j]);
+}
+
+/* dst (rows, cols) packed = src (rows, cols; row stride ld) rounded as above: columns over the
+** x blocks, rows over y (strided, as rows may pass the grid's y limit) */
+__global__ void k_to_bf16_rows(__nv_bfloat16 *dst, const float *src, long rows, int cols, long ld)
+{
+    int j = blockIdx.x * blockDim.x + threadIdx.x;
+    if( j >= cols ) return;
+    for(long r = blockIdx.y; r < rows; r += gridDim.y) dst[r * cols + j] = __float2bfloat16_rn(src[r * ld + j]);
+}
+
+/* the launch for either: a packed source goes through the flat kernel */
+static inline void to_bf16(__nv_bfloat16 *dst, const float *src, long rows, int cols, long ld)
+{
+    if( rows <= 0 || cols <= 0 ) return;
+    if( ld == cols || rows == 1 ){
+        long n = rows * cols;
+        int vec = n % 4 == 0 && ((uintptr_t)src & 15) == 0 && ((uintptr_t)dst & 7) == 0;
+        k_to_bf16_flat<<<nblk((n + 3) / 4), NT>>>(dst, src, n, vec);
+        return;
+    }
+    unsigned gy = rows < 65535 ? (unsigned)rows : 65535u;
+    k_to_bf16_rows<<<dim3(nblk(cols), gy), NT>>>(dst, src, rows, cols, ld);
 }
 
 // ---------------------------------------------------------------------------- column sums
@@ -107,6 +155,7 @@ __global__ void k_colsum_part(float *part, const float *a, const float *b, const
     if( c >= n ) return;
     long r1 = r0 + per < R ? r0 + per : R;
     float s = 0;
+#pragma unroll 8   // loads ahead of the adds; the order of the sum is unchanged
     for(long r = r0; r < r1; r++) s += a[r * n + c] * (b ? b[r * n + c] : 1.0f) * (rs ? rs[r] : 1.0f);
     part[p * n + c] = s;
 }
@@ -115,6 +164,7 @@ __global__ void k_colsum_fin(float *out, const float *part, int nPart, int n)
     int c = blockIdx.x * blockDim.x + threadIdx.x;
     if( c >= n ) return;
     float s = 0;
+#pragma unroll 8
     for(int p = 0; p < nPart; p++) s += part[(long)p * n + c];
     out[c] += s;
 }

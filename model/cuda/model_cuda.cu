@@ -33,6 +33,7 @@ extern "C" {
 }
 #include "sptt_cuda.h"
 #include <cublasLt.h>
+#include <cuda_profiler_api.h>
 #include "cuda_kern.cuh"
 #include "cuda_ttt.cuh"
 #include "cuda_flash.cuh"
@@ -98,6 +99,18 @@ typedef struct ltplan {
     int ok;
 } ltplan;
 
+/* A bf16 copy of an fp32 operand (rows x cols, row stride ld), packed; src NULL when the copy is
+** not to be reused. */
+typedef struct {
+    const float *src;
+    long rows, ld;
+    int cols;
+    __nv_bfloat16 *p;
+    size_t cap;
+    unsigned long used;
+} bfslot;
+#define BF_SLOTS 4
+
 struct sptt_cuda_model {
     sptt_config cfg;
     cublasHandle_t blas;
@@ -125,10 +138,15 @@ struct sptt_cuda_model {
     uint8_t *dIsvid;
     int intCap;
     /* host copies */
-    int32_t *hPos, *hVid, *hLab, *hRows, *hTg, *hOrd, *hSeg, *hUtok;
-    int64_t *hKey;
+    int32_t *hPos, *hVid, *hLab, *hRows, *hTg, *hOrd, *hSeg, *hUtok, *hCnt;
     uint8_t *hIsvid;
-    float *hCos, *hSin, *hPatch, *hLoss;
+    float *hPatch, *hLoss;
+    /* the rotary positions (3 T, after the integers above) and per column j of the table its
+    ** frequency and axis (the table is made on the device: on the host its T x half sines and
+    ** cosines in double took milliseconds a step, with the GPU idle) */
+    int32_t *dPos;
+    double *dFreq;
+    int32_t *dAxis;
     int hostCap;
     size_t hPatchCap;
     float weight;
@@ -141,8 +159,9 @@ struct sptt_cuda_model {
     void *blasWs;               /* cuBLAS workspace, set once so that capture never allocates */
     size_t blasWsSize;
     float *colPart;             /* the column sums' partial sums, colCap floats */
-    __nv_bfloat16 *bf;          /* bf16 mode: the large products' operands rounded to bf16, bfCap */
-    size_t bfCap;
+    bfslot bf[BF_SLOTS];        /* bf16 mode: the large products' operands rounded to bf16 (gemm_bf16) */
+    int bfKeep;                 /* the copies are reused while set (bf_keep) */
+    unsigned long bfTick;
     double bfMin;               /* the multiply-adds from which a product takes the bf16 copies */
     size_t colCap;
     /* the TTT chunk loops' graphs: slot 2 l + (0 forward, 1 backward), valid for the layout key */
@@ -174,37 +193,85 @@ static cublasComputeType_t math_compute(int math)
          : math == SPTT_CUDA_MATH_TF32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
 }
 
+/* While a phase's products read the same operand more than once (a linear layer's backward reads
+** the output gradient twice; q, k and v read one normed input), bf_keep(m, 1) lets them share its
+** bf16 copy: a copy is reused where its source, shape and stride match, until bf_keep(m, 0). The
+** caller sets it only around products whose operands nothing else writes meanwhile; a product's
+** own output drops any copy it overlaps (bf_written). */
+static void bf_keep(sptt_cuda_model *m, int on)
+{
+    m->bfKeep = on;
+    if( !on ) for(int i = 0; i < BF_SLOTS; i++) m->bf[i].src = NULL;
+}
+
+static void bf_written(sptt_cuda_model *m, const float *C, long rows, int cols, long ld)
+{
+    const float *e = C + (rows - 1) * ld + cols;
+    for(int i = 0; i < BF_SLOTS; i++){
+        bfslot *b = &m->bf[i];
+        if( b->src && b->src < e && C < b->src + (b->rows - 1) * b->ld + b->cols ) b->src = NULL;
+    }
+}
+
+/* The bf16 copy of src (rows x cols, stride ld) in a slot other than avoid: the kept one, else the
+** least recently used slot, grown where needed (never during a stream capture: NULL then). */
+static bfslot *bf_copy(sptt_cuda_model *m, const float *src, long rows, int cols, long ld, const bfslot *avoid)
+{
+    bfslot *b = NULL;
+    for(int i = 0; m->bfKeep && i < BF_SLOTS; i++){
+        bfslot *t = &m->bf[i];
+        if( t->src == src && t->rows == rows && t->cols == cols && t->ld == ld ){
+            t->used = ++m->bfTick;
+            return t;
+        }
+    }
+    for(int i = 0; i < BF_SLOTS; i++){
+        bfslot *t = &m->bf[i];
+        if( t != avoid && (!b || t->used < b->used) ) b = t;
+    }
+    size_t n = (size_t)rows * (size_t)cols;
+    if( n > b->cap ){
+        cudaStreamCaptureStatus cs = cudaStreamCaptureStatusNone;
+        if( cudaStreamIsCapturing(cudaStreamPerThread, &cs) != cudaSuccess || cs != cudaStreamCaptureStatusNone )
+            return NULL;
+        cudaFree(b->p);
+        b->p = NULL;
+        b->cap = 0;
+        b->src = NULL;
+        if( cudaMalloc((void **)&b->p, sizeof(__nv_bfloat16) * n) != cudaSuccess ){
+            cudaGetLastError();
+            return NULL;
+        }
+        b->cap = n;
+    }
+    to_bf16(b->p, src, rows, cols, ld);
+    b->src = m->bfKeep ? src : NULL;
+    b->rows = rows;
+    b->cols = cols;
+    b->ld = ld;
+    b->used = ++m->bfTick;
+    return b;
+}
+
 /* bf16 mode, a large product (every side 256 or more, 2^30 multiply-adds or more, where the
 ** product's time dwarfs the rounding pass; SPTT_CUDA_BF16_MIN=n at creation moves the 2^30 to n
-** and with n = 0 drops the side limit too, so that small tests reach this path): its operands are rounded to bf16 copies and cuBLAS
-** runs bf16 x bf16 -> fp32 on the tensor cores. cuBLAS's CUBLAS_COMPUTE_32F_FAST_16BF on fp32
-** operands ran at the TF32 rate with TF32's results (measured on the H200), so only real bf16
-** operands reach the bf16 rate. 1 if it ran the product. */
+** and with n = 0 drops the side limit too, so that small tests reach this path): its operands are
+** rounded to bf16 copies (bf_copy) and cuBLAS runs bf16 x bf16 -> fp32 on the tensor cores.
+** cuBLAS's CUBLAS_COMPUTE_32F_FAST_16BF on fp32 operands ran at the TF32 rate with TF32's results
+** (measured on the H200), so only real bf16 operands reach the bf16 rate. 1 if it ran the product. */
 static int gemm_bf16(sptt_cuda_model *m, int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
                      const float *B, int ldb, float beta, float *C, int ldc)
 {
     if( (double)M * N * K < m->bfMin || (m->bfMin > 0 && (M < 256 || N < 256 || K < 256)) ) return 0;
-    size_t na = (size_t)M * K, nb = (size_t)K * N;
-    if( na + nb > m->bfCap ){
-        cudaStreamCaptureStatus cs = cudaStreamCaptureStatusNone;
-        if( cudaStreamIsCapturing(cudaStreamPerThread, &cs) != cudaSuccess || cs != cudaStreamCaptureStatusNone ) return 0;
-        cudaFree(m->bf);
-        m->bf = NULL;
-        m->bfCap = 0;
-        if( cudaMalloc((void **)&m->bf, sizeof(__nv_bfloat16) * (na + nb)) != cudaSuccess ){
-            cudaGetLastError();
-            return 0;
-        }
-        m->bfCap = na + nb;
-    }
-    __nv_bfloat16 *a16 = m->bf, *b16 = m->bf + na;
     // packed copies: A as stored (M x K, or K x M when transposed), likewise B
     int ar = ta ? K : M, ac = ta ? M : K, br = tb ? N : K, bc = tb ? K : N;
-    k_to_bf16<<<nblk((long)na), NT>>>(a16, A, ar, ac, lda);
-    k_to_bf16<<<nblk((long)nb), NT>>>(b16, B, br, bc, ldb);
-    cublasGemmEx(m->blas, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, N, M, K, &alpha, b16,
-                 CUDA_R_16BF, bc, a16, CUDA_R_16BF, ac, &beta, C, CUDA_R_32F, ldc, CUBLAS_COMPUTE_32F,
+    bfslot *a16 = bf_copy(m, A, ar, ac, lda, NULL);
+    bfslot *b16 = a16 ? bf_copy(m, B, br, bc, ldb, a16) : NULL;
+    if( !b16 ) return 0;
+    cublasGemmEx(m->blas, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, N, M, K, &alpha, b16->p,
+                 CUDA_R_16BF, bc, a16->p, CUDA_R_16BF, ac, &beta, C, CUDA_R_32F, ldc, CUBLAS_COMPUTE_32F,
                  CUBLAS_GEMM_DEFAULT);
+    if( m->bfKeep ) bf_written(m, C, M, N, ldc);
     return 1;
 }
 
@@ -646,18 +713,17 @@ static size_t ttt_chunk_scratch(const gdims *dm)
     return H * (10 * nd) + 3 * H * (10 * dd + 3 * (size_t)dm->d + 8) + 64;
 }
 
-/* Newton-Schulz in bf16 storage: bf16 mode, where a step's products over the nb matrices reach the
-** multiply-adds from which gemm_bf16 takes bf16 copies (2^30, so heads of 512 and up). X, A and B are
-** kept as bf16 (in the first half of their fp32 buffers) and every product runs on bf16 operands,
-** accumulating in fp32: on the H200 a batch of 12 products of 512 x 512 ran at 234 TFLOP/s so
-** against 146 with fp32 operands (which run at the TF32 rate), and rounding copies before each
-** product would cost about what that saves. Muon is commonly run in bf16 for the same reason; the
+/* Newton-Schulz in bf16 storage: bf16 mode, fast heads of 256 or wider (all widths with
+** SPTT_CUDA_BF16_MIN=0). X, A and B are kept as bf16 (in the first half of their fp32 buffers) and
+** every product runs on bf16 operands, accumulating in fp32: on the H200 a batch of 12 products of
+** 512 x 512 ran at 234 TFLOP/s so against 146 with fp32 operands (which run at the TF32 rate), and
+** at heads of 256 (hidden 1024) the whole step ran 3% faster; rounding copies before each product
+** would cost about what that saves. Muon is commonly run in bf16 for the same reason; the
 ** error this adds is within bf16 mode's bound (test_cuda_model reaches this path with
 ** SPTT_CUDA_BF16_MIN=0). */
-static int ns_bf16(const sptt_cuda_model *m, int d, int nb)
+static int ns_bf16(const sptt_cuda_model *m, int d)
 {
-    double mac = (double)d * d * d * nb;
-    return m->math == SPTT_CUDA_MATH_BF16 && mac >= m->bfMin && (m->bfMin <= 0 || d >= 256);
+    return m->math == SPTT_CUDA_MATH_BF16 && (m->bfMin <= 0 || d >= 256);
 }
 
 /* Newton-Schulz on nb matrices G (nb, dd); Xs, As, Bs (nb, 5, dd) of T (float, or bf16 per
@@ -696,7 +762,7 @@ static void ns_bwd_t(sptt_cuda_model *m, float *dG, const float *dU, const T *Xs
     T *g = (T *)tmp, *gB = g + n, *gA = gB + n;
     float *dot = tmp + 3 * n;
     if( ty == LT_F32 ) copyd((float *)g, dU, (size_t)n);
-    else k_to_bf16<<<nblk(n), NT>>>((__nv_bfloat16 *)g, dU, n, 1, 1);
+    else to_bf16((__nv_bfloat16 *)g, dU, nb, (int)dd, dd);
     for(int k = 4; k >= 0; k--){
         const T *X = Xs + k * dd, *A = As + k * dd, *B = Bs + k * dd;
         float a = (float)ns_coef[k][0], b = (float)ns_coef[k][1], c = (float)ns_coef[k][2];
@@ -714,7 +780,7 @@ static void ns_bwd_t(sptt_cuda_model *m, float *dG, const float *dU, const T *Xs
 
 static void ns_fwd(sptt_cuda_model *m, float *U, float *Xs, float *As, float *Bs, float *nu, const float *G, int d, int nb)
 {
-    if( ns_bf16(m, d, nb) )
+    if( ns_bf16(m, d) )
         ns_fwd_t(m, U, (__nv_bfloat16 *)Xs, (__nv_bfloat16 *)As, (__nv_bfloat16 *)Bs, nu, G, d, nb);
     else
         ns_fwd_t(m, U, Xs, As, Bs, nu, G, d, nb);
@@ -723,7 +789,7 @@ static void ns_fwd(sptt_cuda_model *m, float *U, float *Xs, float *As, float *Bs
 static void ns_bwd(sptt_cuda_model *m, float *dG, const float *dU, const float *Xs, const float *As, const float *Bs,
                    const float *nu, const float *G, int d, int nb, float *tmp)
 {
-    if( ns_bf16(m, d, nb) )
+    if( ns_bf16(m, d) )
         ns_bwd_t(m, dG, dU, (const __nv_bfloat16 *)Xs, (const __nv_bfloat16 *)As, (const __nv_bfloat16 *)Bs, nu, G, d, nb,
                  tmp);
     else
@@ -1234,7 +1300,7 @@ extern "C" void sptt_cuda_model_free(sptt_cuda_model *m)
     if( m->lt ) cublasLtDestroy(m->lt);
     cudaFree(m->blasWs);
     cudaFree(m->colPart);
-    cudaFree(m->bf);
+    for(int i = 0; i < BF_SLOTS; i++) cudaFree(m->bf[i].p);
     cudaFree(m->params);
     cudaFree(m->grads);
     cudaFree(m->arena);
@@ -1249,14 +1315,13 @@ extern "C" void sptt_cuda_model_free(sptt_cuda_model *m)
     free(m->hRows);
     free(m->hTg);
     free(m->hIsvid);
-    free(m->hCos);
-    free(m->hSin);
+    free(m->hCnt);
+    cudaFree(m->dFreq);
     free(m->hPatch);
     free(m->hLoss);
     free(m->hOrd);
     free(m->hSeg);
     free(m->hUtok);
-    free(m->hKey);
     free(m);
 }
 
@@ -1347,6 +1412,30 @@ extern "C" int sptt_cuda_model_create(const sptt_model *h, sptt_cuda_model **ppM
             rc = sptt_fail(SPTT_ENOMEM, "cuda: cannot allocate the column sums' scratch");
             goto fail;
         }
+        // the rotary table's columns: frequency theta^(-2j / 2half) (as the CPU model computes it,
+        // in double) and the position axis of its section; the vocabulary's counts for embed_runs
+        int half = c->head_dim / 2;
+        double *freq = (double *)malloc(sizeof(double) * (size_t)half);
+        int32_t *axis = (int32_t *)malloc(sizeof(int32_t) * (size_t)half);
+        m->hCnt = (int32_t *)malloc(sizeof(int32_t) * ((size_t)c->vocab_size + 1));
+        int ok = freq && axis && m->hCnt &&
+                 cudaMalloc((void **)&m->dFreq, (sizeof(double) + sizeof(int32_t)) * (size_t)half) == cudaSuccess;
+        if( ok ){
+            const int *sec = c->rope_sections;
+            for(int j = 0; j < half; j++){
+                freq[j] = pow(c->rope_theta, -2.0 * j / (2.0 * half));
+                axis[j] = j < sec[0] ? 0 : j < sec[0] + sec[1] ? 1 : 2;
+            }
+            m->dAxis = (int32_t *)(m->dFreq + half);
+            ok = cudaMemcpy(m->dFreq, freq, sizeof(double) * (size_t)half, cudaMemcpyHostToDevice) == cudaSuccess &&
+                 cudaMemcpy(m->dAxis, axis, sizeof(int32_t) * (size_t)half, cudaMemcpyHostToDevice) == cudaSuccess;
+        }
+        free(freq);
+        free(axis);
+        if( !ok ){
+            rc = sptt_fail(SPTT_ENOMEM, "cuda: cannot set up the rotary table's frequencies");
+            goto fail;
+        }
         // cuBLAS's own math mode stays the default: each call names its compute type
         const char *zTf = getenv("SPTT_CUDA_TF32"), *zBf = getenv("SPTT_CUDA_BF16");
         sptt_cuda_set_tf32(m, zTf && zTf[0] == '1');
@@ -1408,38 +1497,40 @@ extern "C" int sptt_cuda_synchronize(void)
     CU(cudaGetLastError());
     return SPTT_OK;
 }
+extern "C" void sptt_cuda_profiler(int on)
+{
+    if( on ) cudaProfilerStart();
+    else cudaProfilerStop();
+}
 
 // ----------------------------------------------------------------------------
 // Forward
 
-static int grow_host(sptt_cuda_model *m, int T, int half)
+static int grow_host(sptt_cuda_model *m, int T)
 {
     if( T <= m->hostCap ) return SPTT_OK;
     free(m->hPos); free(m->hVid); free(m->hLab); free(m->hRows); free(m->hTg); free(m->hIsvid);
-    free(m->hCos); free(m->hSin); free(m->hLoss); free(m->hOrd); free(m->hSeg); free(m->hUtok); free(m->hKey);
+    free(m->hLoss); free(m->hOrd); free(m->hSeg); free(m->hUtok);
     m->hOrd = (int32_t *)malloc(sizeof(int32_t) * (size_t)T);
     m->hSeg = (int32_t *)malloc(sizeof(int32_t) * ((size_t)T + 1));
     m->hUtok = (int32_t *)malloc(sizeof(int32_t) * (size_t)T);
-    m->hKey = (int64_t *)malloc(sizeof(int64_t) * (size_t)T);
     m->hPos = (int32_t *)malloc(sizeof(int32_t) * 3 * (size_t)T);
     m->hVid = (int32_t *)malloc(sizeof(int32_t) * (size_t)T);
     m->hLab = (int32_t *)malloc(sizeof(int32_t) * (size_t)T);
     m->hRows = (int32_t *)malloc(sizeof(int32_t) * (size_t)T);
     m->hTg = (int32_t *)malloc(sizeof(int32_t) * (size_t)T);
     m->hIsvid = (uint8_t *)malloc((size_t)T);
-    m->hCos = (float *)malloc(sizeof(float) * (size_t)T * half);
-    m->hSin = (float *)malloc(sizeof(float) * (size_t)T * half);
     m->hLoss = (float *)malloc(sizeof(float) * (size_t)T);
     m->hostCap = 0;
-    if( !m->hPos || !m->hVid || !m->hLab || !m->hRows || !m->hTg || !m->hIsvid || !m->hCos || !m->hSin || !m->hLoss ||
-        !m->hOrd || !m->hSeg || !m->hUtok || !m->hKey ){
+    if( !m->hPos || !m->hVid || !m->hLab || !m->hRows || !m->hTg || !m->hIsvid || !m->hLoss || !m->hOrd || !m->hSeg ||
+        !m->hUtok ){
         return SPTT_ENOMEM;
     }
     cudaFree(m->dTok);
     cudaFree(m->dIsvid);
     m->dTok = NULL;
     m->dIsvid = NULL;
-    CU(cudaMalloc((void **)&m->dTok, sizeof(int32_t) * (9 * (size_t)T + 1)));
+    CU(cudaMalloc((void **)&m->dTok, sizeof(int32_t) * (12 * (size_t)T + 1)));
     CU(cudaMalloc((void **)&m->dIsvid, (size_t)T));
     m->dTgt = m->dTok + T;
     m->dVid = m->dTgt + T;
@@ -1449,22 +1540,9 @@ static int grow_host(sptt_cuda_model *m, int T, int half)
     m->dOrd = m->dTg + T;
     m->dUtok = m->dOrd + T;
     m->dSeg = m->dUtok + T;
+    m->dPos = m->dSeg + T + 1;
     m->hostCap = T;
     return SPTT_OK;
-}
-
-/* the rotary table, as rope_table() computes it: angles in double */
-static void rope_table_host(float *cosT, float *sinT, const int32_t *pos, int T, int half, const int sec[3], double theta)
-{
-    for(int t = 0; t < T; t++){
-        for(int j = 0; j < half; j++){
-            int axis = j < sec[0] ? 0 : j < sec[0] + sec[1] ? 1 : 2;
-            double f = pow(theta, -2.0 * j / (2.0 * half));
-            double a = (double)pos[3 * t + axis] * f;
-            cosT[(size_t)t * half + j] = (float)cos(a);
-            sinT[(size_t)t * half + j] = (float)sin(a);
-        }
-    }
 }
 
 /* patch vectors (Nv, 6 P^2), as patch_gather() */
@@ -1486,27 +1564,24 @@ static void patch_gather_host(float *patches, const float *pixels, int G0, int G
     }
 }
 
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* The embedding backward's runs (hOrd, hSeg, hUtok, nUtok): the positions of each token other
-** than the patch token, ascending, tokens in ascending order. */
+** than the patch token, ascending, tokens in ascending order; a counting sort over the vocabulary
+** (hCnt, V + 1). */
 static void embed_runs(sptt_cuda_model *m, const int32_t *tok, int T)
 {
-    int n = 0;
-    for(int t = 0; t < T; t++) if( tok[t] != SPTT_TOK_PATCH ) m->hKey[n++] = (int64_t)tok[t] * T + t;
-    qsort(m->hKey, (size_t)n, sizeof(int64_t), cmp_i64);
-    m->nUtok = 0;
-    for(int j = 0; j < n; j++){
-        int32_t tk = (int32_t)(m->hKey[j] / T);
-        m->hOrd[j] = (int32_t)(m->hKey[j] % T);
-        if( j == 0 || tk != m->hUtok[m->nUtok - 1] ){
-            m->hUtok[m->nUtok] = tk;
-            m->hSeg[m->nUtok++] = j;
-        }
+    int V = m->cfg.vocab_size;
+    int32_t *cnt = m->hCnt;
+    memset(cnt, 0, sizeof(int32_t) * ((size_t)V + 1));
+    for(int t = 0; t < T; t++) if( tok[t] != SPTT_TOK_PATCH ) cnt[tok[t] + 1]++;
+    for(int v = 0; v < V; v++) cnt[v + 1] += cnt[v];   // cnt[v]: where token v's run starts
+    int n = cnt[V];
+    for(int t = 0; t < T; t++) if( tok[t] != SPTT_TOK_PATCH ) m->hOrd[cnt[tok[t]]++] = t;
+    m->nUtok = 0;   // cnt[v] is now where token v's run ends
+    for(int v = 0, prev = 0; v < V; v++){
+        if( cnt[v] == prev ) continue;
+        m->hUtok[m->nUtok] = v;
+        m->hSeg[m->nUtok++] = prev;
+        prev = cnt[v];
     }
     m->hSeg[m->nUtok] = n;
 }
@@ -1527,7 +1602,7 @@ static int forward_begin(sptt_cuda_model *m, const sptt_sample *s, int flags)
         }
     }
     if( s->n_frames && !s->pixels ) return sptt_fail(SPTT_EINVAL, "sample: %d frames but no pixels", s->n_frames);
-    if( (rc = grow_host(m, T, half)) ) return rc;
+    if( (rc = grow_host(m, T)) ) return rc;
     if( (rc = sptt_sample_positions(c, s, m->hPos, m->hVid)) ) return rc;
     sptt_sample_grid(c, s, m->grid);
     m->T = T;
@@ -1545,7 +1620,6 @@ static int forward_begin(sptt_cuda_model *m, const sptt_sample *s, int flags)
     }
     for(int r = 0; r < m->nLab; r++) m->hTg[r] = s->targets[m->hLab[r]];
     embed_runs(m, s->tokens, T);
-    rope_table_host(m->hCos, m->hSin, m->hPos, T, half, c->rope_sections, c->rope_theta);
 
     garena a = { NULL, 0 };
     acts_layout(m, &a);
@@ -1575,8 +1649,8 @@ static int forward_begin(sptt_cuda_model *m, const sptt_sample *s, int flags)
     CU(cudaMemcpy(m->dUtok, m->hUtok, TB, cudaMemcpyHostToDevice));
     CU(cudaMemcpy(m->dSeg, m->hSeg, TB + sizeof(int32_t), cudaMemcpyHostToDevice));
     CU(cudaMemcpy(m->dIsvid, m->hIsvid, (size_t)T, cudaMemcpyHostToDevice));
-    CU(cudaMemcpy(m->cosT, m->hCos, sizeof(float) * (size_t)T * half, cudaMemcpyHostToDevice));
-    CU(cudaMemcpy(m->sinT, m->hSin, sizeof(float) * (size_t)T * half, cudaMemcpyHostToDevice));
+    CU(cudaMemcpy(m->dPos, m->hPos, 3 * TB, cudaMemcpyHostToDevice));
+    k_rope_table<<<nblk((long)T * half), NT>>>(m->cosT, m->sinT, m->dPos, m->dFreq, m->dAxis, T, half);
     if( m->Nv ){
         int P = c->patch;
         size_t np = (size_t)m->Nv * 6 * P * P;
@@ -1618,9 +1692,11 @@ static void block_fwd(sptt_cuda_model *m, int phase, int l)
     switch( phase ){
     case KSTEP_QKV:
         rmsnorm_fwd(A->xn1, A->rstd1, A->x, L->ln1, T, C, c->norm_eps);
+        bf_keep(m, 1);
         linear_fwd(m, A->q, A->xn1, L->wq, NULL, T, C, C);
         linear_fwd(m, A->k, A->xn1, L->wk, NULL, T, C, KVD);
         linear_fwd(m, A->v, A->xn1, L->wv, NULL, T, C, KVD);
+        bf_keep(m, 0);
         rmsnorm_fwd(A->qh, A->rstdq, A->q, L->qnorm, (long)T * NH, D, c->norm_eps);
         rmsnorm_fwd(A->kh, A->rstdk, A->k, L->knorm, (long)T * KV, D, c->norm_eps);
         copyd(A->qr, A->qh, (size_t)TC);
@@ -1684,8 +1760,10 @@ static void head_bwd(sptt_cuda_model *m)
         k_gather_rows<<<nblk((long)nL * V), NT>>>(m->dlog, m->logits, m->dLab, nL, V);
         k_ce_bwd<<<nblk((long)nL * V), NT>>>(m->dlog, m->lseLab, m->dTg, nL, V, m->weight);
     }
+    bf_keep(m, 1);
     gemm(m, 1, 0, V, C, nL, 1, m->dlog, V, m->xrows, C, 1, m->G.lm_head, C);
     gemm(m, 0, 0, nL, C, V, 1, m->dlog, V, m->P.lm_head, C, 0, m->dq, C);
+    bf_keep(m, 0);
     zero(m->ds, TC);
     if( nL ) k_scatter_rows<<<nblk((long)nL * C), NT>>>(m->ds, m->dq, m->dLab, nL, C);
     zero(m->dx, TC);
@@ -1704,16 +1782,22 @@ static void block_bwd(sptt_cuda_model *m, int phase, int l)
     size_t TC = (size_t)T * C;
     switch( phase ){
     case KSTEP_FFN:
+        bf_keep(m, 1);
         gemm(m, 0, 0, T, F, C, 1, dx, C, L->wd, F, 0, m->dfa, F);
         gemm(m, 1, 0, C, F, T, 1, dx, C, A->fa, F, 1, G->wd, F);
+        bf_keep(m, 0);
         k_swiglu_bwd<<<nblk((long)T * F), NT>>>(m->dfgu, m->dfa, A->fgu, T, F);
         zero(m->dhn, TC);
+        bf_keep(m, 1);
         linear_bwd(m, m->dhn, G->wg, NULL, m->dfgu, A->hn, L->wg, T, C, 2 * F);
+        bf_keep(m, 0);
         rmsnorm_bwd(m, dx, G->ln2, m->dhn, A->h, L->ln2, A->rstd2, T, C);
         break;
     case KSTEP_OUT:
         zero(m->ds, TC);
+        bf_keep(m, 1);
         linear_bwd(m, m->ds, G->wo, NULL, dx, A->s, L->wo, T, C, C);
+        bf_keep(m, 0);
         break;
     case KSTEP_ATTN: {
         zero(m->dqr, TC);
@@ -1740,9 +1824,11 @@ static void block_bwd(sptt_cuda_model *m, int phase, int l)
         zero(m->dk, (size_t)T * KVD);
         rmsnorm_bwd(m, m->dq, G->qnorm, m->dqr, A->q, L->qnorm, A->rstdq, (long)T * NH, D);
         rmsnorm_bwd(m, m->dk, G->knorm, m->dkr, A->k, L->knorm, A->rstdk, (long)T * KV, D);
+        bf_keep(m, 1);
         linear_bwd(m, m->dxn, G->wq, NULL, m->dq, A->xn1, L->wq, T, C, C);
         linear_bwd(m, m->dxn, G->wk, NULL, m->dk, A->xn1, L->wk, T, C, KVD);
         linear_bwd(m, m->dxn, G->wv, NULL, m->dv, A->xn1, L->wv, T, C, KVD);
+        bf_keep(m, 0);
         rmsnorm_bwd(m, dx, G->ln1, m->dxn, A->x, L->ln1, A->rstd1, T, C);
         break;
     default:

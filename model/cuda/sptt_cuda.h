@@ -128,6 +128,9 @@ void sptt_cuda_set_timing(sptt_cuda_model *m, int on);
 const sptt_stats *sptt_cuda_stats(const sptt_cuda_model *m);
 void sptt_cuda_reset_stats(sptt_cuda_model *m);
 int sptt_cuda_synchronize(void);
+/* Starts (on) or stops the collection of a profiler started with collection off (Nsight Compute's
+** --profile-from-start off), so that it sees one chosen step. */
+void sptt_cuda_profiler(int on);
 
 /* The TTT chunk loops' time by part, a diagnostic for the bench: with the split on, the loops run
 ** without graphs and an event is recorded after each group of launches (forward: the apply, the

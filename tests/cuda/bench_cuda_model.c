@@ -1,8 +1,11 @@
 /*
 ** Forward + backward speed of the CUDA model (make cuda; run on a GPU machine):
 **
-**   build-cuda/bench/bench_cuda_model [--fp32] [--tf32] [--bf16] [--flash] [H,L,T ...]
+**   build-cuda/bench/bench_cuda_model [--fp32] [--tf32] [--bf16] [--flash] [--profile] [H,L,T ...]
 **                   default: all three math modes, strips; 512,8,2048 1024,8,8192 2048,8,4096
+**
+** --profile runs, per math mode, one warm-up step and one step inside sptt_cuda_profiler, and
+** nothing else: under  ncu --profile-from-start off  it gives that step's kernels one by one.
 **
 ** The workload is the PyTorch twin's bench (python -m sptt_twin bench --hidden H --layers L
 ** --tokens T [--device cuda]), so the two compare line by line: one text sequence, every position
@@ -33,7 +36,7 @@ static const char *azMath[3] = { "fp32", "tf32", "bf16" };
 
 /* modes: bit k math mode k (SPTT_CUDA_MATH_*: fp32, TF32, bf16); flash: bit 0 rows with the
 ** fused SIMT attention too, bit 1 the TF32 and bf16 rows with the tensor-core attention */
-static int bench_one(int H, int L, int T, int modes, int flash)
+static int bench_one(int H, int L, int T, int modes, int flash, int profile)
 {
     sptt_config c;
     sptt_config_default(&c);
@@ -70,6 +73,26 @@ static int bench_one(int H, int L, int T, int modes, int flash)
     float loss = 0;
     int nLab = 0;
     for(int row = 0; row < NROW; row++) best[row] = 1e30;
+    if( profile ){
+        /* per math mode asked for, its default attention, graphs on: a warm-up step (it captures
+        ** the graphs), then one step with the profiler's collection on */
+        for(int mm = 0; mm < 3 && rc==SPTT_OK; mm++){
+            if( !(modes >> mm & 1) ) continue;
+            sptt_cuda_set_math(g, mm);
+            sptt_cuda_set_flash(g, mm ? SPTT_CUDA_ATT_TC : SPTT_CUDA_ATT_STRIPS);
+            sptt_cuda_set_graphs(g, 1);
+            for(int it = 0; it < 2 && rc==SPTT_OK; it++){
+                if( it ) sptt_cuda_profiler(1);
+                rc = sptt_cuda_zero_grad(g);
+                if( rc==SPTT_OK ) rc = sptt_cuda_forward(g, &s, 0, &loss, &nLab);
+                if( rc==SPTT_OK ) rc = sptt_cuda_backward(g, 1.0f / (float)nLab);
+                if( rc==SPTT_OK ) rc = sptt_cuda_synchronize();
+                if( it ) sptt_cuda_profiler(0);
+            }
+            printf("profiled hidden=%d layers=%d tokens=%d math=%s loss=%.4f\n", H, L, T, azMath[mm], loss);
+        }
+        goto done;
+    }
     for(int row = 0; row < NROW && rc==SPTT_OK; row++){
         int mm = aMath[row];
         if( !(modes >> mm & 1) || (aFl[row] && !(flash >> (aFl[row] - 1) & 1)) ) continue;
@@ -151,8 +174,9 @@ static int bench_one(int H, int L, int T, int modes, int flash)
                        sec[k] > 0 ? fl[k] / sec[k] * 1e-12 : 0.0);
             printf("\n");
         }
-        fflush(stdout);
     }
+done:
+    fflush(stdout);
     if( rc ) fprintf(stderr, "bench_cuda_model: H %d L %d T %d: %s\n", H, L, T, sptt_errmsg());
     sptt_cuda_model_free(g);
     sptt_model_free(h);
@@ -168,14 +192,15 @@ int main(int argc, char **argv)
     }
     printf("# device: %s\n", sptt_cuda_device_name());
     int aDef[3][3] = { { 512, 8, 2048 }, { 1024, 8, 8192 }, { 2048, 8, 4096 } };
-    int nFail = 0, modes = 0, flash = 2, i0 = 1;   // bit 1: the tensor-core rows, always
+    int nFail = 0, modes = 0, flash = 2, profile = 0, i0 = 1;   // bit 1: the tensor-core rows, always
     for(; i0 < argc && argv[i0][0] == '-'; i0++){
         if( strcmp(argv[i0], "--fp32") == 0 ) modes |= 1;
         else if( strcmp(argv[i0], "--tf32") == 0 ) modes |= 2;
         else if( strcmp(argv[i0], "--bf16") == 0 ) modes |= 4;
         else if( strcmp(argv[i0], "--flash") == 0 ) flash |= 1;
+        else if( strcmp(argv[i0], "--profile") == 0 ) profile = 1;
         else{
-            fprintf(stderr, "bench_cuda_model: %s: unknown option (--fp32, --tf32, --bf16, --flash)\n", argv[i0]);
+            fprintf(stderr, "bench_cuda_model: %s: unknown option (--fp32, --tf32, --bf16, --flash, --profile)\n", argv[i0]);
             return 2;
         }
     }
@@ -187,10 +212,10 @@ int main(int argc, char **argv)
                 fprintf(stderr, "bench_cuda_model: %s: expected H,L,T with H a multiple of 64 and T of 4\n", argv[i]);
                 return 2;
             }
-            nFail += bench_one(H, L, T, modes, flash) != SPTT_OK;
+            nFail += bench_one(H, L, T, modes, flash, profile) != SPTT_OK;
         }
     }else{
-        for(int i = 0; i < 3; i++) nFail += bench_one(aDef[i][0], aDef[i][1], aDef[i][2], modes, flash) != SPTT_OK;
+        for(int i = 0; i < 3; i++) nFail += bench_one(aDef[i][0], aDef[i][1], aDef[i][2], modes, flash, profile) != SPTT_OK;
     }
     return nFail ? 1 : 0;
 }
