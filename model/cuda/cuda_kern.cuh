@@ -313,24 +313,37 @@ __global__ void k_rope(float *x, const float *cosT, const float *sinT, int T, in
     v[j] = a * c - b * sn;
     v[j + p] = b * c + a * sn;
 }
-__global__ void k_swiglu_fwd(float *a, const float *gu, long R, int F)
+/* a (R, F) = silu(g) u for the rows [g u] of gu (R, 2F); a16, where given, a's bf16 copy for the
+** product that reads a. Columns over the x blocks, rows over y (strided): no index division. */
+__global__ void k_swiglu_fwd(float *a, __nv_bfloat16 *a16, const float *gu, long R, int F)
 {
-    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
-    if( i >= R * F ) return;
-    long r = i / F;
-    int k = (int)(i % F);
-    a[i] = silu(gu[r * 2 * F + k]) * gu[r * 2 * F + F + k];
+    int k = blockIdx.x * blockDim.x + threadIdx.x;
+    if( k >= F ) return;
+    for(long r = blockIdx.y; r < R; r += gridDim.y){
+        float v = silu(gu[r * 2 * F + k]) * gu[r * 2 * F + F + k];
+        a[r * F + k] = v;
+        if( a16 ) a16[r * F + k] = __float2bfloat16_rn(v);
+    }
 }
-__global__ void k_swiglu_bwd(float *dgu, const float *da, const float *gu, long R, int F)
+/* dgu (R, 2F) from da (R, F); dgu16 likewise */
+__global__ void k_swiglu_bwd(float *dgu, __nv_bfloat16 *dgu16, const float *da, const float *gu, long R, int F)
 {
-    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
-    if( i >= R * F ) return;
-    long r = i / F;
-    int k = (int)(i % F);
-    float x = gu[r * 2 * F + k], u = gu[r * 2 * F + F + k], s = sigm(x);
-    dgu[r * 2 * F + k] = da[i] * u * (s * (1.0f + x * (1.0f - s)));
-    dgu[r * 2 * F + F + k] = da[i] * (x * s);
+    int k = blockIdx.x * blockDim.x + threadIdx.x;
+    if( k >= F ) return;
+    for(long r = blockIdx.y; r < R; r += gridDim.y){
+        long i = r * 2 * F + k;
+        float x = gu[i], u = gu[i + F], s = sigm(x), g = da[r * F + k];
+        float dg = g * u * (s * (1.0f + x * (1.0f - s))), du = g * (x * s);
+        dgu[i] = dg;
+        dgu[i + F] = du;
+        if( dgu16 ){
+            dgu16[i] = __float2bfloat16_rn(dg);
+            dgu16[i + F] = __float2bfloat16_rn(du);
+        }
+    }
 }
+/* the grid of the two: F columns, R rows */
+static inline dim3 swiglu_grid(long R, int F) { return dim3(nblk(F), R < 65535 ? (unsigned)R : 65535u); }
 
 // ---------------------------------------------------------------------------- embedding, rows
 

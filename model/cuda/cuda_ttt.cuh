@@ -116,6 +116,12 @@ __global__ void k_mul_silu1(float *y, const float *x, long n)
     long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
     if( i < n ) y[i] *= silu1(x[i]);
 }
+/* out += y silu'(x) */
+__global__ void k_mul_silu1_add(float *out, const float *y, const float *x, long n)
+{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if( i < n ) out[i] += y[i] * silu1(x[i]);
+}
 /* zl += c0; eta = softplus(zl) */
 __global__ void k_lr_act(float *zl, float *eta, float c0, long n)
 {

@@ -110,6 +110,7 @@ typedef struct {
     unsigned long used;
 } bfslot;
 #define BF_SLOTS 4
+#define PBF_RANGES 1024
 
 struct sptt_cuda_model {
     sptt_config cfg;
@@ -161,6 +162,15 @@ struct sptt_cuda_model {
     float *colPart;             /* the column sums' partial sums, colCap floats */
     bfslot bf[BF_SLOTS];        /* bf16 mode: the large products' operands rounded to bf16 (gemm_bf16) */
     int bfKeep;                 /* the copies are reused while set (bf_keep) */
+    /* bf16 mode: the weight matrices' bf16 copies, each made on its first use in a step (forward
+    ** and backward read each weight once each); pbfDone lists them since the step's forward began
+    ** (the parameters change only between steps): offset in the parameters, size, and place in
+    ** pbf (laid out in order of use, each at a multiple of 8 elements, as cuBLAS's fast kernels
+    ** want 16-byte aligned operands) */
+    __nv_bfloat16 *pbf;
+    size_t pbfCap, pbfUsed;
+    size_t pbfDone[PBF_RANGES][3];
+    int nPbfDone;
     unsigned long bfTick;
     double bfMin;               /* the multiply-adds from which a product takes the bf16 copies */
     size_t colCap;
@@ -214,8 +224,9 @@ static void bf_written(sptt_cuda_model *m, const float *C, long rows, int cols, 
 }
 
 /* The bf16 copy of src (rows x cols, stride ld) in a slot other than avoid: the kept one, else the
-** least recently used slot, grown where needed (never during a stream capture: NULL then). */
-static bfslot *bf_copy(sptt_cuda_model *m, const float *src, long rows, int cols, long ld, const bfslot *avoid)
+** least recently used slot, grown where needed (never during a stream capture: NULL then) and filled
+** by a rounding pass unless the caller's kernel writes it (fill 0, bf_claim). */
+static bfslot *bf_slot(sptt_cuda_model *m, const float *src, long rows, int cols, long ld, const bfslot *avoid, int fill)
 {
     bfslot *b = NULL;
     for(int i = 0; m->bfKeep && i < BF_SLOTS; i++){
@@ -244,13 +255,68 @@ static bfslot *bf_copy(sptt_cuda_model *m, const float *src, long rows, int cols
         }
         b->cap = n;
     }
-    to_bf16(b->p, src, rows, cols, ld);
+    if( fill ) to_bf16(b->p, src, rows, cols, ld);
     b->src = m->bfKeep ? src : NULL;
     b->rows = rows;
     b->cols = cols;
     b->ld = ld;
     b->used = ++m->bfTick;
     return b;
+}
+
+static bfslot *bf_copy(sptt_cuda_model *m, const float *src, long rows, int cols, long ld, const bfslot *avoid)
+{
+    return bf_slot(m, src, rows, cols, ld, avoid, 1);
+}
+
+/* 1 if a product of M x N x K runs on bf16 copies (gemm_bf16) */
+static int bf_wanted(const sptt_cuda_model *m, int M, int N, int K)
+{
+    return m->math == SPTT_CUDA_MATH_BF16 && (double)M * N * K >= m->bfMin &&
+           !(m->bfMin > 0 && (M < 256 || N < 256 || K < 256));
+}
+
+/* Inside bf_keep, where the product of M x N x K that will read src (rows x cols, packed) runs in
+** bf16: a slot for src's bf16 copy, to be written by the kernel that writes src (which saves the
+** rounding pass); NULL otherwise. */
+static __nv_bfloat16 *bf_claim(sptt_cuda_model *m, const float *src, long rows, int cols, int M, int N, int K)
+{
+    assert(m->bfKeep);
+    if( !bf_wanted(m, M, N, K) ) return NULL;
+    bfslot *b = bf_slot(m, src, rows, cols, cols, NULL, 0);
+    return b ? b->p : NULL;
+}
+
+/* The bf16 copy of a packed operand inside the parameters (a weight matrix), from the mirror:
+** rounded on its first use since the step's forward began; NULL for any other operand, or where the
+** mirror cannot be had. */
+static const __nv_bfloat16 *param_bf16(sptt_cuda_model *m, const float *src, long rows, int cols, long ld)
+{
+    if( ld != cols || src < m->params || src >= m->params + m->n_param ) return NULL;
+    size_t off = (size_t)(src - m->params), n = (size_t)rows * (size_t)cols;
+    if( off + n > m->n_param ) return NULL;
+    for(int i = 0; i < m->nPbfDone; i++)
+        if( m->pbfDone[i][0] == off && m->pbfDone[i][1] == n ) return m->pbf + m->pbfDone[i][2];
+    if( !m->pbf ){
+        cudaStreamCaptureStatus cs = cudaStreamCaptureStatusNone;
+        if( cudaStreamIsCapturing(cudaStreamPerThread, &cs) != cudaSuccess || cs != cudaStreamCaptureStatusNone )
+            return NULL;
+        size_t cap = m->n_param + 8 * (size_t)PBF_RANGES;
+        if( cudaMalloc((void **)&m->pbf, sizeof(__nv_bfloat16) * cap) != cudaSuccess ){
+            cudaGetLastError();
+            m->pbf = NULL;
+            return NULL;
+        }
+        m->pbfCap = cap;
+    }
+    size_t at = m->nPbfDone ? m->pbfUsed : 0;
+    if( m->nPbfDone == PBF_RANGES || at + n > m->pbfCap ) return NULL;
+    to_bf16(m->pbf + at, src, rows, cols, ld);
+    m->pbfDone[m->nPbfDone][0] = off;
+    m->pbfDone[m->nPbfDone][1] = n;
+    m->pbfDone[m->nPbfDone++][2] = at;
+    m->pbfUsed = at + ((n + 7) & ~(size_t)7);
+    return m->pbf + at;
 }
 
 /* bf16 mode, a large product (every side 256 or more, 2^30 multiply-adds or more, where the
@@ -262,15 +328,17 @@ static bfslot *bf_copy(sptt_cuda_model *m, const float *src, long rows, int cols
 static int gemm_bf16(sptt_cuda_model *m, int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
                      const float *B, int ldb, float beta, float *C, int ldc)
 {
-    if( (double)M * N * K < m->bfMin || (m->bfMin > 0 && (M < 256 || N < 256 || K < 256)) ) return 0;
+    if( !bf_wanted(m, M, N, K) ) return 0;
     // packed copies: A as stored (M x K, or K x M when transposed), likewise B
     int ar = ta ? K : M, ac = ta ? M : K, br = tb ? N : K, bc = tb ? K : N;
-    bfslot *a16 = bf_copy(m, A, ar, ac, lda, NULL);
-    bfslot *b16 = a16 ? bf_copy(m, B, br, bc, ldb, a16) : NULL;
-    if( !b16 ) return 0;
-    cublasGemmEx(m->blas, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, N, M, K, &alpha, b16->p,
-                 CUDA_R_16BF, bc, a16->p, CUDA_R_16BF, ac, &beta, C, CUDA_R_32F, ldc, CUBLAS_COMPUTE_32F,
-                 CUBLAS_GEMM_DEFAULT);
+    const __nv_bfloat16 *a16 = param_bf16(m, A, ar, ac, lda), *b16 = param_bf16(m, B, br, bc, ldb);
+    bfslot *sa = a16 ? NULL : bf_copy(m, A, ar, ac, lda, NULL);
+    bfslot *sb = b16 || (!a16 && !sa) ? NULL : bf_copy(m, B, br, bc, ldb, sa);
+    if( !a16 && !sa ) return 0;
+    if( !b16 && !sb ) return 0;
+    cublasGemmEx(m->blas, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, N, M, K, &alpha,
+                 b16 ? b16 : sb->p, CUDA_R_16BF, bc, a16 ? a16 : sa->p, CUDA_R_16BF, ac, &beta, C, CUDA_R_32F, ldc,
+                 CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
     if( m->bfKeep ) bf_written(m, C, M, N, ldc);
     return 1;
 }
@@ -284,7 +352,7 @@ static void gemm(sptt_cuda_model *m, int ta, int tb, int M, int N, int K, float 
         return;
     }
     cublasOperation_t oa = ta ? CUBLAS_OP_T : CUBLAS_OP_N, ob = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
-    if( m->math == SPTT_CUDA_MATH_BF16 && gemm_bf16(m, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) ) return;
+    if( gemm_bf16(m, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) ) return;
     if( m->math == SPTT_CUDA_MATH_FP32 ){
         cublasSgemm(m->blas, ob, oa, N, M, K, &alpha, B, ldb, A, lda, &beta, C, ldc);
         return;
@@ -968,8 +1036,8 @@ static void ttt_fwd(sptt_cuda_model *m, int l, gtttacts *a, const gttt *p, const
     int T = x->T, C = x->C, H = x->H, d = x->d;
     long TH = (long)T * H, TC = (long)T * C;
     ts_mark(m, -1, 0);
-    k_repeat_kv_fwd<<<nblk(TC), NT>>>(a->kt, kh, T, x->NH, x->KV, x->D);
-    k_repeat_kv_fwd<<<nblk(TC), NT>>>(a->vt, v, T, x->NH, x->KV, x->D);
+    if( a->kt != kh ) k_repeat_kv_fwd<<<nblk(TC), NT>>>(a->kt, kh, T, x->NH, x->KV, x->D);
+    if( a->vt != v ) k_repeat_kv_fwd<<<nblk(TC), NT>>>(a->vt, v, T, x->NH, x->KV, x->D);
     k_affine_fwd<<<nblk(TC), NT>>>(a->qa, qh, p->q_scale, p->q_off, T, C);
     k_affine_fwd<<<nblk(TC), NT>>>(a->ka, a->kt, p->k_scale, p->k_off, T, C);
     if( x->conv ){
@@ -1049,7 +1117,10 @@ static void ttt_bwd(sptt_cuda_model *m, int l, const gttt *g, float *dxn, float 
     }
     k_silu_l2_bwd<<<wblk(TH), NT>>>(t1, dQ, a->qc, a->qnrm, TH, d, TTT_L2_EPS);   // t1 = d qc
     k_silu_l2_bwd<<<wblk(TH), NT>>>(t2, dK, a->kc, a->knrm, TH, d, TTT_L2_EPS);   // t2 = d kc
-    k_mul_silu1<<<nblk(TC), NT>>>(dV, a->vc, TC);                                  // dV = d vc
+    // dV = d vc; where neither the conv nor the KV expansion follows, straight into dv
+    int vDirect = !x->conv && x->KV == x->NH;
+    if( vDirect ) k_mul_silu1_add<<<nblk(TC), NT>>>(dv, dV, a->vc, TC);
+    else k_mul_silu1<<<nblk(TC), NT>>>(dV, a->vc, TC);
     ts_mark(m, TS_B_ROWS, 0);
 
     // the gradients at the conv's inputs: through the conv, or (conv off) those just computed
@@ -1080,12 +1151,16 @@ static void ttt_bwd(sptt_cuda_model *m, int l, const gttt *g, float *dxn, float 
     k_affine_bwd_x<<<nblk(TC), NT>>>(dqh, gq, p->q_scale, T, C, 1);
     colsum(m, g->q_scale, gq, qh, NULL, T, C);
     colsum(m, g->q_off, gq, NULL, NULL, T, C);
-    k_affine_bwd_x<<<nblk(TC), NT>>>(tk, gk, p->k_scale, T, C, 0);
+    long nkv = (long)T * x->KV * x->D;
+    if( x->KV == x->NH ){
+        k_affine_bwd_x<<<nblk(TC), NT>>>(dkh, gk, p->k_scale, T, C, 1);
+    }else{
+        k_affine_bwd_x<<<nblk(TC), NT>>>(tk, gk, p->k_scale, T, C, 0);
+        k_repeat_kv_bwd<<<nblk(nkv), NT>>>(dkh, tk, T, x->NH, x->KV, x->D);
+    }
     colsum(m, g->k_scale, gk, a->kt, NULL, T, C);
     colsum(m, g->k_off, gk, NULL, NULL, T, C);
-    long nkv = (long)T * x->KV * x->D;
-    k_repeat_kv_bwd<<<nblk(nkv), NT>>>(dkh, tk, T, x->NH, x->KV, x->D);
-    k_repeat_kv_bwd<<<nblk(nkv), NT>>>(dv, gv, T, x->NH, x->KV, x->D);
+    if( !vDirect ) k_repeat_kv_bwd<<<nblk(nkv), NT>>>(dv, gv, T, x->NH, x->KV, x->D);
     ts_mark(m, TS_B_REST, 0);
     ts_flush(m);
 }
@@ -1205,7 +1280,14 @@ static void acts_layout(sptt_cuda_model *m, garena *a)
         A->fgu = take(a, T * 2 * F); A->fa = take(a, T * F);
         if( kind == SPTT_LAYER_TTT ){
             gtttacts *t = &A->t;
-            t->kt = take(a, TC); t->vt = take(a, TC); t->qa = take(a, TC); t->ka = take(a, TC);
+            if( KV == NH ){   // the KV expansion is the identity: the branch reads the attention's own k and v
+                t->kt = A->kh;
+                t->vt = A->v;
+            }else{
+                t->kt = take(a, TC);
+                t->vt = take(a, TC);
+            }
+            t->qa = take(a, TC); t->ka = take(a, TC);
             if( x.conv ){
                 t->qc = take(a, TC); t->kc = take(a, TC); t->vc = take(a, TC);
             }else{
@@ -1301,6 +1383,7 @@ extern "C" void sptt_cuda_model_free(sptt_cuda_model *m)
     cudaFree(m->blasWs);
     cudaFree(m->colPart);
     for(int i = 0; i < BF_SLOTS; i++) cudaFree(m->bf[i].p);
+    cudaFree(m->pbf);
     cudaFree(m->params);
     cudaFree(m->grads);
     cudaFree(m->arena);
@@ -1592,6 +1675,7 @@ static int forward_begin(sptt_cuda_model *m, const sptt_sample *s, int flags)
     int rc;
     int T = s->n_tokens, V = c->vocab_size, half = c->head_dim / 2;
     m->haveForward = 0;
+    m->nPbfDone = 0;   // the parameters may have changed since the last step: their bf16 copies are stale
     if( T < 1 || !s->tokens || !s->targets ) return sptt_fail(SPTT_EINVAL, "sample: no tokens or no targets");
     for(int i = 0; i < T; i++){
         if( s->tokens[i] < 0 || s->tokens[i] >= V ){
@@ -1724,8 +1808,10 @@ static void block_fwd(sptt_cuda_model *m, int phase, int l)
         float *out = l + 1 < c->n_layer ? m->A[l + 1].x : m->xL;
         rmsnorm_fwd(A->hn, A->rstd2, A->h, L->ln2, T, C, c->norm_eps);
         linear_fwd(m, A->fgu, A->hn, L->wg, NULL, T, C, 2 * F);   // [wg; wu] is one (2F, C) matrix
-        k_swiglu_fwd<<<nblk((long)T * F), NT>>>(A->fa, A->fgu, T, F);
+        bf_keep(m, 1);
+        k_swiglu_fwd<<<swiglu_grid(T, F), NT>>>(A->fa, bf_claim(m, A->fa, T, F, T, C, F), A->fgu, T, F);
         linear_fwd(m, out, A->fa, L->wd, NULL, T, F, C);
+        bf_keep(m, 0);
         k_axpby<<<nblk(TC), NT>>>(out, 1, A->h, 1, TC);
         break;
     }
@@ -1786,9 +1872,10 @@ static void block_bwd(sptt_cuda_model *m, int phase, int l)
         gemm(m, 0, 0, T, F, C, 1, dx, C, L->wd, F, 0, m->dfa, F);
         gemm(m, 1, 0, C, F, T, 1, dx, C, A->fa, F, 1, G->wd, F);
         bf_keep(m, 0);
-        k_swiglu_bwd<<<nblk((long)T * F), NT>>>(m->dfgu, m->dfa, A->fgu, T, F);
         zero(m->dhn, TC);
         bf_keep(m, 1);
+        k_swiglu_bwd<<<swiglu_grid(T, F), NT>>>(m->dfgu, bf_claim(m, m->dfgu, T, 2 * F, T, C, 2 * F), m->dfa, A->fgu, T,
+                                                F);
         linear_bwd(m, m->dhn, G->wg, NULL, m->dfgu, A->hn, L->wg, T, C, 2 * F);
         bf_keep(m, 0);
         rmsnorm_bwd(m, dx, G->ln2, m->dhn, A->h, L->ln2, A->rstd2, T, C);
