@@ -20,7 +20,9 @@
 ** every side 256 or more; SPTT_CUDA_BF16_MIN=n moves the limit, 0 takes every one) on bfloat16
 ** copies of their operands (8 bits of mantissa) on the tensor cores, fp32 storage and fp32
 ** accumulation; the other products get cuBLAS's FAST_16BF compute type, which on fp32 operands
-** runs as TF32. Unit roundoff 2^-8, so test_cuda_model's bound is the fp32 one scaled by 2^16.
+** runs as TF32; Newton-Schulz in the TTT chunk loops runs in bf16 storage from fast heads of 256
+** (SPTT_CUDA_BF16_MIN=0: at every width). Unit roundoff 2^-8, so test_cuda_model's bound is the
+** fp32 one scaled by 2^16.
 ** SPTT_CUDA_BF16=1 at creation, sptt-train --bf16 / bench_cuda_model --bf16. One math mode at a
 ** time: the last one set wins.
 */
