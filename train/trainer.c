@@ -109,6 +109,25 @@ static int has_nccl(const run *r)
 #endif
 }
 
+/* Starts the sum of the gradient range [off, off + n): on the GPUs through NCCL, else through the
+** communicator from the host buffer. */
+static int sum_start(run *r, size_t off, size_t n)
+{
+#ifdef SPTT_CUDA
+    if( r->nccl ) return sptt_cuda_nccl_sum_start(r->nccl, sptt_cuda_grads_dev(r->g) + off, n);
+#endif
+    return r->c->xIallreduce(r->c, r->grads + off, n);
+}
+
+/* Waits for every sum started. */
+static int sum_wait(run *r)
+{
+#ifdef SPTT_CUDA
+    if( r->nccl ) return sptt_cuda_nccl_wait(r->nccl);
+#endif
+    return r->c->xWaitAll(r->c);
+}
+
 static void on_block_done(void *pCtx, int layer)
 {
     run *r = pCtx;
@@ -120,43 +139,32 @@ static void on_block_done(void *pCtx, int layer)
         const sptt_config *cfg = sptt_model_config(r->m);
         r->tailSent = 1;
         if( (r->rcHook = sptt_model_layer_params(r->m, cfg->n_layer - 1, &off, &n)) ) return;
-        if( off + n < r->nParam && (r->rcHook = r->c->xIallreduce(r->c, r->grads + off + n, r->nParam - off - n)) ) return;
+        if( off + n < r->nParam && (r->rcHook = sum_start(r, off + n, r->nParam - off - n)) ) return;
     }
-    if( (r->rcHook = sptt_model_layer_params(r->m, layer, &off, &n))==SPTT_OK ) r->rcHook = r->c->xIallreduce(r->c, r->grads + off, n);
+    if( (r->rcHook = sptt_model_layer_params(r->m, layer, &off, &n))==SPTT_OK ) r->rcHook = sum_start(r, off, n);
 }
 
-/* After the last backward of a step: the embedding and head ranges, then wait for every bucket. */
+/* After the last backward of a step: the embedding's range (done last in the backward) and the
+** head's if no block reported, then wait for every bucket; with NCCL the summed gradients, all of
+** them, then go to the host. */
 static int finish_gradient_sum(run *r)
 {
     const sptt_config *cfg = sptt_model_config(r->m);
     size_t off0, n0, offL, nL;
-    int rc = r->rcHook, tailSent = r->tailSent;
+    int rc = r->rcHook, tailSent = r->tailSent, rc2;
     r->bucketsOn = 0;
     r->rcHook = 0;
     r->tailSent = 0;
-#ifdef SPTT_CUDA
-    if( r->nccl ){
-        /* The sums on the GPU: the embedding's range (done last in the backward) and the head's
-        ** if no block reported; then the summed gradients, all of them, to the host. */
-        float *d = sptt_cuda_grads_dev(r->g);
-        int rc2;
-        if( rc==SPTT_OK ) rc = sptt_model_layer_params(r->m, 0, &off0, &n0);
-        if( rc==SPTT_OK ) rc = sptt_model_layer_params(r->m, cfg->n_layer - 1, &offL, &nL);
-        if( rc==SPTT_OK && !tailSent && offL + nL < r->nParam ) rc = sptt_cuda_nccl_sum_start(r->nccl, d + offL + nL, r->nParam - offL - nL);
-        if( rc==SPTT_OK && off0 > 0 ) rc = sptt_cuda_nccl_sum_start(r->nccl, d, off0);
-        rc2 = sptt_cuda_nccl_wait(r->nccl);
-        if( rc==SPTT_OK ) rc = rc2;
-        if( rc==SPTT_OK ) rc = sptt_cuda_get_grads(r->g, r->grads);
-        return rc;
-    }
-#endif
-    if( r->c->size==1 ) return rc;
+    if( !has_nccl(r) && r->c->size==1 ) return rc;
     if( rc==SPTT_OK ) rc = sptt_model_layer_params(r->m, 0, &off0, &n0);
     if( rc==SPTT_OK ) rc = sptt_model_layer_params(r->m, cfg->n_layer - 1, &offL, &nL);
-    if( rc==SPTT_OK && !tailSent && offL + nL < r->nParam ) rc = r->c->xIallreduce(r->c, r->grads + offL + nL, r->nParam - offL - nL);
-    if( rc==SPTT_OK && off0 > 0 ) rc = r->c->xIallreduce(r->c, r->grads, off0);
-    if( rc==SPTT_OK ) rc = r->c->xWaitAll(r->c);
-    else r->c->xWaitAll(r->c);
+    if( rc==SPTT_OK && !tailSent && offL + nL < r->nParam ) rc = sum_start(r, offL + nL, r->nParam - offL - nL);
+    if( rc==SPTT_OK && off0 > 0 ) rc = sum_start(r, 0, off0);
+    rc2 = sum_wait(r);
+    if( rc==SPTT_OK ) rc = rc2;
+#ifdef SPTT_CUDA
+    if( rc==SPTT_OK && r->nccl ) rc = sptt_cuda_get_grads(r->g, r->grads);
+#endif
     return rc;
 }
 
@@ -191,22 +199,15 @@ static int pass_zero_grad(run *r)
 #ifdef SPTT_CUDA
 /* A block's gradient is complete on the device. With NCCL: its sum (and, the first time, the
 ** head's) starts on the GPU, ordered after the kernels that made it, while the backward goes on.
-** Otherwise: copy it (and the head's) into the host buffer, then start its sum as the host
-** model's hook does. */
+** Otherwise: copy it (and the head's) into the host buffer first. Then, either way, as the host
+** model's hook. */
 static void on_block_done_cuda(void *pCtx, int layer)
 {
     run *r = pCtx;
     size_t off, n;
     if( !r->bucketsOn || r->rcHook ) return;
     if( r->nccl ){
-        float *d = sptt_cuda_grads_dev(r->g);
-        if( !r->tailSent ){
-            const sptt_config *cfg = sptt_model_config(r->m);
-            r->tailSent = 1;
-            if( (r->rcHook = sptt_model_layer_params(r->m, cfg->n_layer - 1, &off, &n)) ) return;
-            if( off + n < r->nParam && (r->rcHook = sptt_cuda_nccl_sum_start(r->nccl, d + off + n, r->nParam - off - n)) ) return;
-        }
-        if( (r->rcHook = sptt_model_layer_params(r->m, layer, &off, &n))==SPTT_OK ) r->rcHook = sptt_cuda_nccl_sum_start(r->nccl, d + off, n);
+        on_block_done(pCtx, layer);
         return;
     }
     if( !r->tailSent ){
