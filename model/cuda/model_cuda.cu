@@ -203,6 +203,14 @@ static cublasComputeType_t math_compute(int math)
          : math == SPTT_CUDA_MATH_TF32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
 }
 
+/* 1 while the stream is being captured into a graph (or its state cannot be read): no allocation
+** then, as the graph would keep pointers into memory freed later */
+static int capturing(void)
+{
+    cudaStreamCaptureStatus cs = cudaStreamCaptureStatusNone;
+    return cudaStreamIsCapturing(cudaStreamPerThread, &cs) != cudaSuccess || cs != cudaStreamCaptureStatusNone;
+}
+
 /* While a phase's products read the same operand more than once (a linear layer's backward reads
 ** the output gradient twice; q, k and v read one normed input), bf_keep(m, 1) lets them share its
 ** bf16 copy: a copy is reused where its source, shape and stride match, until bf_keep(m, 0). The
@@ -242,9 +250,7 @@ static bfslot *bf_slot(sptt_cuda_model *m, const float *src, long rows, int cols
     }
     size_t n = (size_t)rows * (size_t)cols;
     if( n > b->cap ){
-        cudaStreamCaptureStatus cs = cudaStreamCaptureStatusNone;
-        if( cudaStreamIsCapturing(cudaStreamPerThread, &cs) != cudaSuccess || cs != cudaStreamCaptureStatusNone )
-            return NULL;
+        if( capturing() ) return NULL;
         cudaFree(b->p);
         b->p = NULL;
         b->cap = 0;
@@ -298,9 +304,7 @@ static const __nv_bfloat16 *param_bf16(sptt_cuda_model *m, const float *src, lon
     for(int i = 0; i < m->nPbfDone; i++)
         if( m->pbfDone[i][0] == off && m->pbfDone[i][1] == n ) return m->pbf + m->pbfDone[i][2];
     if( !m->pbf ){
-        cudaStreamCaptureStatus cs = cudaStreamCaptureStatusNone;
-        if( cudaStreamIsCapturing(cudaStreamPerThread, &cs) != cudaSuccess || cs != cudaStreamCaptureStatusNone )
-            return NULL;
+        if( capturing() ) return NULL;
         size_t cap = m->n_param + 8 * (size_t)PBF_RANGES;
         if( cudaMalloc((void **)&m->pbf, sizeof(__nv_bfloat16) * cap) != cudaSuccess ){
             cudaGetLastError();
