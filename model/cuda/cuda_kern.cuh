@@ -145,7 +145,7 @@ static inline void to_bf16(__nv_bfloat16 *dst, const float *src, long rows, int 
 // (bit-for-bit the same each run, which resuming a killed training run exactly relies on):
 // blocks of 32 columns x 8 row strips write one partial sum per (strip, column), then one thread
 // per column adds its strips in order. Strips are COLS_ROWS rows or more, at most COLS_PARTS.
-#define COLS_ROWS 128
+#define COLS_ROWS 32
 #define COLS_PARTS 1024
 /* part[p, c] = sum over strip p's rows of a[r,c] * (b ? b[r,c] : 1) * (rs ? rs[r] : 1) */
 __global__ void k_colsum_part(float *part, const float *a, const float *b, const float *rs, long R, int n, long per)
@@ -158,6 +158,17 @@ __global__ void k_colsum_part(float *part, const float *a, const float *b, const
 #pragma unroll 8   // loads ahead of the adds; the order of the sum is unchanged
     for(long r = r0; r < r1; r++) s += a[r * n + c] * (b ? b[r * n + c] : 1.0f) * (rs ? rs[r] : 1.0f);
     part[p * n + c] = s;
+}
+/* the same with a warp per column, for many parts: lane l adds parts l, l + 32, ... in order, then
+** the lanes' sums are added in warp_sum's fixed tree (one column's 1,024 parts in a single thread
+** took 15 us) */
+__global__ void k_colsum_fin_w(float *out, const float *part, int nPart, int n)
+{
+    WARP_ROW(n)
+    float s = 0;
+    for(int p = lane; p < nPart; p += 32) s += part[(long)p * n + row];
+    s = warp_sum(s);
+    if( lane == 0 ) out[row] += s;
 }
 __global__ void k_colsum_fin(float *out, const float *part, int nPart, int n)
 {
@@ -202,6 +213,101 @@ __global__ void k_rmsnorm_bwd(float *dx, const float *dout, const float *x, cons
     dot = warp_sum(dot) / n;
     for(int i = lane; i < n; i += 32) dx[row * n + i] += s * (dr[i] * g[i] - xr[i] * s * dot);
 }
+/* The same two for wide rows (n a multiple of 4, at most RN_V 4 NT, 16-byte aligned): one block per
+** row, the row held in registers as float4s, so each element is read once, with 16-byte loads. The
+** warp-per-row kernels above ran at 1.4-1.6 TB/s on rows of 2048 (a warp walks the row twice, and
+** 4096 rows give too few warps to hide the loads' latency). The fwd can also write the output's
+** bf16 copy for the product that reads it (o16, else NULL), or that copy alone (out NULL). */
+#define RN_V 8
+__device__ __forceinline__ float block_sum(float v, float *sh)
+{
+    int w = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    v = warp_sum(v);
+    if( lane == 0 ) sh[w] = v;
+    __syncthreads();
+    v = lane < (int)(blockDim.x >> 5) ? sh[lane] : 0.0f;
+    return warp_sum(v);
+}
+__global__ void k_rmsnorm_fwd_row(float *out, __nv_bfloat16 *o16, float *rstd, const float *x, const float *g, int n,
+                                  float eps)
+{
+    __shared__ float sh[32];
+    long row = blockIdx.x;
+    int nv = n / 4;
+    const float4 *xr = (const float4 *)(x + row * n), *g4 = (const float4 *)g;
+    float4 v[RN_V];
+    float ss = 0;
+#pragma unroll
+    for(int k = 0; k < RN_V; k++){
+        int j = threadIdx.x + k * blockDim.x;
+        if( j < nv ){
+            v[k] = xr[j];
+            ss += v[k].x * v[k].x + v[k].y * v[k].y + v[k].z * v[k].z + v[k].w * v[k].w;
+        }
+    }
+    ss = block_sum(ss, sh);
+    float s = 1.0f / sqrtf(ss / n + eps);
+    if( threadIdx.x == 0 ) rstd[row] = s;
+    float4 *o4 = out ? (float4 *)(out + row * n) : NULL;
+#pragma unroll
+    for(int k = 0; k < RN_V; k++){
+        int j = threadIdx.x + k * blockDim.x;
+        if( j >= nv ) continue;
+        float4 gg = g4[j], o;
+        o.x = v[k].x * s * gg.x;
+        o.y = v[k].y * s * gg.y;
+        o.z = v[k].z * s * gg.z;
+        o.w = v[k].w * s * gg.w;
+        if( out ) o4[j] = o;
+        if( o16 ){
+            __nv_bfloat162 lo = __floats2bfloat162_rn(o.x, o.y), hi = __floats2bfloat162_rn(o.z, o.w);
+            uint2 u;
+            u.x = *(const unsigned *)&lo;
+            u.y = *(const unsigned *)&hi;
+            *(uint2 *)(o16 + row * n + 4L * j) = u;
+        }
+    }
+}
+__global__ void k_rmsnorm_bwd_row(float *dx, const float *dout, const float *x, const float *g, const float *rstd, int n)
+{
+    __shared__ float sh[32];
+    long row = blockIdx.x;
+    int nv = n / 4;
+    const float4 *xr = (const float4 *)(x + row * n), *dr = (const float4 *)(dout + row * n), *g4 = (const float4 *)g;
+    float4 xv[RN_V], dv[RN_V];
+    float s = rstd[row], dot = 0;
+#pragma unroll
+    for(int k = 0; k < RN_V; k++){
+        int j = threadIdx.x + k * blockDim.x;
+        if( j < nv ){
+            xv[k] = xr[j];
+            dv[k] = dr[j];
+            float4 gg = g4[j];
+            dot += dv[k].x * gg.x * xv[k].x * s + dv[k].y * gg.y * xv[k].y * s + dv[k].z * gg.z * xv[k].z * s +
+                   dv[k].w * gg.w * xv[k].w * s;
+        }
+    }
+    dot = block_sum(dot, sh) / n;
+    float4 *d4 = (float4 *)(dx + row * n);
+#pragma unroll
+    for(int k = 0; k < RN_V; k++){
+        int j = threadIdx.x + k * blockDim.x;
+        if( j >= nv ) continue;
+        float4 gg = g4[j], o = d4[j];
+        o.x += s * (dv[k].x * gg.x - xv[k].x * s * dot);
+        o.y += s * (dv[k].y * gg.y - xv[k].y * s * dot);
+        o.z += s * (dv[k].z * gg.z - xv[k].z * s * dot);
+        o.w += s * (dv[k].w * gg.w - xv[k].w * s * dot);
+        d4[j] = o;
+    }
+}
+/* 1 where the row kernels serve rows of n at these addresses: from 1024 wide (at 512, with half the
+** block idle, they took twice the warp kernels' time) */
+static inline int rn_rows(int n, const void *a, const void *b, const void *c)
+{
+    return n >= 1024 && n % 4 == 0 && n <= RN_V * 4 * NT && (((uintptr_t)a | (uintptr_t)b | (uintptr_t)c) & 15) == 0;
+}
+
 /* y = silu(x) / (|silu(x)| + eps) per row of d, nrm the norm: SiLU then the L2 norm in one pass
 ** (the same operations, so the same bits) */
 __global__ void k_silu_l2_fwd(float *y, float *nrm, const float *x, long R, int d, float eps)
@@ -298,30 +404,33 @@ __global__ void k_block_dot_end(float *out, const float *part)
 
 // ---------------------------------------------------------------------------- rotary, swiglu
 
-/* rotate-half on the first r dims of nh heads of width hd, rows of stride ld; sign -1: transpose */
-__global__ void k_rope(float *x, const float *cosT, const float *sinT, int T, int nh, int hd, int ld, int r, int half,
-                       float sign)
+/* rotate-half on the first r dims of nh heads of width hd, rows of stride ld, from x into y (which
+** may be x); sign -1: transpose. Columns (head, pair) over the x blocks, positions over y (strided):
+** no 64-bit index division per element. */
+__global__ void k_rope(float *y, const float *x, const float *cosT, const float *sinT, int T, int nh, int hd, int ld,
+                       int r, int half, float sign)
 {
-    int p = r / 2;
-    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
-    if( i >= (long)T * nh * p ) return;
-    int j = (int)(i % p), h = (int)((i / p) % nh);
-    long t = i / ((long)p * nh);
-    float c = cosT[t * half + j], sn = sign * sinT[t * half + j];
-    float *v = x + t * ld + (long)h * hd;
-    float a = v[j], b = v[j + p];
-    v[j] = a * c - b * sn;
-    v[j + p] = b * c + a * sn;
+    int p = r / 2, k = blockIdx.x * blockDim.x + threadIdx.x;
+    if( k >= nh * p ) return;
+    int j = k % p, h = k / p;
+    for(long t = blockIdx.y; t < T; t += gridDim.y){
+        float c = cosT[t * half + j], sn = sign * sinT[t * half + j];
+        const float *u = x + t * ld + (long)h * hd;
+        float *v = y + t * ld + (long)h * hd;
+        float a = u[j], b = u[j + p];
+        v[j] = a * c - b * sn;
+        v[j + p] = b * c + a * sn;
+    }
 }
 /* a (R, F) = silu(g) u for the rows [g u] of gu (R, 2F); a16, where given, a's bf16 copy for the
-** product that reads a. Columns over the x blocks, rows over y (strided): no index division. */
+** product that reads a (a NULL: that copy alone). Columns over the x blocks, rows over y (strided): no index division. */
 __global__ void k_swiglu_fwd(float *a, __nv_bfloat16 *a16, const float *gu, long R, int F)
 {
     int k = blockIdx.x * blockDim.x + threadIdx.x;
     if( k >= F ) return;
     for(long r = blockIdx.y; r < R; r += gridDim.y){
         float v = silu(gu[r * 2 * F + k]) * gu[r * 2 * F + F + k];
-        a[r * F + k] = v;
+        if( a ) a[r * F + k] = v;
         if( a16 ) a16[r * F + k] = __float2bfloat16_rn(v);
     }
 }
@@ -344,6 +453,71 @@ __global__ void k_swiglu_bwd(float *dgu, __nv_bfloat16 *dgu16, const float *da, 
 }
 /* the grid of the two: F columns, R rows */
 static inline dim3 swiglu_grid(long R, int F) { return dim3(nblk(F), R < 65535 ? (unsigned)R : 65535u); }
+
+/* The two on four columns a thread, with 16-byte loads (F a multiple of 4, rows 16-byte aligned),
+** the same operations per element: the scalar ones moved 2.5 TB/s at F 8192. */
+__device__ __forceinline__ void st_bf4(__nv_bfloat16 *p, float a, float b, float c, float d)
+{
+    __nv_bfloat162 lo = __floats2bfloat162_rn(a, b), hi = __floats2bfloat162_rn(c, d);
+    uint2 u;
+    u.x = *(const unsigned *)&lo;
+    u.y = *(const unsigned *)&hi;
+    *(uint2 *)p = u;
+}
+__global__ void k_swiglu_fwd4(float *a, __nv_bfloat16 *a16, const float *gu, long R, int F)
+{
+    int k = (blockIdx.x * blockDim.x + threadIdx.x) * 4;
+    if( k >= F ) return;
+    for(long r = blockIdx.y; r < R; r += gridDim.y){
+        float4 x = *(const float4 *)(gu + r * 2 * F + k), u = *(const float4 *)(gu + r * 2 * F + F + k), v;
+        v.x = silu(x.x) * u.x;
+        v.y = silu(x.y) * u.y;
+        v.z = silu(x.z) * u.z;
+        v.w = silu(x.w) * u.w;
+        if( a ) *(float4 *)(a + r * F + k) = v;
+        if( a16 ) st_bf4(a16 + r * F + k, v.x, v.y, v.z, v.w);
+    }
+}
+__device__ __forceinline__ void swiglu_bwd1(float x, float u, float g, float *dg, float *du)
+{
+    float s = sigm(x);
+    *dg = g * u * (s * (1.0f + x * (1.0f - s)));
+    *du = g * (x * s);
+}
+__global__ void k_swiglu_bwd4(float *dgu, __nv_bfloat16 *dgu16, const float *da, const float *gu, long R, int F)
+{
+    int k = (blockIdx.x * blockDim.x + threadIdx.x) * 4;
+    if( k >= F ) return;
+    for(long r = blockIdx.y; r < R; r += gridDim.y){
+        long i = r * 2 * F + k;
+        float4 x = *(const float4 *)(gu + i), u = *(const float4 *)(gu + i + F), g = *(const float4 *)(da + r * F + k);
+        float4 dg, du;
+        swiglu_bwd1(x.x, u.x, g.x, &dg.x, &du.x);
+        swiglu_bwd1(x.y, u.y, g.y, &dg.y, &du.y);
+        swiglu_bwd1(x.z, u.z, g.z, &dg.z, &du.z);
+        swiglu_bwd1(x.w, u.w, g.w, &dg.w, &du.w);
+        *(float4 *)(dgu + i) = dg;
+        *(float4 *)(dgu + i + F) = du;
+        if( dgu16 ){
+            st_bf4(dgu16 + i, dg.x, dg.y, dg.z, dg.w);
+            st_bf4(dgu16 + i + F, du.x, du.y, du.z, du.w);
+        }
+    }
+}
+static inline void swiglu_fwd(float *a, __nv_bfloat16 *a16, const float *gu, long R, int F)
+{
+    if( F % 4 == 0 && (((uintptr_t)a | (uintptr_t)gu) & 15) == 0 && ((uintptr_t)a16 & 7) == 0 )
+        k_swiglu_fwd4<<<swiglu_grid(R, (F + 3) / 4), NT>>>(a, a16, gu, R, F);
+    else
+        k_swiglu_fwd<<<swiglu_grid(R, F), NT>>>(a, a16, gu, R, F);
+}
+static inline void swiglu_bwd(float *dgu, __nv_bfloat16 *dgu16, const float *da, const float *gu, long R, int F)
+{
+    if( F % 4 == 0 && (((uintptr_t)dgu | (uintptr_t)da | (uintptr_t)gu) & 15) == 0 && ((uintptr_t)dgu16 & 7) == 0 )
+        k_swiglu_bwd4<<<swiglu_grid(R, (F + 3) / 4), NT>>>(dgu, dgu16, da, gu, R, F);
+    else
+        k_swiglu_bwd<<<swiglu_grid(R, F), NT>>>(dgu, dgu16, da, gu, R, F);
+}
 
 // ---------------------------------------------------------------------------- embedding, rows
 

@@ -136,11 +136,21 @@ __global__ void k_sigmoid(float *y, const float *x, long n)
     long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
     if( i < n ) y[i] = sigm(x[i]);
 }
-/* y[r*d + k] *= s[r] */
-__global__ void k_row_scale(float *y, const float *s, long R, int d)
+/* The branch's output added to the attention's, one warp per row of d: s = att + rmsnorm(O) gate
+** (y = O rstd norm, times the row's gate, as rmsnorm and a row scale would, in one pass instead of
+** three); rstd into ornd. s of TO: fp32, or bf16 where only bf16 products read it. */
+template <typename TO>
+__global__ void k_ttt_out_fwd(TO *s, float *ornd, const float *att, const float *O, const float *norm,
+                              const float *gate, long R, int d, float eps)
 {
-    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
-    if( i < R * d ) y[i] *= s[i / d];
+    WARP_ROW(R)
+    const float *o = O + row * d;
+    float ss = 0;
+    for(int i = lane; i < d; i += 32) ss += o[i] * o[i];
+    ss = warp_sum(ss);
+    float r = 1.0f / sqrtf(ss / d + eps), gt = gate[row];
+    if( lane == 0 ) ornd[row] = r;
+    for(int i = lane; i < d; i += 32) stf(s + row * d + i, att[row * d + i] + o[i] * r * norm[i] * gt);
 }
 /* backward of y = rmsnorm(O) gate: dzs[r] = silu'(zs) sum_k gy o rstd norm; t1 = gy gate */
 __global__ void k_ttt_out_bwd(float *dzs, float *t1, const float *dy, const float *O, const float *ornd,
@@ -182,17 +192,20 @@ __global__ void k_ttt_w0(float *W, const float *w0, const float *w1, const float
     const float *src = j == 0 ? w0 : j == 1 ? w1 : w2;
     W[i] = src[(long)h * dd + e];
 }
-/* hh = silu(u0) * u2 */
-__global__ void k_ttt_hh(float *hh, const float *u0, const float *u2, int n, int H, int d, int C, long nd)
+/* hh = silu(u0) * u2. The element-wise steps of the chunk loops write fp32 or, where the loop's
+** products take bf16 operands (TO = __nv_bfloat16), the products' bf16 operands directly. */
+template <typename TO>
+__global__ void k_ttt_hh(TO *hh, const float *u0, const float *u2, int n, int H, int d, int C, long nd)
 {
     long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
     if( i >= (long)n * H * d ) return;
     int k = (int)(i % d), h = (int)((i / d) % H);
     long r = i / ((long)d * H), iy = r * C + (long)h * d + k;
-    hh[(long)h * nd + r * d + k] = silu(u0[iy]) * u2[iy];
+    stf(hh + (long)h * nd + r * d + k, silu(u0[iy]) * u2[iy]);
 }
 /* P0 = eta0 DH Y2 silu'(Y0), P2 = eta2 DH silu(Y0), Z1 = eta1 Y2 silu(Y0) */
-__global__ void k_ttt_pz(float *P0, float *P2, float *Z1, const float *y0, const float *y2, const float *dh,
+template <typename TO>
+__global__ void k_ttt_pz(TO *P0, TO *P2, TO *Z1, const float *y0, const float *y2, const float *dh,
                          const float *eta, int n, int H, int d, int C, long nd)
 {
     long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
@@ -201,9 +214,9 @@ __global__ void k_ttt_pz(float *P0, float *P2, float *Z1, const float *y0, const
     long r = i / ((long)d * H), iy = r * C + (long)h * d + k, ix = (long)h * nd + r * d + k;
     const float *e = eta + r * 3 * H + 3 * h;
     float a = y0[iy], b = y2[iy], g = dh[iy], sa = silu(a);
-    P0[ix] = e[0] * g * b * silu1(a);
-    P2[ix] = e[2] * g * sa;
-    Z1[ix] = e[1] * b * sa;
+    stf(P0 + ix, e[0] * g * b * silu1(a));
+    stf(P2 + ix, e[2] * g * sa);
+    stf(Z1 + ix, e[1] * b * sa);
 }
 /* mbar[h] = mean of mu over the chunk's n rows (mu row stride H) */
 __global__ void k_ttt_mbar(float *mbar, const float *mu, int n, int H)
@@ -288,7 +301,8 @@ __global__ void k_ns_end(float *dG, const TG *g, const float *G, const float *nu
     dG[i] = ldf(g[i]) / e - bb * G[i];
 }
 /* apply backward rows: hh (recomputed), gu0 = gH u2 silu'(u0), gu2 = gH silu(u0) */
-__global__ void k_ttt_apply_bwd(float *hh, float *g0, float *g2, const float *gH, const float *u0, const float *u2,
+template <typename TO>
+__global__ void k_ttt_apply_bwd(TO *hh, TO *g0, TO *g2, const float *gH, const float *u0, const float *u2,
                                 int n, int H, int d, int C, long nd)
 {
     long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
@@ -296,9 +310,9 @@ __global__ void k_ttt_apply_bwd(float *hh, float *g0, float *g2, const float *gH
     int k = (int)(i % d), h = (int)((i / d) % H);
     long r = i / ((long)d * H), iy = r * C + (long)h * d + k, ix = (long)h * nd + r * d + k;
     float a = u0[iy], b = u2[iy], g = gH[ix];
-    hh[ix] = silu(a) * b;
-    g0[ix] = g * b * silu1(a);
-    g2[ix] = g * silu(a);
+    stf(hh + ix, silu(a) * b);
+    stf(g0 + ix, g * b * silu1(a));
+    stf(g2 + ix, g * silu(a));
 }
 /* dmu[(s+i)*H + h] += (gmbp[3h] + gmbp[3h+1] + gmbp[3h+2]) / n */
 __global__ void k_ttt_dmu(float *dmu, const float *gmbp, int n, int H)
@@ -310,7 +324,8 @@ __global__ void k_ttt_dmu(float *dmu, const float *gmbp, int n, int H)
 }
 /* the inner gradient's element-wise backward: one warp per (row, head). Overwrites P0, P2, Z1
 ** with gY0, gY2, gDH and adds the rate gradients. */
-__global__ void k_ttt_inner_bwd(float *P0, float *P2, float *Z1, float *deta, const float *gP0, const float *gP2,
+template <typename TO>
+__global__ void k_ttt_inner_bwd(TO *P0, TO *P2, TO *Z1, float *deta, const float *gP0, const float *gP2,
                                 const float *gZ1, const float *y0, const float *y2, const float *dh, const float *eta,
                                 int n, int H, int d, int C, long nd)
 {
@@ -324,9 +339,9 @@ __global__ void k_ttt_inner_bwd(float *P0, float *P2, float *Z1, float *deta, co
         float a = y0[iy], b = y2[iy], g = dh[iy];
         float sa = silu(a), m1 = silu1(a), m2 = silu2(a);
         float p0 = gP0[ix], p2 = gP2[ix], z1 = gZ1[ix];
-        P2[ix] = p0 * e[0] * g * m1 + z1 * e[1] * sa;
-        Z1[ix] = p0 * e[0] * b * m1 + p2 * e[2] * sa;
-        P0[ix] = (p2 * e[2] * g + z1 * e[1] * b) * m1 + p0 * e[0] * g * b * m2;
+        stf(P2 + ix, p0 * e[0] * g * m1 + z1 * e[1] * sa);
+        stf(Z1 + ix, p0 * e[0] * b * m1 + p2 * e[2] * sa);
+        stf(P0 + ix, (p2 * e[2] * g + z1 * e[1] * b) * m1 + p0 * e[0] * g * b * m2);
         s0 += p0 * g * b * m1;
         s1 += z1 * b * sa;
         s2 += p2 * g * sa;

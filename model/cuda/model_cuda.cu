@@ -77,7 +77,7 @@ typedef struct gparams {
 
 typedef struct gtttacts {
     float *kt, *vt, *qa, *ka, *qc, *kc, *vc, *qnrm, *knrm, *Qf, *Kf, *Vf, *zl, *eta, *zm, *mu, *zs, *gate;
-    float *O, *ornd, *y;
+    float *O, *ornd;
     /* chunk state, as ttt_state */
     int n_chunk, n_upd;
     float *W, *R, *M, *nsX, *nsA, *nsB, *nu, *mbar, *n0, *U0, *U2, *Y0, *Y2, *DH;
@@ -111,6 +111,7 @@ typedef struct {
 } bfslot;
 #define BF_SLOTS 4
 #define PBF_RANGES 1024
+#define ACT_BF 256
 
 struct sptt_cuda_model {
     sptt_config cfg;
@@ -171,6 +172,10 @@ struct sptt_cuda_model {
     size_t pbfCap, pbfUsed;
     size_t pbfDone[PBF_RANGES][3];
     int nPbfDone;
+    /* bf16 mode: activations kept as bf16 alone (act_bf16_claim), since the forward began; bfErr
+    ** set where a product on one of them could not run (the step then fails) */
+    struct { const float *src; long rows; int cols; } actBf[ACT_BF];
+    int nActBf, bfErr;
     unsigned long bfTick;
     double bfMin;               /* the multiply-adds from which a product takes the bf16 copies */
     size_t colCap;
@@ -323,6 +328,29 @@ static const __nv_bfloat16 *param_bf16(sptt_cuda_model *m, const float *src, lon
     return m->pbf + at;
 }
 
+/* bf16 mode: an activation (rows x cols, packed) that only products of M x N x K read, on bf16
+** operands, is kept as bf16 alone, packed into the first half of its fp32 buffer: the kernel that
+** makes it writes the returned pointer and no fp32, and gemm_bf16 finds it there (act_bf16) until
+** the next forward. Skipping the fp32 write and the rounding pass before each product saves two
+** passes over the tensor (SwiGLU's output: 4 T H floats a layer). NULL (keep fp32) where those
+** products would not run in bf16. */
+static __nv_bfloat16 *act_bf16_claim(sptt_cuda_model *m, float *src, long rows, int cols, int M, int N, int K)
+{
+    if( !bf_wanted(m, M, N, K) || m->nActBf == ACT_BF ) return NULL;
+    m->actBf[m->nActBf].src = src;
+    m->actBf[m->nActBf].rows = rows;
+    m->actBf[m->nActBf++].cols = cols;
+    return (__nv_bfloat16 *)src;
+}
+
+static const __nv_bfloat16 *act_bf16(const sptt_cuda_model *m, const float *src, long rows, int cols, long ld)
+{
+    for(int i = 0; i < m->nActBf; i++)
+        if( m->actBf[i].src == src && m->actBf[i].rows == rows && m->actBf[i].cols == cols && ld == cols )
+            return (const __nv_bfloat16 *)src;
+    return NULL;
+}
+
 /* bf16 mode, a large product (every side 256 or more, 2^30 multiply-adds or more, where the
 ** product's time dwarfs the rounding pass; SPTT_CUDA_BF16_MIN=n at creation moves the 2^30 to n
 ** and with n = 0 drops the side limit too, so that small tests reach this path): its operands are
@@ -335,11 +363,15 @@ static int gemm_bf16(sptt_cuda_model *m, int ta, int tb, int M, int N, int K, fl
     if( !bf_wanted(m, M, N, K) ) return 0;
     // packed copies: A as stored (M x K, or K x M when transposed), likewise B
     int ar = ta ? K : M, ac = ta ? M : K, br = tb ? N : K, bc = tb ? K : N;
-    const __nv_bfloat16 *a16 = param_bf16(m, A, ar, ac, lda), *b16 = param_bf16(m, B, br, bc, ldb);
+    const __nv_bfloat16 *aa = act_bf16(m, A, ar, ac, lda), *ab = act_bf16(m, B, br, bc, ldb);
+    const __nv_bfloat16 *a16 = aa ? aa : param_bf16(m, A, ar, ac, lda), *b16 = ab ? ab : param_bf16(m, B, br, bc, ldb);
     bfslot *sa = a16 ? NULL : bf_copy(m, A, ar, ac, lda, NULL);
     bfslot *sb = b16 || (!a16 && !sa) ? NULL : bf_copy(m, B, br, bc, ldb, sa);
-    if( !a16 && !sa ) return 0;
-    if( !b16 && !sb ) return 0;
+    if( (!a16 && !sa) || (!b16 && !sb) ){
+        if( !aa && !ab ) return 0;   // the fp32 product instead
+        m->bfErr = 1;                // an operand exists only in bf16: the step fails
+        return 1;
+    }
     cublasGemmEx(m->blas, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, N, M, K, &alpha,
                  b16 ? b16 : sb->p, CUDA_R_16BF, bc, a16 ? a16 : sa->p, CUDA_R_16BF, ac, &beta, C, CUDA_R_32F, ldc,
                  CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
@@ -376,6 +408,30 @@ static void gemmB(sptt_cuda_model *m, int ta, int tb, int M, int N, int K, float
     }
     cublasGemmStridedBatchedEx(m->blas, ob, oa, N, M, K, &alpha, B, CUDA_R_32F, ldb, sB, A, CUDA_R_32F, lda, sA, &beta,
                                C, CUDA_R_32F, ldc, sC, batch, math_compute(m->math), CUBLAS_GEMM_DEFAULT);
+}
+
+/* gemmB on bf16 operands with fp32 sums and an fp32 output (the TTT chunk loops in bf16 mode) */
+static void gemmB(sptt_cuda_model *m, int ta, int tb, int M, int N, int K, float alpha, const __nv_bfloat16 *A, int lda,
+                  long sA, const __nv_bfloat16 *B, int ldb, long sB, float beta, float *C, int ldc, long sC, int batch)
+{
+    if( M <= 0 || N <= 0 || K <= 0 || batch <= 0 ) return;
+    cublasOperation_t oa = ta ? CUBLAS_OP_T : CUBLAS_OP_N, ob = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
+    cublasGemmStridedBatchedEx(m->blas, ob, oa, N, M, K, &alpha, B, CUDA_R_16BF, ldb, sB, A, CUDA_R_16BF, lda, sA, &beta,
+                               C, CUDA_R_32F, ldc, sC, batch, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+}
+
+/* A chunk loop's product operand of element type T: fp32 operands are read where they are (src);
+** bf16 ones are src (rows x cols, row stride ld) rounded into dst, packed, and read from there. */
+static const float *opnd(float *dst, const float *src, long rows, int cols, long ld)
+{
+    (void)dst; (void)rows; (void)cols; (void)ld;
+    return src;
+}
+
+static const __nv_bfloat16 *opnd(__nv_bfloat16 *dst, const float *src, long rows, int cols, long ld)
+{
+    to_bf16(dst, src, rows, cols, ld);
+    return dst;
 }
 
 /* A column-major rows x cols layout of type ty and leading dimension ld, batch matrices stride apart */
@@ -564,7 +620,8 @@ static void colsum(sptt_cuda_model *m, float *out, const float *a, const float *
     int np = colsum_parts(R, &per);
     assert((size_t)np * n <= m->colCap);
     k_colsum_part<<<dim3((unsigned)((n + 31) / 32), (unsigned)(np / 8)), NT>>>(m->colPart, a, b, rs, R, n, per);
-    k_colsum_fin<<<nblk(n), NT>>>(out, m->colPart, np, n);
+    if( np >= 256 && n <= 4096 ) k_colsum_fin_w<<<wblk(n), NT>>>(out, m->colPart, np, n);
+    else k_colsum_fin<<<nblk(n), NT>>>(out, m->colPart, np, n);
 }
 
 static void linear_bwd(sptt_cuda_model *m, float *dinp, float *dw, float *db, const float *dout, const float *inp,
@@ -575,16 +632,27 @@ static void linear_bwd(sptt_cuda_model *m, float *dinp, float *dw, float *db, co
     if( db ) colsum(m, db, dout, NULL, NULL, T, OC);
 }
 
-static void rmsnorm_fwd(float *out, float *rstd, const float *x, const float *g, long R, int n, float eps)
+/* o16: out's bf16 copy as well (bf_claim), or NULL; out NULL: that copy alone (where rn_rows) */
+static void rmsnorm_fwd(float *out, __nv_bfloat16 *o16, float *rstd, const float *x, const float *g, long R, int n,
+                        float eps)
 {
+    if( !out ) assert(o16 && rn_rows(n, o16, x, g));
+    if( rn_rows(n, out ? (const void *)out : (const void *)o16, x, g) && ((uintptr_t)o16 & 7) == 0 ){
+        k_rmsnorm_fwd_row<<<(unsigned)R, NT>>>(out, o16, rstd, x, g, n, eps);
+        return;
+    }
     k_rmsnorm_fwd<<<wblk(R), NT>>>(out, rstd, x, g, R, n, eps);
+    if( o16 ) to_bf16(o16, out, R, n, n);
 }
 
 /* dx += ..., dg += ... */
 static void rmsnorm_bwd(sptt_cuda_model *m, float *dx, float *dg, const float *dout, const float *x, const float *g,
                         const float *rstd, long R, int n)
 {
-    k_rmsnorm_bwd<<<wblk(R), NT>>>(dx, dout, x, g, rstd, R, n);
+    if( rn_rows(n, dx, dout, x) && ((uintptr_t)g & 15) == 0 )
+        k_rmsnorm_bwd_row<<<(unsigned)R, NT>>>(dx, dout, x, g, rstd, n);
+    else
+        k_rmsnorm_bwd<<<wblk(R), NT>>>(dx, dout, x, g, rstd, R, n);
     colsum(m, dg, dout, x, rstd, R, n);
 }
 
@@ -593,10 +661,22 @@ static void copyd(float *dst, const float *src, size_t n)
 {
     if( n ) cudaMemcpyAsync(dst, src, sizeof(float) * n, cudaMemcpyDeviceToDevice);
 }
+/* y = x rotated (y may be x); a rotation of every dim writes all of y, else x is copied first */
+static void rope2(float *y, const float *x, const float *cosT, const float *sinT, int T, int nh, int hd, int ld, int r,
+                  int half, float sign)
+{
+    if( y != x && (r < hd || ld != nh * hd) ){
+        copyd(y, x, (size_t)T * ld);
+        x = y;
+    }
+    int np = nh * (r / 2);
+    if( np > 0 && T > 0 )
+        k_rope<<<dim3(nblk(np), T < 65535 ? (unsigned)T : 65535u), NT>>>(y, x, cosT, sinT, T, nh, hd, ld, r, half, sign);
+}
+
 static void rope(float *x, const float *cosT, const float *sinT, int T, int nh, int hd, int ld, int r, int half, float sign)
 {
-    long n = (long)T * nh * (r / 2);
-    if( n > 0 ) k_rope<<<nblk(n), NT>>>(x, cosT, sinT, T, nh, hd, ld, r, half, sign);
+    rope2(x, x, cosT, sinT, T, nh, hd, ld, r, half, sign);
 }
 
 // ----------------------------------------------------------------------------
@@ -779,14 +859,27 @@ typedef struct gdims {
 
 #define TM(base, c, h, j) ((base) + ((((size_t)(c) * H + (h)) * 3 + (j)) * dd))
 
+/* The chunk loops' fp32 scratch, then (from that offset, a multiple of 64 floats) room for the
+** bf16 copies of the products' operands: four chunks of rows (n x C) and two sets of the chunk's
+** 3H fast matrices. */
+static size_t ttt_chunk_scratch32(const gdims *dm)
+{
+    size_t dd = (size_t)dm->d * dm->d, nd = (size_t)dm->chunk * dm->d, H = (size_t)dm->H;
+    return (H * (10 * nd) + 3 * H * (10 * dd + 3 * (size_t)dm->d + 8) + 64 + 63) & ~(size_t)63;
+}
+
 static size_t ttt_chunk_scratch(const gdims *dm)
 {
     size_t dd = (size_t)dm->d * dm->d, nd = (size_t)dm->chunk * dm->d, H = (size_t)dm->H;
-    return H * (10 * nd) + 3 * H * (10 * dd + 3 * (size_t)dm->d + 8) + 64;
+    return ttt_chunk_scratch32(dm) + 2 * H * nd + 3 * H * dd + 64;
 }
 
-/* Newton-Schulz in bf16 storage: bf16 mode, fast heads of 256 or wider (all widths with
-** SPTT_CUDA_BF16_MIN=0). X, A and B are kept as bf16 (in the first half of their fp32 buffers) and
+/* The chunk loops in bf16: bf16 mode, fast heads of 256 or wider (all widths with
+** SPTT_CUDA_BF16_MIN=0). Their products (apply, update, inner gradient, weight gradients) take bf16
+** operands with fp32 sums: the element-wise steps write their outputs as bf16, the rows of q, k, v
+** and dO and the fast matrices are rounded once per chunk. With fp32 operands these ran at the
+** TF32 rate, 85-100 TFLOP/s at hidden 2048, on sm80 kernels.
+** Newton-Schulz runs in bf16 storage under the same condition. X, A and B are kept as bf16 (in the first half of their fp32 buffers) and
 ** every product runs on bf16 operands, accumulating in fp32: on the H200 a batch of 12 products of
 ** 512 x 512 ran at 234 TFLOP/s so against 146 with fp32 operands (which run at the TF32 rate), and
 ** at heads of 256 (hidden 1024) the whole step ran 3% faster; rounding copies before each product
@@ -868,39 +961,45 @@ static void ns_bwd(sptt_cuda_model *m, float *dG, const float *dU, const float *
         ns_bwd_t(m, dG, dU, Xs, As, Bs, nu, G, d, nb, tmp);
 }
 
-static void ttt_chunks_fwd(sptt_cuda_model *m, gtttacts *st, float *O, const float *Q, const float *K, const float *V,
-                           const float *eta, const float *mu, const float *w0, const float *w1, const float *w2,
-                           const gdims *dm, float *scratch)
+/* T: the products' operand type (ns_bf16) */
+template <typename T>
+static void ttt_chunks_fwd_t(sptt_cuda_model *m, gtttacts *st, float *O, const float *Q, const float *K, const float *V,
+                             const float *eta, const float *mu, const float *w0, const float *w1, const float *w2,
+                             const gdims *dm, float *scratch)
 {
-    int T = dm->T, C = dm->C, H = dm->H, d = dm->d, Cs = dm->chunk;
+    int T_ = dm->T, C = dm->C, H = dm->H, d = dm->d, Cs = dm->chunk;
     long dd = (long)d * d, nd = (long)Cs * d, H3 = 3L * H;
-    float *Hh = scratch, *P0 = Hh + H * nd, *P2 = P0 + H * nd, *Z1 = P2 + H * nd, *Ut = Z1 + H * nd;
+    float *Ut = scratch + 4 * H * nd;
+    T *Hh = (T *)scratch, *P0 = (T *)(scratch + H * nd), *P2 = (T *)(scratch + 2 * H * nd), *Z1 = (T *)(scratch + 3 * H * nd);
+    T *qb = (T *)(scratch + ttt_chunk_scratch32(dm)), *kb = qb + H * nd, *vb = kb + H * nd, *wb = vb + 2 * H * nd;
     double fnd = 2.0 * Cs * dd * H, fns = 2.0 * dd * d * H3;   // FLOPs: a chunk's product over the heads; an NS product
     ts_mark(m, -1, 0);
     k_ttt_w0<<<nblk(H3 * dd), NT>>>(st->W, w0, w1, w2, H, dd);
     k_row_norms<<<wblk(H3 * d), NT>>>(st->n0, st->W, H3 * d, d);
     ts_mark(m, TS_F_NORM, 0);
     for(int c = 0; c < st->n_chunk; c++){
-        int s = c * Cs, n = T - s < Cs ? T - s : Cs, upd = c < st->n_upd;
+        int s = c * Cs, n = T_ - s < Cs ? T_ - s : Cs, upd = c < st->n_upd;
         long off = (long)s * C, nhd = (long)n * H * d;
-        const float *W0 = TM(st->W, c, 0, 0), *W1 = W0 + dd, *W2 = W0 + 2 * dd;
+        const T *W0 = opnd(wb, TM(st->W, c, 0, 0), H3, (int)dd, dd), *W1 = W0 + dd, *W2 = W0 + 2 * dd;
+        const T *Qc = opnd(qb, Q + off, n, C, C);
         // apply: O = (silu(Q W0^T) * (Q W2^T)) W1^T
-        gemmB(m, 0, 1, n, d, d, 1, Q + off, C, d, W0, d, 3 * dd, 0, st->U0 + off, C, d, H);
-        gemmB(m, 0, 1, n, d, d, 1, Q + off, C, d, W2, d, 3 * dd, 0, st->U2 + off, C, d, H);
-        k_ttt_hh<<<nblk(nhd), NT>>>(Hh, st->U0 + off, st->U2 + off, n, H, d, C, nd);
+        gemmB(m, 0, 1, n, d, d, 1, Qc, C, d, W0, d, 3 * dd, 0, st->U0 + off, C, d, H);
+        gemmB(m, 0, 1, n, d, d, 1, Qc, C, d, W2, d, 3 * dd, 0, st->U2 + off, C, d, H);
+        k_ttt_hh<T><<<nblk(nhd), NT>>>(Hh, st->U0 + off, st->U2 + off, n, H, d, C, nd);
         gemmB(m, 0, 1, n, d, d, 1, Hh, d, nd, W1, d, 3 * dd, 0, O + off, C, d, H);
         ts_mark(m, TS_F_APPLY, 3 * fnd);
         if( !upd ) continue;
         // update: Y0 = K W0^T, Y2 = K W2^T, DH = V W1; the inner gradient's sums over the rows
-        gemmB(m, 0, 1, n, d, d, 1, K + off, C, d, W0, d, 3 * dd, 0, st->Y0 + off, C, d, H);
-        gemmB(m, 0, 1, n, d, d, 1, K + off, C, d, W2, d, 3 * dd, 0, st->Y2 + off, C, d, H);
-        gemmB(m, 0, 0, n, d, d, 1, V + off, C, d, W1, d, 3 * dd, 0, st->DH + off, C, d, H);
-        k_ttt_pz<<<nblk(nhd), NT>>>(P0, P2, Z1, st->Y0 + off, st->Y2 + off, st->DH + off, eta + (long)s * 3 * H, n, H, d,
-                                    C, nd);
+        const T *Kc = opnd(kb, K + off, n, C, C), *Vc = opnd(vb, V + off, n, C, C);
+        gemmB(m, 0, 1, n, d, d, 1, Kc, C, d, W0, d, 3 * dd, 0, st->Y0 + off, C, d, H);
+        gemmB(m, 0, 1, n, d, d, 1, Kc, C, d, W2, d, 3 * dd, 0, st->Y2 + off, C, d, H);
+        gemmB(m, 0, 0, n, d, d, 1, Vc, C, d, W1, d, 3 * dd, 0, st->DH + off, C, d, H);
+        k_ttt_pz<T><<<nblk(nhd), NT>>>(P0, P2, Z1, st->Y0 + off, st->Y2 + off, st->DH + off, eta + (long)s * 3 * H, n, H,
+                                       d, C, nd);
         float *M = TM(st->M, c, 0, 0);
-        gemmB(m, 1, 0, d, d, n, 1, P0, d, nd, K + off, C, d, 0, M, d, 3 * dd, H);            // dW0 = P0^T K
-        gemmB(m, 1, 0, d, d, n, 1, V + off, C, d, Z1, d, nd, 0, M + dd, d, 3 * dd, H);       // dW1 = V^T Z1
-        gemmB(m, 1, 0, d, d, n, 1, P2, d, nd, K + off, C, d, 0, M + 2 * dd, d, 3 * dd, H);   // dW2 = P2^T K
+        gemmB(m, 1, 0, d, d, n, 1, P0, d, nd, Kc, C, d, 0, M, d, 3 * dd, H);            // dW0 = P0^T K
+        gemmB(m, 1, 0, d, d, n, 1, Vc, C, d, Z1, d, nd, 0, M + dd, d, 3 * dd, H);       // dW1 = V^T Z1
+        gemmB(m, 1, 0, d, d, n, 1, P2, d, nd, Kc, C, d, 0, M + 2 * dd, d, 3 * dd, H);   // dW2 = P2^T K
         ts_mark(m, TS_F_UPD, 6 * fnd);
         float *mbar = st->mbar + (size_t)c * H;
         if( dm->momentum ){
@@ -926,15 +1025,31 @@ static void ttt_chunks_fwd(sptt_cuda_model *m, gtttacts *st, float *O, const flo
     ts_flush(m);
 }
 
-static void ttt_chunks_bwd(sptt_cuda_model *m, float *dQ, float *dK, float *dV, float *deta, float *dmu, float *dw0,
-                           float *dw1, float *dw2, const float *dO, const gtttacts *st, const float *Q, const float *K,
-                           const float *V, const float *eta, const gdims *dm, float *scratch)
+static void ttt_chunks_fwd(sptt_cuda_model *m, gtttacts *st, float *O, const float *Q, const float *K, const float *V,
+                           const float *eta, const float *mu, const float *w0, const float *w1, const float *w2,
+                           const gdims *dm, float *scratch)
 {
-    int T = dm->T, C = dm->C, H = dm->H, d = dm->d, Cs = dm->chunk;
+    if( ns_bf16(m, dm->d) )
+        ttt_chunks_fwd_t<__nv_bfloat16>(m, st, O, Q, K, V, eta, mu, w0, w1, w2, dm, scratch);
+    else
+        ttt_chunks_fwd_t<float>(m, st, O, Q, K, V, eta, mu, w0, w1, w2, dm, scratch);
+}
+
+template <typename T>
+static void ttt_chunks_bwd_t(sptt_cuda_model *m, float *dQ, float *dK, float *dV, float *deta, float *dmu, float *dw0,
+                             float *dw1, float *dw2, const float *dO, const gtttacts *st, const float *Q, const float *K,
+                             const float *V, const float *eta, const gdims *dm, float *scratch)
+{
+    int T_ = dm->T, C = dm->C, H = dm->H, d = dm->d, Cs = dm->chunk;
     long dd = (long)d * d, nd = (long)Cs * d, H3 = 3L * H, hdd = H3 * dd;
-    float *Hh = scratch, *gu0 = Hh + H * nd, *gu2 = gu0 + H * nd, *gH = gu2 + H * nd;
-    float *P0 = gH + H * nd, *P2 = P0 + H * nd, *Z1 = P2 + H * nd, *gP0 = Z1 + H * nd, *gP2 = gP0 + H * nd;
+    // the element-wise steps' outputs (of T, in fp32-sized slots) that only the products read
+    T *Hh = (T *)scratch, *gu0 = (T *)(scratch + H * nd), *gu2 = (T *)(scratch + 2 * H * nd);
+    float *gH = scratch + 3 * H * nd;
+    T *P0 = (T *)(gH + H * nd), *P2 = (T *)(gH + 2 * H * nd), *Z1 = (T *)(gH + 3 * H * nd);
+    float *gP0 = gH + 4 * H * nd, *gP2 = gP0 + H * nd;
     float *gZ1 = gP2 + H * nd;
+    T *qb = (T *)(scratch + ttt_chunk_scratch32(dm)), *kb = qb + H * nd, *vb = kb + H * nd, *ob = vb + H * nd;
+    T *wb = ob + H * nd, *gmb = wb + hdd;
     float *gW = gZ1 + H * nd, *gU = gW + hdd, *gMn = gU + hdd, *gWm = gMn + hdd, *gM = gWm + hdd, *du = gM + hdd;
     float *nst = du + hdd;                     /* 3 hdd + 2 H3 */
     float *gn0 = nst + 3 * hdd + 2 * H3;       /* H3 d */
@@ -946,20 +1061,21 @@ static void ttt_chunks_bwd(sptt_cuda_model *m, float *dQ, float *dK, float *dV, 
     zero(gWm, (size_t)hdd);
     zero(gn0, (size_t)(H3 * d));
     for(int c = st->n_chunk - 1; c >= 0; c--){
-        int s = c * Cs, n = T - s < Cs ? T - s : Cs, upd = c < st->n_upd;
+        int s = c * Cs, n = T_ - s < Cs ? T_ - s : Cs, upd = c < st->n_upd;
         long off = (long)s * C, nhd = (long)n * H * d;
-        const float *W0 = TM(st->W, c, 0, 0), *W1 = W0 + dd, *W2 = W0 + 2 * dd;
+        const T *W0 = opnd(wb, TM(st->W, c, 0, 0), H3, (int)dd, dd), *W1 = W0 + dd, *W2 = W0 + 2 * dd;
+        const T *dOc = opnd(ob, dO + off, n, C, C), *Qc = opnd(qb, Q + off, n, C, C);
 
         // 1. apply, rows
-        gemmB(m, 0, 0, n, d, d, 1, dO + off, C, d, W1, d, 3 * dd, 0, gH, d, nd, H);             // gH = dO W1
-        k_ttt_apply_bwd<<<nblk(nhd), NT>>>(Hh, gu0, gu2, gH, st->U0 + off, st->U2 + off, n, H, d, C, nd);
+        gemmB(m, 0, 0, n, d, d, 1, dOc, C, d, W1, d, 3 * dd, 0, gH, d, nd, H);                  // gH = dO W1
+        k_ttt_apply_bwd<T><<<nblk(nhd), NT>>>(Hh, gu0, gu2, gH, st->U0 + off, st->U2 + off, n, H, d, C, nd);
         gemmB(m, 0, 0, n, d, d, 1, gu0, d, nd, W0, d, 3 * dd, 1, dQ + off, C, d, H);            // dQ += gu0 W0
         gemmB(m, 0, 0, n, d, d, 1, gu2, d, nd, W2, d, 3 * dd, 1, dQ + off, C, d, H);            //     + gu2 W2
 
         // 2. matrices: the apply's weight gradients; U(c) -> M(c) -> dW(c)
-        gemmB(m, 1, 0, d, d, n, 1, gu0, d, nd, Q + off, C, d, 0, gW, d, 3 * dd, H);              // gW0 = gu0^T Q
-        gemmB(m, 1, 0, d, d, n, 1, dO + off, C, d, Hh, d, nd, 0, gW + dd, d, 3 * dd, H);         // gW1 = dO^T Hh
-        gemmB(m, 1, 0, d, d, n, 1, gu2, d, nd, Q + off, C, d, 0, gW + 2 * dd, d, 3 * dd, H);     // gW2 = gu2^T Q
+        gemmB(m, 1, 0, d, d, n, 1, gu0, d, nd, Qc, C, d, 0, gW, d, 3 * dd, H);                   // gW0 = gu0^T Q
+        gemmB(m, 1, 0, d, d, n, 1, dOc, C, d, Hh, d, nd, 0, gW + dd, d, 3 * dd, H);              // gW1 = dO^T Hh
+        gemmB(m, 1, 0, d, d, n, 1, gu2, d, nd, Qc, C, d, 0, gW + 2 * dd, d, 3 * dd, H);          // gW2 = gu2^T Q
         ts_mark(m, TS_B_APPLY, 6 * fnd);
         if( upd ){
             if( dm->muon ){
@@ -983,26 +1099,27 @@ static void ttt_chunks_bwd(sptt_cuda_model *m, float *dQ, float *dK, float *dV, 
             ts_mark(m, TS_B_MOM, 0);
             // 3. the inner gradient's rows
             const float *etac = eta + (long)s * 3 * H;
-            k_ttt_pz<<<nblk(nhd), NT>>>(P0, P2, Z1, st->Y0 + off, st->Y2 + off, st->DH + off, etac, n, H, d, C, nd);
-            const float *G0 = gM, *G1 = gM + dd, *G2 = gM + 2 * dd;
-            gemmB(m, 0, 1, n, d, d, 1, K + off, C, d, G0, d, 3 * dd, 0, gP0, d, nd, H);           // gP0 = K G0^T
-            gemmB(m, 0, 1, n, d, d, 1, K + off, C, d, G2, d, 3 * dd, 0, gP2, d, nd, H);           // gP2 = K G2^T
-            gemmB(m, 0, 0, n, d, d, 1, V + off, C, d, G1, d, 3 * dd, 0, gZ1, d, nd, H);           // gZ1 = V G1
+            k_ttt_pz<T><<<nblk(nhd), NT>>>(P0, P2, Z1, st->Y0 + off, st->Y2 + off, st->DH + off, etac, n, H, d, C, nd);
+            const T *G0 = opnd(gmb, gM, H3, (int)dd, dd), *G1 = G0 + dd, *G2 = G0 + 2 * dd;
+            const T *Kc = opnd(kb, K + off, n, C, C), *Vc = opnd(vb, V + off, n, C, C);
+            gemmB(m, 0, 1, n, d, d, 1, Kc, C, d, G0, d, 3 * dd, 0, gP0, d, nd, H);                // gP0 = K G0^T
+            gemmB(m, 0, 1, n, d, d, 1, Kc, C, d, G2, d, 3 * dd, 0, gP2, d, nd, H);                // gP2 = K G2^T
+            gemmB(m, 0, 0, n, d, d, 1, Vc, C, d, G1, d, 3 * dd, 0, gZ1, d, nd, H);                // gZ1 = V G1
             gemmB(m, 0, 0, n, d, d, 1, P0, d, nd, G0, d, 3 * dd, 1, dK + off, C, d, H);           // dK += P0 G0
             gemmB(m, 0, 0, n, d, d, 1, P2, d, nd, G2, d, 3 * dd, 1, dK + off, C, d, H);           //     + P2 G2
             gemmB(m, 0, 1, n, d, d, 1, Z1, d, nd, G1, d, 3 * dd, 1, dV + off, C, d, H);           // dV += Z1 G1^T
-            k_ttt_inner_bwd<<<wblk((long)n * H), NT>>>(P0, P2, Z1, deta + (long)s * 3 * H, gP0, gP2, gZ1, st->Y0 + off,
+            k_ttt_inner_bwd<T><<<wblk((long)n * H), NT>>>(P0, P2, Z1, deta + (long)s * 3 * H, gP0, gP2, gZ1, st->Y0 + off,
                                                        st->Y2 + off, st->DH + off, etac, n, H, d, C, nd);
-            const float *gY0 = P0, *gY2 = P2, *gDH = Z1;
+            const T *gY0 = P0, *gY2 = P2, *gDH = Z1;
             gemmB(m, 0, 0, n, d, d, 1, gY0, d, nd, W0, d, 3 * dd, 1, dK + off, C, d, H);          // dK += gY0 W0
             gemmB(m, 0, 0, n, d, d, 1, gY2, d, nd, W2, d, 3 * dd, 1, dK + off, C, d, H);          //     + gY2 W2
             gemmB(m, 0, 1, n, d, d, 1, gDH, d, nd, W1, d, 3 * dd, 1, dV + off, C, d, H);          // dV += gDH W1^T
             ts_mark(m, TS_B_INNER, 9 * fnd);
 
             // 4. their weight gradients
-            gemmB(m, 1, 0, d, d, n, 1, gY0, d, nd, K + off, C, d, 1, gW, d, 3 * dd, H);           // gW0 += gY0^T K
-            gemmB(m, 1, 0, d, d, n, 1, V + off, C, d, gDH, d, nd, 1, gW + dd, d, 3 * dd, H);      // gW1 += V^T gDH
-            gemmB(m, 1, 0, d, d, n, 1, gY2, d, nd, K + off, C, d, 1, gW + 2 * dd, d, 3 * dd, H);  // gW2 += gY2^T K
+            gemmB(m, 1, 0, d, d, n, 1, gY0, d, nd, Kc, C, d, 1, gW, d, 3 * dd, H);                // gW0 += gY0^T K
+            gemmB(m, 1, 0, d, d, n, 1, Vc, C, d, gDH, d, nd, 1, gW + dd, d, 3 * dd, H);           // gW1 += V^T gDH
+            gemmB(m, 1, 0, d, d, n, 1, gY2, d, nd, Kc, C, d, 1, gW + 2 * dd, d, 3 * dd, H);       // gW2 += gY2^T K
             if( !dm->prenorm ) k_axpby<<<nblk(hdd), NT>>>(gW, 1, gU, 1, hdd);   // W(c+1) = RowNorm(W(c) + U(c))
             copyd(gMn, gM, (size_t)hdd);
             ts_mark(m, TS_B_WGRAD, 3 * fnd);
@@ -1023,6 +1140,16 @@ static void ttt_chunks_bwd(sptt_cuda_model *m, float *dQ, float *dK, float *dV, 
     ts_flush(m);
 }
 
+static void ttt_chunks_bwd(sptt_cuda_model *m, float *dQ, float *dK, float *dV, float *deta, float *dmu, float *dw0,
+                           float *dw1, float *dw2, const float *dO, const gtttacts *st, const float *Q, const float *K,
+                           const float *V, const float *eta, const gdims *dm, float *scratch)
+{
+    if( ns_bf16(m, dm->d) )
+        ttt_chunks_bwd_t<__nv_bfloat16>(m, dQ, dK, dV, deta, dmu, dw0, dw1, dw2, dO, st, Q, K, V, eta, dm, scratch);
+    else
+        ttt_chunks_bwd_t<float>(m, dQ, dK, dV, deta, dmu, dw0, dw1, dw2, dO, st, Q, K, V, eta, dm, scratch);
+}
+
 #undef TM
 
 // ----------------------------------------------------------------------------
@@ -1034,8 +1161,10 @@ typedef struct gctx {
     gdims dm;
 } gctx;
 
+/* s = att + the branch's output: fp32, or bf16 alone in s's buffer where s16 (act_bf16_claim) */
 static void ttt_fwd(sptt_cuda_model *m, int l, gtttacts *a, const gttt *p, const gctx *x, const float *xn,
-                    const float *qh, const float *kh, const float *v, float *scratch)
+                    const float *qh, const float *kh, const float *v, float *s, __nv_bfloat16 *s16, const float *att,
+                    float *scratch)
 {
     int T = x->T, C = x->C, H = x->H, d = x->d;
     long TH = (long)T * H, TC = (long)T * C;
@@ -1073,8 +1202,8 @@ static void ttt_fwd(sptt_cuda_model *m, int l, gtttacts *a, const gttt *p, const
     GRAPHED(m, 2 * l, ttt_chunks_fwd(m, a, a->O, a->Qf, a->Kf, a->Vf, a->eta, p->w_mom ? a->mu : NULL, p->w0, p->w1,
                                      p->w2, &x->dm, scratch));
     ts_mark(m, -1, 0);
-    rmsnorm_fwd(a->y, a->ornd, a->O, p->norm, TH, d, TTT_OUT_EPS);
-    k_row_scale<<<nblk(TC), NT>>>(a->y, a->gate, TH, d);
+    if( s16 ) k_ttt_out_fwd<<<wblk(TH), NT>>>(s16, a->ornd, att, a->O, p->norm, a->gate, TH, d, TTT_OUT_EPS);
+    else k_ttt_out_fwd<<<wblk(TH), NT>>>(s, a->ornd, att, a->O, p->norm, a->gate, TH, d, TTT_OUT_EPS);
     ts_mark(m, TS_F_REST, 0);
     ts_flush(m);
 }
@@ -1300,7 +1429,7 @@ static void acts_layout(sptt_cuda_model *m, garena *a)
             t->qnrm = take(a, TH); t->knrm = take(a, TH);
             t->Qf = take(a, TC); t->Kf = take(a, TC); t->Vf = take(a, TC);
             t->zl = take(a, 3 * TH); t->eta = take(a, 3 * TH); t->zm = take(a, TH); t->mu = take(a, TH);
-            t->zs = take(a, TH); t->gate = take(a, TH); t->O = take(a, TC); t->ornd = take(a, TH); t->y = take(a, TC);
+            t->zs = take(a, TH); t->gate = take(a, TH); t->O = take(a, TC); t->ornd = take(a, TH);
             t->n_chunk = (m->T + c->chunk - 1) / c->chunk;
             t->n_upd = t->n_chunk > 0 ? t->n_chunk - 1 : 0;
             size_t nc = (size_t)t->n_chunk, nu = (size_t)t->n_upd;
@@ -1680,6 +1809,8 @@ static int forward_begin(sptt_cuda_model *m, const sptt_sample *s, int flags)
     int T = s->n_tokens, V = c->vocab_size, half = c->head_dim / 2;
     m->haveForward = 0;
     m->nPbfDone = 0;   // the parameters may have changed since the last step: their bf16 copies are stale
+    m->nActBf = 0;
+    m->bfErr = 0;
     if( T < 1 || !s->tokens || !s->targets ) return sptt_fail(SPTT_EINVAL, "sample: no tokens or no targets");
     for(int i = 0; i < T; i++){
         if( s->tokens[i] < 0 || s->tokens[i] >= V ){
@@ -1779,18 +1910,16 @@ static void block_fwd(sptt_cuda_model *m, int phase, int l)
     long TC = (long)T * C;
     switch( phase ){
     case KSTEP_QKV:
-        rmsnorm_fwd(A->xn1, A->rstd1, A->x, L->ln1, T, C, c->norm_eps);
         bf_keep(m, 1);
+        rmsnorm_fwd(A->xn1, bf_claim(m, A->xn1, T, C, T, KVD, C), A->rstd1, A->x, L->ln1, T, C, c->norm_eps);
         linear_fwd(m, A->q, A->xn1, L->wq, NULL, T, C, C);
         linear_fwd(m, A->k, A->xn1, L->wk, NULL, T, C, KVD);
         linear_fwd(m, A->v, A->xn1, L->wv, NULL, T, C, KVD);
         bf_keep(m, 0);
-        rmsnorm_fwd(A->qh, A->rstdq, A->q, L->qnorm, (long)T * NH, D, c->norm_eps);
-        rmsnorm_fwd(A->kh, A->rstdk, A->k, L->knorm, (long)T * KV, D, c->norm_eps);
-        copyd(A->qr, A->qh, (size_t)TC);
-        copyd(A->kr, A->kh, (size_t)T * KVD);
-        rope(A->qr, m->cosT, m->sinT, T, NH, D, C, D, half, 1);
-        rope(A->kr, m->cosT, m->sinT, T, KV, D, KVD, D, half, 1);
+        rmsnorm_fwd(A->qh, NULL, A->rstdq, A->q, L->qnorm, (long)T * NH, D, c->norm_eps);
+        rmsnorm_fwd(A->kh, NULL, A->rstdk, A->k, L->knorm, (long)T * KV, D, c->norm_eps);
+        rope2(A->qr, A->qh, m->cosT, m->sinT, T, NH, D, C, D, half, 1);
+        rope2(A->kr, A->kh, m->cosT, m->sinT, T, KV, D, KVD, D, half, 1);
         break;
     case KSTEP_ATTN: {
         int W = L->kind == SPTT_LAYER_FULL ? T : c->window;
@@ -1800,8 +1929,9 @@ static void block_fwd(sptt_cuda_model *m, int phase, int l)
     case KSTEP_TTT: {
         gctx x;
         ctx_of(m, &x);
-        ttt_fwd(m, l, &A->t, &L->t, &x, A->xn1, A->qh, A->kh, A->v, m->tttS);
-        k_add3<<<nblk(TC), NT>>>(A->s, A->att, A->t.y, TC);
+        // in bf16 mode s is read only by the output projection's bf16 products: kept as bf16 alone
+        __nv_bfloat16 *s16 = act_bf16_claim(m, A->s, T, C, T, C, C);
+        ttt_fwd(m, l, &A->t, &L->t, &x, A->xn1, A->qh, A->kh, A->v, A->s, s16, A->att, m->tttS);
         break;
     }
     case KSTEP_OUT:
@@ -1810,10 +1940,15 @@ static void block_fwd(sptt_cuda_model *m, int phase, int l)
         break;
     case KSTEP_FFN: {
         float *out = l + 1 < c->n_layer ? m->A[l + 1].x : m->xL;
-        rmsnorm_fwd(A->hn, A->rstd2, A->h, L->ln2, T, C, c->norm_eps);
-        linear_fwd(m, A->fgu, A->hn, L->wg, NULL, T, C, 2 * F);   // [wg; wu] is one (2F, C) matrix
         bf_keep(m, 1);
-        k_swiglu_fwd<<<swiglu_grid(T, F), NT>>>(A->fa, bf_claim(m, A->fa, T, F, T, C, F), A->fgu, T, F);
+        // in bf16 mode hn and fa are read only by bf16 products (here and in the backward): kept as bf16 alone
+        __nv_bfloat16 *hn16 = rn_rows(C, A->hn, A->h, L->ln2) ? act_bf16_claim(m, A->hn, T, C, T, 2 * F, C) : NULL;
+        __nv_bfloat16 *fa16 = act_bf16_claim(m, A->fa, T, F, T, C, F);
+        if( hn16 ) rmsnorm_fwd(NULL, hn16, A->rstd2, A->h, L->ln2, T, C, c->norm_eps);
+        else rmsnorm_fwd(A->hn, bf_claim(m, A->hn, T, C, T, 2 * F, C), A->rstd2, A->h, L->ln2, T, C, c->norm_eps);
+        linear_fwd(m, A->fgu, A->hn, L->wg, NULL, T, C, 2 * F);   // [wg; wu] is one (2F, C) matrix
+        if( fa16 ) swiglu_fwd(NULL, fa16, A->fgu, T, F);
+        else swiglu_fwd(A->fa, bf_claim(m, A->fa, T, F, T, C, F), A->fgu, T, F);
         linear_fwd(m, out, A->fa, L->wd, NULL, T, F, C);
         bf_keep(m, 0);
         k_axpby<<<nblk(TC), NT>>>(out, 1, A->h, 1, TC);
@@ -1828,7 +1963,7 @@ static void head_fwd(sptt_cuda_model *m)
 {
     const sptt_config *c = &m->cfg;
     int T = m->T, V = c->vocab_size, C = c->hidden, nR = m->nRows;
-    rmsnorm_fwd(m->xf, m->rstdf, m->xL, m->P.lnf, T, C, c->norm_eps);
+    rmsnorm_fwd(m->xf, NULL, m->rstdf, m->xL, m->P.lnf, T, C, c->norm_eps);
     if( nR ) k_gather_rows<<<nblk((long)nR * C), NT>>>(m->xrows, m->xf, m->dRows, nR, C);
     gemm(m, 0, 1, nR, V, C, 1, m->xrows, C, m->P.lm_head, C, 0, m->dlog, V);
     zero(m->logits, (size_t)T * V);
@@ -1878,8 +2013,7 @@ static void block_bwd(sptt_cuda_model *m, int phase, int l)
         bf_keep(m, 0);
         zero(m->dhn, TC);
         bf_keep(m, 1);
-        k_swiglu_bwd<<<swiglu_grid(T, F), NT>>>(m->dfgu, bf_claim(m, m->dfgu, T, 2 * F, T, C, 2 * F), m->dfa, A->fgu, T,
-                                                F);
+        swiglu_bwd(m->dfgu, bf_claim(m, m->dfgu, T, 2 * F, T, C, 2 * F), m->dfa, A->fgu, T, F);
         linear_bwd(m, m->dhn, G->wg, NULL, m->dfgu, A->hn, L->wg, T, C, 2 * F);
         bf_keep(m, 0);
         rmsnorm_bwd(m, dx, G->ln2, m->dhn, A->h, L->ln2, A->rstd2, T, C);
@@ -2019,6 +2153,7 @@ extern "C" int sptt_cuda_forward(sptt_cuda_model *m, const sptt_sample *s, int f
         for(int r = 0; r < m->nLab; r++) sum += (double)m->hLoss[r];
     }
     CU(cudaGetLastError());
+    if( m->bfErr ) return sptt_fail(SPTT_ENOMEM, "cuda: no device memory for the bf16 operand copies");
     m->loss = m->nLab ? sum / m->nLab : 0;
     m->haveForward = 1;
     if( pLoss ) *pLoss = (float)m->loss;
@@ -2054,6 +2189,7 @@ extern "C" int sptt_cuda_backward(sptt_cuda_model *m, float weight)
     embed_bwd(m);
     step_done(m, KSTEP_EMBED, -1, &t0);
     CU(cudaGetLastError());
+    if( m->bfErr ) return sptt_fail(SPTT_ENOMEM, "cuda: no device memory for the bf16 operand copies");
     return SPTT_OK;
 }
 
