@@ -518,16 +518,21 @@ static void tc_fwd_d(typename Op::elem *bf, float *out, float *lse, const float 
                                                                                          KV, W, scale);
 }
 
+/* bf: the copies of q, k, v, already made by the forward where kept, else made here; ob: dout's
+** copy (NULL: after them in bf) */
 template <class Op, int D>
-static void tc_bwd_d(typename Op::elem *bf, float *dq, float *dk, float *dv, const float *dout, const float *q,
-                     const float *k, const float *v, const float *lse, const float *Dr, int T, int NH, int KV, int W,
-                     float scale)
+static void tc_bwd_d(typename Op::elem *bf, typename Op::elem *ob, int kept, float *dq, float *dk, float *dv,
+                     const float *dout, const float *q, const float *k, const float *v, const float *lse,
+                     const float *Dr, int T, int NH, int KV, int W, float scale)
 {
     long nq = (long)T * NH * D, nk = (long)T * KV * D;
-    typename Op::elem *qb = bf, *kb = qb + nq, *vb = kb + nk, *ob = vb + nk;
-    tc_round(qb, q, nq);
-    tc_round(kb, k, nk);
-    tc_round(vb, v, nk);
+    typename Op::elem *qb = bf, *kb = qb + nq, *vb = kb + nk;
+    if( !ob ) ob = vb + nk;
+    if( !kept ){
+        tc_round(qb, q, nq);
+        tc_round(kb, k, nk);
+        tc_round(vb, v, nk);
+    }
     tc_round(ob, dout, nq);
     size_t s1 = tc_tiles_bytes<Op, D>(6) + sizeof(float) * 4 * TC_B, s2 = tc_tiles_bytes<Op, D>(6);
     cudaFuncSetAttribute(k_tc_bwd_kv<Op, D>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)s1);
@@ -552,17 +557,19 @@ static int flash_tc_fwd(int tf32, float *ws, float *out, float *lse, const float
     return 1;
 }
 
-/* Backward (accumulates dq, dk, dv); ws holds T (2 NH + 2 KV) D operands; Dr = rowsum(dO . O) */
-static int flash_tc_bwd(int tf32, float *ws, float *dq, float *dk, float *dv, const float *dout, const float *q,
-                        const float *k, const float *v, const float *lse, const float *Dr, int T, int NH, int KV, int D,
-                        int W, float scale)
+/* Backward (accumulates dq, dk, dv); ws holds T (2 NH + 2 KV) D operands; Dr = rowsum(dO . O).
+** bf16 only, kept non-NULL: the forward's copies of q, k, v (flash_tc_fwd with ws = kept), so only
+** dout is rounded (into ws). */
+static int flash_tc_bwd(int tf32, float *ws, float *kept, float *dq, float *dk, float *dv, const float *dout,
+                        const float *q, const float *k, const float *v, const float *lse, const float *Dr, int T, int NH,
+                        int KV, int D, int W, float scale)
 {
     if( !tc_head_dim(D) ) return 0;
-    tc_bf *wb = reinterpret_cast<tc_bf *>(ws);
-    if( tf32 && D == 32 ) tc_bwd_d<tc_tf32, 32>(ws, dq, dk, dv, dout, q, k, v, lse, Dr, T, NH, KV, W, scale);
-    else if( tf32 ) tc_bwd_d<tc_tf32, 64>(ws, dq, dk, dv, dout, q, k, v, lse, Dr, T, NH, KV, W, scale);
-    else if( D == 32 ) tc_bwd_d<tc_bf16, 32>(wb, dq, dk, dv, dout, q, k, v, lse, Dr, T, NH, KV, W, scale);
-    else tc_bwd_d<tc_bf16, 64>(wb, dq, dk, dv, dout, q, k, v, lse, Dr, T, NH, KV, W, scale);
+    tc_bf *wb = reinterpret_cast<tc_bf *>(kept ? kept : ws), *ob = kept ? reinterpret_cast<tc_bf *>(ws) : NULL;
+    if( tf32 && D == 32 ) tc_bwd_d<tc_tf32, 32>(ws, NULL, 0, dq, dk, dv, dout, q, k, v, lse, Dr, T, NH, KV, W, scale);
+    else if( tf32 ) tc_bwd_d<tc_tf32, 64>(ws, NULL, 0, dq, dk, dv, dout, q, k, v, lse, Dr, T, NH, KV, W, scale);
+    else if( D == 32 ) tc_bwd_d<tc_bf16, 32>(wb, ob, kept != NULL, dq, dk, dv, dout, q, k, v, lse, Dr, T, NH, KV, W, scale);
+    else tc_bwd_d<tc_bf16, 64>(wb, ob, kept != NULL, dq, dk, dv, dout, q, k, v, lse, Dr, T, NH, KV, W, scale);
     return 1;
 }
 

@@ -301,6 +301,97 @@ __global__ void k_rmsnorm_bwd_row(float *dx, const float *dout, const float *x, 
         d4[j] = o;
     }
 }
+/* Narrower rows (n a multiple of 4, below 1024: the per-head q and k norms of 64, the fast heads'
+** output norm of 512) by groups of L lanes, L the largest power of two up to 32 with n >= 4 L, each
+** lane holding its float4s in registers (the warp-per-row kernels left 30 of 32 lanes' loads
+** 8 bytes apart at n 64 and walked each row twice). Lanes of a row past R compute on zeros, so
+** every shuffle has its whole warp. */
+#define RS_V 8
+template <int L>
+__device__ __forceinline__ float group_sum(float v)
+{
+    for(int o = L / 2; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+template <int L>
+__global__ void k_rmsnorm_fwd_sub(float *out, float *rstd, const float *x, const float *g, long R, int n, float eps)
+{
+    long row = ((long)blockIdx.x * blockDim.x + threadIdx.x) / L;
+    int lane = threadIdx.x % L, nv = n / 4, ok = row < R;
+    const float4 *xr = (const float4 *)(x + (ok ? row : 0) * n), *g4 = (const float4 *)g;
+    float4 v[RS_V];
+    float ss = 0;
+#pragma unroll
+    for(int k = 0; k < RS_V; k++){
+        int j = lane + k * L;
+        if( ok && j < nv ){
+            v[k] = xr[j];
+            ss += v[k].x * v[k].x + v[k].y * v[k].y + v[k].z * v[k].z + v[k].w * v[k].w;
+        }
+    }
+    ss = group_sum<L>(ss);
+    if( !ok ) return;
+    float s = 1.0f / sqrtf(ss / n + eps);
+    if( lane == 0 ) rstd[row] = s;
+    float4 *o4 = (float4 *)(out + row * n);
+#pragma unroll
+    for(int k = 0; k < RS_V; k++){
+        int j = lane + k * L;
+        if( j >= nv ) continue;
+        float4 gg = g4[j], o;
+        o.x = v[k].x * s * gg.x;
+        o.y = v[k].y * s * gg.y;
+        o.z = v[k].z * s * gg.z;
+        o.w = v[k].w * s * gg.w;
+        o4[j] = o;
+    }
+}
+template <int L>
+__global__ void k_rmsnorm_bwd_sub(float *dx, const float *dout, const float *x, const float *g, const float *rstd, long R,
+                                  int n)
+{
+    long row = ((long)blockIdx.x * blockDim.x + threadIdx.x) / L;
+    int lane = threadIdx.x % L, nv = n / 4, ok = row < R;
+    long r0 = ok ? row : 0;
+    const float4 *xr = (const float4 *)(x + r0 * n), *dr = (const float4 *)(dout + r0 * n), *g4 = (const float4 *)g;
+    float4 xv[RS_V], dv[RS_V];
+    float s = rstd[r0], dot = 0;
+#pragma unroll
+    for(int k = 0; k < RS_V; k++){
+        int j = lane + k * L;
+        if( ok && j < nv ){
+            xv[k] = xr[j];
+            dv[k] = dr[j];
+            float4 gg = g4[j];
+            dot += dv[k].x * gg.x * xv[k].x * s + dv[k].y * gg.y * xv[k].y * s + dv[k].z * gg.z * xv[k].z * s +
+                   dv[k].w * gg.w * xv[k].w * s;
+        }
+    }
+    dot = group_sum<L>(dot) / n;
+    if( !ok ) return;
+    float4 *d4 = (float4 *)(dx + row * n);
+#pragma unroll
+    for(int k = 0; k < RS_V; k++){
+        int j = lane + k * L;
+        if( j >= nv ) continue;
+        float4 gg = g4[j], o = d4[j];
+        o.x += s * (dv[k].x * gg.x - xv[k].x * s * dot);
+        o.y += s * (dv[k].y * gg.y - xv[k].y * s * dot);
+        o.z += s * (dv[k].z * gg.z - xv[k].z * s * dot);
+        o.w += s * (dv[k].w * gg.w - xv[k].w * s * dot);
+        d4[j] = o;
+    }
+}
+/* the group width for rows of n, 0 where these kernels do not serve them */
+static inline int rs_lanes(int n, const void *a, const void *b, const void *c, const void *d)
+{
+    if( n % 4 || n >= 1024 || (((uintptr_t)a | (uintptr_t)b | (uintptr_t)c | (uintptr_t)d) & 15) ) return 0;
+    int L = 32;
+    while( L > 1 && n < 4 * L ) L /= 2;
+    return n <= 4 * L * RS_V ? L : 0;
+}
+#define RS_LAUNCH(L, KERN, R, ...) do { switch( L ){     case 32: KERN<32><<<nblk((R) * 32), NT>>>(__VA_ARGS__); break;     case 16: KERN<16><<<nblk((R) * 16), NT>>>(__VA_ARGS__); break;     case 8: KERN<8><<<nblk((R) * 8), NT>>>(__VA_ARGS__); break;     case 4: KERN<4><<<nblk((R) * 4), NT>>>(__VA_ARGS__); break;     case 2: KERN<2><<<nblk((R) * 2), NT>>>(__VA_ARGS__); break;     default: KERN<1><<<nblk(R), NT>>>(__VA_ARGS__); break; } } while(0)
+
 /* 1 where the row kernels serve rows of n at these addresses: from 1024 wide (at 512, with half the
 ** block idle, they took twice the warp kernels' time) */
 static inline int rn_rows(int n, const void *a, const void *b, const void *c)
@@ -335,8 +426,96 @@ __global__ void k_silu_l2_bwd(float *dx, const float *dy, const float *x, const 
     float b = n > 0 ? dot / (n * (n + eps) * (n + eps)) : 0.0f;
     for(int i = lane; i < d; i += 32) dx[row * d + i] = (g[i] * a - b * silu(xr[i])) * silu1(xr[i]);
 }
-/* row-norm y_r = s_r u_r / (|u_r| + eps) */
-__global__ void k_rownorm_fwd(float *y, const float *u, const float *s, long R, int n, float eps)
+/* The same two by groups of L lanes with float4s held in registers (as k_rmsnorm_fwd_sub), SiLU's
+** exponential taken once per element (the kernels above take it two and three times) */
+template <int L>
+__global__ void k_silu_l2_fwd_sub(float *y, float *nrm, const float *x, long R, int d, float eps)
+{
+    long row = ((long)blockIdx.x * blockDim.x + threadIdx.x) / L;
+    int lane = threadIdx.x % L, nv = d / 4, ok = row < R;
+    const float4 *xr = (const float4 *)(x + (ok ? row : 0) * d);
+    float4 u[RS_V];
+    float ss = 0;
+#pragma unroll
+    for(int k = 0; k < RS_V; k++){
+        int j = lane + k * L;
+        if( ok && j < nv ){
+            float4 v = xr[j];
+            u[k].x = silu(v.x);
+            u[k].y = silu(v.y);
+            u[k].z = silu(v.z);
+            u[k].w = silu(v.w);
+            ss += u[k].x * u[k].x + u[k].y * u[k].y + u[k].z * u[k].z + u[k].w * u[k].w;
+        }
+    }
+    ss = group_sum<L>(ss);
+    if( !ok ) return;
+    float n = sqrtf(ss), a = 1.0f / (n + eps);
+    if( lane == 0 ) nrm[row] = n;
+    float4 *y4 = (float4 *)(y + row * d);
+#pragma unroll
+    for(int k = 0; k < RS_V; k++){
+        int j = lane + k * L;
+        if( j >= nv ) continue;
+        float4 o;
+        o.x = u[k].x * a;
+        o.y = u[k].y * a;
+        o.z = u[k].z * a;
+        o.w = u[k].w * a;
+        y4[j] = o;
+    }
+}
+__device__ __forceinline__ void silu_l2_bwd1(float x, float g, float a, float b, float *dx)
+{
+    float sg = sigm(x), sl = x * sg;
+    *dx = (g * a - b * sl) * (sg * (1.0f + x * (1.0f - sg)));
+}
+template <int L>
+__global__ void k_silu_l2_bwd_sub(float *dx, const float *dy, const float *x, const float *nrm, long R, int d, float eps)
+{
+    long row = ((long)blockIdx.x * blockDim.x + threadIdx.x) / L;
+    int lane = threadIdx.x % L, nv = d / 4, ok = row < R;
+    long r0 = ok ? row : 0;
+    const float4 *xr = (const float4 *)(x + r0 * d), *gr = (const float4 *)(dy + r0 * d);
+    float4 xv[RS_V], gv[RS_V];
+    float n = nrm[r0], a = 1.0f / (n + eps), dot = 0;
+#pragma unroll
+    for(int k = 0; k < RS_V; k++){
+        int j = lane + k * L;
+        if( ok && j < nv ){
+            xv[k] = xr[j];
+            gv[k] = gr[j];
+            dot += silu(xv[k].x) * gv[k].x + silu(xv[k].y) * gv[k].y + silu(xv[k].z) * gv[k].z + silu(xv[k].w) * gv[k].w;
+        }
+    }
+    dot = group_sum<L>(dot);
+    if( !ok ) return;
+    float b = n > 0 ? dot / (n * (n + eps) * (n + eps)) : 0.0f;
+    float4 *d4 = (float4 *)(dx + row * d);
+#pragma unroll
+    for(int k = 0; k < RS_V; k++){
+        int j = lane + k * L;
+        if( j >= nv ) continue;
+        float4 o;
+        silu_l2_bwd1(xv[k].x, gv[k].x, a, b, &o.x);
+        silu_l2_bwd1(xv[k].y, gv[k].y, a, b, &o.y);
+        silu_l2_bwd1(xv[k].z, gv[k].z, a, b, &o.z);
+        silu_l2_bwd1(xv[k].w, gv[k].w, a, b, &o.w);
+        d4[j] = o;
+    }
+}
+static inline void silu_l2_fwd(float *y, float *nrm, const float *x, long R, int d, float eps)
+{
+    if( int L = rs_lanes(d, y, x, NULL, NULL) ) RS_LAUNCH(L, k_silu_l2_fwd_sub, R, y, nrm, x, R, d, eps);
+    else k_silu_l2_fwd<<<wblk(R), NT>>>(y, nrm, x, R, d, eps);
+}
+static inline void silu_l2_bwd(float *dx, const float *dy, const float *x, const float *nrm, long R, int d, float eps)
+{
+    if( int L = rs_lanes(d, dx, dy, x, NULL) ) RS_LAUNCH(L, k_silu_l2_bwd_sub, R, dx, dy, x, nrm, R, d, eps);
+    else k_silu_l2_bwd<<<wblk(R), NT>>>(dx, dy, x, nrm, R, d, eps);
+}
+/* row-norm y_r = s_r u_r / (|u_r| + eps); y16, where given, y's bf16 copy as well */
+__global__ void k_rownorm_fwd(float *y, __nv_bfloat16 *y16, const float *u, const float *s, long R, int n, float eps)
 {
     WARP_ROW(R)
     const float *ur = u + row * n;
@@ -344,7 +523,11 @@ __global__ void k_rownorm_fwd(float *y, const float *u, const float *s, long R, 
     for(int i = lane; i < n; i += 32) ss += ur[i] * ur[i];
     ss = warp_sum(ss);
     float a = s[row] / (sqrtf(ss) + eps);
-    for(int i = lane; i < n; i += 32) y[row * n + i] = ur[i] * a;
+    for(int i = lane; i < n; i += 32){
+        float v = ur[i] * a;
+        y[row * n + i] = v;
+        if( y16 ) y16[row * n + i] = __float2bfloat16_rn(v);
+    }
 }
 /* du = a g - b u (overwrites), ds += dot / e */
 __global__ void k_rownorm_bwd(float *du, float *ds, const float *dy, const float *u, const float *s, long R, int n,

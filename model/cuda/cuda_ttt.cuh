@@ -183,7 +183,7 @@ __global__ void k_sigmoid_bwd(float *dz, const float *dmu, const float *mu, long
 // at h*nd (nd = chunk*d). Index i over n*H*d: k = i % d, h = (i / d) % H, r = i / (d*H).
 
 /* W(0) (H, 3, d, d) from the slow weights w0, w1, w2 (H, d, d) */
-__global__ void k_ttt_w0(float *W, const float *w0, const float *w1, const float *w2, int H, long dd)
+__global__ void k_ttt_w0(float *W, __nv_bfloat16 *W16, const float *w0, const float *w1, const float *w2, int H, long dd)
 {
     long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
     if( i >= 3L * H * dd ) return;
@@ -191,6 +191,7 @@ __global__ void k_ttt_w0(float *W, const float *w0, const float *w1, const float
     int hj = (int)(i / dd), h = hj / 3, j = hj % 3;
     const float *src = j == 0 ? w0 : j == 1 ? w1 : w2;
     W[i] = src[(long)h * dd + e];
+    if( W16 ) W16[i] = __float2bfloat16_rn(W[i]);
 }
 /* hh = silu(u0) * u2. The element-wise steps of the chunk loops write fp32 or, where the loop's
 ** products take bf16 operands (TO = __nv_bfloat16), the products' bf16 operands directly. */

@@ -77,6 +77,10 @@ typedef struct gparams {
 
 typedef struct gtttacts {
     float *kt, *vt, *qa, *ka, *qc, *kc, *vc, *qnrm, *knrm, *Qf, *Kf, *Vf, *zl, *eta, *zm, *mu, *zs, *gate;
+    /* the chunk loops in bf16 (ns_bf16): Qf, Kf, Vf rounded once a forward, read by both loops;
+    ** NULL otherwise */
+    __nv_bfloat16 *Qb, *Kb, *Vb;
+    __nv_bfloat16 *Wb;          /* and the chunks' fast weights W, as their kernels write them */
     float *O, *ornd;
     /* chunk state, as ttt_state */
     int n_chunk, n_upd;
@@ -86,6 +90,10 @@ typedef struct gtttacts {
 typedef struct gacts {
     float *x, *xn1, *rstd1, *q, *k, *v, *qh, *kh, *rstdq, *rstdk, *qr, *kr, *att, *lse, *s, *h, *hn, *rstd2;
     float *fgu, *fa;
+    /* bf16 mode with the tensor-core attention: the forward's bf16 copies of qr, kr, v, reused by
+    ** the backward (attKept: the forward made them), else NULL */
+    float *attKeep;
+    int attKept;
     gtttacts t;
 } gacts;
 
@@ -351,6 +359,13 @@ static const __nv_bfloat16 *act_bf16(const sptt_cuda_model *m, const float *src,
     return NULL;
 }
 
+/* gemm_lt's element types: every operand fp32 (the math mode's compute type), every operand bf16,
+** or bf16 factors with an fp32 addend and output (these two accumulate in fp32) */
+enum { LT_F32 = 0, LT_BF16 = 1, LT_BF16_F32 = 2 };
+static void gemm_lt(sptt_cuda_model *m, int ty, int ta, int tb, int M, int N, int K, float alpha, const void *A, int lda,
+                    long sA, const void *B, int ldb, long sB, float beta, const void *Cin, int ldc, long sC, void *D,
+                    int ldd, long sD, int batch);
+
 /* bf16 mode, a large product (every side 256 or more, 2^30 multiply-adds or more, where the
 ** product's time dwarfs the rounding pass; SPTT_CUDA_BF16_MIN=n at creation moves the 2^30 to n
 ** and with n = 0 drops the side limit too, so that small tests reach this path): its operands are
@@ -358,7 +373,7 @@ static const __nv_bfloat16 *act_bf16(const sptt_cuda_model *m, const float *src,
 ** cuBLAS's CUBLAS_COMPUTE_32F_FAST_16BF on fp32 operands ran at the TF32 rate with TF32's results
 ** (measured on the H200), so only real bf16 operands reach the bf16 rate. 1 if it ran the product. */
 static int gemm_bf16(sptt_cuda_model *m, int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
-                     const float *B, int ldb, float beta, float *C, int ldc)
+                     const float *B, int ldb, float beta, float *C, int ldc, const float *Cin = NULL)
 {
     if( !bf_wanted(m, M, N, K) ) return 0;
     // packed copies: A as stored (M x K, or K x M when transposed), likewise B
@@ -372,9 +387,13 @@ static int gemm_bf16(sptt_cuda_model *m, int ta, int tb, int M, int N, int K, fl
         m->bfErr = 1;                // an operand exists only in bf16: the step fails
         return 1;
     }
-    cublasGemmEx(m->blas, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, N, M, K, &alpha,
-                 b16 ? b16 : sb->p, CUDA_R_16BF, bc, a16 ? a16 : sa->p, CUDA_R_16BF, ac, &beta, C, CUDA_R_32F, ldc,
-                 CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+    const __nv_bfloat16 *pa = a16 ? a16 : sa->p, *pb = b16 ? b16 : sb->p;
+    if( Cin && Cin != C )   // C = alpha A B + beta Cin: one cuBLASLt product, no pass adding Cin after
+        gemm_lt(m, LT_BF16_F32, ta, tb, M, N, K, alpha, pa, ac, 0, pb, bc, 0, beta, Cin, ldc, 0, C, ldc, 0, 1);
+    else
+        cublasGemmEx(m->blas, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, N, M, K, &alpha, pb,
+                     CUDA_R_16BF, bc, pa, CUDA_R_16BF, ac, &beta, C, CUDA_R_32F, ldc, CUBLAS_COMPUTE_32F,
+                     CUBLAS_GEMM_DEFAULT);
     if( m->bfKeep ) bf_written(m, C, M, N, ldc);
     return 1;
 }
@@ -449,9 +468,6 @@ static cublasLtMatrixLayout_t lt_layout(cudaDataType ty, int rows, int cols, int
     return l;
 }
 
-/* gemm_lt's element types: every operand fp32 (the math mode's compute type), every operand bf16,
-** or bf16 factors with an fp32 addend and output (these two accumulate in fp32) */
-enum { LT_F32 = 0, LT_BF16 = 1, LT_BF16_F32 = 2 };
 
 /* The plan for a shape (descriptors and the heuristic's first algorithm), made once; NULL where
 ** cuBLASLt has none or the cache is full. */
@@ -613,6 +629,16 @@ static void linear_fwd(sptt_cuda_model *m, float *out, const float *inp, const f
     if( b ) k_bias<<<nblk((long)T * OC), NT>>>(out, b, T, OC);
 }
 
+/* out (T, OC) = inp w^T + res: in bf16 mode one product adding res (gemm_bf16's Cin), else the
+** product and an add */
+static void linear_fwd_res(sptt_cuda_model *m, float *out, const float *inp, const float *w, const float *res, int T,
+                           int IC, int OC)
+{
+    if( gemm_bf16(m, 0, 1, T, OC, IC, 1, inp, IC, w, IC, 1, out, OC, res) ) return;
+    linear_fwd(m, out, inp, w, NULL, T, IC, OC);
+    k_axpby<<<nblk((long)T * OC), NT>>>(out, 1, res, 1, (long)T * OC);
+}
+
 /* out[c] += sum_r a[r,c] (b ? b[r,c] : 1) (rs ? rs[r] : 1) over R rows of width n, in a fixed order */
 static void colsum(sptt_cuda_model *m, float *out, const float *a, const float *b, const float *rs, long R, int n)
 {
@@ -641,7 +667,9 @@ static void rmsnorm_fwd(float *out, __nv_bfloat16 *o16, float *rstd, const float
         k_rmsnorm_fwd_row<<<(unsigned)R, NT>>>(out, o16, rstd, x, g, n, eps);
         return;
     }
-    k_rmsnorm_fwd<<<wblk(R), NT>>>(out, rstd, x, g, R, n, eps);
+    int L = rs_lanes(n, out, x, g, NULL);
+    if( L ) RS_LAUNCH(L, k_rmsnorm_fwd_sub, R, out, rstd, x, g, R, n, eps);
+    else k_rmsnorm_fwd<<<wblk(R), NT>>>(out, rstd, x, g, R, n, eps);
     if( o16 ) to_bf16(o16, out, R, n, n);
 }
 
@@ -651,6 +679,8 @@ static void rmsnorm_bwd(sptt_cuda_model *m, float *dx, float *dg, const float *d
 {
     if( rn_rows(n, dx, dout, x) && ((uintptr_t)g & 15) == 0 )
         k_rmsnorm_bwd_row<<<(unsigned)R, NT>>>(dx, dout, x, g, rstd, n);
+    else if( n >= 128 && rs_lanes(n, dx, dout, x, g) == 32 )   // narrower: the warp kernel was faster (49 against 62 us at 64)
+        k_rmsnorm_bwd_sub<32><<<nblk(R * 32), NT>>>(dx, dout, x, g, rstd, R, n);
     else
         k_rmsnorm_bwd<<<wblk(R), NT>>>(dx, dout, x, g, rstd, R, n);
     colsum(m, dg, dout, x, rstd, R, n);
@@ -712,13 +742,19 @@ static int att_tc(const sptt_cuda_model *m, int D)
     return m->flash == SPTT_CUDA_ATT_TC && m->math != SPTT_CUDA_MATH_FP32 && tc_head_dim(D);
 }
 
+/* keep: where non-NULL (bf16 mode), the tensor-core kernels' copies of q, k, v go there for the
+** backward; *kept says whether they did */
 static void attention_fwd(sptt_cuda_model *m, float *out, float *lse, const float *q, const float *k, const float *v,
-                          int T, int NH, int KV, int D, int W, float *S)
+                          int T, int NH, int KV, int D, int W, float *S, float *keep, int *kept)
 {
     int QD = NH * D, KD = KV * D, grp = NH / KV, bq = att_bq(T, W, m->attBq);
     float scale = 1.0f / sqrtf((float)D);
-    if( att_tc(m, D) && flash_tc_fwd(m->math == SPTT_CUDA_MATH_TF32, m->attB, out, lse, q, k, v, T, NH, KV, D, W, scale) )
+    int tf32 = m->math == SPTT_CUDA_MATH_TF32;
+    *kept = 0;
+    if( att_tc(m, D) && flash_tc_fwd(tf32, keep && !tf32 ? keep : m->attB, out, lse, q, k, v, T, NH, KV, D, W, scale) ){
+        *kept = keep && !tf32;
         return;
+    }
     if( m->flash == SPTT_CUDA_ATT_FLASH && flash_fwd(out, lse, q, k, v, T, NH, KV, D, W, scale) ) return;
     for(int i0 = 0; i0 < T; i0 += bq){
         int nq = T - i0 < bq ? T - i0 : bq;
@@ -734,16 +770,17 @@ static void attention_fwd(sptt_cuda_model *m, float *out, float *lse, const floa
     }
 }
 
-/* accumulates dq, dk, dv */
+/* accumulates dq, dk, dv; kept: the forward's bf16 copies of q, k, v (attention_fwd), or NULL */
 static void attention_bwd(sptt_cuda_model *m, float *dq, float *dk, float *dv, const float *dout, const float *q,
                           const float *k, const float *v, const float *out, const float *lse, int T, int NH, int KV,
-                          int D, int W, float *S, float *dS, float *Dr)
+                          int D, int W, float *S, float *dS, float *Dr, float *kept)
 {
     int QD = NH * D, KD = KV * D, grp = NH / KV, bq = att_bq(T, W, m->attBq);
     float scale = 1.0f / sqrtf((float)D);
+    int tf32 = m->math == SPTT_CUDA_MATH_TF32;
     k_att_drow<<<wblk((long)T * NH), NT>>>(Dr, dout, out, T, NH, D);
-    if( att_tc(m, D) && flash_tc_bwd(m->math == SPTT_CUDA_MATH_TF32, m->attB, dq, dk, dv, dout, q, k, v, lse, Dr, T, NH,
-                                     KV, D, W, scale) )
+    if( att_tc(m, D) && flash_tc_bwd(tf32, m->attB, tf32 ? NULL : kept, dq, dk, dv, dout, q, k, v, lse, Dr, T, NH, KV, D,
+                                     W, scale) )
         return;
     if( m->flash == SPTT_CUDA_ATT_FLASH && flash_bwd(dq, dk, dv, dout, q, k, v, lse, Dr, T, NH, KV, D, W, scale) )
         return;
@@ -974,14 +1011,16 @@ static void ttt_chunks_fwd_t(sptt_cuda_model *m, gtttacts *st, float *O, const f
     T *qb = (T *)(scratch + ttt_chunk_scratch32(dm)), *kb = qb + H * nd, *vb = kb + H * nd, *wb = vb + 2 * H * nd;
     double fnd = 2.0 * Cs * dd * H, fns = 2.0 * dd * d * H3;   // FLOPs: a chunk's product over the heads; an NS product
     ts_mark(m, -1, 0);
-    k_ttt_w0<<<nblk(H3 * dd), NT>>>(st->W, w0, w1, w2, H, dd);
+    __nv_bfloat16 *Wb = sizeof(T) == 2 ? st->Wb : NULL;
+    k_ttt_w0<<<nblk(H3 * dd), NT>>>(st->W, Wb, w0, w1, w2, H, dd);
     k_row_norms<<<wblk(H3 * d), NT>>>(st->n0, st->W, H3 * d, d);
     ts_mark(m, TS_F_NORM, 0);
     for(int c = 0; c < st->n_chunk; c++){
         int s = c * Cs, n = T_ - s < Cs ? T_ - s : Cs, upd = c < st->n_upd;
         long off = (long)s * C, nhd = (long)n * H * d;
-        const T *W0 = opnd(wb, TM(st->W, c, 0, 0), H3, (int)dd, dd), *W1 = W0 + dd, *W2 = W0 + 2 * dd;
-        const T *Qc = opnd(qb, Q + off, n, C, C);
+        const T *W0 = Wb ? (const T *)TM(Wb, c, 0, 0) : opnd(wb, TM(st->W, c, 0, 0), H3, (int)dd, dd);
+        const T *W1 = W0 + dd, *W2 = W0 + 2 * dd;
+        const T *Qc = sizeof(T) == 2 && st->Qb ? (const T *)st->Qb + off : opnd(qb, Q + off, n, C, C);
         // apply: O = (silu(Q W0^T) * (Q W2^T)) W1^T
         gemmB(m, 0, 1, n, d, d, 1, Qc, C, d, W0, d, 3 * dd, 0, st->U0 + off, C, d, H);
         gemmB(m, 0, 1, n, d, d, 1, Qc, C, d, W2, d, 3 * dd, 0, st->U2 + off, C, d, H);
@@ -990,7 +1029,8 @@ static void ttt_chunks_fwd_t(sptt_cuda_model *m, gtttacts *st, float *O, const f
         ts_mark(m, TS_F_APPLY, 3 * fnd);
         if( !upd ) continue;
         // update: Y0 = K W0^T, Y2 = K W2^T, DH = V W1; the inner gradient's sums over the rows
-        const T *Kc = opnd(kb, K + off, n, C, C), *Vc = opnd(vb, V + off, n, C, C);
+        const T *Kc = sizeof(T) == 2 && st->Kb ? (const T *)st->Kb + off : opnd(kb, K + off, n, C, C);
+        const T *Vc = sizeof(T) == 2 && st->Vb ? (const T *)st->Vb + off : opnd(vb, V + off, n, C, C);
         gemmB(m, 0, 1, n, d, d, 1, Kc, C, d, W0, d, 3 * dd, 0, st->Y0 + off, C, d, H);
         gemmB(m, 0, 1, n, d, d, 1, Kc, C, d, W2, d, 3 * dd, 0, st->Y2 + off, C, d, H);
         gemmB(m, 0, 0, n, d, d, 1, Vc, C, d, W1, d, 3 * dd, 0, st->DH + off, C, d, H);
@@ -1019,7 +1059,8 @@ static void ttt_chunks_fwd_t(sptt_cuda_model *m, gtttacts *st, float *O, const f
         const float *prev = dm->prenorm && c > 0 ? TM(st->R, c, 0, 0) : TM(st->W, c, 0, 0);
         float *Rn = TM(st->R, c + 1, 0, 0);
         k_add3<<<nblk(H3 * dd), NT>>>(Rn, prev, U, H3 * dd);
-        k_rownorm_fwd<<<wblk(H3 * d), NT>>>(TM(st->W, c + 1, 0, 0), Rn, st->n0, H3 * d, d, TTT_ROW_EPS);
+        k_rownorm_fwd<<<wblk(H3 * d), NT>>>(TM(st->W, c + 1, 0, 0), Wb ? TM(Wb, c + 1, 0, 0) : NULL, Rn, st->n0, H3 * d, d,
+                                            TTT_ROW_EPS);
         ts_mark(m, TS_F_NORM, 0);
     }
     ts_flush(m);
@@ -1063,8 +1104,10 @@ static void ttt_chunks_bwd_t(sptt_cuda_model *m, float *dQ, float *dK, float *dV
     for(int c = st->n_chunk - 1; c >= 0; c--){
         int s = c * Cs, n = T_ - s < Cs ? T_ - s : Cs, upd = c < st->n_upd;
         long off = (long)s * C, nhd = (long)n * H * d;
-        const T *W0 = opnd(wb, TM(st->W, c, 0, 0), H3, (int)dd, dd), *W1 = W0 + dd, *W2 = W0 + 2 * dd;
-        const T *dOc = opnd(ob, dO + off, n, C, C), *Qc = opnd(qb, Q + off, n, C, C);
+        const T *W0 = sizeof(T) == 2 && st->Wb ? (const T *)TM(st->Wb, c, 0, 0) : opnd(wb, TM(st->W, c, 0, 0), H3, (int)dd, dd);
+        const T *W1 = W0 + dd, *W2 = W0 + 2 * dd;
+        const T *dOc = opnd(ob, dO + off, n, C, C);
+        const T *Qc = sizeof(T) == 2 && st->Qb ? (const T *)st->Qb + off : opnd(qb, Q + off, n, C, C);
 
         // 1. apply, rows
         gemmB(m, 0, 0, n, d, d, 1, dOc, C, d, W1, d, 3 * dd, 0, gH, d, nd, H);                  // gH = dO W1
@@ -1101,7 +1144,8 @@ static void ttt_chunks_bwd_t(sptt_cuda_model *m, float *dQ, float *dK, float *dV
             const float *etac = eta + (long)s * 3 * H;
             k_ttt_pz<T><<<nblk(nhd), NT>>>(P0, P2, Z1, st->Y0 + off, st->Y2 + off, st->DH + off, etac, n, H, d, C, nd);
             const T *G0 = opnd(gmb, gM, H3, (int)dd, dd), *G1 = G0 + dd, *G2 = G0 + 2 * dd;
-            const T *Kc = opnd(kb, K + off, n, C, C), *Vc = opnd(vb, V + off, n, C, C);
+            const T *Kc = sizeof(T) == 2 && st->Kb ? (const T *)st->Kb + off : opnd(kb, K + off, n, C, C);
+            const T *Vc = sizeof(T) == 2 && st->Vb ? (const T *)st->Vb + off : opnd(vb, V + off, n, C, C);
             gemmB(m, 0, 1, n, d, d, 1, Kc, C, d, G0, d, 3 * dd, 0, gP0, d, nd, H);                // gP0 = K G0^T
             gemmB(m, 0, 1, n, d, d, 1, Kc, C, d, G2, d, 3 * dd, 0, gP2, d, nd, H);                // gP2 = K G2^T
             gemmB(m, 0, 0, n, d, d, 1, Vc, C, d, G1, d, 3 * dd, 0, gZ1, d, nd, H);                // gZ1 = V G1
@@ -1182,12 +1226,17 @@ static void ttt_fwd(sptt_cuda_model *m, int l, gtttacts *a, const gttt *p, const
             if( nvc ) k_conv_fwd<<<nblk(nvc), NT>>>(out[i], in[i], w[i], m->dVid, m->grid[0], m->grid[1], m->grid[2], C);
         }
     }
-    k_silu_l2_fwd<<<wblk(TH), NT>>>(a->Qf, a->qnrm, a->qc, TH, d, TTT_L2_EPS);
-    k_silu_l2_fwd<<<wblk(TH), NT>>>(a->Kf, a->knrm, a->kc, TH, d, TTT_L2_EPS);
+    silu_l2_fwd(a->Qf, a->qnrm, a->qc, TH, d, TTT_L2_EPS);
+    silu_l2_fwd(a->Kf, a->knrm, a->kc, TH, d, TTT_L2_EPS);
     k_silu<<<nblk(TC), NT>>>(a->Vf, a->vc, TC);
     if( x->r > 0 ){
         rope(a->Qf, m->cosT, m->sinT, T, H, d, C, x->r, x->half, 1);
         rope(a->Kf, m->cosT, m->sinT, T, H, d, C, x->r, x->half, 1);
+    }
+    if( a->Qb ){
+        to_bf16(a->Qb, a->Qf, T, C, C);
+        to_bf16(a->Kb, a->Kf, T, C, C);
+        to_bf16(a->Vb, a->Vf, T, C, C);
     }
     ts_mark(m, TS_F_REST, 0);
     linear_fwd(m, a->zl, xn, p->w_lr, p->b_lr, T, C, 3 * H);
@@ -1248,8 +1297,8 @@ static void ttt_bwd(sptt_cuda_model *m, int l, const gttt *g, float *dxn, float 
         rope(dQ, m->cosT, m->sinT, T, H, d, C, x->r, x->half, -1);
         rope(dK, m->cosT, m->sinT, T, H, d, C, x->r, x->half, -1);
     }
-    k_silu_l2_bwd<<<wblk(TH), NT>>>(t1, dQ, a->qc, a->qnrm, TH, d, TTT_L2_EPS);   // t1 = d qc
-    k_silu_l2_bwd<<<wblk(TH), NT>>>(t2, dK, a->kc, a->knrm, TH, d, TTT_L2_EPS);   // t2 = d kc
+    silu_l2_bwd(t1, dQ, a->qc, a->qnrm, TH, d, TTT_L2_EPS);   // t1 = d qc
+    silu_l2_bwd(t2, dK, a->kc, a->knrm, TH, d, TTT_L2_EPS);   // t2 = d kc
     // dV = d vc; where neither the conv nor the KV expansion follows, straight into dv
     int vDirect = !x->conv && x->KV == x->NH;
     if( vDirect ) k_mul_silu1_add<<<nblk(TC), NT>>>(dv, dV, a->vc, TC);
@@ -1411,6 +1460,8 @@ static void acts_layout(sptt_cuda_model *m, garena *a)
         A->s = kind == SPTT_LAYER_TTT ? take(a, TC) : A->att;
         A->h = take(a, TC); A->hn = take(a, TC); A->rstd2 = take(a, T);
         A->fgu = take(a, T * 2 * F); A->fa = take(a, T * F);
+        A->attKeep = m->math == SPTT_CUDA_MATH_BF16 && att_tc(m, c->head_dim) ? take(a, (TC + 2 * T * KVD + 1) / 2) : NULL;
+        A->attKept = 0;
         if( kind == SPTT_LAYER_TTT ){
             gtttacts *t = &A->t;
             if( KV == NH ){   // the KV expansion is the identity: the branch reads the attention's own k and v
@@ -1428,11 +1479,18 @@ static void acts_layout(sptt_cuda_model *m, garena *a)
             }
             t->qnrm = take(a, TH); t->knrm = take(a, TH);
             t->Qf = take(a, TC); t->Kf = take(a, TC); t->Vf = take(a, TC);
+            t->Qb = t->Kb = t->Vb = NULL;
+            if( ns_bf16(m, (int)d) ){
+                t->Qb = (__nv_bfloat16 *)take(a, (TC + 1) / 2);
+                t->Kb = (__nv_bfloat16 *)take(a, (TC + 1) / 2);
+                t->Vb = (__nv_bfloat16 *)take(a, (TC + 1) / 2);
+            }
             t->zl = take(a, 3 * TH); t->eta = take(a, 3 * TH); t->zm = take(a, TH); t->mu = take(a, TH);
             t->zs = take(a, TH); t->gate = take(a, TH); t->O = take(a, TC); t->ornd = take(a, TH);
             t->n_chunk = (m->T + c->chunk - 1) / c->chunk;
             t->n_upd = t->n_chunk > 0 ? t->n_chunk - 1 : 0;
             size_t nc = (size_t)t->n_chunk, nu = (size_t)t->n_upd;
+            t->Wb = ns_bf16(m, (int)d) ? (__nv_bfloat16 *)take(a, (nc * 3 * H * dd + 1) / 2) : NULL;
             t->W = take(a, nc * 3 * H * dd); t->R = take(a, nc * 3 * H * dd); t->M = take(a, nu * 3 * H * dd);
             size_t nns = c->use_muon ? nu * 3 * H * 5 * dd : 0;
             t->nsX = take(a, nns); t->nsA = take(a, nns); t->nsB = take(a, nns);
@@ -1907,7 +1965,6 @@ static void block_fwd(sptt_cuda_model *m, int phase, int l)
     gacts *A = &m->A[l];
     int T = m->T, C = c->hidden, KVD = sptt_kv_dim(c), F = c->ffn, D = c->head_dim;
     int NH = c->n_head, KV = c->n_kv_head, half = D / 2;
-    long TC = (long)T * C;
     switch( phase ){
     case KSTEP_QKV:
         bf_keep(m, 1);
@@ -1923,7 +1980,7 @@ static void block_fwd(sptt_cuda_model *m, int phase, int l)
         break;
     case KSTEP_ATTN: {
         int W = L->kind == SPTT_LAYER_FULL ? T : c->window;
-        attention_fwd(m, A->att, A->lse, A->qr, A->kr, A->v, T, NH, KV, D, W, m->attS);
+        attention_fwd(m, A->att, A->lse, A->qr, A->kr, A->v, T, NH, KV, D, W, m->attS, A->attKeep, &A->attKept);
         break;
     }
     case KSTEP_TTT: {
@@ -1935,8 +1992,7 @@ static void block_fwd(sptt_cuda_model *m, int phase, int l)
         break;
     }
     case KSTEP_OUT:
-        linear_fwd(m, A->h, A->s, L->wo, NULL, T, C, C);
-        k_axpby<<<nblk(TC), NT>>>(A->h, 1, A->x, 1, TC);
+        linear_fwd_res(m, A->h, A->s, L->wo, A->x, T, C, C);
         break;
     case KSTEP_FFN: {
         float *out = l + 1 < c->n_layer ? m->A[l + 1].x : m->xL;
@@ -1949,9 +2005,8 @@ static void block_fwd(sptt_cuda_model *m, int phase, int l)
         linear_fwd(m, A->fgu, A->hn, L->wg, NULL, T, C, 2 * F);   // [wg; wu] is one (2F, C) matrix
         if( fa16 ) swiglu_fwd(NULL, fa16, A->fgu, T, F);
         else swiglu_fwd(A->fa, bf_claim(m, A->fa, T, F, T, C, F), A->fgu, T, F);
-        linear_fwd(m, out, A->fa, L->wd, NULL, T, F, C);
+        linear_fwd_res(m, out, A->fa, L->wd, A->h, T, F, C);
         bf_keep(m, 0);
-        k_axpby<<<nblk(TC), NT>>>(out, 1, A->h, 1, TC);
         break;
     }
     default:
@@ -2030,7 +2085,7 @@ static void block_bwd(sptt_cuda_model *m, int phase, int l)
         zero(m->dv, (size_t)T * KVD);
         int W = L->kind == SPTT_LAYER_FULL ? T : c->window;
         attention_bwd(m, m->dqr, m->dkr, m->dv, m->ds, A->qr, A->kr, A->v, A->att, A->lse, T, NH, KV, D, W, m->attS,
-                      m->attdS, m->attD);
+                      m->attdS, m->attD, A->attKept ? A->attKeep : NULL);
         break;
     }
     case KSTEP_UNROPE:
