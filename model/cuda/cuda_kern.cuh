@@ -219,6 +219,37 @@ __global__ void k_rmsnorm_bwd(float *dx, const float *dout, const float *x, cons
 ** 4096 rows give too few warps to hide the loads' latency). The fwd can also write the output's
 ** bf16 copy for the product that reads it (o16, else NULL), or that copy alone (out NULL). */
 #define RN_V 8
+/* four elements of the two: the forward's x s g, the backward's dot terms and its dx update */
+__device__ __forceinline__ float4 rn_fwd4(float4 v, float s, float4 g)
+{
+    float4 o;
+    o.x = v.x * s * g.x;
+    o.y = v.y * s * g.y;
+    o.z = v.z * s * g.z;
+    o.w = v.w * s * g.w;
+    return o;
+}
+__device__ __forceinline__ float rn_dot4(float4 d, float4 g, float4 x, float s)
+{
+    return d.x * g.x * x.x * s + d.y * g.y * x.y * s + d.z * g.z * x.z * s + d.w * g.w * x.w * s;
+}
+__device__ __forceinline__ float4 rn_bwd4(float4 o, float4 d, float4 g, float4 x, float s, float dot)
+{
+    o.x += s * (d.x * g.x - x.x * s * dot);
+    o.y += s * (d.y * g.y - x.y * s * dot);
+    o.z += s * (d.z * g.z - x.z * s * dot);
+    o.w += s * (d.w * g.w - x.w * s * dot);
+    return o;
+}
+/* four floats rounded to bf16 into p (8-byte aligned), one store */
+__device__ __forceinline__ void st_bf4(__nv_bfloat16 *p, float a, float b, float c, float d)
+{
+    __nv_bfloat162 lo = __floats2bfloat162_rn(a, b), hi = __floats2bfloat162_rn(c, d);
+    uint2 u;
+    u.x = *(const unsigned *)&lo;
+    u.y = *(const unsigned *)&hi;
+    *(uint2 *)p = u;
+}
 __device__ __forceinline__ float block_sum(float v, float *sh)
 {
     int w = threadIdx.x >> 5, lane = threadIdx.x & 31;
@@ -253,19 +284,9 @@ __global__ void k_rmsnorm_fwd_row(float *out, __nv_bfloat16 *o16, float *rstd, c
     for(int k = 0; k < RN_V; k++){
         int j = threadIdx.x + k * blockDim.x;
         if( j >= nv ) continue;
-        float4 gg = g4[j], o;
-        o.x = v[k].x * s * gg.x;
-        o.y = v[k].y * s * gg.y;
-        o.z = v[k].z * s * gg.z;
-        o.w = v[k].w * s * gg.w;
+        float4 o = rn_fwd4(v[k], s, g4[j]);
         if( out ) o4[j] = o;
-        if( o16 ){
-            __nv_bfloat162 lo = __floats2bfloat162_rn(o.x, o.y), hi = __floats2bfloat162_rn(o.z, o.w);
-            uint2 u;
-            u.x = *(const unsigned *)&lo;
-            u.y = *(const unsigned *)&hi;
-            *(uint2 *)(o16 + row * n + 4L * j) = u;
-        }
+        if( o16 ) st_bf4(o16 + row * n + 4L * j, o.x, o.y, o.z, o.w);
     }
 }
 __global__ void k_rmsnorm_bwd_row(float *dx, const float *dout, const float *x, const float *g, const float *rstd, int n)
@@ -282,9 +303,7 @@ __global__ void k_rmsnorm_bwd_row(float *dx, const float *dout, const float *x, 
         if( j < nv ){
             xv[k] = xr[j];
             dv[k] = dr[j];
-            float4 gg = g4[j];
-            dot += dv[k].x * gg.x * xv[k].x * s + dv[k].y * gg.y * xv[k].y * s + dv[k].z * gg.z * xv[k].z * s +
-                   dv[k].w * gg.w * xv[k].w * s;
+            dot += rn_dot4(dv[k], g4[j], xv[k], s);
         }
     }
     dot = block_sum(dot, sh) / n;
@@ -293,12 +312,7 @@ __global__ void k_rmsnorm_bwd_row(float *dx, const float *dout, const float *x, 
     for(int k = 0; k < RN_V; k++){
         int j = threadIdx.x + k * blockDim.x;
         if( j >= nv ) continue;
-        float4 gg = g4[j], o = d4[j];
-        o.x += s * (dv[k].x * gg.x - xv[k].x * s * dot);
-        o.y += s * (dv[k].y * gg.y - xv[k].y * s * dot);
-        o.z += s * (dv[k].z * gg.z - xv[k].z * s * dot);
-        o.w += s * (dv[k].w * gg.w - xv[k].w * s * dot);
-        d4[j] = o;
+        d4[j] = rn_bwd4(d4[j], dv[k], g4[j], xv[k], s, dot);
     }
 }
 /* Narrower rows (n a multiple of 4, below 1024: the per-head q and k norms of 64, the fast heads'
@@ -338,12 +352,7 @@ __global__ void k_rmsnorm_fwd_sub(float *out, float *rstd, const float *x, const
     for(int k = 0; k < RS_V; k++){
         int j = lane + k * L;
         if( j >= nv ) continue;
-        float4 gg = g4[j], o;
-        o.x = v[k].x * s * gg.x;
-        o.y = v[k].y * s * gg.y;
-        o.z = v[k].z * s * gg.z;
-        o.w = v[k].w * s * gg.w;
-        o4[j] = o;
+        o4[j] = rn_fwd4(v[k], s, g4[j]);
     }
 }
 template <int L>
@@ -362,9 +371,7 @@ __global__ void k_rmsnorm_bwd_sub(float *dx, const float *dout, const float *x, 
         if( ok && j < nv ){
             xv[k] = xr[j];
             dv[k] = dr[j];
-            float4 gg = g4[j];
-            dot += dv[k].x * gg.x * xv[k].x * s + dv[k].y * gg.y * xv[k].y * s + dv[k].z * gg.z * xv[k].z * s +
-                   dv[k].w * gg.w * xv[k].w * s;
+            dot += rn_dot4(dv[k], g4[j], xv[k], s);
         }
     }
     dot = group_sum<L>(dot) / n;
@@ -374,12 +381,7 @@ __global__ void k_rmsnorm_bwd_sub(float *dx, const float *dout, const float *x, 
     for(int k = 0; k < RS_V; k++){
         int j = lane + k * L;
         if( j >= nv ) continue;
-        float4 gg = g4[j], o = d4[j];
-        o.x += s * (dv[k].x * gg.x - xv[k].x * s * dot);
-        o.y += s * (dv[k].y * gg.y - xv[k].y * s * dot);
-        o.z += s * (dv[k].z * gg.z - xv[k].z * s * dot);
-        o.w += s * (dv[k].w * gg.w - xv[k].w * s * dot);
-        d4[j] = o;
+        d4[j] = rn_bwd4(d4[j], dv[k], g4[j], xv[k], s, dot);
     }
 }
 /* the group width for rows of n, 0 where these kernels do not serve them */
@@ -639,14 +641,6 @@ static inline dim3 swiglu_grid(long R, int F) { return dim3(nblk(F), R < 65535 ?
 
 /* The two on four columns a thread, with 16-byte loads (F a multiple of 4, rows 16-byte aligned),
 ** the same operations per element: the scalar ones moved 2.5 TB/s at F 8192. */
-__device__ __forceinline__ void st_bf4(__nv_bfloat16 *p, float a, float b, float c, float d)
-{
-    __nv_bfloat162 lo = __floats2bfloat162_rn(a, b), hi = __floats2bfloat162_rn(c, d);
-    uint2 u;
-    u.x = *(const unsigned *)&lo;
-    u.y = *(const unsigned *)&hi;
-    *(uint2 *)p = u;
-}
 __global__ void k_swiglu_fwd4(float *a, __nv_bfloat16 *a16, const float *gu, long R, int F)
 {
     int k = (blockIdx.x * blockDim.x + threadIdx.x) * 4;
