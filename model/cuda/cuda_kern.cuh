@@ -204,14 +204,17 @@ __global__ void k_rmsnorm_fwd(float *out, float *rstd, const float *x, const flo
 }
 /* dx += rstd (dxhat - xhat mean(dxhat xhat)); the weight gradient is a column sum */
 __global__ void k_rmsnorm_bwd(float *dx, const float *dout, const float *x, const float *g, const float *rstd,
-                              long R, int n)
+                              long R, int n, int acc)
 {
     WARP_ROW(R)
     const float *xr = x + row * n, *dr = dout + row * n;
     float s = rstd[row], dot = 0;
     for(int i = lane; i < n; i += 32) dot += dr[i] * g[i] * xr[i] * s;
     dot = warp_sum(dot) / n;
-    for(int i = lane; i < n; i += 32) dx[row * n + i] += s * (dr[i] * g[i] - xr[i] * s * dot);
+    for(int i = lane; i < n; i += 32){
+        float v = s * (dr[i] * g[i] - xr[i] * s * dot);
+        dx[row * n + i] = acc ? dx[row * n + i] + v : v;
+    }
 }
 /* The same two for wide rows (n a multiple of 4, at most RN_V 4 NT, 16-byte aligned): one block per
 ** row, the row held in registers as float4s, so each element is read once, with 16-byte loads. The
@@ -289,7 +292,8 @@ __global__ void k_rmsnorm_fwd_row(float *out, __nv_bfloat16 *o16, float *rstd, c
         if( o16 ) st_bf4(o16 + row * n + 4L * j, o.x, o.y, o.z, o.w);
     }
 }
-__global__ void k_rmsnorm_bwd_row(float *dx, const float *dout, const float *x, const float *g, const float *rstd, int n)
+__global__ void k_rmsnorm_bwd_row(float *dx, const float *dout, const float *x, const float *g, const float *rstd, int n,
+                                  int acc)
 {
     __shared__ float sh[32];
     long row = blockIdx.x;
@@ -312,7 +316,7 @@ __global__ void k_rmsnorm_bwd_row(float *dx, const float *dout, const float *x, 
     for(int k = 0; k < RN_V; k++){
         int j = threadIdx.x + k * blockDim.x;
         if( j >= nv ) continue;
-        d4[j] = rn_bwd4(d4[j], dv[k], g4[j], xv[k], s, dot);
+        d4[j] = rn_bwd4(acc ? d4[j] : make_float4(0.0f, 0.0f, 0.0f, 0.0f), dv[k], g4[j], xv[k], s, dot);
     }
 }
 /* Narrower rows (n a multiple of 4, below 1024: the per-head q and k norms of 64, the fast heads'
@@ -357,7 +361,7 @@ __global__ void k_rmsnorm_fwd_sub(float *out, float *rstd, const float *x, const
 }
 template <int L>
 __global__ void k_rmsnorm_bwd_sub(float *dx, const float *dout, const float *x, const float *g, const float *rstd, long R,
-                                  int n)
+                                  int n, int acc)
 {
     long row = ((long)blockIdx.x * blockDim.x + threadIdx.x) / L;
     int lane = threadIdx.x % L, nv = n / 4, ok = row < R;
@@ -381,7 +385,7 @@ __global__ void k_rmsnorm_bwd_sub(float *dx, const float *dout, const float *x, 
     for(int k = 0; k < RS_V; k++){
         int j = lane + k * L;
         if( j >= nv ) continue;
-        d4[j] = rn_bwd4(d4[j], dv[k], g4[j], xv[k], s, dot);
+        d4[j] = rn_bwd4(acc ? d4[j] : make_float4(0.0f, 0.0f, 0.0f, 0.0f), dv[k], g4[j], xv[k], s, dot);
     }
 }
 /* the group width for rows of n, 0 where these kernels do not serve them */

@@ -290,6 +290,26 @@ __global__ void k_sym(TS *S, const TS *A, int d)
         if( r < d && c < d ) stf(S + base + (long)r * d + c, ldf(A[base + (long)r * d + c]) + t[threadIdx.x][k]);
     }
 }
+/* The same for bf16 with d a multiple of 64: 64 x 64 tiles, two adjacent columns a thread
+** (4-byte accesses; the 32 x 32 tiles above moved 2 bytes a lane), the same sums. Grid
+** (d / 64, d / 64, nb), block (32, 8). */
+__global__ void k_sym_bf(__nv_bfloat16 *S, const __nv_bfloat16 *A, int d)
+{
+    __shared__ float t[64][65];
+    long base = (long)blockIdx.z * d * d;
+    int r0 = blockIdx.y * 64, c0 = blockIdx.x * 64, x = threadIdx.x * 2;
+    for(int k = threadIdx.y; k < 64; k += 8){          // the mirror tile, read along its rows
+        __nv_bfloat162 v = *(const __nv_bfloat162 *)(A + base + (long)(c0 + k) * d + r0 + x);
+        t[k][x] = __low2float(v);
+        t[k][x + 1] = __high2float(v);
+    }
+    __syncthreads();
+    for(int k = threadIdx.y; k < 64; k += 8){
+        long o = base + (long)(r0 + k) * d + c0 + x;
+        __nv_bfloat162 v = *(const __nv_bfloat162 *)(A + o);
+        *(__nv_bfloat162 *)(S + o) = __floats2bfloat162_rn(__low2float(v) + t[x][k], __high2float(v) + t[x + 1][k]);
+    }
+}
 /* dG = g / e - (dot / (nu e^2)) G, e = nu + eps */
 template <typename TG>
 __global__ void k_ns_end(float *dG, const TG *g, const float *G, const float *nu, const float *dot, long dd, int nb,

@@ -650,10 +650,11 @@ static void colsum(sptt_cuda_model *m, float *out, const float *a, const float *
     else k_colsum_fin<<<nblk(n), NT>>>(out, m->colPart, np, n);
 }
 
+/* dinp += dout w (acc 0: dinp = dout w, no zeroing pass before), dw += dout^T inp, db += colsum */
 static void linear_bwd(sptt_cuda_model *m, float *dinp, float *dw, float *db, const float *dout, const float *inp,
-                       const float *w, int T, int IC, int OC)
+                       const float *w, int T, int IC, int OC, int acc = 1)
 {
-    if( dinp ) gemm(m, 0, 0, T, IC, OC, 1, dout, OC, w, IC, 1, dinp, IC);
+    if( dinp ) gemm(m, 0, 0, T, IC, OC, 1, dout, OC, w, IC, acc ? 1.0f : 0.0f, dinp, IC);
     gemm(m, 1, 0, OC, IC, T, 1, dout, OC, inp, IC, 1, dw, IC);
     if( db ) colsum(m, db, dout, NULL, NULL, T, OC);
 }
@@ -674,15 +675,16 @@ static void rmsnorm_fwd(float *out, __nv_bfloat16 *o16, float *rstd, const float
 }
 
 /* dx += ..., dg += ... */
+/* acc 0: dx = ... (no zeroing pass before) */
 static void rmsnorm_bwd(sptt_cuda_model *m, float *dx, float *dg, const float *dout, const float *x, const float *g,
-                        const float *rstd, long R, int n)
+                        const float *rstd, long R, int n, int acc = 1)
 {
     if( rn_rows(n, dx, dout, x) && ((uintptr_t)g & 15) == 0 )
-        k_rmsnorm_bwd_row<<<(unsigned)R, NT>>>(dx, dout, x, g, rstd, n);
+        k_rmsnorm_bwd_row<<<(unsigned)R, NT>>>(dx, dout, x, g, rstd, n, acc);
     else if( n >= 128 && rs_lanes(n, dx, dout, x, g) == 32 )   // narrower: the warp kernel was faster (49 against 62 us at 64)
-        k_rmsnorm_bwd_sub<32><<<nblk(R * 32), NT>>>(dx, dout, x, g, rstd, R, n);
+        k_rmsnorm_bwd_sub<32><<<nblk(R * 32), NT>>>(dx, dout, x, g, rstd, R, n, acc);
     else
-        k_rmsnorm_bwd<<<wblk(R), NT>>>(dx, dout, x, g, rstd, R, n);
+        k_rmsnorm_bwd<<<wblk(R), NT>>>(dx, dout, x, g, rstd, R, n, acc);
     colsum(m, dg, dout, x, rstd, R, n);
 }
 
@@ -971,7 +973,10 @@ static void ns_bwd_t(sptt_cuda_model *m, float *dG, const float *dU, const T *Xs
         gemm_lt(m, ty, 0, 1, d, d, d, 1, g, d, dd, X, d, s5, 0, gB, d, dd, gB, d, dd, nb);     // gB = g X^T
         gemm_lt(m, ty, 0, 0, d, d, d, c, gB, d, dd, A, d, s5, b, gB, d, dd, gA, d, dd, nb);    // gA = c gB A + b gB
         gemm_lt(m, ty, 0, 0, d, d, d, c, A, d, s5, gB, d, dd, 1, gA, d, dd, gA, d, dd, nb);    // gA += c A gB
-        k_sym<<<dim3((d + 31) / 32, (d + 31) / 32, nb), dim3(32, 8)>>>(gB, gA, d);            // gB = gA + gA^T
+        if( sizeof(T) == 2 && d % 64 == 0 )                                                    // gB = gA + gA^T
+            k_sym_bf<<<dim3(d / 64, d / 64, nb), dim3(32, 8)>>>((__nv_bfloat16 *)gB, (const __nv_bfloat16 *)gA, d);
+        else
+            k_sym<<<dim3((d + 31) / 32, (d + 31) / 32, nb), dim3(32, 8)>>>(gB, gA, d);
         gemm_lt(m, ty, 0, 0, d, d, d, 1, B, d, s5, g, d, dd, a, g, d, dd, gA, d, dd, nb);      // gA = B g + a g
         gemm_lt(m, ty, 0, 0, d, d, d, 1, gB, d, dd, X, d, s5, 1, gA, d, dd, gA, d, dd, nb);    // gA += gB X
         T *t = g; g = gA; gA = t;
@@ -1274,8 +1279,7 @@ static void ttt_bwd(sptt_cuda_model *m, int l, const gttt *g, float *dxn, float 
 
     ts_mark(m, -1, 0);
     k_ttt_out_bwd<<<wblk(TH), NT>>>(dzs, t1, dy, a->O, a->ornd, p->norm, a->gate, a->zs, TH, d);
-    zero(dO, (size_t)TC);
-    rmsnorm_bwd(m, dO, g->norm, t1, a->O, p->norm, a->ornd, TH, d);
+    rmsnorm_bwd(m, dO, g->norm, t1, a->O, p->norm, a->ornd, TH, d, 0);
 
     zero(dQ, 3 * (size_t)TC);
     zero(deta, 4 * (size_t)TH);
@@ -2046,8 +2050,7 @@ static void head_bwd(sptt_cuda_model *m)
     bf_keep(m, 0);
     zero(m->ds, TC);
     if( nL ) k_scatter_rows<<<nblk((long)nL * C), NT>>>(m->ds, m->dq, m->dLab, nL, C);
-    zero(m->dx, TC);
-    rmsnorm_bwd(m, m->dx, m->G.lnf, m->ds, m->xL, m->P.lnf, m->rstdf, T, C);
+    rmsnorm_bwd(m, m->dx, m->G.lnf, m->ds, m->xL, m->P.lnf, m->rstdf, T, C, 0);
 }
 
 static void block_bwd(sptt_cuda_model *m, int phase, int l)
@@ -2066,17 +2069,15 @@ static void block_bwd(sptt_cuda_model *m, int phase, int l)
         gemm(m, 0, 0, T, F, C, 1, dx, C, L->wd, F, 0, m->dfa, F);
         gemm(m, 1, 0, C, F, T, 1, dx, C, A->fa, F, 1, G->wd, F);
         bf_keep(m, 0);
-        zero(m->dhn, TC);
         bf_keep(m, 1);
         swiglu_bwd(m->dfgu, bf_claim(m, m->dfgu, T, 2 * F, T, C, 2 * F), m->dfa, A->fgu, T, F);
-        linear_bwd(m, m->dhn, G->wg, NULL, m->dfgu, A->hn, L->wg, T, C, 2 * F);
+        linear_bwd(m, m->dhn, G->wg, NULL, m->dfgu, A->hn, L->wg, T, C, 2 * F, 0);
         bf_keep(m, 0);
         rmsnorm_bwd(m, dx, G->ln2, m->dhn, A->h, L->ln2, A->rstd2, T, C);
         break;
     case KSTEP_OUT:
-        zero(m->ds, TC);
         bf_keep(m, 1);
-        linear_bwd(m, m->ds, G->wo, NULL, dx, A->s, L->wo, T, C, C);
+        linear_bwd(m, m->ds, G->wo, NULL, dx, A->s, L->wo, T, C, C, 0);
         bf_keep(m, 0);
         break;
     case KSTEP_ATTN: {
@@ -2100,10 +2101,8 @@ static void block_bwd(sptt_cuda_model *m, int phase, int l)
         break;
     }
     case KSTEP_QKV:
-        zero(m->dq, TC);
-        zero(m->dk, (size_t)T * KVD);
-        rmsnorm_bwd(m, m->dq, G->qnorm, m->dqr, A->q, L->qnorm, A->rstdq, (long)T * NH, D);
-        rmsnorm_bwd(m, m->dk, G->knorm, m->dkr, A->k, L->knorm, A->rstdk, (long)T * KV, D);
+        rmsnorm_bwd(m, m->dq, G->qnorm, m->dqr, A->q, L->qnorm, A->rstdq, (long)T * NH, D, 0);
+        rmsnorm_bwd(m, m->dk, G->knorm, m->dkr, A->k, L->knorm, A->rstdk, (long)T * KV, D, 0);
         bf_keep(m, 1);
         linear_bwd(m, m->dxn, G->wq, NULL, m->dq, A->xn1, L->wq, T, C, C);
         linear_bwd(m, m->dxn, G->wk, NULL, m->dk, A->xn1, L->wk, T, C, KVD);
