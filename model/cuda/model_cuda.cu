@@ -1603,21 +1603,30 @@ extern "C" void sptt_cuda_model_free(sptt_cuda_model *m)
     free(m);
 }
 
+/* A forward's activations depend on the math mode and the attention kind (bf16-only activations,
+** kept bf16 copies): a change discards the forward, so no backward reads them under other rules. */
+static void set_modes(sptt_cuda_model *m, int math, int flash)
+{
+    if( math != m->math || flash != m->flash ) m->haveForward = 0;
+    m->math = math;
+    m->flash = flash;
+}
+
 extern "C" void sptt_cuda_set_math(sptt_cuda_model *m, int math)
 {
-    m->math = math == SPTT_CUDA_MATH_TF32 || math == SPTT_CUDA_MATH_BF16 ? math : SPTT_CUDA_MATH_FP32;
+    set_modes(m, math == SPTT_CUDA_MATH_TF32 || math == SPTT_CUDA_MATH_BF16 ? math : SPTT_CUDA_MATH_FP32, m->flash);
 }
 extern "C" int sptt_cuda_get_math(const sptt_cuda_model *m) { return m->math; }
 /* on: that mode; off: fp32 if that mode was on (the other fast mode stays) */
 extern "C" void sptt_cuda_set_tf32(sptt_cuda_model *m, int on)
 {
-    if( on ) m->math = SPTT_CUDA_MATH_TF32;
-    else if( m->math == SPTT_CUDA_MATH_TF32 ) m->math = SPTT_CUDA_MATH_FP32;
+    if( on ) set_modes(m, SPTT_CUDA_MATH_TF32, m->flash);
+    else if( m->math == SPTT_CUDA_MATH_TF32 ) set_modes(m, SPTT_CUDA_MATH_FP32, m->flash);
 }
 extern "C" void sptt_cuda_set_bf16(sptt_cuda_model *m, int on)
 {
-    if( on ) m->math = SPTT_CUDA_MATH_BF16;
-    else if( m->math == SPTT_CUDA_MATH_BF16 ) m->math = SPTT_CUDA_MATH_FP32;
+    if( on ) set_modes(m, SPTT_CUDA_MATH_BF16, m->flash);
+    else if( m->math == SPTT_CUDA_MATH_BF16 ) set_modes(m, SPTT_CUDA_MATH_FP32, m->flash);
 }
 
 extern "C" void sptt_cuda_set_graphs(sptt_cuda_model *m, int on)
@@ -1628,7 +1637,7 @@ extern "C" void sptt_cuda_set_graphs(sptt_cuda_model *m, int on)
 
 extern "C" void sptt_cuda_set_flash(sptt_cuda_model *m, int mode)
 {
-    m->flash = mode == SPTT_CUDA_ATT_FLASH || mode == SPTT_CUDA_ATT_TC ? mode : SPTT_CUDA_ATT_STRIPS;
+    set_modes(m, m->math, mode == SPTT_CUDA_ATT_FLASH || mode == SPTT_CUDA_ATT_TC ? mode : SPTT_CUDA_ATT_STRIPS);
 }
 
 extern "C" int sptt_cuda_graph_counts(const sptt_cuda_model *m, int *pnReplayed)

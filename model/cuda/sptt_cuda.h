@@ -20,11 +20,13 @@
 ** every side 256 or more; SPTT_CUDA_BF16_MIN=n moves the limit, 0 takes every one) on bfloat16
 ** copies of their operands (8 bits of mantissa) on the tensor cores, fp32 storage and fp32
 ** accumulation; the other products get cuBLAS's FAST_16BF compute type, which on fp32 operands
-** runs as TF32; Newton-Schulz in the TTT chunk loops runs in bf16 storage from fast heads of 256
-** (SPTT_CUDA_BF16_MIN=0: at every width). Unit roundoff 2^-8, so test_cuda_model's bound is the
-** fp32 one scaled by 2^16.
+** runs as TF32; from fast heads of 256 (SPTT_CUDA_BF16_MIN=0: at every width) the TTT chunk loops
+** run their products on bf16 operands and Newton-Schulz in bf16 storage. Activations that only
+** bf16 products read are kept as bf16 alone. Unit roundoff 2^-8, so test_cuda_model's bound is
+** the fp32 one scaled by 2^16.
 ** SPTT_CUDA_BF16=1 at creation, sptt-train --bf16 / bench_cuda_model --bf16. One math mode at a
-** time: the last one set wins.
+** time: the last one set wins. A forward's activations are laid out for its math mode and
+** attention kind, so changing either discards it: the next backward needs a new forward.
 */
 #ifndef SPTT_CUDA_H
 #define SPTT_CUDA_H
