@@ -453,6 +453,15 @@ static const __nv_bfloat16 *opnd(__nv_bfloat16 *dst, const float *src, long rows
     return dst;
 }
 
+/* The block at off (rows x cols, packed) of a chunk loop's operand src: where the loop runs in bf16
+** and the forward kept a bf16 copy of all of src (kept), that copy's block; else opnd's */
+template <typename T>
+static const T *kept_opnd(const __nv_bfloat16 *kept, T *dst, const float *src, size_t off, long rows, int cols)
+{
+    if( sizeof(T) == sizeof(__nv_bfloat16) && kept ) return (const T *)(kept + off);
+    return opnd(dst, src + off, rows, cols, cols);
+}
+
 /* A column-major rows x cols layout of type ty and leading dimension ld, batch matrices stride apart */
 static cublasLtMatrixLayout_t lt_layout(cudaDataType ty, int rows, int cols, int ld, long stride, int batch)
 {
@@ -1023,9 +1032,9 @@ static void ttt_chunks_fwd_t(sptt_cuda_model *m, gtttacts *st, float *O, const f
     for(int c = 0; c < st->n_chunk; c++){
         int s = c * Cs, n = T_ - s < Cs ? T_ - s : Cs, upd = c < st->n_upd;
         long off = (long)s * C, nhd = (long)n * H * d;
-        const T *W0 = Wb ? (const T *)TM(Wb, c, 0, 0) : opnd(wb, TM(st->W, c, 0, 0), H3, (int)dd, dd);
+        const T *W0 = kept_opnd(Wb, wb, st->W, TM((size_t)0, c, 0, 0), H3, (int)dd);
         const T *W1 = W0 + dd, *W2 = W0 + 2 * dd;
-        const T *Qc = sizeof(T) == 2 && st->Qb ? (const T *)st->Qb + off : opnd(qb, Q + off, n, C, C);
+        const T *Qc = kept_opnd(st->Qb, qb, Q, off, n, C);
         // apply: O = (silu(Q W0^T) * (Q W2^T)) W1^T
         gemmB(m, 0, 1, n, d, d, 1, Qc, C, d, W0, d, 3 * dd, 0, st->U0 + off, C, d, H);
         gemmB(m, 0, 1, n, d, d, 1, Qc, C, d, W2, d, 3 * dd, 0, st->U2 + off, C, d, H);
@@ -1034,8 +1043,7 @@ static void ttt_chunks_fwd_t(sptt_cuda_model *m, gtttacts *st, float *O, const f
         ts_mark(m, TS_F_APPLY, 3 * fnd);
         if( !upd ) continue;
         // update: Y0 = K W0^T, Y2 = K W2^T, DH = V W1; the inner gradient's sums over the rows
-        const T *Kc = sizeof(T) == 2 && st->Kb ? (const T *)st->Kb + off : opnd(kb, K + off, n, C, C);
-        const T *Vc = sizeof(T) == 2 && st->Vb ? (const T *)st->Vb + off : opnd(vb, V + off, n, C, C);
+        const T *Kc = kept_opnd(st->Kb, kb, K, off, n, C), *Vc = kept_opnd(st->Vb, vb, V, off, n, C);
         gemmB(m, 0, 1, n, d, d, 1, Kc, C, d, W0, d, 3 * dd, 0, st->Y0 + off, C, d, H);
         gemmB(m, 0, 1, n, d, d, 1, Kc, C, d, W2, d, 3 * dd, 0, st->Y2 + off, C, d, H);
         gemmB(m, 0, 0, n, d, d, 1, Vc, C, d, W1, d, 3 * dd, 0, st->DH + off, C, d, H);
@@ -1109,10 +1117,10 @@ static void ttt_chunks_bwd_t(sptt_cuda_model *m, float *dQ, float *dK, float *dV
     for(int c = st->n_chunk - 1; c >= 0; c--){
         int s = c * Cs, n = T_ - s < Cs ? T_ - s : Cs, upd = c < st->n_upd;
         long off = (long)s * C, nhd = (long)n * H * d;
-        const T *W0 = sizeof(T) == 2 && st->Wb ? (const T *)TM(st->Wb, c, 0, 0) : opnd(wb, TM(st->W, c, 0, 0), H3, (int)dd, dd);
+        const T *W0 = kept_opnd(st->Wb, wb, st->W, TM((size_t)0, c, 0, 0), H3, (int)dd);
         const T *W1 = W0 + dd, *W2 = W0 + 2 * dd;
         const T *dOc = opnd(ob, dO + off, n, C, C);
-        const T *Qc = sizeof(T) == 2 && st->Qb ? (const T *)st->Qb + off : opnd(qb, Q + off, n, C, C);
+        const T *Qc = kept_opnd(st->Qb, qb, Q, off, n, C);
 
         // 1. apply, rows
         gemmB(m, 0, 0, n, d, d, 1, dOc, C, d, W1, d, 3 * dd, 0, gH, d, nd, H);                  // gH = dO W1
@@ -1149,8 +1157,7 @@ static void ttt_chunks_bwd_t(sptt_cuda_model *m, float *dQ, float *dK, float *dV
             const float *etac = eta + (long)s * 3 * H;
             k_ttt_pz<T><<<nblk(nhd), NT>>>(P0, P2, Z1, st->Y0 + off, st->Y2 + off, st->DH + off, etac, n, H, d, C, nd);
             const T *G0 = opnd(gmb, gM, H3, (int)dd, dd), *G1 = G0 + dd, *G2 = G0 + 2 * dd;
-            const T *Kc = sizeof(T) == 2 && st->Kb ? (const T *)st->Kb + off : opnd(kb, K + off, n, C, C);
-            const T *Vc = sizeof(T) == 2 && st->Vb ? (const T *)st->Vb + off : opnd(vb, V + off, n, C, C);
+            const T *Kc = kept_opnd(st->Kb, kb, K, off, n, C), *Vc = kept_opnd(st->Vb, vb, V, off, n, C);
             gemmB(m, 0, 1, n, d, d, 1, Kc, C, d, G0, d, 3 * dd, 0, gP0, d, nd, H);                // gP0 = K G0^T
             gemmB(m, 0, 1, n, d, d, 1, Kc, C, d, G2, d, 3 * dd, 0, gP2, d, nd, H);                // gP2 = K G2^T
             gemmB(m, 0, 0, n, d, d, 1, Vc, C, d, G1, d, 3 * dd, 0, gZ1, d, nd, H);                // gZ1 = V G1
