@@ -323,13 +323,14 @@ __global__ void __launch_bounds__(TC_NT) k_tc_fwd(float *out, float *lse, const 
     }
 }
 
-/* dQ (accumulated) per query tile: grid (ceil(T/64), NH). A warp's 16 rows: S = Q K^T and
-** dP = dO V^T into registers, P = exp(S - lse), dS = P (dP - Drow) scale, dQ += dS K. */
+/* dQ per query tile: grid (ceil(T/64), NH). A warp's 16 rows: S = Q K^T and dP = dO V^T into
+** registers, P = exp(S - lse), dS = P (dP - Drow) scale, dQ = dS K (acc: dQ +=). Each block owns
+** its rows of dQ, so acc 0 needs no zeroing pass before. */
 template <class Op, int D>
 __global__ void __launch_bounds__(TC_NT) k_tc_bwd_q(float *dq, const typename Op::elem *dout,
                                                     const typename Op::elem *q, const typename Op::elem *k,
                                                     const typename Op::elem *v, const float *lse, const float *Dr,
-                                                    int T, int NH, int KV, int W, float scale)
+                                                    int T, int NH, int KV, int W, float scale, int acc)
 {
     typedef typename Op::elem E;
     constexpr int LD = D + Op::pad, KS = D / Op::kw, DT = D / 8, TS = TC_B * LD;
@@ -390,22 +391,26 @@ __global__ void __launch_bounds__(TC_NT) k_tc_bwd_q(float *dq, const typename Op
         float *row = dq + (long)i * QD + (long)h * D;
         for(int d = 0; d < DT; d++){
             float2 *p2 = reinterpret_cast<float2 *>(row + 8 * d + 2 * t);
-            float2 x = *p2;
-            x.x += a[d][2 * r];
-            x.y += a[d][2 * r + 1];
+            float2 x = make_float2(a[d][2 * r], a[d][2 * r + 1]);
+            if( acc ){
+                float2 y = *p2;
+                x.x += y.x;
+                x.y += y.y;
+            }
             *p2 = x;
         }
     }
 }
 
-/* dK, dV (accumulated) per key tile of one KV head: grid (ceil(T/64), KV). A warp's 16 rows are
-** keys: S^T = K Q^T and dP^T = V dO^T, P^T and dS^T with lse and Drow per column (query),
-** dV += P^T dO, dK += dS^T Q. The passes run over (query head of the group, query tile) in order. */
+/* dK, dV per key tile of one KV head: grid (ceil(T/64), KV). A warp's 16 rows are keys:
+** S^T = K Q^T and dP^T = V dO^T, P^T and dS^T with lse and Drow per column (query),
+** dV = P^T dO, dK = dS^T Q (acc: +=). The passes run over (query head of the group, query tile)
+** in order, so each block owns its rows of dK and dV whatever the grouping. */
 template <class Op, int D>
 __global__ void __launch_bounds__(TC_NT) k_tc_bwd_kv(float *dk, float *dv, const typename Op::elem *dout,
                                                      const typename Op::elem *q, const typename Op::elem *k,
                                                      const typename Op::elem *v, const float *lse, const float *Dr,
-                                                     int T, int NH, int KV, int W, float scale)
+                                                     int T, int NH, int KV, int W, float scale, int acc)
 {
     typedef typename Op::elem E;
     constexpr int LD = D + Op::pad, KS = D / Op::kw, DT = D / 8, TS = TC_B * LD;
@@ -478,9 +483,12 @@ __global__ void __launch_bounds__(TC_NT) k_tc_bwd_kv(float *dk, float *dv, const
         for(int d = 0; d < DT; d++){
             float2 *pk = reinterpret_cast<float2 *>(krow + 8 * d + 2 * t);
             float2 *pv = reinterpret_cast<float2 *>(vrow + 8 * d + 2 * t);
-            float2 xk = *pk, xv = *pv;
-            xk.x += gk[d][2 * r]; xk.y += gk[d][2 * r + 1];
-            xv.x += gv[d][2 * r]; xv.y += gv[d][2 * r + 1];
+            float2 xk = make_float2(gk[d][2 * r], gk[d][2 * r + 1]), xv = make_float2(gv[d][2 * r], gv[d][2 * r + 1]);
+            if( acc ){
+                float2 yk = *pk, yv = *pv;
+                xk.x += yk.x; xk.y += yk.y;
+                xv.x += yv.x; xv.y += yv.y;
+            }
             *pk = xk;
             *pv = xv;
         }
@@ -504,13 +512,15 @@ static void tc_round(float *dst, const float *src, long n)
 }
 
 template <class Op, int D>
-static void tc_fwd_d(typename Op::elem *bf, float *out, float *lse, const float *q, const float *k, const float *v,
-                     int T, int NH, int KV, int W, float scale)
+static void tc_fwd_d(typename Op::elem *bf, int qkReady, float *out, float *lse, const float *q, const float *k,
+                     const float *v, int T, int NH, int KV, int W, float scale)
 {
     long nq = (long)T * NH * D, nk = (long)T * KV * D;
     typename Op::elem *qb = bf, *kb = qb + nq, *vb = kb + nk;
-    tc_round(qb, q, nq);
-    tc_round(kb, k, nk);
+    if( !qkReady ){
+        tc_round(qb, q, nq);
+        tc_round(kb, k, nk);
+    }
     tc_round(vb, v, nk);
     size_t sm = tc_tiles_bytes<Op, D>(5);   // Q, K x 2, V x 2
     cudaFuncSetAttribute(k_tc_fwd<Op, D>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)sm);
@@ -523,7 +533,7 @@ static void tc_fwd_d(typename Op::elem *bf, float *out, float *lse, const float 
 template <class Op, int D>
 static void tc_bwd_d(typename Op::elem *bf, typename Op::elem *ob, int kept, float *dq, float *dk, float *dv,
                      const float *dout, const float *q, const float *k, const float *v, const float *lse,
-                     const float *Dr, int T, int NH, int KV, int W, float scale)
+                     const float *Dr, int T, int NH, int KV, int W, float scale, int acc)
 {
     long nq = (long)T * NH * D, nk = (long)T * KV * D;
     typename Op::elem *qb = bf, *kb = qb + nq, *vb = kb + nk;
@@ -538,38 +548,39 @@ static void tc_bwd_d(typename Op::elem *bf, typename Op::elem *ob, int kept, flo
     cudaFuncSetAttribute(k_tc_bwd_kv<Op, D>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)s1);
     cudaFuncSetAttribute(k_tc_bwd_q<Op, D>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)s2);
     unsigned nb = (unsigned)((T + TC_B - 1) / TC_B);
-    k_tc_bwd_kv<Op, D><<<dim3(nb, (unsigned)KV), TC_NT, s1>>>(dk, dv, ob, qb, kb, vb, lse, Dr, T, NH, KV, W, scale);
-    k_tc_bwd_q<Op, D><<<dim3(nb, (unsigned)NH), TC_NT, s2>>>(dq, ob, qb, kb, vb, lse, Dr, T, NH, KV, W, scale);
+    k_tc_bwd_kv<Op, D><<<dim3(nb, (unsigned)KV), TC_NT, s1>>>(dk, dv, ob, qb, kb, vb, lse, Dr, T, NH, KV, W, scale, acc);
+    k_tc_bwd_q<Op, D><<<dim3(nb, (unsigned)NH), TC_NT, s2>>>(dq, ob, qb, kb, vb, lse, Dr, T, NH, KV, W, scale, acc);
 }
 
 /* Forward from fp32 q, k, v: rounds them into the scratch ws (T (NH + 2 KV) D operands: halves
 ** for bf16, floats for TF32), then the kernel. 0 where D has no instantiation (the caller keeps
-** its other path). */
-static int flash_tc_fwd(int tf32, float *ws, float *out, float *lse, const float *q, const float *k, const float *v,
-                        int T, int NH, int KV, int D, int W, float scale)
+** its other path). qkReady (bf16 only): q's and k's copies are in ws already, q and k unread. */
+static int flash_tc_fwd(int tf32, float *ws, int qkReady, float *out, float *lse, const float *q, const float *k,
+                        const float *v, int T, int NH, int KV, int D, int W, float scale)
 {
     if( !tc_head_dim(D) ) return 0;
     tc_bf *wb = reinterpret_cast<tc_bf *>(ws);
-    if( tf32 && D == 32 ) tc_fwd_d<tc_tf32, 32>(ws, out, lse, q, k, v, T, NH, KV, W, scale);
-    else if( tf32 ) tc_fwd_d<tc_tf32, 64>(ws, out, lse, q, k, v, T, NH, KV, W, scale);
-    else if( D == 32 ) tc_fwd_d<tc_bf16, 32>(wb, out, lse, q, k, v, T, NH, KV, W, scale);
-    else tc_fwd_d<tc_bf16, 64>(wb, out, lse, q, k, v, T, NH, KV, W, scale);
+    if( tf32 && D == 32 ) tc_fwd_d<tc_tf32, 32>(ws, 0, out, lse, q, k, v, T, NH, KV, W, scale);
+    else if( tf32 ) tc_fwd_d<tc_tf32, 64>(ws, 0, out, lse, q, k, v, T, NH, KV, W, scale);
+    else if( D == 32 ) tc_fwd_d<tc_bf16, 32>(wb, qkReady, out, lse, q, k, v, T, NH, KV, W, scale);
+    else tc_fwd_d<tc_bf16, 64>(wb, qkReady, out, lse, q, k, v, T, NH, KV, W, scale);
     return 1;
 }
 
-/* Backward (accumulates dq, dk, dv); ws holds T (2 NH + 2 KV) D operands; Dr = rowsum(dO . O).
+/* Backward (acc: accumulates into dq, dk, dv; 0: overwrites them); ws holds T (2 NH + 2 KV) D operands; Dr = rowsum(dO . O).
 ** bf16 only, kept non-NULL: the forward's copies of q, k, v (flash_tc_fwd with ws = kept), so only
 ** dout is rounded (into ws). */
 static int flash_tc_bwd(int tf32, float *ws, float *kept, float *dq, float *dk, float *dv, const float *dout,
                         const float *q, const float *k, const float *v, const float *lse, const float *Dr, int T, int NH,
-                        int KV, int D, int W, float scale)
+                        int KV, int D, int W, float scale, int acc)
 {
     if( !tc_head_dim(D) ) return 0;
     tc_bf *wb = reinterpret_cast<tc_bf *>(kept ? kept : ws), *ob = kept ? reinterpret_cast<tc_bf *>(ws) : NULL;
-    if( tf32 && D == 32 ) tc_bwd_d<tc_tf32, 32>(ws, NULL, 0, dq, dk, dv, dout, q, k, v, lse, Dr, T, NH, KV, W, scale);
-    else if( tf32 ) tc_bwd_d<tc_tf32, 64>(ws, NULL, 0, dq, dk, dv, dout, q, k, v, lse, Dr, T, NH, KV, W, scale);
-    else if( D == 32 ) tc_bwd_d<tc_bf16, 32>(wb, ob, kept != NULL, dq, dk, dv, dout, q, k, v, lse, Dr, T, NH, KV, W, scale);
-    else tc_bwd_d<tc_bf16, 64>(wb, ob, kept != NULL, dq, dk, dv, dout, q, k, v, lse, Dr, T, NH, KV, W, scale);
+    int kp = kept != NULL;
+    if( tf32 && D == 32 ) tc_bwd_d<tc_tf32, 32>(ws, NULL, 0, dq, dk, dv, dout, q, k, v, lse, Dr, T, NH, KV, W, scale, acc);
+    else if( tf32 ) tc_bwd_d<tc_tf32, 64>(ws, NULL, 0, dq, dk, dv, dout, q, k, v, lse, Dr, T, NH, KV, W, scale, acc);
+    else if( D == 32 ) tc_bwd_d<tc_bf16, 32>(wb, ob, kp, dq, dk, dv, dout, q, k, v, lse, Dr, T, NH, KV, W, scale, acc);
+    else tc_bwd_d<tc_bf16, 64>(wb, ob, kp, dq, dk, dv, dout, q, k, v, lse, Dr, T, NH, KV, W, scale, acc);
     return 1;
 }
 

@@ -596,7 +596,8 @@ __global__ void k_block_dot_end(float *out, const float *part)
 /* rotate-half on the first r dims of nh heads of width hd, rows of stride ld, from x into y (which
 ** may be x); sign -1: transpose. Columns (head, pair) over the x blocks, positions over y (strided):
 ** no 64-bit index division per element. */
-__global__ void k_rope(float *y, const float *x, const float *cosT, const float *sinT, int T, int nh, int hd, int ld,
+template <typename TO>
+__global__ void k_rope(TO *y, const float *x, const float *cosT, const float *sinT, int T, int nh, int hd, int ld,
                        int r, int half, float sign)
 {
     int p = r / 2, k = blockIdx.x * blockDim.x + threadIdx.x;
@@ -605,10 +606,10 @@ __global__ void k_rope(float *y, const float *x, const float *cosT, const float 
     for(long t = blockIdx.y; t < T; t += gridDim.y){
         float c = cosT[t * half + j], sn = sign * sinT[t * half + j];
         const float *u = x + t * ld + (long)h * hd;
-        float *v = y + t * ld + (long)h * hd;
+        TO *v = y + t * ld + (long)h * hd;
         float a = u[j], b = u[j + p];
-        v[j] = a * c - b * sn;
-        v[j + p] = b * c + a * sn;
+        stf(v + j, a * c - b * sn);
+        stf(v + j + p, b * c + a * sn);
     }
 }
 /* a (R, F) = silu(g) u for the rows [g u] of gu (R, 2F); a16, where given, a's bf16 copy for the

@@ -34,11 +34,28 @@ __global__ void k_affine_fwd(float *out, const float *x, const float *s, const f
     long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
     if( i < T * C ) out[i] = x[i] * s[i % C] + o[i % C];
 }
-/* dx += dout * s, or (add 0) dx = dout * s (the parameter gradients are column sums) */
-__global__ void k_affine_bwd_x(float *dx, const float *dout, const float *s, long T, int C, int add)
+/* The backward of out = x s + o in one pass over its rows: dx += dout s (add 0: dx = dout s), and
+** the strip partial sums of the columns of dout x (part) and of dout (part + nPart C), in
+** k_colsum_part's strips and order, for its final pass. Grid (ceil(C/32), nPart/8), a warp per
+** strip, a lane per column. */
+__global__ void k_affine_bwd(float *dx, float *part, const float *dout, const float *x, const float *s, long R, int C,
+                             long per, int nPart, int add)
 {
-    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
-    if( i < T * C ) dx[i] = (add ? dx[i] : 0.0f) + dout[i] * s[i % C];
+    int c = blockIdx.x * 32 + (threadIdx.x & 31);
+    long p = (long)blockIdx.y * 8 + (threadIdx.x >> 5), r0 = p * per;
+    if( c >= C ) return;
+    long r1 = r0 + per < R ? r0 + per : R;
+    float sc = s[c], ss = 0, so = 0;
+#pragma unroll 4
+    for(long r = r0; r < r1; r++){
+        long i = r * C + c;
+        float g = dout[i];
+        ss += g * x[i];
+        so += g;
+        dx[i] = (add ? dx[i] : 0.0f) + g * sc;
+    }
+    part[p * C + c] = ss;
+    part[((long)nPart + p) * C + c] = so;
 }
 __device__ __forceinline__ int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
 __device__ __forceinline__ long conv_src(long v, int tap, int G0, int G1, int G2)

@@ -659,6 +659,24 @@ static void colsum(sptt_cuda_model *m, float *out, const float *a, const float *
     else k_colsum_fin<<<nblk(n), NT>>>(out, m->colPart, np, n);
 }
 
+/* the backward of out = x s + o (s, o per column): dx += dout s (add 0: dx = dout s);
+** ds += colsum(dout x), doff += colsum(dout), as colsum would give them, in one pass */
+static void affine_bwd(sptt_cuda_model *m, float *dx, int add, float *ds, float *doff, const float *dout, const float *x,
+                       const float *s, long R, int n)
+{
+    long per = 0;
+    int np = colsum_parts(R, &per);
+    assert((size_t)2 * np * n <= m->colCap);
+    k_affine_bwd<<<dim3((unsigned)((n + 31) / 32), (unsigned)(np / 8)), NT>>>(dx, m->colPart, dout, x, s, R, n, per, np,
+                                                                              add);
+    for(int i = 0; i < 2; i++){
+        float *out = i ? doff : ds;
+        const float *part = m->colPart + (size_t)i * np * n;
+        if( np >= 256 && n <= 4096 ) k_colsum_fin_w<<<wblk(n), NT>>>(out, part, np, n);
+        else k_colsum_fin<<<nblk(n), NT>>>(out, part, np, n);
+    }
+}
+
 /* dinp += dout w (acc 0: dinp = dout w, no zeroing pass before), dw += dout^T inp, db += colsum */
 static void linear_bwd(sptt_cuda_model *m, float *dinp, float *dw, float *db, const float *dout, const float *inp,
                        const float *w, int T, int IC, int OC, int acc = 1)
@@ -720,6 +738,16 @@ static void rope(float *x, const float *cosT, const float *sinT, int T, int nh, 
     rope2(x, x, cosT, sinT, T, nh, hd, ld, r, half, sign);
 }
 
+/* y (T, nh hd), bf16 = rotate-half of whole heads of x (rows of stride nh hd), forward: rope2's
+** values rounded once, for operand copies that are all a product needs */
+static void rope_bf16(__nv_bfloat16 *y, const float *x, const float *cosT, const float *sinT, int T, int nh, int hd)
+{
+    int np = nh * (hd / 2);
+    if( np > 0 && T > 0 )
+        k_rope<<<dim3(nblk(np), T < 65535 ? (unsigned)T : 65535u), NT>>>(y, x, cosT, sinT, T, nh, hd, nh * hd, hd, hd / 2,
+                                                                         1.0f);
+}
+
 // ----------------------------------------------------------------------------
 // Attention: strips of queries, one strided-batched product per group member g (query heads g,
 // g + grp, ... share no KV head, so a batch never writes one gradient block twice).
@@ -753,16 +781,25 @@ static int att_tc(const sptt_cuda_model *m, int D)
     return m->flash == SPTT_CUDA_ATT_TC && m->math != SPTT_CUDA_MATH_FP32 && tc_head_dim(D);
 }
 
+/* Whether attention_fwd will keep its bf16 copies of q, k, v in keep (a layer's attKeep) */
+static int att_keeps(const sptt_cuda_model *m, const float *keep, int D)
+{
+    return keep && att_tc(m, D) && m->math == SPTT_CUDA_MATH_BF16;
+}
+
 /* keep: where non-NULL (bf16 mode), the tensor-core kernels' copies of q, k, v go there for the
-** backward; *kept says whether they did */
+** backward; *kept says whether they did. qkKept: those of q and k are there already (att_keeps;
+** rope wrote them), q and k are not read. */
 static void attention_fwd(sptt_cuda_model *m, float *out, float *lse, const float *q, const float *k, const float *v,
-                          int T, int NH, int KV, int D, int W, float *S, float *keep, int *kept)
+                          int T, int NH, int KV, int D, int W, float *S, float *keep, int qkKept, int *kept)
 {
     int QD = NH * D, KD = KV * D, grp = NH / KV, bq = att_bq(T, W, m->attBq);
     float scale = 1.0f / sqrtf((float)D);
     int tf32 = m->math == SPTT_CUDA_MATH_TF32;
     *kept = 0;
-    if( att_tc(m, D) && flash_tc_fwd(tf32, keep && !tf32 ? keep : m->attB, out, lse, q, k, v, T, NH, KV, D, W, scale) ){
+    assert(!qkKept || att_keeps(m, keep, D));
+    if( att_tc(m, D) &&
+        flash_tc_fwd(tf32, keep && !tf32 ? keep : m->attB, qkKept, out, lse, q, k, v, T, NH, KV, D, W, scale) ){
         *kept = keep && !tf32;
         return;
     }
@@ -784,15 +821,20 @@ static void attention_fwd(sptt_cuda_model *m, float *out, float *lse, const floa
 /* accumulates dq, dk, dv; kept: the forward's bf16 copies of q, k, v (attention_fwd), or NULL */
 static void attention_bwd(sptt_cuda_model *m, float *dq, float *dk, float *dv, const float *dout, const float *q,
                           const float *k, const float *v, const float *out, const float *lse, int T, int NH, int KV,
-                          int D, int W, float *S, float *dS, float *Dr, float *kept)
+                          int D, int W, float *S, float *dS, float *Dr, float *kept, int acc)
 {
     int QD = NH * D, KD = KV * D, grp = NH / KV, bq = att_bq(T, W, m->attBq);
     float scale = 1.0f / sqrtf((float)D);
     int tf32 = m->math == SPTT_CUDA_MATH_TF32;
     k_att_drow<<<wblk((long)T * NH), NT>>>(Dr, dout, out, T, NH, D);
     if( att_tc(m, D) && flash_tc_bwd(tf32, m->attB, tf32 ? NULL : kept, dq, dk, dv, dout, q, k, v, lse, Dr, T, NH, KV, D,
-                                     W, scale) )
+                                     W, scale, acc) )
         return;
+    if( !acc ){   // the other kernels only accumulate
+        zero(dq, (size_t)T * QD);
+        zero(dk, (size_t)T * KD);
+        zero(dv, (size_t)T * KD);
+    }
     if( m->flash == SPTT_CUDA_ATT_FLASH && flash_bwd(dq, dk, dv, dout, q, k, v, lse, Dr, T, NH, KV, D, W, scale) )
         return;
     for(int i0 = 0; i0 < T; i0 += bq){
@@ -1089,6 +1131,8 @@ static void ttt_chunks_fwd(sptt_cuda_model *m, gtttacts *st, float *O, const flo
         ttt_chunks_fwd_t<float>(m, st, O, Q, K, V, eta, mu, w0, w1, w2, dm, scratch);
 }
 
+/* dQ, dK, dV: overwritten, every row (each chunk's products are the first to write its rows);
+** deta, dmu: accumulated */
 template <typename T>
 static void ttt_chunks_bwd_t(sptt_cuda_model *m, float *dQ, float *dK, float *dV, float *deta, float *dmu, float *dw0,
                              float *dw1, float *dw2, const float *dO, const gtttacts *st, const float *Q, const float *K,
@@ -1125,7 +1169,7 @@ static void ttt_chunks_bwd_t(sptt_cuda_model *m, float *dQ, float *dK, float *dV
         // 1. apply, rows
         gemmB(m, 0, 0, n, d, d, 1, dOc, C, d, W1, d, 3 * dd, 0, gH, d, nd, H);                  // gH = dO W1
         k_ttt_apply_bwd<T><<<nblk(nhd), NT>>>(Hh, gu0, gu2, gH, st->U0 + off, st->U2 + off, n, H, d, C, nd);
-        gemmB(m, 0, 0, n, d, d, 1, gu0, d, nd, W0, d, 3 * dd, 1, dQ + off, C, d, H);            // dQ += gu0 W0
+        gemmB(m, 0, 0, n, d, d, 1, gu0, d, nd, W0, d, 3 * dd, 0, dQ + off, C, d, H);            // dQ = gu0 W0
         gemmB(m, 0, 0, n, d, d, 1, gu2, d, nd, W2, d, 3 * dd, 1, dQ + off, C, d, H);            //     + gu2 W2
 
         // 2. matrices: the apply's weight gradients; U(c) -> M(c) -> dW(c)
@@ -1161,9 +1205,9 @@ static void ttt_chunks_bwd_t(sptt_cuda_model *m, float *dQ, float *dK, float *dV
             gemmB(m, 0, 1, n, d, d, 1, Kc, C, d, G0, d, 3 * dd, 0, gP0, d, nd, H);                // gP0 = K G0^T
             gemmB(m, 0, 1, n, d, d, 1, Kc, C, d, G2, d, 3 * dd, 0, gP2, d, nd, H);                // gP2 = K G2^T
             gemmB(m, 0, 0, n, d, d, 1, Vc, C, d, G1, d, 3 * dd, 0, gZ1, d, nd, H);                // gZ1 = V G1
-            gemmB(m, 0, 0, n, d, d, 1, P0, d, nd, G0, d, 3 * dd, 1, dK + off, C, d, H);           // dK += P0 G0
+            gemmB(m, 0, 0, n, d, d, 1, P0, d, nd, G0, d, 3 * dd, 0, dK + off, C, d, H);           // dK = P0 G0
             gemmB(m, 0, 0, n, d, d, 1, P2, d, nd, G2, d, 3 * dd, 1, dK + off, C, d, H);           //     + P2 G2
-            gemmB(m, 0, 1, n, d, d, 1, Z1, d, nd, G1, d, 3 * dd, 1, dV + off, C, d, H);           // dV += Z1 G1^T
+            gemmB(m, 0, 1, n, d, d, 1, Z1, d, nd, G1, d, 3 * dd, 0, dV + off, C, d, H);           // dV = Z1 G1^T
             k_ttt_inner_bwd<T><<<wblk((long)n * H), NT>>>(P0, P2, Z1, deta + (long)s * 3 * H, gP0, gP2, gZ1, st->Y0 + off,
                                                        st->Y2 + off, st->DH + off, etac, n, H, d, C, nd);
             const T *gY0 = P0, *gY2 = P2, *gDH = Z1;
@@ -1179,6 +1223,9 @@ static void ttt_chunks_bwd_t(sptt_cuda_model *m, float *dQ, float *dK, float *dV
             if( !dm->prenorm ) k_axpby<<<nblk(hdd), NT>>>(gW, 1, gU, 1, hdd);   // W(c+1) = RowNorm(W(c) + U(c))
             copyd(gMn, gM, (size_t)hdd);
             ts_mark(m, TS_B_WGRAD, 3 * fnd);
+        }else{
+            zero(dK + off, (size_t)n * C);   // a chunk that updates nothing gives its keys and values no gradient
+            zero(dV + off, (size_t)n * C);
         }
         if( c >= 1 ){
             k_rownorm_bwd<<<wblk(H3 * d), NT>>>(du, gn0, gW, TM(st->R, c, 0, 0), st->n0, H3 * d, d, TTT_ROW_EPS);
@@ -1288,7 +1335,6 @@ static void ttt_bwd(sptt_cuda_model *m, int l, const gttt *g, float *dxn, float 
     k_ttt_out_bwd<<<wblk(TH), NT>>>(dzs, t1, dy, a->O, a->ornd, p->norm, a->gate, a->zs, TH, d);
     rmsnorm_bwd(m, dO, g->norm, t1, a->O, p->norm, a->ornd, TH, d, 0);
 
-    zero(dQ, 3 * (size_t)TC);
     zero(deta, 4 * (size_t)TH);
     ts_mark(m, TS_B_REST, 0);
     GRAPHED(m, 2 * l + 1, ttt_chunks_bwd(m, dQ, dK, dV, deta, p->w_mom ? dmu : NULL, g->w0, g->w1, g->w2, dO, a, a->Qf,
@@ -1296,7 +1342,7 @@ static void ttt_bwd(sptt_cuda_model *m, int l, const gttt *g, float *dxn, float 
     ts_mark(m, -1, 0);
 
     k_mul_sigmoid<<<nblk(3 * TH), NT>>>(deta, a->zl, 3 * TH);
-    linear_bwd(m, dxn, g->w_lr, g->b_lr, deta, xn, p->w_lr, T, C, 3 * H);
+    linear_bwd(m, dxn, g->w_lr, g->b_lr, deta, xn, p->w_lr, T, C, 3 * H, 0);   // dxn's first writer
     if( p->w_mom ){
         k_sigmoid_bwd<<<nblk(TH), NT>>>(dz, dmu, a->mu, TH);
         linear_bwd(m, dxn, g->w_mom, g->b_mom, dz, xn, p->w_mom, T, C, H);
@@ -1341,18 +1387,14 @@ static void ttt_bwd(sptt_cuda_model *m, int l, const gttt *g, float *dxn, float 
     }
 
     // scale and offset, then the KV expansion
-    k_affine_bwd_x<<<nblk(TC), NT>>>(dqh, gq, p->q_scale, T, C, 1);
-    colsum(m, g->q_scale, gq, qh, NULL, T, C);
-    colsum(m, g->q_off, gq, NULL, NULL, T, C);
+    affine_bwd(m, dqh, 1, g->q_scale, g->q_off, gq, qh, p->q_scale, T, C);
     long nkv = (long)T * x->KV * x->D;
     if( x->KV == x->NH ){
-        k_affine_bwd_x<<<nblk(TC), NT>>>(dkh, gk, p->k_scale, T, C, 1);
+        affine_bwd(m, dkh, 1, g->k_scale, g->k_off, gk, a->kt, p->k_scale, T, C);
     }else{
-        k_affine_bwd_x<<<nblk(TC), NT>>>(tk, gk, p->k_scale, T, C, 0);
+        affine_bwd(m, tk, 0, g->k_scale, g->k_off, gk, a->kt, p->k_scale, T, C);
         k_repeat_kv_bwd<<<nblk(nkv), NT>>>(dkh, tk, T, x->NH, x->KV, x->D);
     }
-    colsum(m, g->k_scale, gk, a->kt, NULL, T, C);
-    colsum(m, g->k_off, gk, NULL, NULL, T, C);
     if( !vDirect ) k_repeat_kv_bwd<<<nblk(nkv), NT>>>(dv, gv, T, x->NH, x->KV, x->D);
     ts_mark(m, TS_B_REST, 0);
     ts_flush(m);
@@ -1701,7 +1743,7 @@ extern "C" int sptt_cuda_model_create(const sptt_model *h, sptt_cuda_model **ppM
         if( c->head_dim > nw ) nw = c->head_dim;
         if( 3 * c->ttt_heads > nw ) nw = 3 * c->ttt_heads;
         if( c->use_ttt && sptt_ttt_dim(c) > nw ) nw = sptt_ttt_dim(c);
-        m->colCap = (size_t)COLS_PARTS * nw;
+        m->colCap = (size_t)2 * COLS_PARTS * nw;   // affine_bwd's two sums at once
         if( cudaMalloc((void **)&m->colPart, sizeof(float) * m->colCap) != cudaSuccess ){
             rc = sptt_fail(SPTT_ENOMEM, "cuda: cannot allocate the column sums' scratch");
             goto fail;
@@ -1995,12 +2037,20 @@ static void block_fwd(sptt_cuda_model *m, int phase, int l)
         bf_keep(m, 0);
         rmsnorm_fwd(A->qh, NULL, A->rstdq, A->q, L->qnorm, (long)T * NH, D, c->norm_eps);
         rmsnorm_fwd(A->kh, NULL, A->rstdk, A->k, L->knorm, (long)T * KV, D, c->norm_eps);
-        rope2(A->qr, A->qh, m->cosT, m->sinT, T, NH, D, C, D, half, 1);
-        rope2(A->kr, A->kh, m->cosT, m->sinT, T, KV, D, KVD, D, half, 1);
+        if( att_keeps(m, A->attKeep, D) ){
+            // the attention reads rotated q and k only as the bf16 copies it keeps: rope writes those alone
+            __nv_bfloat16 *qb = (__nv_bfloat16 *)A->attKeep, *kb = qb + (size_t)T * C;
+            rope_bf16(qb, A->qh, m->cosT, m->sinT, T, NH, D);
+            rope_bf16(kb, A->kh, m->cosT, m->sinT, T, KV, D);
+        }else{
+            rope2(A->qr, A->qh, m->cosT, m->sinT, T, NH, D, C, D, half, 1);
+            rope2(A->kr, A->kh, m->cosT, m->sinT, T, KV, D, KVD, D, half, 1);
+        }
         break;
     case KSTEP_ATTN: {
         int W = L->kind == SPTT_LAYER_FULL ? T : c->window;
-        attention_fwd(m, A->att, A->lse, A->qr, A->kr, A->v, T, NH, KV, D, W, m->attS, A->attKeep, &A->attKept);
+        attention_fwd(m, A->att, A->lse, A->qr, A->kr, A->v, T, NH, KV, D, W, m->attS, A->attKeep,
+                      att_keeps(m, A->attKeep, D), &A->attKept);
         break;
     }
     case KSTEP_TTT: {
@@ -2078,7 +2128,6 @@ static void block_bwd(sptt_cuda_model *m, int phase, int l)
     float *dx = m->dx;
     int T = m->T, C = c->hidden, KVD = sptt_kv_dim(c), F = c->ffn, D = c->head_dim;
     int NH = c->n_head, KV = c->n_kv_head, half = D / 2;
-    size_t TC = (size_t)T * C;
     switch( phase ){
     case KSTEP_FFN:
         bf_keep(m, 1);
@@ -2097,18 +2146,15 @@ static void block_bwd(sptt_cuda_model *m, int phase, int l)
         bf_keep(m, 0);
         break;
     case KSTEP_ATTN: {
-        zero(m->dqr, TC);
-        zero(m->dkr, (size_t)T * KVD);
-        zero(m->dv, (size_t)T * KVD);
+        // the first writer of dq, dk, dv: no zeroing before
         int W = L->kind == SPTT_LAYER_FULL ? T : c->window;
         attention_bwd(m, m->dqr, m->dkr, m->dv, m->ds, A->qr, A->kr, A->v, A->att, A->lse, T, NH, KV, D, W, m->attS,
-                      m->attdS, m->attD, A->attKept ? A->attKeep : NULL);
+                      m->attdS, m->attD, A->attKept ? A->attKeep : NULL, 0);
         break;
     }
     case KSTEP_UNROPE:
         rope(m->dqr, m->cosT, m->sinT, T, NH, D, C, D, half, -1);
         rope(m->dkr, m->cosT, m->sinT, T, KV, D, KVD, D, half, -1);
-        zero(m->dxn, TC);
         break;
     case KSTEP_TTT: {
         gctx x;
@@ -2120,7 +2166,8 @@ static void block_bwd(sptt_cuda_model *m, int phase, int l)
         rmsnorm_bwd(m, m->dq, G->qnorm, m->dqr, A->q, L->qnorm, A->rstdq, (long)T * NH, D, 0);
         rmsnorm_bwd(m, m->dk, G->knorm, m->dkr, A->k, L->knorm, A->rstdk, (long)T * KV, D, 0);
         bf_keep(m, 1);
-        linear_bwd(m, m->dxn, G->wq, NULL, m->dq, A->xn1, L->wq, T, C, C);
+        // dxn's first writer where the layer has no TTT branch (its backward writes dxn first)
+        linear_bwd(m, m->dxn, G->wq, NULL, m->dq, A->xn1, L->wq, T, C, C, L->kind == SPTT_LAYER_TTT);
         linear_bwd(m, m->dxn, G->wk, NULL, m->dk, A->xn1, L->wk, T, C, KVD);
         linear_bwd(m, m->dxn, G->wv, NULL, m->dv, A->xn1, L->wv, T, C, KVD);
         bf_keep(m, 0);
