@@ -128,6 +128,61 @@ __global__ void k_silu(float *y, const float *x, long n)
     long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
     if( i < n ) y[i] = silu(x[i]);
 }
+/* y = silu(x) as fp32 (yf) and/or bf16 (yb); either may be NULL. Four elements a thread (n a
+** multiple of 4, all 16-byte aligned). */
+__global__ void k_silu_bf(float *yf, __nv_bfloat16 *yb, const float *x, long n4)
+{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if( i >= n4 ) return;
+    float4 v = reinterpret_cast<const float4 *>(x)[i];
+    v.x = silu(v.x);
+    v.y = silu(v.y);
+    v.z = silu(v.z);
+    v.w = silu(v.w);
+    if( yf ) reinterpret_cast<float4 *>(yf)[i] = v;
+    if( yb ){
+        reinterpret_cast<__nv_bfloat162 *>(yb)[2 * i] = __floats2bfloat162_rn(v.x, v.y);
+        reinterpret_cast<__nv_bfloat162 *>(yb)[2 * i + 1] = __floats2bfloat162_rn(v.z, v.w);
+    }
+}
+/* The fast q (or k) rows of the TTT branch where no conv sits between its steps, in one pass
+** instead of four: a = x s + o (kept for the backward), y = SiLU-L2(a) (the norm to nrm), then
+** the rotation of y's first r dims of each head (as k_rope, sign +1); y goes out as fp32 (yf)
+** and/or bf16 (yb), either may be NULL. A warp per row (position, head) of d; the rotation's
+** partners meet in shared memory (d floats a warp). */
+__global__ void k_ttt_qk_prep(float *a, float *nrm, float *yf, __nv_bfloat16 *yb, const float *x, const float *s,
+                              const float *o, const float *cosT, const float *sinT, long R, int H, int d, int r,
+                              int half, float eps)
+{
+    extern __shared__ float qk_sm[];
+    float *sm = qk_sm + (threadIdx.x >> 5) * d;
+    WARP_ROW(R)
+    long t = row / H, base = row * d;
+    const float *sc = s + (long)(row % H) * d, *of = o + (long)(row % H) * d;
+    float ss = 0;
+    for(int i = lane; i < d; i += 32){
+        float v = x[base + i] * sc[i] + of[i];
+        a[base + i] = v;
+        float u = silu(v);
+        sm[i] = u;
+        ss += u * u;
+    }
+    ss = warp_sum(ss);
+    float n = sqrtf(ss), inv = 1.0f / (n + eps);
+    if( lane == 0 ) nrm[row] = n;
+    __syncwarp();
+    int p = r / 2;
+    for(int i = lane; i < d; i += 32){
+        float y = sm[i] * inv;
+        if( i < r ){
+            int j = i < p ? i : i - p;
+            float c = cosT[t * half + j], sn = sinT[t * half + j], u = sm[j] * inv, w = sm[j + p] * inv;
+            y = i < p ? u * c - w * sn : w * c + u * sn;
+        }
+        if( yf ) yf[base + i] = y;
+        if( yb ) yb[base + i] = __float2bfloat16_rn(y);
+    }
+}
 __global__ void k_mul_silu1(float *y, const float *x, long n)
 {
     long i = (long)blockIdx.x * blockDim.x + threadIdx.x;

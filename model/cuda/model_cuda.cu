@@ -649,14 +649,21 @@ static void linear_fwd_res(sptt_cuda_model *m, float *out, const float *inp, con
 }
 
 /* out[c] += sum_r a[r,c] (b ? b[r,c] : 1) (rs ? rs[r] : 1) over R rows of width n, in a fixed order */
+/* out += the sums of np strips' partial sums of n columns: a warp per column from 32 strips on
+** (a thread per column took 6 us over 128 strips of 2,048 columns) */
+static void colsum_fin(float *out, const float *part, int np, int n)
+{
+    if( np >= 32 && n <= 4096 ) k_colsum_fin_w<<<wblk(n), NT>>>(out, part, np, n);
+    else k_colsum_fin<<<nblk(n), NT>>>(out, part, np, n);
+}
+
 static void colsum(sptt_cuda_model *m, float *out, const float *a, const float *b, const float *rs, long R, int n)
 {
     long per = 0;
     int np = colsum_parts(R, &per);
     assert((size_t)np * n <= m->colCap);
     k_colsum_part<<<dim3((unsigned)((n + 31) / 32), (unsigned)(np / 8)), NT>>>(m->colPart, a, b, rs, R, n, per);
-    if( np >= 256 && n <= 4096 ) k_colsum_fin_w<<<wblk(n), NT>>>(out, m->colPart, np, n);
-    else k_colsum_fin<<<nblk(n), NT>>>(out, m->colPart, np, n);
+    colsum_fin(out, m->colPart, np, n);
 }
 
 /* the backward of out = x s + o (s, o per column): dx += dout s (add 0: dx = dout s);
@@ -669,12 +676,8 @@ static void affine_bwd(sptt_cuda_model *m, float *dx, int add, float *ds, float 
     assert((size_t)2 * np * n <= m->colCap);
     k_affine_bwd<<<dim3((unsigned)((n + 31) / 32), (unsigned)(np / 8)), NT>>>(dx, m->colPart, dout, x, s, R, n, per, np,
                                                                               add);
-    for(int i = 0; i < 2; i++){
-        float *out = i ? doff : ds;
-        const float *part = m->colPart + (size_t)i * np * n;
-        if( np >= 256 && n <= 4096 ) k_colsum_fin_w<<<wblk(n), NT>>>(out, part, np, n);
-        else k_colsum_fin<<<nblk(n), NT>>>(out, part, np, n);
-    }
+    colsum_fin(ds, m->colPart, np, n);
+    colsum_fin(doff, m->colPart + (size_t)np * n, np, n);
 }
 
 /* dinp += dout w (acc 0: dinp = dout w, no zeroing pass before), dw += dout^T inp, db += colsum */
@@ -1265,6 +1268,35 @@ typedef struct gctx {
 } gctx;
 
 /* s = att + the branch's output: fp32, or bf16 alone in s's buffer where s16 (act_bf16_claim) */
+/* the learning rates, the momentum gate and the output gate, from xn */
+static void ttt_gates_fwd(sptt_cuda_model *m, gtttacts *a, const gttt *p, const gctx *x, const float *xn)
+{
+    int T = x->T, C = x->C, H = x->H;
+    long TH = (long)T * H;
+    linear_fwd(m, a->zl, xn, p->w_lr, p->b_lr, T, C, 3 * H);
+    k_lr_act<<<nblk(3 * TH), NT>>>(a->zl, a->eta, x->c0, 3 * TH);
+    if( p->w_mom ){
+        linear_fwd(m, a->zm, xn, p->w_mom, p->b_mom, T, C, H);
+        k_sigmoid<<<nblk(TH), NT>>>(a->mu, a->zm, TH);
+    }
+    linear_fwd(m, a->zs, xn, p->w_gate, p->b_gate, T, C, H);
+    k_silu<<<nblk(TH), NT>>>(a->gate, a->zs, TH);
+    ts_mark(m, TS_F_GATES, 0);
+}
+
+/* s = att + gate RMSNorm(O) (s16 non-NULL: as bf16 alone) */
+static void ttt_out_fwd(sptt_cuda_model *m, gtttacts *a, const gttt *p, const gctx *x, float *s, __nv_bfloat16 *s16,
+                        const float *att)
+{
+    long TH = (long)x->T * x->H;
+    int d = x->d;
+    ts_mark(m, -1, 0);
+    if( s16 ) k_ttt_out_fwd<<<wblk(TH), NT>>>(s16, a->ornd, att, a->O, p->norm, a->gate, TH, d, TTT_OUT_EPS);
+    else k_ttt_out_fwd<<<wblk(TH), NT>>>(s, a->ornd, att, a->O, p->norm, a->gate, TH, d, TTT_OUT_EPS);
+    ts_mark(m, TS_F_REST, 0);
+    ts_flush(m);
+}
+
 static void ttt_fwd(sptt_cuda_model *m, int l, gtttacts *a, const gttt *p, const gctx *x, const float *xn,
                     const float *qh, const float *kh, const float *v, float *s, __nv_bfloat16 *s16, const float *att,
                     float *scratch)
@@ -1274,6 +1306,23 @@ static void ttt_fwd(sptt_cuda_model *m, int l, gtttacts *a, const gttt *p, const
     ts_mark(m, -1, 0);
     if( a->kt != kh ) k_repeat_kv_fwd<<<nblk(TC), NT>>>(a->kt, kh, T, x->NH, x->KV, x->D);
     if( a->vt != v ) k_repeat_kv_fwd<<<nblk(TC), NT>>>(a->vt, v, T, x->NH, x->KV, x->D);
+    // the chunk loops in bf16 with the forward's copies kept read Q, K, V only as those copies
+    int bfOnly = a->Qb && ns_bf16(m, d);
+    size_t qkSm = sizeof(float) * (NT / 32) * d;
+    if( !x->conv && qkSm <= 48 * 1024 && (TC & 3) == 0 ){
+        // no conv between the steps: each of q, k, v in one pass
+        k_ttt_qk_prep<<<wblk(TH), NT, qkSm>>>(a->qa, a->qnrm, bfOnly ? NULL : a->Qf, a->Qb, qh, p->q_scale, p->q_off,
+                                              m->cosT, m->sinT, TH, H, d, x->r, x->half, TTT_L2_EPS);
+        k_ttt_qk_prep<<<wblk(TH), NT, qkSm>>>(a->ka, a->knrm, bfOnly ? NULL : a->Kf, a->Kb, a->kt, p->k_scale, p->k_off,
+                                              m->cosT, m->sinT, TH, H, d, x->r, x->half, TTT_L2_EPS);
+        k_silu_bf<<<nblk(TC / 4), NT>>>(bfOnly ? NULL : a->Vf, a->Vb, a->vc, TC / 4);
+        ts_mark(m, TS_F_REST, 0);
+        ttt_gates_fwd(m, a, p, x, xn);
+        GRAPHED(m, 2 * l, ttt_chunks_fwd(m, a, a->O, a->Qf, a->Kf, a->Vf, a->eta, p->w_mom ? a->mu : NULL, p->w0, p->w1,
+                                         p->w2, &x->dm, scratch));
+        ttt_out_fwd(m, a, p, x, s, s16, att);
+        return;
+    }
     k_affine_fwd<<<nblk(TC), NT>>>(a->qa, qh, p->q_scale, p->q_off, T, C);
     k_affine_fwd<<<nblk(TC), NT>>>(a->ka, a->kt, p->k_scale, p->k_off, T, C);
     if( x->conv ){
@@ -1298,22 +1347,10 @@ static void ttt_fwd(sptt_cuda_model *m, int l, gtttacts *a, const gttt *p, const
         to_bf16(a->Vb, a->Vf, T, C, C);
     }
     ts_mark(m, TS_F_REST, 0);
-    linear_fwd(m, a->zl, xn, p->w_lr, p->b_lr, T, C, 3 * H);
-    k_lr_act<<<nblk(3 * TH), NT>>>(a->zl, a->eta, x->c0, 3 * TH);
-    if( p->w_mom ){
-        linear_fwd(m, a->zm, xn, p->w_mom, p->b_mom, T, C, H);
-        k_sigmoid<<<nblk(TH), NT>>>(a->mu, a->zm, TH);
-    }
-    linear_fwd(m, a->zs, xn, p->w_gate, p->b_gate, T, C, H);
-    k_silu<<<nblk(TH), NT>>>(a->gate, a->zs, TH);
-    ts_mark(m, TS_F_GATES, 0);
+    ttt_gates_fwd(m, a, p, x, xn);
     GRAPHED(m, 2 * l, ttt_chunks_fwd(m, a, a->O, a->Qf, a->Kf, a->Vf, a->eta, p->w_mom ? a->mu : NULL, p->w0, p->w1,
                                      p->w2, &x->dm, scratch));
-    ts_mark(m, -1, 0);
-    if( s16 ) k_ttt_out_fwd<<<wblk(TH), NT>>>(s16, a->ornd, att, a->O, p->norm, a->gate, TH, d, TTT_OUT_EPS);
-    else k_ttt_out_fwd<<<wblk(TH), NT>>>(s, a->ornd, att, a->O, p->norm, a->gate, TH, d, TTT_OUT_EPS);
-    ts_mark(m, TS_F_REST, 0);
-    ts_flush(m);
+    ttt_out_fwd(m, a, p, x, s, s16, att);
 }
 
 static size_t ttt_scratch(const gctx *x)
