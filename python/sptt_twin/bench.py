@@ -8,12 +8,13 @@ tokens with groups and supervises every text position whose next token is text. 
 random (seeded); speed does not depend on their values.
 
 Each measurement prints one line of key=value pairs:
-  bench=sptt_twin config=small hidden=256 layers=4 tokens=1024 video=0 threads=1 torch=... \
+  bench=sptt_twin config=small hidden=256 layers=4 tokens=1024 video=0 threads=1 ... bf16=0 torch=... \
   step_s=0.812 tokens_per_s=1261.1 best_of=3
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 from typing import Dict, List, Optional, Tuple
@@ -79,14 +80,17 @@ def make_batch(cfg: Config, tokens: int, video: bool, seed: int = 1) -> Dict[str
     return {"tokens": tok, "targets": tgt, "pixels": pixels}
 
 
-def step_time(model: SpttModel, batch: Dict[str, torch.Tensor]) -> float:
+def step_time(model: SpttModel, batch: Dict[str, torch.Tensor], bf16: bool = False) -> float:
     cuda = model.wte.is_cuda
     if cuda:
         torch.cuda.synchronize()
     t0 = time.perf_counter()
     for p in model.parameters():
         p.grad = None
-    loss, _ = batch_loss(model, [batch])
+    # bf16: PyTorch's mixed precision (products on bf16 copies, float32 parameters and gradients)
+    amp = torch.autocast(device_type="cuda", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
+    with amp:
+        loss, _ = batch_loss(model, [batch])
     loss.backward()
     if cuda:
         torch.cuda.synchronize()   # the GPU runs ahead of Python: time the work, not the launches
@@ -94,7 +98,7 @@ def step_time(model: SpttModel, batch: Dict[str, torch.Tensor]) -> float:
 
 
 def run(name: str, hidden: int, layers: int, tokens: int, video: bool, threads: int, steps: int,
-        device: str = "cpu") -> str:
+        device: str = "cpu", bf16: bool = False) -> str:
     torch.set_num_threads(threads)
     cfg = bench_config(hidden, layers, tokens, video)
     model = SpttModel(cfg, torch.float32)
@@ -104,11 +108,11 @@ def run(name: str, hidden: int, layers: int, tokens: int, video: bool, threads: 
         model = model.to(device)
         batch = {k: v.to(device) for k, v in batch.items()}
     T = int(batch["tokens"].numel())
-    step_time(model, batch)                      # warm-up: allocator, thread pool, first-touch
-    best = min(step_time(model, batch) for _ in range(steps))
+    step_time(model, batch, bf16)                # warm-up: allocator, thread pool, first-touch
+    best = min(step_time(model, batch, bf16) for _ in range(steps))
     return (f"bench=sptt_twin config={name} hidden={hidden} layers={layers} tokens={T} video={int(video)} "
             f"supervised={int((batch['targets'] >= 0).sum())} threads={threads} device={device} "
-            f"tf32={int(torch.backends.cuda.matmul.allow_tf32)} torch={torch.__version__} "
+            f"tf32={int(torch.backends.cuda.matmul.allow_tf32)} bf16={int(bf16)} torch={torch.__version__} "
             f"step_s={best:.4f} tokens_per_s={T / best:.1f} best_of={steps}")
 
 
@@ -127,6 +131,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--device", default="cpu", help="cpu or cuda (GPU eager, float32; TF32 off unless "
                     "--tf32)")
     ap.add_argument("--tf32", action="store_true", help="with --device cuda: let matmuls use TF32")
+    ap.add_argument("--bf16", action="store_true", help="with --device cuda: mixed precision, the forward under "
+                    "torch.autocast(bfloat16)")
     ap.add_argument("--steps", type=int, default=3, help="timed steps after one warm-up; the best counts (default 3)")
     a = ap.parse_args(argv)
     if a.hidden is not None and (a.hidden <= 0 or a.hidden % 64 or a.tokens <= 0 or a.tokens % 4 or a.layers <= 0):
@@ -139,6 +145,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     if a.device not in ("cpu", "cuda") or (a.device == "cuda" and not torch.cuda.is_available()):
         print(f"sptt_twin.bench: --device {a.device}: not available here (cpu, or cuda with a GPU)", file=sys.stderr)
         return 2
+    if a.bf16 and a.device != "cuda":
+        print("sptt_twin.bench: --bf16 needs --device cuda", file=sys.stderr)
+        return 2
     torch.backends.cuda.matmul.allow_tf32 = bool(a.tf32)
     torch.backends.cudnn.allow_tf32 = bool(a.tf32)
     if a.hidden is not None:
@@ -150,7 +159,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         todo = [(n,) + CONFIGS[n] for n in dict.fromkeys(names)]
     for threads in a.threads or [1]:
         for spec in todo:
-            print(run(*spec, threads=threads, steps=a.steps, device=a.device), flush=True)
+            print(run(*spec, threads=threads, steps=a.steps, device=a.device, bf16=a.bf16), flush=True)
     return 0
 
 

@@ -4,8 +4,9 @@
 # and bf16, the last two with the tensor-core attention where the head width allows), the same
 # with the fused fp32 attention (SPTT_CUDA_FLASH=1) and with the strips only (SPTT_CUDA_FLASH=0,
 # also without cuBLASLt: SPTT_CUDA_LT=0), --dump-step on the GPU checked by
-# the PyTorch twin, bench_cuda_model and the twin's bench on the same GPU (fp32 and TF32) with
-# the table of the two side by side (CUDA tokens/s over the twin's, per precision), and last
+# the PyTorch twin, bench_cuda_model and the twin's bench on the same GPU (fp32, TF32 and bf16
+# autocast) with the table of the two side by side (CUDA tokens/s over the twin's, per
+# precision), and last
 # sptt-train on the GPU against the CPU (1 rank, 2 ranks sharing the GPU, --tf32, --bf16), the
 # gradient-sum paths (one rank through NCCL against MPI; two ranks sharing a GPU fall back from
 # NCCL to MPI, and refuse a forced NCCL), with two GPUs or more NCCL across two GPUs against one
@@ -62,24 +63,25 @@ rm -f "$O/cpu.st"
 echo "== bench_cuda_model"
 timeout ${BENCH_S:-150} ./bench_cuda_model "$@" 2>&1 | tee "$O/bench.txt"
 if [ "${TWIN:-1}" != 0 ]; then
-echo "== PyTorch twin on the GPU (eager; fp32, then TF32)"
+echo "== PyTorch twin on the GPU (eager; fp32, then TF32, then bf16 mixed precision)"
 : > "$O/twin.txt"
-for tf in "" --tf32; do
+for tf in "" --tf32 --bf16; do
     for c in "512 8 2048" "1024 8 8192" "2048 8 4096"; do
         set -- $c
         timeout 50 "$PY" -m sptt_twin bench --hidden $1 --layers $2 --tokens $3 --device cuda $tf 2>&1 | tail -1 | tee -a "$O/twin.txt"
     done
 done
 echo "== CUDA against the twin, same GPU, same precision (tokens/s)"
-# key: hidden,layers,tokens,tf32; the CUDA rows with graphs=1 (TF32 and bf16 rows against the
-# twin's TF32 run: eager PyTorch has no bf16 products on fp32 tensors)
+# key: hidden,layers,tokens and the precision; the CUDA rows with graphs=1 (fp32 against the twin's
+# fp32, TF32 against its TF32, bf16 against its bf16 autocast)
 kv() { tr ' ' '\n' | sed -n "s/^$1=//p"; }
 {
 printf "%-16s %-5s %-9s %12s %8s %12s %8s\n" "H,L,T" "prec" "attention" "cuda tok/s" "mfu" "twin tok/s" "ratio"
 grep '^bench=cuda_model' "$O/bench.txt" | grep 'graphs=1' | while read -r l; do
-    h=$(echo "$l" | kv hidden); L=$(echo "$l" | kv layers); t=$(echo "$l" | kv tokens); tf=$(echo "$l" | kv tf32)
+    h=$(echo "$l" | kv hidden); L=$(echo "$l" | kv layers); t=$(echo "$l" | kv tokens)
     g=$(echo "$l" | kv tokens_per_s); mfu=$(echo "$l" | kv mfu); at=$(echo "$l" | kv attention); mm=$(echo "$l" | kv math)
-    p=$(grep "hidden=$h layers=$L tokens=$t .*tf32=$tf " "$O/twin.txt" | head -1 | kv tokens_per_s)
+    case $mm in fp32) pr="tf32=0 bf16=0";; tf32) pr="tf32=1 bf16=0";; *) pr="tf32=0 bf16=1";; esac
+    p=$(grep "hidden=$h layers=$L tokens=$t .*$pr " "$O/twin.txt" | head -1 | kv tokens_per_s)
     r=$(awk -v a="$g" -v b="${p:-0}" 'BEGIN{ if(b>0) printf "%.2fx", a/b; else printf "n/a" }')
     printf "%-16s %-5s %-9s %12s %8s %12s %8s\n" "$h,$L,$t" "$mm" "$at" "$g" "$mfu" "${p:-n/a}" "$r"
 done

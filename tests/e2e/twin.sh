@@ -149,5 +149,10 @@ twin bench --hidden 64 --layers 2 --tokens 64 --steps 1 >"$t/bench.out" 2>&1; rc
 if [ $rc -eq 0 ] && grep -Eq "^bench=sptt_twin config=custom hidden=64 layers=2 tokens=64 .* tokens_per_s=[0-9.]+ best_of=1$" "$t/bench.out"; then
     ok "bench prints one key=value line per measurement"
 else no "bench ($rc: $(cat "$t/bench.out"))"; fi
+# bf16 autocast is a GPU measurement: on the CPU it is refused, not quietly run in fp32
+twin bench --hidden 64 --layers 2 --tokens 64 --steps 1 --bf16 >"$t/bf.out" 2>&1; rc=$?
+if [ $rc -eq 2 ] && grep -q "^sptt_twin.bench: --bf16 needs --device cuda$" "$t/bf.out"; then
+    ok "bench --bf16 without --device cuda: refused with exit 2"
+else no "bench --bf16 on the CPU ($rc: $(cat "$t/bf.out"))"; fi
 
 exit $fail
