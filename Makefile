@@ -199,11 +199,14 @@ CU_LIB    := $(CB)/libsptt_cuda.a
 NVCCFLAGS := -arch=$(CUDA_ARCH) -O2 -lineinfo -std=c++17 --default-stream per-thread -Xcompiler -Wall,-Wextra,-Werror -Werror all-warnings
 CU_CPPFLAGS = $(CPPFLAGS) -Imodel/cuda -DSPTT_CUDA
 CU_LDLIBS  = -L$(CUDA_HOME)/lib64 -lcublasLt -lcublas -lcudart_static -lstdc++ -ldl -lrt
-# the trainer's translation units rebuilt with -DSPTT_CUDA; the rest comes from $(LIB)
+# the trainer's and the evaluator's translation units rebuilt with -DSPTT_CUDA; the rest comes
+# from $(LIB)
 CU_TRAIN_OBJS := $(CB)/train/trainer.o $(CB)/train/tool_train_mpi.o
+CU_EVAL_OBJS  := $(CB)/runtime/eval.o $(CB)/runtime/tool_eval.o
 
 cuda: cuda-nvcc
-	@$(MAKE) --no-print-directory $(CB)/tests/test_cuda_model $(CB)/bench/bench_cuda_model $(CUDA_BIN)/sptt-train
+	@$(MAKE) --no-print-directory $(CB)/tests/test_cuda_model $(CB)/bench/bench_cuda_model $(CUDA_BIN)/sptt-train \
+	    $(CUDA_BIN)/sptt-eval
 
 cuda-nvcc:
 	@test -n "$(NVCC)" && test -x "$(NVCC)" || { echo "make cuda: nvcc not found (looked in $(CUDA_HOME)/bin and PATH); install the CUDA toolkit or set CUDA_HOME=" >&2; exit 2; }
@@ -223,6 +226,14 @@ $(CB)/train/trainer.o: train/trainer.c
 $(CB)/train/tool_train_mpi.o: train/tool_train_mpi.c
 	@mkdir -p $(@D)
 	@echo "  MPICC $< (cuda)"; $(MPICC) $(CU_CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(CB)/runtime/%.o: runtime/%.c
+	@mkdir -p $(@D)
+	@echo "  CC  $< (cuda)"; $(CC) $(CU_CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(CUDA_BIN)/sptt-eval: $(CU_EVAL_OBJS) $(CU_LIB) $(LIB)
+	@mkdir -p $(@D)
+	@echo "  LD  $@"; $(CC) $(LDFLAGS) $^ $(LDLIBS) $(CU_LDLIBS) -o $@
 
 $(CUDA_BIN)/sptt-train: $(CU_TRAIN_OBJS) $(MPI_LIB_OBJS) $(CU_LIB) $(LIB)
 	@mkdir -p $(@D)

@@ -12,6 +12,9 @@
 #include "sptt_model.h"
 #include "sptt_score.h"
 #include "sptt_stream.h"
+#ifdef SPTT_CUDA
+#include "sptt_cuda.h"
+#endif
 
 #include <assert.h>
 #include <jansson.h>
@@ -98,11 +101,66 @@ static const char *baseline_answer(const baseline *b, const char *zType)
 ** Answering one question
 */
 
+/* Where the answers' forwards run: the host model, or (a CUDA build, opts.device) its copy on the
+** GPU, the same float32 model; per decoded token only the row it needs comes back from the
+** device. The streams' runtime always runs on the host model. */
+typedef struct answerer {
+    sptt_model *m;
+    const float *aRow;        /* the last answerer_row */
+#ifdef SPTT_CUDA
+    sptt_cuda_model *g;       /* NULL: forwards on the host */
+    float *aBuf;              /* one logits row from the device */
+#endif
+} answerer;
+
+static int answerer_open(answerer *a, sptt_model *m, int device)
+{
+    memset(a, 0, sizeof *a);
+    a->m = m;
+    if( !device ) return SPTT_OK;
+#ifdef SPTT_CUDA
+    int rc;
+    if( sptt_cuda_device_count() < 1 ) return sptt_fail(SPTT_EIO, "--device cuda: no CUDA device here");
+    if( (rc = sptt_cuda_set_device(0)) || (rc = sptt_cuda_model_create(m, &a->g)) ) return rc;
+    if( (a->aBuf = sptt_malloc(sizeof *a->aBuf * (size_t)sptt_model_config(m)->vocab_size))==NULL ) return SPTT_ENOMEM;
+    return SPTT_OK;
+#else
+    return sptt_fail(SPTT_EINVAL, "--device cuda: this build has no CUDA; run make cuda");
+#endif
+}
+
+static void answerer_close(answerer *a)
+{
+#ifdef SPTT_CUDA
+    sptt_cuda_model_free(a->g);
+    free(a->aBuf);
+#endif
+    memset(a, 0, sizeof *a);
+}
+
+/* The forward over s; a->aRow = its logits' row `at` */
+static int answerer_row(answerer *a, const sptt_sample *s, int at)
+{
+    int rc, T;
+#ifdef SPTT_CUDA
+    if( a->g ){
+        if( (rc = sptt_cuda_forward(a->g, s, 0, NULL, NULL)) || (rc = sptt_cuda_get_logits_row(a->g, at, a->aBuf)) ) return rc;
+        a->aRow = a->aBuf;
+        return SPTT_OK;
+    }
+#endif
+    if( (rc = sptt_model_forward(a->m, s, 0, NULL, NULL)) ) return rc;
+    const float *logits = sptt_model_logits(a->m, &T);
+    assert(at >= 0 && at < T);
+    a->aRow = logits + (size_t)at * (size_t)sptt_model_config(a->m)->vocab_size;
+    return SPTT_OK;
+}
+
 /* Greedy answer to zPrompt over the frames: up to maxNew tokens, decoded into *pzOut. */
-static int answer(sptt_model *m, const sptt_tokenizer *tok, const char *zPrompt, int nFrames, const float *pixels, int maxNew,
+static int answer(answerer *a, const sptt_tokenizer *tok, const char *zPrompt, int nFrames, const float *pixels, int maxNew,
                   char **pzOut)
 {
-    const sptt_config *cfg = sptt_model_config(m);
+    const sptt_config *cfg = sptt_model_config(a->m);
     int32_t *aPrompt = NULL, *aGen = NULL;
     int nPrompt = 0, nGen = 0, rc;
     *pzOut = NULL;
@@ -113,16 +171,14 @@ static int answer(sptt_model *m, const sptt_tokenizer *tok, const char *zPrompt,
     }
     while( nGen < maxNew ){
         sptt_sample s;
-        int T, at = -1, best = 0;
+        int at = -1, best = 0;
         if( (rc = sptt_sample_build(cfg, aPrompt, nPrompt, aGen, nGen, nFrames, pixels, &s)) ) break;
         /* The row that predicts the next token: the answer boundary's, moved on by the tokens so far. */
         for(int i = s.n_tokens - 1; i >= 0 && at < 0; i--) if( s.tokens[i]==SPTT_TOK_ANSWER ) at = i + nGen;
-        rc = sptt_model_forward(m, &s, 0, NULL, NULL);
+        rc = answerer_row(a, &s, at);
         sptt_sample_free(&s);
         if( rc ) break;
-        const float *logits = sptt_model_logits(m, &T);
-        assert(at >= 0 && at < T);
-        const float *row = logits + (size_t)at * (size_t)cfg->vocab_size;
+        const float *row = a->aRow;
         for(int v = 1; v < cfg->vocab_size; v++) if( row[v] > row[best] ) best = v;
         if( best==SPTT_TOK_EOS ) break;
         aGen[nGen++] = best;
@@ -381,7 +437,7 @@ end:
 
 /* Stream t's questions answered offline, each from nFrames frames spread evenly over the walk up
 ** to its query frame (one decode serves the questions asked at one frame). */
-static int stream_offline(const sptt_eval_opts *o, sqlite3 *db, sptt_model *m, const sptt_tokenizer *tok, int nFrames, float *pixels,
+static int stream_offline(const sptt_eval_opts *o, sqlite3 *db, answerer *a, const sptt_tokenizer *tok, int nFrames, float *pixels,
                           int maxNew, const sptt_stream_row *t, int nMax, const baseline *base, sptt_vsi_tally *tModel,
                           sptt_vsi_tally *tBase, json_t *aPred, sptt_progress *prog, int *pnQ)
 {
@@ -394,14 +450,14 @@ static int stream_offline(const sptt_eval_opts *o, sqlite3 *db, sptt_model *m, c
         const sptt_stream_question *q = &t->aQuestion[k];
         char *zPred = NULL;
         if( nFrames > 0 && q->queryFrame!=loaded ){
-            if( (rc = sptt_walk_frames(db, aPart, t->nScene, (uint64_t)q->queryFrame + 1, sptt_model_config(m), nFrames, pixels)) ){
+            if( (rc = sptt_walk_frames(db, aPart, t->nScene, (uint64_t)q->queryFrame + 1, sptt_model_config(a->m), nFrames, pixels)) ){
                 sptt_fail_prefix(rc, "stream %s: ", t->zName);
                 break;
             }
             loaded = q->queryFrame;
         }
         if( (rc = with_suffix(o, q->zPrompt, &zPrompt)) ) break;
-        if( (rc = answer(m, tok, zPrompt, nFrames, pixels, maxNew, &zPred)) ) break;
+        if( (rc = answer(a, tok, zPrompt, nFrames, pixels, maxNew, &zPred)) ) break;
         rc = stream_record(t, q, zPred, json_pack("{s:I,s:i}", "asked_at", (json_int_t)q->queryFrame, "frames", nFrames), base, tModel,
                            tBase, aPred);
         free(zPred);
@@ -416,7 +472,7 @@ static int stream_offline(const sptt_eval_opts *o, sqlite3 *db, sptt_model *m, c
 }
 
 /* Every question of the split's streams (the first maxQuestions), tallied and listed in aPred. */
-static int eval_streams(const sptt_eval_opts *o, sqlite3 *db, sptt_model *m, const sptt_tokenizer *tok, int nFrames, float *pixels,
+static int eval_streams(const sptt_eval_opts *o, sqlite3 *db, answerer *a, const sptt_tokenizer *tok, int nFrames, float *pixels,
                         int maxNew, const sptt_streams *st, const baseline *base, sptt_vsi_tally *tModel, sptt_vsi_tally *tBase,
                         json_t *aPred, int *pnQ)
 {
@@ -428,9 +484,9 @@ static int eval_streams(const sptt_eval_opts *o, sqlite3 *db, sptt_model *m, con
     for(int i = 0; i < st->n && rc==SPTT_OK && nQ < nAll; i++){
         int n = 0;
         if( o->offlineStreams ){
-            rc = stream_offline(o, db, m, tok, nFrames, pixels, maxNew, &st->a[i], nAll - nQ, base, tModel, tBase, aPred, &prog, &n);
+            rc = stream_offline(o, db, a, tok, nFrames, pixels, maxNew, &st->a[i], nAll - nQ, base, tModel, tBase, aPred, &prog, &n);
         }else{
-            rc = stream_watch(o, db, m, tok, maxNew, &st->a[i], nAll - nQ, base, tModel, tBase, aPred, &prog, &n);
+            rc = stream_watch(o, db, a->m, tok, maxNew, &st->a[i], nAll - nQ, base, tModel, tBase, aPred, &prog, &n);
         }
         nQ += n;
     }
@@ -443,6 +499,7 @@ int sptt_eval_run(const sptt_eval_opts *o, double *pOverall)
 {
     const char *zSplit = o->zSplit ? o->zSplit : "val";
     sptt_model *m = NULL;
+    answerer ans = {0};
     sptt_tokenizer *tok = NULL;
     sptt_train_state st;
     sqlite3 *db = NULL;
@@ -459,6 +516,7 @@ int sptt_eval_run(const sptt_eval_opts *o, double *pOverall)
     int rc, nFrames, maxNew = o->maxNew > 0 ? o->maxNew : 16, nQ;
 
     if( (rc = sptt_ckpt_load(o->zCkpt, &m, NULL, &tok, &st)) ) goto done;
+    if( (rc = answerer_open(&ans, m, o->device)) ) goto done;
     nFrames = o->nFrames > 0 ? o->nFrames : checkpoint_frames(&st);
     if( (rc = sptt_dataset_open(o->zDb, SPTT_DB_READONLY, &db)) ) goto done;
     if( (rc = sptt_examples_load(db, SPTT_EXAMPLES_QA, zSplit, &qs)) ) goto done;
@@ -492,7 +550,7 @@ int sptt_eval_run(const sptt_eval_opts *o, double *pOverall)
             if( (zLoaded = strdup(e->zScene))==NULL ){ rc = sptt_fail(SPTT_ENOMEM, "out of memory"); break; }
         }
         if( (rc = with_suffix(o, e->zPrompt, &zPrompt)) ) break;
-        if( (rc = answer(m, tok, zPrompt, nFrames, pixels, maxNew, &zPred)) ) break;
+        if( (rc = answer(&ans, tok, zPrompt, nFrames, pixels, maxNew, &zPred)) ) break;
         double score = sptt_vsi_score(zPred, e->zAnswer, numeric);
         const char *zBase = baseline_answer(&base, e->zKind);
         if( (rc = sptt_vsi_tally_add(tModel, e->zKind, score))==SPTT_OK && zBase )
@@ -510,7 +568,10 @@ int sptt_eval_run(const sptt_eval_opts *o, double *pOverall)
     }
     sptt_progress_end(&prog);
     if( rc ) goto done;
-    if( sq.n > 0 && (rc = eval_streams(o, db, m, tok, nFrames, pixels, maxNew, &sq, &sbase, tStream, tStreamBase, aStreamPred, &nStreamQ)) )
+    if( sq.n > 0 && o->device && !o->offlineStreams && !o->quiet )
+        fprintf(stderr, "sptt-eval: the long-horizon streams run on the CPU: the streaming runtime has no GPU path"
+                        " (--offline-streams answers them on the GPU)\n");
+    if( sq.n > 0 && (rc = eval_streams(o, db, &ans, tok, nFrames, pixels, maxNew, &sq, &sbase, tStream, tStreamBase, aStreamPred, &nStreamQ)) )
         goto done;
     if( !o->quiet ) print_table(tModel, tBase, zSplit, nQ);
     if( !o->quiet && sq.n > 0 ) print_streams(o, tStream, tStreamBase, &sq, nFrames, nStreamQ);
@@ -520,8 +581,8 @@ int sptt_eval_run(const sptt_eval_opts *o, double *pOverall)
                                o->offlineStreams ? "offline" : "stream", "anchor_window", o->anchorWindow, "variant",
                                o->variant==SPTT_STREAM_OFFICIAL ? "official" : "train", "types", rows_json(tStream, 0),
                                "baseline_types", rows_json(tStreamBase, 0), "predictions", aStreamPred);
-        json_t *rep = json_pack("{s:s,s:s,s:s,s:i,s:i,s:f,s:f,s:o,s:o,s:o,s:o,s:o}", "checkpoint", o->zCkpt, "dataset", o->zDb,
-                                "split", zSplit, "frames", nFrames, "questions", nQ, "overall", 100 * sptt_vsi_tally_overall(tModel),
+        json_t *rep = json_pack("{s:s,s:s,s:s,s:s,s:i,s:i,s:f,s:f,s:o,s:o,s:o,s:o,s:o}", "checkpoint", o->zCkpt, "dataset", o->zDb,
+                                "device", o->device ? "cuda" : "cpu", "split", zSplit, "frames", nFrames, "questions", nQ, "overall", 100 * sptt_vsi_tally_overall(tModel),
                                 "baseline_overall", 100 * sptt_vsi_tally_overall(tBase), "tasks", rows_json(tModel, 1),
                                 "baseline_tasks", rows_json(tBase, 1), "types", rows_json(tModel, 0), "predictions", aPred,
                                 "long_horizon", lh);
@@ -550,6 +611,7 @@ done:
     sptt_examples_free(&tr);
     sptt_dataset_close(db);
     sptt_tokenizer_free(tok);
+    answerer_close(&ans);
     sptt_model_free(m);
     return rc;
 }

@@ -13,7 +13,7 @@
 int main(int argc, char **argv)
 {
     static sptt_eval_opts o;
-    static int split, threads, variant;
+    static int split, threads, variant, device;
     int rc, first, status;
     const sptt_option aOpt[] = {
         { "ckpt", SPTT_ARG_STRING, &o.zCkpt, .zArg = "FILE", .zHelp = "a checkpoint of sptt-train", .flags = SPTT_OPT_REQUIRED },
@@ -33,6 +33,8 @@ int main(int argc, char **argv)
         { "offline-streams", SPTT_ARG_FLAG, &o.offlineStreams,
           .zHelp = "long-horizon: answer each question offline from --frames frames of the\nwalk up to its query frame instead of streaming" },
         { "threads", SPTT_ARG_INT, &threads, 0, 4096, .zArg = "N", .zHelp = "compute threads (default: OMP_NUM_THREADS or every core)" },
+        { "device", SPTT_ARG_CHOICE, &device, .zChoices = "cpu|cuda", .zArg = "D",
+          .zHelp = "where the answers' forwards run: cpu (default) or cuda (GPU 0; a build\nby make cuda, bin-cuda/sptt-eval); streamed questions stay on the CPU" },
         { "out", SPTT_ARG_STRING, &o.zReport, .zArg = "FILE", .zHelp = "the report as JSON: scores per task and type, every prediction",
           .cShort = 'o' },
         { 0 },
@@ -40,7 +42,8 @@ int main(int argc, char **argv)
     sptt_cli cli = {
         .zTool = "sptt-eval",
         .zSynopsis = "--ckpt FILE --db DB [--split val|train] [--frames N] [--suffix TEXT] [-o REPORT.json]\n"
-                     " [--stream-stride K] [--anchor-window N] [--variant train|official] [--offline-streams]",
+                     " [--stream-stride K] [--anchor-window N] [--variant train|official] [--offline-streams]\n"
+                     " [--device cpu|cuda]",
         .zAbout = "Answers every question of the split greedily and scores the answers exactly as VSI-Bench:\n"
                   "the prediction's first space-separated token, trailing dots and whitespace removed;\n"
                   "multiple choice by the option letter, numbers by mean relative accuracy over ten\n"
@@ -57,6 +60,10 @@ int main(int argc, char **argv)
         .zNotes = "Exit status: 0 done; 1 a failure; 2 a usage error or bad input.\n",
     };
     if( (status = sptt_cli_parse(&cli, argc, argv, &first)) >= 0 ) return status;
+#ifndef SPTT_CUDA
+    if( device==1 ) return sptt_cli_usage_error(&cli, "--device cuda: this build has no CUDA; run make cuda");
+#endif
+    o.device = device==1;
     o.zSplit = split==1 ? "train" : "val";
     o.variant = variant==1 ? SPTT_STREAM_OFFICIAL : SPTT_STREAM_TRAIN;
     if( o.offlineStreams && (o.streamStride || o.anchorWindow || variant) ){

@@ -2355,6 +2355,15 @@ extern "C" int sptt_cuda_get_logits(sptt_cuda_model *m, float *aHost, int *pnTok
     return SPTT_OK;
 }
 
+extern "C" int sptt_cuda_get_logits_row(sptt_cuda_model *m, int row, float *aHost)
+{
+    if( !m->haveForward ) return sptt_fail(SPTT_ESTATE, "model: no forward to take logits from");
+    if( row < 0 || row >= m->T ) return sptt_fail(SPTT_EINVAL, "model: logits row %d of %d", row, m->T);
+    size_t V = (size_t)m->cfg.vocab_size;
+    CU(cudaMemcpy(aHost, m->logits + (size_t)row * V, sizeof(float) * V, cudaMemcpyDeviceToHost));
+    return SPTT_OK;
+}
+
 extern "C" void sptt_cuda_set_backward_hook(sptt_cuda_model *m, void (*xHook)(void *, int), void *pCtx)
 {
     m->xHook = xHook;

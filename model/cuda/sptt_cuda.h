@@ -95,6 +95,9 @@ int sptt_cuda_forward(sptt_cuda_model *m, const sptt_sample *s, int flags, float
 int sptt_cuda_backward(sptt_cuda_model *m, float weight);
 /* Copies the (T, V) logits of the last forward to aHost (T*V floats; rows never computed are 0). */
 int sptt_cuda_get_logits(sptt_cuda_model *m, float *aHost, int *pnTokens);
+/* Copies row `row` (V floats) of the last forward's logits to aHost: what greedy decoding needs
+** of a step, without moving the whole T x V table. */
+int sptt_cuda_get_logits_row(sptt_cuda_model *m, int row, float *aHost);
 
 /* As sptt_model_set_backward_hook: called once block `layer`'s gradients are complete on the
 ** device (the device is synchronised first, so the hook may copy them). */

@@ -102,6 +102,20 @@ timeout 40 ./sptt-train --db "$t/d.db" --out "$t/gpubf" --config nomuon.json --s
 for r in cpu gpu gpu2 gputf gpubf; do echo "$r: $(grep -c '"loss"' $t/$r/metrics.jsonl 2>/dev/null) steps; $(head -c 300 $t/$r/metrics.jsonl 2>/dev/null | head -2 | tr '\n' ' ')"; done
 echo "worst relative loss difference over 10 steps: gpu vs cpu $(worst $t/cpu/metrics.jsonl $t/gpu/metrics.jsonl 10), 2-rank gpu vs cpu $(worst $t/cpu/metrics.jsonl $t/gpu2/metrics.jsonl 10), --tf32 gpu vs cpu $(worst $t/cpu/metrics.jsonl $t/gputf/metrics.jsonl 10), --bf16 gpu vs cpu $(worst $t/cpu/metrics.jsonl $t/gpubf/metrics.jsonl 10)"
 
+echo "== sptt-eval --device cuda against the CPU, with the CPU run's checkpoint"
+ck=$(ls "$t"/cpu/stage2/ckpt-*.safetensors 2>/dev/null | tail -n 1)
+for dv in cpu cuda; do
+    timeout 120 ./sptt-eval --ckpt "$ck" --db "$t/d.db" --max-new 8 --offline-streams --device $dv -q -o "$t/eval_$dv.json" \
+        2>&1 | tail -n 2
+done
+# each question's id, prediction and score, in order: greedy decoding from the same float32 model
+pr() { grep -E '"(id|prediction|score)"' "$1" 2>/dev/null; }
+n=$(pr "$t/eval_cpu.json" | grep -c '"prediction"')
+[ "$n" -gt 0 ] && [ "$(pr "$t/eval_cpu.json")" = "$(pr "$t/eval_cuda.json")" ] && grep -q '"device": "cuda"' "$t/eval_cuda.json" &&
+    echo "ok - sptt-eval --device cuda: the CPU's $n predictions and scores, in order" ||
+    echo "not ok - sptt-eval --device cuda against the CPU ($n on the CPU): $(pr "$t/eval_cpu.json" | head -n 6 | tr '\n' ' ') | $(pr "$t/eval_cuda.json" | head -n 6 | tr '\n' ' ')"
+cp "$t/eval_cpu.json" "$t/eval_cuda.json" "$O/" 2>/dev/null
+
 echo "== the gradient sums' paths: NCCL on one rank against MPI; two ranks sharing a GPU: auto falls back to MPI, nccl refuses"
 # the loss column as text, for equality to the last digit
 lc() { grep -o '"loss":[^,]*' "$1" 2>/dev/null; }
