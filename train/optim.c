@@ -123,18 +123,26 @@ static void adamw_run(const sptt_optim_config *c, float *restrict p, float *rest
     }
 }
 
+void sptt_optim_plan_step(const sptt_optim *o, double norm, sptt_optim_plan *p)
+{
+    const sptt_optim_config *c = &o->cfg;
+    double t = (double)(o->step + 1);
+    p->scale = c->clip > 0 && norm > c->clip ? (float)(c->clip / (norm + 1e-6)) : 1.0f;
+    p->lr[0] = (float)sptt_optim_lr(c, o->step, 0);
+    p->lr[1] = (float)sptt_optim_lr(c, o->step, 1);
+    p->bc1 = (float)(1.0 - pow(c->beta1, t));
+    p->bc2 = (float)(1.0 - pow(c->beta2, t));
+}
+
 void sptt_optim_step(sptt_optim *o, float *p, float *g, double *pNorm)
 {
     enum { B = 16384 };
     const sptt_optim_config *c = &o->cfg;
     double norm = sptt_grad_norm(g, o->n);
-    float scale = 1.0f;
-    double lr[2] = { sptt_optim_lr(c, o->step, 0), sptt_optim_lr(c, o->step, 1) };
-    double t = (double)(o->step + 1);
-    float bc1 = (float)(1.0 - pow(c->beta1, t)), bc2 = (float)(1.0 - pow(c->beta2, t));
+    sptt_optim_plan pl;
+    sptt_optim_plan_step(o, norm, &pl);
     size_t nb = (o->n + B - 1) / B;
     if( pNorm ) *pNorm = norm;
-    if( c->clip > 0 && norm > c->clip ) scale = (float)(c->clip / (norm + 1e-6));
     /* Blocks over the threads; within a block, runs of one group (tensors are long runs). */
     #pragma omp parallel for schedule(static)
     for(size_t b = 0; b < nb; b++){
@@ -143,8 +151,8 @@ void sptt_optim_step(sptt_optim *o, float *p, float *g, double *pNorm)
             int grp = o->group[i];
             size_t j = i + 1;
             while( j < end && o->group[j]==grp ) j++;
-            adamw_run(c, p + i, g + i, o->m + i, o->v + i, j - i, scale, (float)lr[grp >= SPTT_GROUP_FAST],
-                      grp==SPTT_GROUP_DECAY || grp==SPTT_GROUP_FAST, bc1, bc2);
+            adamw_run(c, p + i, g + i, o->m + i, o->v + i, j - i, pl.scale, pl.lr[grp >= SPTT_GROUP_FAST],
+                      grp==SPTT_GROUP_DECAY || grp==SPTT_GROUP_FAST, pl.bc1, pl.bc2);
             i = j;
         }
     }

@@ -56,4 +56,14 @@ double sptt_grad_norm(const float *g, size_t n);
 ** rates, advances the step. *pNorm receives the norm before clipping (may be NULL). */
 void sptt_optim_step(sptt_optim *o, float *p, float *g, double *pNorm);
 
+/* What the update at the current step applies, from the gradients' norm: the scalars
+** sptt_optim_step computes before its loop, for an optimiser that runs the loop elsewhere (the
+** GPU's, model/cuda/sptt_cuda.h), which then advances o->step itself. */
+typedef struct sptt_optim_plan {
+    float scale;          /* the clip's factor on the gradients; 1: none */
+    float lr[2];          /* the rates of the ordinary and the fast groups */
+    float bc1, bc2;       /* the moments' bias corrections */
+} sptt_optim_plan;
+void sptt_optim_plan_step(const sptt_optim *o, double norm, sptt_optim_plan *p);
+
 #endif

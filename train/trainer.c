@@ -87,8 +87,12 @@ typedef struct run {
                               ** whose communication cost nothing would have taken */
     double *aRed;             /* a step's totals, then each rank's compute in its own slot */
 #ifdef SPTT_CUDA
-    sptt_cuda_model *g;       /* --device cuda: the pass runs here; r->m keeps the parameters the
-                              ** host optimiser updates, and r->grads receives the gradients */
+    sptt_cuda_model *g;       /* --device cuda: the pass runs here, and AdamW too (devOptim);
+                              ** r->m's parameters and r->opt's moments are then current only
+                              ** after sync_host. With the host optimiser (SPTT_TRAIN_HOST_OPTIM=1)
+                              ** r->m keeps the parameters it updates, r->grads the gradients. */
+    int devOptim;             /* the optimiser's state and update on the GPU */
+    int hostStale;            /* the device has updated the parameters since the last sync_host */
     sptt_cuda_nccl *nccl;     /* the gradient sums on the GPUs (NULL: MPI on the host), chosen
                               ** once for the whole run by pick_allreduce */
     int allreducePicked;
@@ -163,7 +167,7 @@ static int finish_gradient_sum(run *r)
     rc2 = sum_wait(r);
     if( rc==SPTT_OK ) rc = rc2;
 #ifdef SPTT_CUDA
-    if( rc==SPTT_OK && r->nccl ) rc = sptt_cuda_get_grads(r->g, r->grads);
+    if( rc==SPTT_OK && r->nccl && !r->devOptim ) rc = sptt_cuda_get_grads(r->g, r->grads);
 #endif
     return rc;
 }
@@ -231,8 +235,8 @@ static int grads_to_host(run *r)
         size_t off0, n0, offL, nL;
         const sptt_config *cfg = sptt_model_config(r->m);
         int rc;
-        if( r->nccl ) return SPTT_OK;   /* finish_gradient_sum copies the sums */
-        if( r->c->size==1 ) return sptt_cuda_get_grads(r->g, r->grads);
+        if( r->nccl ) return SPTT_OK;   /* finish_gradient_sum copies the sums (host optimiser) */
+        if( r->c->size==1 ) return r->devOptim ? SPTT_OK : sptt_cuda_get_grads(r->g, r->grads);
         if( (rc = sptt_model_layer_params(r->m, 0, &off0, &n0)) ) return rc;
         if( (rc = sptt_model_layer_params(r->m, cfg->n_layer - 1, &offL, &nL)) ) return rc;
         if( (rc = sptt_cuda_get_grads_range(r->g, 0, off0, r->grads)) ) return rc;
@@ -244,11 +248,56 @@ static int grads_to_host(run *r)
     return SPTT_OK;
 }
 
-/* After the optimiser: the device takes the updated parameters. */
+/* After the host optimiser: the device takes the updated parameters. */
 static int params_to_device(run *r)
 {
 #ifdef SPTT_CUDA
     if( r->g ) return sptt_cuda_set_params(r->g, sptt_model_params(r->m, NULL));
+#endif
+    (void)r;
+    return SPTT_OK;
+}
+
+/* The step's update: the gradients (summed over the ranks) divided by the step's supervised
+** tokens nLab, then AdamW, on the host or, with the optimiser on the device, there (the same
+** arithmetic, bit for bit); either way the device then holds the new parameters. */
+static int optim_step(run *r, double nLab, double *pNorm)
+{
+#ifdef SPTT_CUDA
+    if( r->g && r->devOptim ){
+        const sptt_optim_config *c = &r->opt.cfg;
+        sptt_optim_plan pl;
+        int rc;
+        /* summed on the host through MPI: back to the device first; otherwise they never left */
+        if( !r->nccl && r->c->size > 1 && (rc = sptt_cuda_set_grads(r->g, r->grads)) ) return rc;
+        if( (rc = sptt_cuda_grad_norm(r->g, nLab > 0 ? (float)(1.0 / nLab) : 1.0f, nLab > 0, pNorm)) ) return rc;
+        sptt_optim_plan_step(&r->opt, *pNorm, &pl);
+        rc = sptt_cuda_adamw_step(r->g, pl.scale, pl.lr[0], pl.lr[1], pl.bc1, pl.bc2, c->beta1, c->beta2, c->eps, c->weight_decay);
+        if( rc ) return rc;
+        r->opt.step++;
+        r->hostStale = 1;
+        return SPTT_OK;
+    }
+#endif
+    if( nLab > 0 ){
+        float inv = (float)(1.0 / nLab);
+        for(size_t i = 0; i < r->nParam; i++) r->grads[i] *= inv;
+    }
+    sptt_optim_step(&r->opt, sptt_model_params(r->m, NULL), r->grads, pNorm);
+    return params_to_device(r);
+}
+
+/* With the optimiser on the device: the host's parameters and moments brought up to date, for a
+** checkpoint or a comparison across ranks. */
+static int sync_host(run *r)
+{
+#ifdef SPTT_CUDA
+    int rc;
+    if( r->g && r->devOptim && r->hostStale ){
+        if( (rc = sptt_cuda_get_params(r->g, sptt_model_params(r->m, NULL))) ) return rc;
+        if( (rc = sptt_cuda_adamw_moments(r->g, r->opt.m, r->opt.v)) ) return rc;
+        r->hostStale = 0;
+    }
 #endif
     (void)r;
     return SPTT_OK;
@@ -346,9 +395,17 @@ static int open_device(run *r)
         /* NCCL's sums wait for their block by an event: the backward need not stop at each block. */
         if( r->nccl ) sptt_cuda_set_backward_hook_async(r->g, on_block_done_cuda, r);
         else sptt_cuda_set_backward_hook(r->g, on_block_done_cuda, r);
+        /* The optimiser's state goes to the device with the parameters (SPTT_TRAIN_HOST_OPTIM=1
+        ** keeps it on the host, the same update bit for bit, for comparison) */
+        const char *zHost = getenv("SPTT_TRAIN_HOST_OPTIM");
+        r->devOptim = !(zHost && zHost[0]=='1');
+        r->hostStale = 0;
+        if( r->devOptim && (rc = sptt_cuda_adamw_open(r->g, r->opt.group, r->opt.m, r->opt.v)) ) return rc;
         if( r->c->rank==0 && !r->o->quiet )
-            printf("sptt-train: forward and backward on CUDA (%s; %d rank%s on %d device%s%s)\n", sptt_cuda_device_name(),
-                   r->c->size, r->c->size==1 ? "" : "s", nDev, nDev==1 ? "" : "s", r->o->tf32 ? "; TF32 products" : r->o->bf16 ? "; bf16 products" : "");
+            printf("sptt-train: forward, backward and %s optimiser on CUDA (%s; %d rank%s on %d device%s%s)\n",
+                   r->devOptim ? "the" : "(SPTT_TRAIN_HOST_OPTIM=1) not the", sptt_cuda_device_name(), r->c->size,
+                   r->c->size==1 ? "" : "s", nDev, nDev==1 ? "" : "s",
+                   r->o->tf32 ? "; TF32 products" : r->o->bf16 ? "; bf16 products" : "");
     }
     return SPTT_OK;
 #else
@@ -589,8 +646,8 @@ static int validate(run *r, double *pLoss)
 static int save_checkpoint(run *r)
 {
     char zPath[4200];
-    int rc = SPTT_OK;
-    if( r->c->rank==0 ){
+    int rc = sync_host(r);
+    if( rc==SPTT_OK && r->c->rank==0 ){
         snprintf(zPath, sizeof zPath, "%s/ckpt-%08lld.safetensors", r->zStageDir, (long long)r->st.step);
         rc = sptt_ckpt_save(zPath, r->m, &r->opt, r->tok, &r->st);
         if( rc==SPTT_OK ) rc = sptt_ckpt_prune(r->zStageDir, r->o->keep);
@@ -621,9 +678,10 @@ static void options_json(run *r, int stage, char *z, size_t n)
 static int params_differ(run *r, int *pDiffer)
 {
     size_t n;
+    int rc = sync_host(r);
     const float *p = sptt_model_params(r->m, &n);
     uint64_t h = sptt_hash64(p, n * sizeof(float)), h0 = h;
-    int rc = r->c->xBcast(r->c, &h0, sizeof h0);
+    if( rc==SPTT_OK ) rc = r->c->xBcast(r->c, &h0, sizeof h0);
     *pDiffer = h!=h0;
     if( rc==SPTT_OK ) rc = r->c->xAllreduceMaxInt(r->c, pDiffer);
     return rc;
@@ -794,13 +852,8 @@ static int run_stage(run *r, int stage, const char *zResume, const char *zInit)
             for(int k = 0; k < r->c->size; k++) if( red[3 + k] > slowest ) slowest = red[3 + k];
             r->tSlowest += slowest;
         }
-        if( red[1] > 0 ){
-            float inv = (float)(1.0 / red[1]);
-            for(size_t i = 0; i < r->nParam; i++) r->grads[i] *= inv;
-        }
         double lr = sptt_optim_lr(&r->opt.cfg, r->opt.step, 0);
-        sptt_optim_step(&r->opt, sptt_model_params(r->m, NULL), r->grads, &norm);
-        if( (rc = params_to_device(r)) ) break;
+        if( (rc = optim_step(r, red[1], &norm)) ) break;
         r->tOptim += sptt_now() - to;
         r->st.step++;
         r->st.position = position;

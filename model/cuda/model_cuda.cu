@@ -129,6 +129,9 @@ struct sptt_cuda_model {
     int nLtPlan;
     size_t n_param;
     float *params, *grads;
+    float *adM, *adV;           /* sptt_cuda_adamw_*: the moments (n_param each), */
+    unsigned char *adGroup;     /*   the groups, */
+    double *adPart;             /*   the norm's block sums */
     gparams P, G;
     gacts *A;
     /* the last forward */
@@ -1667,6 +1670,10 @@ extern "C" void sptt_cuda_model_free(sptt_cuda_model *m)
     cudaFree(m->pbf);
     cudaFree(m->params);
     cudaFree(m->grads);
+    cudaFree(m->adM);
+    cudaFree(m->adV);
+    cudaFree(m->adGroup);
+    cudaFree(m->adPart);
     cudaFree(m->arena);
     cudaFree(m->dTok);
     cudaFree(m->dIsvid);
@@ -2352,6 +2359,105 @@ extern "C" int sptt_cuda_get_logits(sptt_cuda_model *m, float *aHost, int *pnTok
     if( pnTokens ) *pnTokens = m->haveForward ? m->T : 0;
     if( !m->haveForward ) return sptt_fail(SPTT_ESTATE, "model: no forward to take logits from");
     CU(cudaMemcpy(aHost, m->logits, sizeof(float) * (size_t)m->T * m->cfg.vocab_size, cudaMemcpyDeviceToHost));
+    return SPTT_OK;
+}
+
+// ----------------------------------------------------------------------------
+// AdamW on the device (sptt_cuda_adamw_*): each operation rounded on its own (the _rn
+// intrinsics), as the host's loop computes it without fused multiply-adds, in the same order.
+
+#define AD_NORM_BLOCK 4096   /* sptt_grad_norm's block */
+#define AD_GROUP_DECAY 0     /* SPTT_GROUP_* of train/sptt_train.h */
+#define AD_GROUP_FAST 2
+
+/* g *= inv (where scale), then part[b] = sum over block b of g^2 in double, in order */
+__global__ void k_ad_norm_part(double *part, float *g, size_t n, float inv, int scale)
+{
+    size_t b = (size_t)blockIdx.x * blockDim.x + threadIdx.x, i0 = b * AD_NORM_BLOCK;
+    if( i0 >= n ) return;
+    size_t i1 = i0 + AD_NORM_BLOCK < n ? i0 + AD_NORM_BLOCK : n;
+    double s = 0;
+    for(size_t i = i0; i < i1; i++){
+        float x = g[i];
+        if( scale ){
+            x = __fmul_rn(x, inv);
+            g[i] = x;
+        }
+        s = __dadd_rn(s, __dmul_rn((double)x, (double)x));
+    }
+    part[b] = s;
+}
+/* the blocks' sums added in order, one thread: sptt_grad_norm's total */
+__global__ void k_ad_norm_end(double *out, const double *part, size_t nb)
+{
+    double t = 0;
+    for(size_t b = 0; b < nb; b++) t = __dadd_rn(t, part[b]);
+    *out = t;
+}
+__global__ void k_adamw(float *p, float *g, float *mm, float *vv, const unsigned char *grp, size_t n, float scale, float a0,
+                        float a1, float wd, float b1, float b2, float eps, float bc1, float bc2)
+{
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if( i >= n ) return;
+    int gr = grp[i];
+    float a = gr >= AD_GROUP_FAST ? a1 : a0, pi = p[i];
+    if( gr == AD_GROUP_DECAY || gr == AD_GROUP_FAST ) pi = __fsub_rn(pi, __fmul_rn(__fmul_rn(a, wd), pi));
+    float gi = __fmul_rn(g[i], scale);
+    g[i] = gi;
+    float mi = __fadd_rn(__fmul_rn(b1, mm[i]), __fmul_rn(__fsub_rn(1.0f, b1), gi));
+    float vi = __fadd_rn(__fmul_rn(b2, vv[i]), __fmul_rn(__fmul_rn(__fsub_rn(1.0f, b2), gi), gi));
+    mm[i] = mi;
+    vv[i] = vi;
+    float num = __fmul_rn(a, __fdiv_rn(mi, bc1)), den = __fadd_rn(__fsqrt_rn(__fdiv_rn(vi, bc2)), eps);
+    p[i] = __fsub_rn(pi, __fdiv_rn(num, den));
+}
+
+extern "C" int sptt_cuda_adamw_open(sptt_cuda_model *m, const unsigned char *aGroup, const float *aM, const float *aV)
+{
+    size_t n = m->n_param, nb = (n + AD_NORM_BLOCK - 1) / AD_NORM_BLOCK + 1;
+    if( !m->adM ){
+        if( cudaMalloc((void **)&m->adM, sizeof(float) * n) != cudaSuccess ||
+            cudaMalloc((void **)&m->adV, sizeof(float) * n) != cudaSuccess ||
+            cudaMalloc((void **)&m->adGroup, n) != cudaSuccess || cudaMalloc((void **)&m->adPart, sizeof(double) * nb) != cudaSuccess )
+            return sptt_fail(SPTT_ENOMEM, "cuda: cannot allocate the optimiser's state (%zu parameters)", n);
+    }
+    CU(cudaMemcpy(m->adGroup, aGroup, n, cudaMemcpyHostToDevice));
+    CU(cudaMemcpy(m->adM, aM, sizeof(float) * n, cudaMemcpyHostToDevice));
+    CU(cudaMemcpy(m->adV, aV, sizeof(float) * n, cudaMemcpyHostToDevice));
+    return SPTT_OK;
+}
+
+extern "C" int sptt_cuda_adamw_moments(sptt_cuda_model *m, float *aM, float *aV)
+{
+    if( !m->adM ) return sptt_fail(SPTT_ESTATE, "cuda: the optimiser is not on the device");
+    CU(cudaMemcpy(aM, m->adM, sizeof(float) * m->n_param, cudaMemcpyDeviceToHost));
+    CU(cudaMemcpy(aV, m->adV, sizeof(float) * m->n_param, cudaMemcpyDeviceToHost));
+    return SPTT_OK;
+}
+
+extern "C" int sptt_cuda_grad_norm(sptt_cuda_model *m, float inv, int scale, double *pNorm)
+{
+    size_t n = m->n_param, nb = (n + AD_NORM_BLOCK - 1) / AD_NORM_BLOCK;
+    double total = 0;
+    if( !m->adPart ) return sptt_fail(SPTT_ESTATE, "cuda: the optimiser is not on the device");
+    if( nb ){
+        k_ad_norm_part<<<(unsigned)((nb + 127) / 128), 128>>>(m->adPart, m->grads, n, inv, scale);
+        k_ad_norm_end<<<1, 1>>>(m->adPart + nb, m->adPart, nb);
+        CU(cudaGetLastError());
+        CU(cudaMemcpy(&total, m->adPart + nb, sizeof total, cudaMemcpyDeviceToHost));
+    }
+    *pNorm = sqrt(total);
+    return SPTT_OK;
+}
+
+extern "C" int sptt_cuda_adamw_step(sptt_cuda_model *m, float clipScale, float lrPlain, float lrFast, float bc1, float bc2,
+                                    float beta1, float beta2, float eps, float weightDecay)
+{
+    size_t n = m->n_param;
+    if( !m->adM ) return sptt_fail(SPTT_ESTATE, "cuda: the optimiser is not on the device");
+    if( n ) k_adamw<<<(unsigned)((n + NT - 1) / NT), NT>>>(m->params, m->grads, m->adM, m->adV, m->adGroup, n, clipScale, lrPlain,
+                                                          lrFast, weightDecay, beta1, beta2, eps, bc1, bc2);
+    CU(cudaGetLastError());
     return SPTT_OK;
 }
 

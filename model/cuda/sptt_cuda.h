@@ -129,6 +129,21 @@ int sptt_cuda_nccl_sum_start(sptt_cuda_nccl *x, float *p, size_t n);
 int sptt_cuda_nccl_wait(sptt_cuda_nccl *x);
 void sptt_cuda_nccl_close(sptt_cuda_nccl *x);
 
+/* AdamW on the device, over the gradient buffer into the parameters, for a trainer that keeps
+** its optimiser state on the GPU. The arithmetic is train/optim.c's, operation by operation (no
+** fused multiply-adds; the norm's double sums in sptt_grad_norm's blocks and order), so an update
+** here leaves the parameters and moments the host's would, bit for bit.
+** sptt_cuda_adamw_open: the per-parameter groups (SPTT_GROUP_*, n_params bytes) and the moments
+** (n_params floats each) go to the device; sptt_cuda_adamw_moments brings the moments back (for a
+** checkpoint). sptt_cuda_grad_norm: the gradients times inv first where scale is set (the step's
+** mean over its tokens), then their global L2 norm. sptt_cuda_adamw_step: one update with the
+** scalars of sptt_optim_plan_step (clip factor, the two groups' rates, bias corrections) and the
+** optimiser's constants. */
+int sptt_cuda_adamw_open(sptt_cuda_model *m, const unsigned char *aGroup, const float *aM, const float *aV);
+int sptt_cuda_adamw_moments(sptt_cuda_model *m, float *aM, float *aV);
+int sptt_cuda_grad_norm(sptt_cuda_model *m, float inv, int scale, double *pNorm);
+int sptt_cuda_adamw_step(sptt_cuda_model *m, float clipScale, float lrPlain, float lrFast, float bc1, float bc2, float beta1,
+                         float beta2, float eps, float weightDecay);
 /* Per-component timing: with timing on, the device is synchronised after every step (slower) and
 ** each step's time goes to its SPTT_T_* bucket; flops are counted as the CPU model does. */
 void sptt_cuda_set_timing(sptt_cuda_model *m, int on);

@@ -97,9 +97,21 @@ timeout 60 ./sptt-train --db "$t/d.db" --out "$t/gpu" --config nomuon.json --sta
 # the two ranks share GPU 0 also where there are more
 CUDA_VISIBLE_DEVICES=0 timeout 60 sh -c "mpirun --allow-run-as-root --oversubscribe -x LD_LIBRARY_PATH -x CUDA_VISIBLE_DEVICES -np 2 ./sptt-train --db $t/d.db --out $t/gpu2 --config nomuon.json --stage qa --steps 10 --batch 1 --check-every 1 -q --device cuda" > "$t/gpu2.err" 2>&1
 tail -3 "$t/gpu2.err"
+# the same run with the host's optimiser (the parameters back and forth each step), to compare
+SPTT_TRAIN_HOST_OPTIM=1 timeout 60 ./sptt-train --db "$t/d.db" --out "$t/gpuh" --config nomuon.json --stage qa --steps 10 --batch 2 -q --device cuda 2>&1 | tail -3
 timeout 40 ./sptt-train --db "$t/d.db" --out "$t/gputf" --config nomuon.json --stage qa --steps 10 --batch 2 -q --device cuda --tf32 2>&1 | tail -3
 timeout 40 ./sptt-train --db "$t/d.db" --out "$t/gpubf" --config nomuon.json --stage qa --steps 10 --batch 2 -q --device cuda --bf16 2>&1 | tail -3
 for r in cpu gpu gpu2 gputf gpubf; do echo "$r: $(grep -c '"loss"' $t/$r/metrics.jsonl 2>/dev/null) steps; $(head -c 300 $t/$r/metrics.jsonl 2>/dev/null | head -2 | tr '\n' ' ')"; done
+# AdamW on the device against the host's: the loss, rate and norm of every step, and the final
+# checkpoint (parameters and both moments), bit for bit
+lg() { grep -o '"loss":[^,]*,"lr":[^,]*,"grad_norm":[^,]*' "$1" 2>/dev/null; }
+ckd=$(ls "$t"/gpu/stage2/ckpt-*.safetensors 2>/dev/null | tail -n 1); ckh=$(ls "$t"/gpuh/stage2/ckpt-*.safetensors 2>/dev/null | tail -n 1)
+[ -n "$(lg "$t/gpu/metrics.jsonl")" ] && [ "$(lg "$t/gpu/metrics.jsonl")" = "$(lg "$t/gpuh/metrics.jsonl")" ] &&
+    echo "ok - AdamW on the device: every step's loss, rate and gradient norm equal the host optimiser's ($(lg "$t/gpu/metrics.jsonl" | wc -l) steps)" ||
+    echo "not ok - AdamW on the device against the host's: $(lg "$t/gpu/metrics.jsonl" | tail -n 1) | $(lg "$t/gpuh/metrics.jsonl" | tail -n 1)"
+[ -n "$ckd" ] && [ -n "$ckh" ] && cmp -s "$ckd" "$ckh" &&
+    echo "ok - AdamW on the device: the final checkpoint (parameters, moments) equals the host optimiser's byte for byte" ||
+    echo "not ok - the device optimiser's checkpoint differs from the host's: $(cmp "$ckd" "$ckh" 2>&1 | head -n 1)"
 echo "worst relative loss difference over 10 steps: gpu vs cpu $(worst $t/cpu/metrics.jsonl $t/gpu/metrics.jsonl 10), 2-rank gpu vs cpu $(worst $t/cpu/metrics.jsonl $t/gpu2/metrics.jsonl 10), --tf32 gpu vs cpu $(worst $t/cpu/metrics.jsonl $t/gputf/metrics.jsonl 10), --bf16 gpu vs cpu $(worst $t/cpu/metrics.jsonl $t/gpubf/metrics.jsonl 10)"
 
 echo "== sptt-eval --device cuda against the CPU, with the CPU run's checkpoint"
@@ -158,7 +170,7 @@ if [ "$ng" -ge 2 ]; then
     same "$O/metrics_mid_nccl.jsonl" "$O/metrics_mid_mpi.jsonl" && same "$O/metrics_mid_nccl.jsonl" "$O/metrics_mid_nccl_1.jsonl" &&
         echo "ok - mid.json on 2 GPUs: NCCL's losses equal MPI's and repeat, bit for bit" || echo "not ok - mid.json: NCCL's losses against MPI's or the repeat"
 fi
-for r in cpu gpu gpu2 gputf gpubf gpun gpu2m n2a n2b; do cp $t/$r/metrics.jsonl "$O/metrics_$r.jsonl" 2>/dev/null; done
+for r in cpu gpu gpuh gpu2 gputf gpubf gpun gpu2m n2a n2b; do cp $t/$r/metrics.jsonl "$O/metrics_$r.jsonl" 2>/dev/null; done
 
 echo "== sptt-train --device cuda: SIGKILL at a varying step, then --resume: the losses equal the uninterrupted run's"
 # as tests/e2e/train_run.sh on the CPU (the same check, kill_resume.sh): the GPU model sums in
