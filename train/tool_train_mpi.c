@@ -237,7 +237,7 @@ int main(int argc, char **argv)
         { "threads", SPTT_ARG_INT, &T.threads, 0, 4096, .zArg = "N",
           .zHelp = "compute threads per rank (default: OMP_NUM_THREADS if set, else the\ncores this rank is bound to, or its share of the machine's cores)" },
         { "device", SPTT_ARG_CHOICE, &device, .zChoices = "cpu|cuda", .zArg = "D",
-          .zHelp = "where forward and backward run: cpu (default) or cuda (a build by\nmake cuda, bin-cuda/sptt-train; rank k uses GPU k mod count; the\noptimiser stays on the host)" },
+          .zHelp = "where forward, backward and the optimiser run: cpu (default) or cuda\n(a build by make cuda, bin-cuda/sptt-train; rank k uses GPU k mod count)" },
         { "tf32", SPTT_ARG_FLAG, &tf32,
           .zHelp = "--device cuda: products on TF32 tensor cores (10-bit mantissa inputs,\nfp32 sums; several times faster, no longer float32 noise of the CPU\nmodel). Also SPTT_CUDA_TF32=1" },
         { "bf16", SPTT_ARG_FLAG, &bf16,
