@@ -567,7 +567,8 @@ static int flash_tc_fwd(int tf32, float *ws, int qkReady, float *out, float *lse
     return 1;
 }
 
-/* Backward (acc: accumulates into dq, dk, dv; 0: overwrites them); ws holds T (2 NH + 2 KV) D operands; Dr = rowsum(dO . O).
+/* Backward (acc: accumulates into dq, dk, dv; 0: overwrites them); ws holds T (2 NH + 2 KV) D
+** operands; Dr = rowsum(dO . O).
 ** bf16 only, kept non-NULL: the forward's copies of q, k, v (flash_tc_fwd with ws = kept), so only
 ** dout is rounded (into ws). */
 static int flash_tc_bwd(int tf32, float *ws, float *kept, float *dq, float *dk, float *dv, const float *dout,

@@ -651,15 +651,15 @@ static void linear_fwd_res(sptt_cuda_model *m, float *out, const float *inp, con
     k_axpby<<<nblk((long)T * OC), NT>>>(out, 1, res, 1, (long)T * OC);
 }
 
-/* out[c] += sum_r a[r,c] (b ? b[r,c] : 1) (rs ? rs[r] : 1) over R rows of width n, in a fixed order */
 /* out += the sums of np strips' partial sums of n columns: a warp per column from 32 strips on
-** (a thread per column took 6 us over 128 strips of 2,048 columns) */
+** (with a thread per column these passes averaged 6 us a call at 128 strips, hidden 2,048) */
 static void colsum_fin(float *out, const float *part, int np, int n)
 {
     if( np >= 32 && n <= 4096 ) k_colsum_fin_w<<<wblk(n), NT>>>(out, part, np, n);
     else k_colsum_fin<<<nblk(n), NT>>>(out, part, np, n);
 }
 
+/* out[c] += sum_r a[r,c] (b ? b[r,c] : 1) (rs ? rs[r] : 1) over R rows of width n, in a fixed order */
 static void colsum(sptt_cuda_model *m, float *out, const float *a, const float *b, const float *rs, long R, int n)
 {
     long per = 0;
@@ -824,7 +824,8 @@ static void attention_fwd(sptt_cuda_model *m, float *out, float *lse, const floa
     }
 }
 
-/* accumulates dq, dk, dv; kept: the forward's bf16 copies of q, k, v (attention_fwd), or NULL */
+/* accumulates into dq, dk, dv (acc 0: overwrites them); kept: the forward's bf16 copies of q, k,
+** v (attention_fwd), or NULL */
 static void attention_bwd(sptt_cuda_model *m, float *dq, float *dk, float *dv, const float *dout, const float *q,
                           const float *k, const float *v, const float *out, const float *lse, int T, int NH, int KV,
                           int D, int W, float *S, float *dS, float *Dr, float *kept, int acc)
@@ -1270,7 +1271,6 @@ typedef struct gctx {
     gdims dm;
 } gctx;
 
-/* s = att + the branch's output: fp32, or bf16 alone in s's buffer where s16 (act_bf16_claim) */
 /* the learning rates, the momentum gate and the output gate, from xn */
 static void ttt_gates_fwd(sptt_cuda_model *m, gtttacts *a, const gttt *p, const gctx *x, const float *xn)
 {
@@ -1300,6 +1300,7 @@ static void ttt_out_fwd(sptt_cuda_model *m, gtttacts *a, const gttt *p, const gc
     ts_flush(m);
 }
 
+/* s = att + the branch's output: fp32, or bf16 alone in s's buffer where s16 (act_bf16_claim) */
 static void ttt_fwd(sptt_cuda_model *m, int l, gtttacts *a, const gttt *p, const gctx *x, const float *xn,
                     const float *qh, const float *kh, const float *v, float *s, __nv_bfloat16 *s16, const float *att,
                     float *scratch)
