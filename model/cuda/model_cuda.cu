@@ -1271,35 +1271,6 @@ typedef struct gctx {
     gdims dm;
 } gctx;
 
-/* the learning rates, the momentum gate and the output gate, from xn */
-static void ttt_gates_fwd(sptt_cuda_model *m, gtttacts *a, const gttt *p, const gctx *x, const float *xn)
-{
-    int T = x->T, C = x->C, H = x->H;
-    long TH = (long)T * H;
-    linear_fwd(m, a->zl, xn, p->w_lr, p->b_lr, T, C, 3 * H);
-    k_lr_act<<<nblk(3 * TH), NT>>>(a->zl, a->eta, x->c0, 3 * TH);
-    if( p->w_mom ){
-        linear_fwd(m, a->zm, xn, p->w_mom, p->b_mom, T, C, H);
-        k_sigmoid<<<nblk(TH), NT>>>(a->mu, a->zm, TH);
-    }
-    linear_fwd(m, a->zs, xn, p->w_gate, p->b_gate, T, C, H);
-    k_silu<<<nblk(TH), NT>>>(a->gate, a->zs, TH);
-    ts_mark(m, TS_F_GATES, 0);
-}
-
-/* s = att + gate RMSNorm(O) (s16 non-NULL: as bf16 alone) */
-static void ttt_out_fwd(sptt_cuda_model *m, gtttacts *a, const gttt *p, const gctx *x, float *s, __nv_bfloat16 *s16,
-                        const float *att)
-{
-    long TH = (long)x->T * x->H;
-    int d = x->d;
-    ts_mark(m, -1, 0);
-    if( s16 ) k_ttt_out_fwd<<<wblk(TH), NT>>>(s16, a->ornd, att, a->O, p->norm, a->gate, TH, d, TTT_OUT_EPS);
-    else k_ttt_out_fwd<<<wblk(TH), NT>>>(s, a->ornd, att, a->O, p->norm, a->gate, TH, d, TTT_OUT_EPS);
-    ts_mark(m, TS_F_REST, 0);
-    ts_flush(m);
-}
-
 /* s = att + the branch's output: fp32, or bf16 alone in s's buffer where s16 (act_bf16_claim) */
 static void ttt_fwd(sptt_cuda_model *m, int l, gtttacts *a, const gttt *p, const gctx *x, const float *xn,
                     const float *qh, const float *kh, const float *v, float *s, __nv_bfloat16 *s16, const float *att,
@@ -1320,41 +1291,48 @@ static void ttt_fwd(sptt_cuda_model *m, int l, gtttacts *a, const gttt *p, const
         k_ttt_qk_prep<<<wblk(TH), NT, qkSm>>>(a->ka, a->knrm, bfOnly ? NULL : a->Kf, a->Kb, a->kt, p->k_scale, p->k_off,
                                               m->cosT, m->sinT, TH, H, d, x->r, x->half, TTT_L2_EPS);
         k_silu_bf<<<nblk(TC / 4), NT>>>(bfOnly ? NULL : a->Vf, a->Vb, a->vc, TC / 4);
-        ts_mark(m, TS_F_REST, 0);
-        ttt_gates_fwd(m, a, p, x, xn);
-        GRAPHED(m, 2 * l, ttt_chunks_fwd(m, a, a->O, a->Qf, a->Kf, a->Vf, a->eta, p->w_mom ? a->mu : NULL, p->w0, p->w1,
-                                         p->w2, &x->dm, scratch));
-        ttt_out_fwd(m, a, p, x, s, s16, att);
-        return;
-    }
-    k_affine_fwd<<<nblk(TC), NT>>>(a->qa, qh, p->q_scale, p->q_off, T, C);
-    k_affine_fwd<<<nblk(TC), NT>>>(a->ka, a->kt, p->k_scale, p->k_off, T, C);
-    if( x->conv ){
-        long nvc = (long)m->Nv * C;
-        const float *in[3] = { a->qa, a->ka, a->vt }, *w[3] = { p->conv_q, p->conv_k, p->conv_v };
-        float *out[3] = { a->qc, a->kc, a->vc };
-        for(int i = 0; i < 3; i++){
-            copyd(out[i], in[i], (size_t)TC);
-            if( nvc ) k_conv_fwd<<<nblk(nvc), NT>>>(out[i], in[i], w[i], m->dVid, m->grid[0], m->grid[1], m->grid[2], C);
+    }else{
+        k_affine_fwd<<<nblk(TC), NT>>>(a->qa, qh, p->q_scale, p->q_off, T, C);
+        k_affine_fwd<<<nblk(TC), NT>>>(a->ka, a->kt, p->k_scale, p->k_off, T, C);
+        if( x->conv ){
+            long nvc = (long)m->Nv * C;
+            const float *in[3] = { a->qa, a->ka, a->vt }, *w[3] = { p->conv_q, p->conv_k, p->conv_v };
+            float *out[3] = { a->qc, a->kc, a->vc };
+            for(int i = 0; i < 3; i++){
+                copyd(out[i], in[i], (size_t)TC);
+                if( nvc ) k_conv_fwd<<<nblk(nvc), NT>>>(out[i], in[i], w[i], m->dVid, m->grid[0], m->grid[1], m->grid[2], C);
+            }
+        }
+        silu_l2_fwd(a->Qf, a->qnrm, a->qc, TH, d, TTT_L2_EPS);
+        silu_l2_fwd(a->Kf, a->knrm, a->kc, TH, d, TTT_L2_EPS);
+        k_silu<<<nblk(TC), NT>>>(a->Vf, a->vc, TC);
+        if( x->r > 0 ){
+            rope(a->Qf, m->cosT, m->sinT, T, H, d, C, x->r, x->half, 1);
+            rope(a->Kf, m->cosT, m->sinT, T, H, d, C, x->r, x->half, 1);
+        }
+        if( a->Qb ){
+            to_bf16(a->Qb, a->Qf, T, C, C);
+            to_bf16(a->Kb, a->Kf, T, C, C);
+            to_bf16(a->Vb, a->Vf, T, C, C);
         }
     }
-    silu_l2_fwd(a->Qf, a->qnrm, a->qc, TH, d, TTT_L2_EPS);
-    silu_l2_fwd(a->Kf, a->knrm, a->kc, TH, d, TTT_L2_EPS);
-    k_silu<<<nblk(TC), NT>>>(a->Vf, a->vc, TC);
-    if( x->r > 0 ){
-        rope(a->Qf, m->cosT, m->sinT, T, H, d, C, x->r, x->half, 1);
-        rope(a->Kf, m->cosT, m->sinT, T, H, d, C, x->r, x->half, 1);
-    }
-    if( a->Qb ){
-        to_bf16(a->Qb, a->Qf, T, C, C);
-        to_bf16(a->Kb, a->Kf, T, C, C);
-        to_bf16(a->Vb, a->Vf, T, C, C);
-    }
     ts_mark(m, TS_F_REST, 0);
-    ttt_gates_fwd(m, a, p, x, xn);
+    linear_fwd(m, a->zl, xn, p->w_lr, p->b_lr, T, C, 3 * H);
+    k_lr_act<<<nblk(3 * TH), NT>>>(a->zl, a->eta, x->c0, 3 * TH);
+    if( p->w_mom ){
+        linear_fwd(m, a->zm, xn, p->w_mom, p->b_mom, T, C, H);
+        k_sigmoid<<<nblk(TH), NT>>>(a->mu, a->zm, TH);
+    }
+    linear_fwd(m, a->zs, xn, p->w_gate, p->b_gate, T, C, H);
+    k_silu<<<nblk(TH), NT>>>(a->gate, a->zs, TH);
+    ts_mark(m, TS_F_GATES, 0);
     GRAPHED(m, 2 * l, ttt_chunks_fwd(m, a, a->O, a->Qf, a->Kf, a->Vf, a->eta, p->w_mom ? a->mu : NULL, p->w0, p->w1,
                                      p->w2, &x->dm, scratch));
-    ttt_out_fwd(m, a, p, x, s, s16, att);
+    ts_mark(m, -1, 0);
+    if( s16 ) k_ttt_out_fwd<<<wblk(TH), NT>>>(s16, a->ornd, att, a->O, p->norm, a->gate, TH, d, TTT_OUT_EPS);
+    else k_ttt_out_fwd<<<wblk(TH), NT>>>(s, a->ornd, att, a->O, p->norm, a->gate, TH, d, TTT_OUT_EPS);
+    ts_mark(m, TS_F_REST, 0);
+    ts_flush(m);
 }
 
 static size_t ttt_scratch(const gctx *x)
