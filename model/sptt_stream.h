@@ -56,6 +56,8 @@ typedef struct sptt_stream_opts {
     int anchor_window;   /* keys an anchor query sees, itself included; 0: all (the reference) */
     int variant;         /* SPTT_STREAM_TRAIN or SPTT_STREAM_OFFICIAL */
     int keep_logits;     /* keep the logits of every token (sptt_stream_all_logits); for tests */
+    int device;          /* 0: the CPU; 1: GPU 0 (a build by make cuda; model/cuda/sptt_cuda.h), the
+                         ** state in device memory, products in fp32, the same schedule */
 } sptt_stream_opts;
 
 typedef struct sptt_stream sptt_stream;

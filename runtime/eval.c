@@ -387,7 +387,7 @@ static int stream_watch(const sptt_eval_opts *o, sqlite3 *db, sptt_model *m, con
                         json_t *aPred, sptt_progress *prog, int *pnQ)
 {
     const sptt_config *cfg = sptt_model_config(m);
-    sptt_stream_opts so = { o->anchorWindow, o->variant, 0 };
+    sptt_stream_opts so = { o->anchorWindow, o->variant, 0, 0 };
     sptt_walk_part *aPart = walk_parts(t);
     sptt_walk_reader *rd = NULL;
     sptt_stream *s = NULL;

@@ -51,7 +51,7 @@ int main(int argc, char **argv)
 {
     static const char *zCkpt, *zScene, *zDb, *zDir;
     static sptt_strlist asks, ats;
-    static int raw[2], anchorWindow, variant, threads, maxNew = 16, maxFrames, first, status;
+    static int raw[2], anchorWindow, variant, threads, maxNew = 16, maxFrames, device, first, status;
     const sptt_option aOpt[] = {
         { "ckpt", SPTT_ARG_STRING, &zCkpt, .zArg = "FILE", .zHelp = "a checkpoint of sptt-train", .flags = SPTT_OPT_REQUIRED },
         { "scene", SPTT_ARG_STRING, &zScene, .zArg = "NAME", .zHelp = "frames of this scene's pack (with --db), in walk order" },
@@ -67,12 +67,14 @@ int main(int argc, char **argv)
         { "max-new", SPTT_ARG_INT, &maxNew, 1, 4096, .zArg = "N", .zHelp = "answer tokens at most (default 16)" },
         { "max-frames", SPTT_ARG_INT, &maxFrames, 0, 1 << 30, .zArg = "N", .zHelp = "stop after N frames (default: all)" },
         { "threads", SPTT_ARG_INT, &threads, 0, 4096, .zArg = "N", .zHelp = "compute threads (default: OMP_NUM_THREADS or every core)" },
+        { "device", SPTT_ARG_CHOICE, &device, .zChoices = "cpu|cuda", .zArg = "D",
+          .zHelp = "where the model runs: cpu (default) or cuda (GPU 0, fp32; a build by make\ncuda, bin-cuda/sptt-stream)" },
         { 0 },
     };
     sptt_cli cli = {
         .zTool = "sptt-stream",
         .zSynopsis = "--ckpt FILE (--scene NAME --db DB | --frames DIR | --raw WxH) [--ask TEXT --at N]...\n"
-                     " [--anchor-window N] [--variant train|official] [--max-new N] [--threads N]",
+                     " [--anchor-window N] [--variant train|official] [--max-new N] [--threads N] [--device cpu|cuda]",
         .zAbout = "Feeds the frames one at a time to the model in constant memory (a sliding KV cache and a\n"
                   "pending fast-weight cache per TTT layer; anchor layers bounded by --anchor-window) and\n"
                   "answers each question after its frame, greedily, printing \"frame N: Q -> A\". The stream\n"
@@ -98,6 +100,9 @@ int main(int argc, char **argv)
     if( nModes!=1 ) status = sptt_cli_usage_error(&cli, "give exactly one of --scene with --db, --frames, --raw");
     else if( (zScene==NULL)!=(zDb==NULL) ) status = sptt_cli_usage_error(&cli, "--scene and --db go together");
     else if( asks.n!=ats.n ) status = sptt_cli_usage_error(&cli, "%d --ask but %d --at: give one --at per --ask", asks.n, ats.n);
+#ifndef SPTT_CUDA
+    else if( device==1 ) status = sptt_cli_usage_error(&cli, "--device cuda: this build has no CUDA; run make cuda");
+#endif
     if( status >= 0 ) goto done;
     for(int i = 0; i < asks.n; i++){
         char *zEnd;
@@ -120,7 +125,7 @@ int main(int argc, char **argv)
     else if( zDir ) rc = sptt_frame_source_dir(zDir, cfg->frame_w, cfg->frame_h, maxFrames, &src);
     else rc = sptt_frame_source_raw(raw[0], raw[1], cfg->frame_w, cfg->frame_h, maxFrames, &src);
     if( rc ) goto done;
-    sptt_stream_opts so = { anchorWindow, variant==1 ? SPTT_STREAM_OFFICIAL : SPTT_STREAM_TRAIN, 0 };
+    sptt_stream_opts so = { anchorWindow, variant==1 ? SPTT_STREAM_OFFICIAL : SPTT_STREAM_TRAIN, 0, device };
     if( (rc = sptt_stream_create(m, &so, &st)) ) goto done;
     size_t nPix = (size_t)cfg->frame_w * cfg->frame_h * 3;
     rgb = sptt_malloc(nPix);

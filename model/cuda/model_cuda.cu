@@ -2493,3 +2493,6 @@ extern "C" double sptt_cuda_sgemm_flops(sptt_cuda_model *m, int n, int reps)
     cudaFree(a);
     return best;
 }
+
+// streaming inference (sptt_cuda_stream_*), on the kernels and wrappers above
+#include "cuda_stream.cuh"

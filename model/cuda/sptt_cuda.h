@@ -144,6 +144,25 @@ int sptt_cuda_adamw_moments(sptt_cuda_model *m, float *aM, float *aV);
 int sptt_cuda_grad_norm(sptt_cuda_model *m, float inv, int scale, double *pNorm);
 int sptt_cuda_adamw_step(sptt_cuda_model *m, float clipScale, float lrPlain, float lrFast, float bc1, float bc2, float beta1,
                          float beta2, float eps, float weightDecay);
+/* Streaming inference on the GPU: sptt_stream.h's dual cache with its state in device memory
+** (model/cuda/cuda_stream.cuh). The same schedule as the CPU stream, so the same logits to float32
+** noise; products in fp32 (create sets the model's math mode to fp32). The model must outlive the
+** stream and is read, never written; one stream at a time per model (they share its scratch).
+** sptt_stream.h documents each call; sptt_stream_create with opts.device = 1 runs one of these. */
+typedef struct sptt_cuda_stream sptt_cuda_stream;
+int sptt_cuda_stream_create(sptt_cuda_model *m, int anchorWindow, int official, int keepLogits, sptt_cuda_stream **ppS);
+void sptt_cuda_stream_free(sptt_cuda_stream *s);
+int sptt_cuda_stream_push_frame(sptt_cuda_stream *s, const float *frame);
+int sptt_cuda_stream_push_tokens(sptt_cuda_stream *s, const int32_t *aTok, int n);
+int sptt_cuda_stream_flush(sptt_cuda_stream *s);
+const float *sptt_cuda_stream_logits(const sptt_cuda_stream *s, int64_t *pAt);
+const float *sptt_cuda_stream_all_logits(const sptt_cuda_stream *s, int64_t *pn);
+int sptt_cuda_stream_ask(sptt_cuda_stream *s, const int32_t *aPrompt, int nPrompt, int maxNew, int32_t *aOut, int *pnOut);
+void sptt_cuda_stream_info(const sptt_cuda_stream *s, int64_t *pTokens, int64_t *pFinal, int *pGroups, size_t *pStateBytes,
+                           size_t *pScratchBytes);
+void sptt_cuda_stream_layer(const sptt_cuda_stream *s, int l, int *pKind, int *pKvRows, int *pKvCap, int *pPending,
+                            int *pQueued, int64_t *pDone, int64_t *pUpdates, int64_t *pLastUpdateAt);
+
 /* Per-component timing: with timing on, the device is synchronised after every step (slower) and
 ** each step's time goes to its SPTT_T_* bucket; flops are counted as the CPU model does. */
 void sptt_cuda_set_timing(sptt_cuda_model *m, int on);

@@ -53,7 +53,7 @@ static int run_model(const sptt_config *c, int anchorWindow, const int *aMark, i
     size_t nP;
     float *p = sptt_model_params(m, &nP);
     for(size_t i = 0; i < nP; i++) p[i] += 0.01f * (float)((int)(i % 17) - 8) / 8;   // the gates open
-    sptt_stream_opts o = { anchorWindow, SPTT_STREAM_TRAIN, 0 };
+    sptt_stream_opts o = { anchorWindow, SPTT_STREAM_TRAIN, 0, 0 };
     if( sptt_stream_create(m, &o, &st) ) return 1;
     size_t nPix = (size_t)c->frame_h * c->frame_w * 3;
     float *frame = malloc(sizeof(float) * nPix);

@@ -47,6 +47,9 @@ if [ $rc != 0 ] && [ $rc != 1 ] && [ -x /usr/local/cuda/bin/compute-sanitizer ];
 fi
 
 grep -E "^# (fp32|tf32|bf16)" "$O/test.txt"
+echo "== test_cuda_stream (the GPU stream against the training pass and the CPU stream)"
+timeout 120 ./test_cuda_stream > "$O/test_stream.txt" 2>&1; echo "rc=$?" >> "$O/test_stream.txt"
+grep -E "^#|^ok|^not ok|^PASS|^FAIL|rc=|rror" "$O/test_stream.txt" | head -60
 echo "== test_cuda_model with the fused attention (SPTT_CUDA_FLASH=1)"
 SPTT_CUDA_FLASH=1 timeout 200 ./test_cuda_model > "$O/test_flash.txt" 2>&1; echo "rc=$?" >> "$O/test_flash.txt"
 grep -E "^ok|^not ok|^PASS|^FAIL|FAIL$|^# (tf32|bf16)|rc=|rror" "$O/test_flash.txt" | head -60
@@ -127,6 +130,20 @@ n=$(pr "$t/eval_cpu.json" | grep -c '"prediction"')
     echo "ok - sptt-eval --device cuda: the CPU's $n predictions and scores, in order" ||
     echo "not ok - sptt-eval --device cuda against the CPU ($n on the CPU): $(pr "$t/eval_cpu.json" | head -n 6 | tr '\n' ' ') | $(pr "$t/eval_cuda.json" | head -n 6 | tr '\n' ' ')"
 cp "$t/eval_cpu.json" "$t/eval_cuda.json" "$O/" 2>/dev/null
+
+echo "== sptt-stream --device cuda against the CPU, with the CPU run's checkpoint"
+# 24 raw frames (a fixed byte pattern) and three questions, one before any frame
+"$PY" -c "import sys; sys.stdout.buffer.write(bytes((i * 37 + i // 193) % 256 for i in range(24 * 8 * 8 * 3)))" > "$t/raw.bin"
+for dv in cpu cuda; do
+    timeout 120 ./sptt-stream --ckpt "$ck" --raw 8x8 --device $dv --max-new 8 --ask "what is here?" --at 0 \
+        --ask "how many chairs?" --at 9 --ask "which is closer?" --at 24 < "$t/raw.bin" > "$t/stream_$dv.txt" 2> "$t/stream_$dv.err"
+    echo "rc=$? $(tail -n 1 "$t/stream_$dv.err")"
+done
+n=$(grep -c '^frame' "$t/stream_cpu.txt")
+[ "$n" = 3 ] && cmp -s "$t/stream_cpu.txt" "$t/stream_cuda.txt" &&
+    echo "ok - sptt-stream --device cuda: the CPU's $n answers, word for word: $(tr '\n' ' ' < "$t/stream_cuda.txt")" ||
+    echo "not ok - sptt-stream --device cuda against the CPU: $(tr '\n' ' ' < "$t/stream_cpu.txt") | $(tr '\n' ' ' < "$t/stream_cuda.txt")"
+cp "$t/stream_cpu.txt" "$t/stream_cuda.txt" "$O/" 2>/dev/null
 
 echo "== the gradient sums' paths: NCCL on one rank against MPI; two ranks sharing a GPU: auto falls back to MPI, nccl refuses"
 # the loss column as text, for equality to the last digit

@@ -9,7 +9,8 @@
 # Then on the GPU machine:  sh DIR/device_check.sh  (OUT=dir for its outputs).
 set -eu
 out=${1:-build-cuda/devkit}
-bins="build-cuda/tests/test_cuda_model build-cuda/bench/bench_cuda_model bin-cuda/sptt-train bin-cuda/sptt-eval"
+bins="build-cuda/tests/test_cuda_model build-cuda/tests/test_cuda_stream build-cuda/bench/bench_cuda_model bin-cuda/sptt-train
+      bin-cuda/sptt-eval bin-cuda/sptt-stream"
 for b in $bins bin/sptt-synth; do [ -x "$b" ] || { echo "devkit: $b missing: run make and make cuda" >&2; exit 2; }; done
 rm -rf "$out"
 mkdir -p "$out/lib" "$out/python"

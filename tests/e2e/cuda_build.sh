@@ -1,5 +1,5 @@
 #!/bin/sh
-# make cuda, where nvcc is installed: the GPU model, its test and bench, the CUDA trainer and evaluator
+# make cuda, where nvcc is installed: the GPU model, its tests and bench, the CUDA trainer, evaluator and stream
 # compile (nvcc and gcc with -Werror) against the current CPU tree, into a scratch folder so the
 # user's build-cuda/ is left alone. Nothing here needs a GPU: test_cuda_model answers 77 (skip)
 # without one, which is what a machine with nvcc but no GPU checks; with a GPU it runs in full.
@@ -19,9 +19,9 @@ fi
 # a make started from make test must not join that make's job server
 env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$root" --no-print-directory CB="$t/cb" CUDA_BIN="$t/bin" cuda \
     > "$t/log" 2>&1; rc=$?
-if [ $rc -eq 0 ] && [ -x "$t/cb/tests/test_cuda_model" ] && [ -x "$t/cb/bench/bench_cuda_model" ] && [ -x "$t/bin/sptt-train" ] &&
-    [ -x "$t/bin/sptt-eval" ]; then
-    ok "make cuda: the GPU model, its test and bench, the CUDA trainer and evaluator build with -Werror"
+if [ $rc -eq 0 ] && [ -x "$t/cb/tests/test_cuda_model" ] && [ -x "$t/cb/tests/test_cuda_stream" ] &&
+    [ -x "$t/cb/bench/bench_cuda_model" ] && [ -x "$t/bin/sptt-train" ] && [ -x "$t/bin/sptt-eval" ] && [ -x "$t/bin/sptt-stream" ]; then
+    ok "make cuda: the GPU model, its tests and bench, the CUDA trainer, evaluator and stream build with -Werror"
 else
     no "make cuda (rc=$rc): $(grep -m3 -iE 'error|warning' "$t/log" | tr '\n' ' ')"
     exit 1
@@ -32,6 +32,14 @@ if [ $rc -eq 77 ] || [ $rc -eq 0 ]; then
 else
     no "test_cuda_model exit $rc: $(tail -n 3 "$t/out" | tr '\n' ' ')"
 fi
+"$t/cb/tests/test_cuda_stream" > "$t/out" 2>&1; rc=$?
+if [ $rc -eq 77 ] || [ $rc -eq 0 ]; then
+    ok "test_cuda_stream: $( [ $rc -eq 77 ] && echo 'no GPU here, exit 77 (skip)' || echo 'passed on this GPU')"
+else
+    no "test_cuda_stream exit $rc: $(tail -n 3 "$t/out" | tr '\n' ' ')"
+fi
+"$t/bin/sptt-stream" --help 2>&1 | grep -q -- "--device D" && ok "the CUDA sptt-stream offers --device cuda" ||
+    no "the CUDA sptt-stream's --help: $("$t/bin/sptt-stream" --help 2>&1 | head -c 200)"
 "$t/bin/sptt-eval" --help 2>&1 | grep -q -- "--device D" && ok "the CUDA sptt-eval offers --device cuda" ||
     no "the CUDA sptt-eval's --help: $("$t/bin/sptt-eval" --help 2>&1 | head -c 200)"
 # the CUDA trainer's options, and --allreduce checked before anything is opened

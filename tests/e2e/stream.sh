@@ -54,3 +54,5 @@ bad "a truncated raw frame" "stdin: frame 2: 116 bytes of 192 (offset 500)" sh -
 bad "a scene that does not exist" "nosuch" "$bin/sptt-stream" --ckpt "$ckpt" --scene nosuch --db "$t/d.db"
 printf 'x what\n' > "$t/q.txt"
 bad "a question line without a frame count" "line 1" sh -c "\"$bin/sptt-stream\" --ckpt \"$ckpt\" --frames \"$t/png\" < \"$t/q.txt\""
+# --device cuda needs the CUDA build (make cuda, bin-cuda/sptt-stream)
+bad "--device cuda in a CPU build" "run make cuda" "$bin/sptt-stream" --ckpt "$ckpt" --frames "$t/png" --device cuda

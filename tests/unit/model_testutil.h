@@ -80,4 +80,44 @@ static double rel_err(double a, double b, double floor)
     return fabs(a - b) / den;
 }
 
+/* Streaming tests: the sequence BOS, then per segment: g groups of video, then nText text tokens (so text sits
+** between groups), as an sptt_sample with every target -1 and the pixels of all groups in order. */
+typedef struct seg { int groups, nText; } seg;
+
+static void build_sequence(const sptt_config *c, const seg *aSeg, int nSeg, uint64_t seed, sptt_sample *s, int32_t **paText)
+{
+    sptt_rng r;
+    sptt_rng_seed(&r, seed);
+    int hw = (c->frame_h / c->patch) * (c->frame_w / c->patch), G = 0, nT = 1, nText = 0;
+    for(int i = 0; i < nSeg; i++){
+        G += aSeg[i].groups;
+        nT += aSeg[i].groups * (hw + 2) + aSeg[i].nText;
+        nText += aSeg[i].nText;
+    }
+    memset(s, 0, sizeof *s);
+    s->n_tokens = nT;
+    s->tokens = malloc(sizeof(int32_t) * (size_t)nT);
+    s->targets = malloc(sizeof(int32_t) * (size_t)nT);
+    s->n_frames = 2 * G;
+    size_t nPix = (size_t)s->n_frames * c->frame_h * c->frame_w * 3;
+    s->pixels = malloc(sizeof(float) * (nPix ? nPix : 1));
+    for(size_t i = 0; i < nPix; i++) s->pixels[i] = (float)sptt_rng_uniform(&r, -1, 1);
+    *paText = malloc(sizeof(int32_t) * (size_t)(nText ? nText : 1));
+    int k = 0, kt = 0;
+    s->tokens[k++] = SPTT_TOK_BOS;
+    for(int i = 0; i < nSeg; i++){
+        for(int g = 0; g < aSeg[i].groups; g++){
+            s->tokens[k++] = SPTT_TOK_VIDEO_START;
+            for(int v = 0; v < hw; v++) s->tokens[k++] = SPTT_TOK_PATCH;
+            s->tokens[k++] = SPTT_TOK_VIDEO_END;
+        }
+        for(int t = 0; t < aSeg[i].nText; t++){
+            int32_t id = SPTT_TOK_BYTE0 + (int32_t)sptt_rng_below(&r, (uint32_t)(c->vocab_size - SPTT_TOK_BYTE0));
+            s->tokens[k++] = id;
+            (*paText)[kt++] = id;
+        }
+    }
+    for(int i = 0; i < nT; i++) s->targets[i] = -1;
+}
+
 #endif

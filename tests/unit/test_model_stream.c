@@ -20,46 +20,6 @@ static void stream_config(sptt_config *c)
     c->window = 10;
 }
 
-/* The sequence BOS, then per segment: g groups of video, then nText text tokens (so text sits
-** between groups), as an sptt_sample with every target -1 and the pixels of all groups in order. */
-typedef struct seg { int groups, nText; } seg;
-
-static void build_sequence(const sptt_config *c, const seg *aSeg, int nSeg, uint64_t seed, sptt_sample *s, int32_t **paText)
-{
-    sptt_rng r;
-    sptt_rng_seed(&r, seed);
-    int hw = (c->frame_h / c->patch) * (c->frame_w / c->patch), G = 0, nT = 1, nText = 0;
-    for(int i = 0; i < nSeg; i++){
-        G += aSeg[i].groups;
-        nT += aSeg[i].groups * (hw + 2) + aSeg[i].nText;
-        nText += aSeg[i].nText;
-    }
-    memset(s, 0, sizeof *s);
-    s->n_tokens = nT;
-    s->tokens = malloc(sizeof(int32_t) * (size_t)nT);
-    s->targets = malloc(sizeof(int32_t) * (size_t)nT);
-    s->n_frames = 2 * G;
-    size_t nPix = (size_t)s->n_frames * c->frame_h * c->frame_w * 3;
-    s->pixels = malloc(sizeof(float) * (nPix ? nPix : 1));
-    for(size_t i = 0; i < nPix; i++) s->pixels[i] = (float)sptt_rng_uniform(&r, -1, 1);
-    *paText = malloc(sizeof(int32_t) * (size_t)(nText ? nText : 1));
-    int k = 0, kt = 0;
-    s->tokens[k++] = SPTT_TOK_BOS;
-    for(int i = 0; i < nSeg; i++){
-        for(int g = 0; g < aSeg[i].groups; g++){
-            s->tokens[k++] = SPTT_TOK_VIDEO_START;
-            for(int v = 0; v < hw; v++) s->tokens[k++] = SPTT_TOK_PATCH;
-            s->tokens[k++] = SPTT_TOK_VIDEO_END;
-        }
-        for(int t = 0; t < aSeg[i].nText; t++){
-            int32_t id = SPTT_TOK_BYTE0 + (int32_t)sptt_rng_below(&r, (uint32_t)(c->vocab_size - SPTT_TOK_BYTE0));
-            s->tokens[k++] = id;
-            (*paText)[kt++] = id;
-        }
-    }
-    for(int i = 0; i < nT; i++) s->targets[i] = -1;
-}
-
 /* Streams the sequence through the float library, frame by frame; flush at the end. */
 static void stream_sequence(sptt_stream *st, const sptt_config *c, const seg *aSeg, int nSeg, const sptt_sample *s,
                             const int32_t *aText)
@@ -103,7 +63,7 @@ static void float_case(sptt_config *c, const seg *aSeg, int nSeg, int variant, d
     cr_assert_eq(sptt_model_forward(m, &s, SPTT_FWD_ALL_LOGITS, NULL, NULL), SPTT_OK, "%s", sptt_errmsg());
     int T;
     const float *ref = sptt_model_logits(m, &T);
-    sptt_stream_opts o = { 0, variant, 1 };
+    sptt_stream_opts o = { 0, variant, 1, 0 };
     sptt_stream *st;
     cr_assert_eq(sptt_stream_create(m, &o, &st), SPTT_OK, "%s", sptt_errmsg());
     stream_sequence(st, c, aSeg, nSeg, &s, aText);
@@ -255,7 +215,7 @@ Test(stream_float, anchor_window_keeps_the_caches_constant)
     sptt_model *m;
     cr_assert_eq(sptt_model_create(&c, 2, &m), SPTT_OK);
     for(int bounded = 0; bounded < 2; bounded++){
-        sptt_stream_opts o = { bounded ? 16 : 0, SPTT_STREAM_TRAIN, 0 };
+        sptt_stream_opts o = { bounded ? 16 : 0, SPTT_STREAM_TRAIN, 0, 0 };
         sptt_stream *st;
         cr_assert_eq(sptt_stream_create(m, &o, &st), SPTT_OK);
         float *frame = calloc((size_t)c.frame_h * c.frame_w * 3, sizeof(float));
@@ -360,7 +320,7 @@ Test(stream_float, answers_equal_greedy_decoding_of_the_training_pass_and_the_st
     int32_t *aText;
     build_sequence(&c, a, 1, 3, &s, &aText);
     sptt_stream *st;
-    sptt_stream_opts o = { 0, SPTT_STREAM_TRAIN, 1 };
+    sptt_stream_opts o = { 0, SPTT_STREAM_TRAIN, 1, 0 };
     cr_assert_eq(sptt_stream_create(m, &o, &st), SPTT_OK);
     size_t nFrame = (size_t)c.frame_h * c.frame_w * 3;
     for(int f = 0; f < s.n_frames; f++) cr_assert_eq(sptt_stream_push_frame(st, s.pixels + (size_t)f * nFrame), SPTT_OK);
@@ -491,7 +451,7 @@ Test(stream_float, same_bits_for_any_thread_count)
     int64_t n0 = 0;
     for(int thr = 1; thr <= 3; thr++){
         sptt_model_set_threads(thr);
-        sptt_stream_opts o = { 0, SPTT_STREAM_TRAIN, 1 };
+        sptt_stream_opts o = { 0, SPTT_STREAM_TRAIN, 1, 0 };
         sptt_stream *st;
         cr_assert_eq(sptt_stream_create(m, &o, &st), SPTT_OK);
         stream_sequence(st, &c, a, 2, &s, aText);
