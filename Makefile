@@ -200,15 +200,15 @@ CU_LIB    := $(CB)/libsptt_cuda.a
 NVCCFLAGS := -arch=$(CUDA_ARCH) -O2 -lineinfo -std=c++17 --default-stream per-thread -Xcompiler -Wall,-Wextra,-Werror -Werror all-warnings
 CU_CPPFLAGS = $(CPPFLAGS) -Imodel/cuda -DSPTT_CUDA
 CU_LDLIBS  = -L$(CUDA_HOME)/lib64 -lcublasLt -lcublas -lcudart_static -lstdc++ -ldl -lrt
-# the trainer's and the evaluator's translation units rebuilt with -DSPTT_CUDA; the rest comes
-# from $(LIB)
+# the trainer's, the evaluator's and the stream's translation units rebuilt with -DSPTT_CUDA; the
+# rest comes from $(LIB)
 CU_TRAIN_OBJS := $(CB)/train/trainer.o $(CB)/train/tool_train_mpi.o
-CU_EVAL_OBJS  := $(CB)/runtime/eval.o $(CB)/runtime/tool_eval.o
+CU_EVAL_OBJS  := $(CB)/runtime/eval.o $(CB)/runtime/tool_eval.o $(CB)/model/stream.o
 CU_STREAM_OBJS := $(CB)/model/stream.o $(CB)/runtime/tool_stream.o
 
 cuda: cuda-nvcc
 	@$(MAKE) --no-print-directory $(CB)/tests/test_cuda_model $(CB)/tests/test_cuda_stream $(CB)/bench/bench_cuda_model \
-	    $(CUDA_BIN)/sptt-train $(CUDA_BIN)/sptt-eval $(CUDA_BIN)/sptt-stream
+	    $(CB)/bench/bench_stream $(CUDA_BIN)/sptt-train $(CUDA_BIN)/sptt-eval $(CUDA_BIN)/sptt-stream
 
 cuda-nvcc:
 	@test -n "$(NVCC)" && test -x "$(NVCC)" || { echo "make cuda: nvcc not found (looked in $(CUDA_HOME)/bin and PATH); install the CUDA toolkit or set CUDA_HOME=" >&2; exit 2; }
@@ -252,6 +252,11 @@ $(CUDA_BIN)/sptt-train: $(CU_TRAIN_OBJS) $(MPI_LIB_OBJS) $(CU_LIB) $(LIB)
 $(CB)/tests/%: tests/cuda/%.c $(CU_LIB) $(LIB)
 	@mkdir -p $(@D)
 	@echo "  CC  $@"; $(CC) $(CU_CPPFLAGS) -Itests/unit $(CFLAGS) $< $(CU_LIB) $(LIB) $(LDFLAGS) $(LDLIBS) $(CU_LDLIBS) -o $@
+
+# the stream's bench with stream.c's CUDA build: --device cuda
+$(CB)/bench/bench_stream: tests/bench/bench_stream.c $(CB)/model/stream.o $(CU_LIB) $(LIB)
+	@mkdir -p $(@D)
+	@echo "  CC  $@"; $(CC) $(CU_CPPFLAGS) $(CFLAGS) $< $(CB)/model/stream.o $(CU_LIB) $(LIB) $(LDFLAGS) $(LDLIBS) $(CU_LDLIBS) -o $@
 
 $(CB)/bench/%: tests/cuda/%.c $(CU_LIB) $(LIB)
 	@mkdir -p $(@D)

@@ -103,7 +103,7 @@ static const char *baseline_answer(const baseline *b, const char *zType)
 
 /* Where the answers' forwards run: the host model, or (a CUDA build, opts.device) its copy on the
 ** GPU, the same float32 model; per decoded token only the row it needs comes back from the
-** device. The streams' runtime always runs on the host model. */
+** device. Streamed questions run on sptt_stream's GPU path in that case (a GPU copy per stream). */
 typedef struct answerer {
     sptt_model *m;
     const float *aRow;        /* the last answerer_row */
@@ -387,7 +387,7 @@ static int stream_watch(const sptt_eval_opts *o, sqlite3 *db, sptt_model *m, con
                         json_t *aPred, sptt_progress *prog, int *pnQ)
 {
     const sptt_config *cfg = sptt_model_config(m);
-    sptt_stream_opts so = { o->anchorWindow, o->variant, 0, 0 };
+    sptt_stream_opts so = { o->anchorWindow, o->variant, 0, o->device };
     sptt_walk_part *aPart = walk_parts(t);
     sptt_walk_reader *rd = NULL;
     sptt_stream *s = NULL;
@@ -568,9 +568,6 @@ int sptt_eval_run(const sptt_eval_opts *o, double *pOverall)
     }
     sptt_progress_end(&prog);
     if( rc ) goto done;
-    if( sq.n > 0 && o->device && !o->offlineStreams && !o->quiet )
-        fprintf(stderr, "sptt-eval: the long-horizon streams run on the CPU: the streaming runtime has no GPU path"
-                        " (--offline-streams answers them on the GPU)\n");
     if( sq.n > 0 && (rc = eval_streams(o, db, &ans, tok, nFrames, pixels, maxNew, &sq, &sbase, tStream, tStreamBase, aStreamPred, &nStreamQ)) )
         goto done;
     if( !o->quiet ) print_table(tModel, tBase, zSplit, nQ);

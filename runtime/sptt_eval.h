@@ -49,8 +49,8 @@ typedef struct sptt_eval_opts {
     int streamStride;         /* feed every k-th frame of a stream's walk; 0: SPTT_EVAL_STREAM_FRAMES at most */
     int anchorWindow;         /* sptt_stream_opts.anchor_window of the streams; 0: anchors keep every token */
     int variant;              /* SPTT_STREAM_TRAIN (0) or SPTT_STREAM_OFFICIAL */
-    int device;               /* 1: the answers' forwards on GPU 0 (a build with SPTT_CUDA, make cuda;
-                                 elsewhere an error); the streamed questions stay on the CPU */
+    int device;               /* 1: the answers' forwards and the streams on GPU 0 (a build with
+                                 SPTT_CUDA, make cuda; elsewhere an error) */
 } sptt_eval_opts;
 
 /* Runs the evaluation; prints the table unless quiet. *pOverall (may be NULL) receives the

@@ -34,7 +34,7 @@ int main(int argc, char **argv)
           .zHelp = "long-horizon: answer each question offline from --frames frames of the\nwalk up to its query frame instead of streaming" },
         { "threads", SPTT_ARG_INT, &threads, 0, 4096, .zArg = "N", .zHelp = "compute threads (default: OMP_NUM_THREADS or every core)" },
         { "device", SPTT_ARG_CHOICE, &device, .zChoices = "cpu|cuda", .zArg = "D",
-          .zHelp = "where the answers' forwards run: cpu (default) or cuda (GPU 0; a build\nby make cuda, bin-cuda/sptt-eval); streamed questions stay on the CPU" },
+          .zHelp = "where the answers' forwards run: cpu (default) or cuda (GPU 0; a build\nby make cuda, bin-cuda/sptt-eval), streamed questions included" },
         { "out", SPTT_ARG_STRING, &o.zReport, .zArg = "FILE", .zHelp = "the report as JSON: scores per task and type, every prediction",
           .cShort = 'o' },
         { 0 },

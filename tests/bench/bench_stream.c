@@ -11,9 +11,10 @@
 ** and memory ratios at the largest mark; nothing is asserted.
 **
 ** bench_stream [--hidden C] [--layers L] [--frame S] [--patch P] [--chunk N] [--anchor-window N]
-**              [--frames N] [--threads N]
+**              [--frames N] [--threads N] [--device cpu|cuda]
 ** Defaults: 64, 8, 16, 8, 64, 256, 4096, 1 thread (a frame is a few tokens; their products are too
-** small to share among threads): about a minute on one core.
+** small to share among threads): about a minute on one core. --device cuda (the build of make
+** cuda, build-cuda/bench/bench_stream) streams on GPU 0; the peak RSS is then the host's alone.
 */
 #include <omp.h>
 #include <stdio.h>
@@ -45,6 +46,8 @@ static double rss_mib(void)
 }
 
 /* Streams frames through one model, filling marks; in the child. */
+static int device;   /* 0 the CPU, 1 GPU 0 (sptt_stream_opts.device) */
+
 static int run_model(const sptt_config *c, int anchorWindow, const int *aMark, int nMark, mark *out)
 {
     sptt_model *m;
@@ -53,8 +56,11 @@ static int run_model(const sptt_config *c, int anchorWindow, const int *aMark, i
     size_t nP;
     float *p = sptt_model_params(m, &nP);
     for(size_t i = 0; i < nP; i++) p[i] += 0.01f * (float)((int)(i % 17) - 8) / 8;   // the gates open
-    sptt_stream_opts o = { anchorWindow, SPTT_STREAM_TRAIN, 0, 0 };
-    if( sptt_stream_create(m, &o, &st) ) return 1;
+    sptt_stream_opts o = { anchorWindow, SPTT_STREAM_TRAIN, 0, device };
+    if( sptt_stream_create(m, &o, &st) ){
+        fprintf(stderr, "bench_stream: %s\n", sptt_errmsg());
+        return 1;
+    }
     size_t nPix = (size_t)c->frame_h * c->frame_w * 3;
     float *frame = malloc(sizeof(float) * nPix);
     int f = 0;
@@ -112,7 +118,9 @@ int main(int argc, char **argv)
     int hidden = 64, layers = 8, frame = 16, patch = 8, chunk = 64, window = 256, maxFrames = 4096, threads = 1;
     for(int i = 1; i + 1 < argc; i += 2){
         int v = atoi(argv[i + 1]);
-        if( strcmp(argv[i], "--hidden") == 0 ) hidden = v;
+        if( strcmp(argv[i], "--device") == 0 && (strcmp(argv[i + 1], "cpu") == 0 || strcmp(argv[i + 1], "cuda") == 0) ){
+            device = strcmp(argv[i + 1], "cuda") == 0;
+        }else if( strcmp(argv[i], "--hidden") == 0 ) hidden = v;
         else if( strcmp(argv[i], "--layers") == 0 ) layers = v;
         else if( strcmp(argv[i], "--frame") == 0 ) frame = v;
         else if( strcmp(argv[i], "--patch") == 0 ) patch = v;
@@ -151,9 +159,12 @@ int main(int argc, char **argv)
     int aMark[NMARK] = { 64, 256, 1024, 4096 }, nMark = 0;
     for(int k = 0; k < NMARK && aMark[k] <= maxFrames; k++) nMark++;
     if( nMark == 0 ){ aMark[0] = maxFrames; nMark = 1; }
-    int tpp = (frame / patch) * (frame / patch) + 2;   /* tokens per frame pair: its patches, video start and end */
+    int tpp = (frame / patch) * (frame / patch) + 2;
+    char zOn[32];
+    if( device ) snprintf(zOn, sizeof zOn, "on the GPU");
+    else snprintf(zOn, sizeof zOn, "%d threads", omp_get_max_threads());   /* tokens per frame pair: its patches, video start and end */
     printf("streaming: hidden %d, %d layers (every 4th an anchor), chunk = window = %d, %dx%d frames of %d tokens per pair,\n"
-           "anchor window %d for (i); %d threads\n", hidden, layers, chunk, frame, frame, tpp, window, omp_get_max_threads());
+           "anchor window %d for (i); %s\n", hidden, layers, chunk, frame, frame, tpp, window, zOn);
     const char *azName[3] = { "(i) hybrid, anchors bounded", "(ii) hybrid, anchors grow", "(iii) all full attention" };
     mark res[3][NMARK];
     for(int v = 0; v < 3; v++){

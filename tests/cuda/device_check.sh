@@ -1,12 +1,13 @@
 #!/bin/sh
 # The CUDA build's checks on a GPU machine, in one go (each part under its own time limit, its
 # output kept in $OUT), in this order: test_cuda_model (CPU against GPU, every tensor; fp32, TF32
-# and bf16, the last two with the tensor-core attention where the head width allows), the same
+# and bf16, the last two with the tensor-core attention where the head width allows),
+# test_cuda_stream (the GPU stream against the training pass and the CPU stream), the same
 # with the fused fp32 attention (SPTT_CUDA_FLASH=1) and with the strips only (SPTT_CUDA_FLASH=0,
 # also without cuBLASLt: SPTT_CUDA_LT=0), --dump-step on the GPU checked by
 # the PyTorch twin, bench_cuda_model and the twin's bench on the same GPU (fp32, TF32 and bf16
 # autocast) with the table of the two side by side (CUDA tokens/s over the twin's, per
-# precision), and last
+# precision), bench_stream on the GPU against the CPU's 16 threads, and last
 # sptt-train on the GPU against the CPU (1 rank, 2 ranks sharing the GPU, --tf32, --bf16), the
 # gradient-sum paths (one rank through NCCL against MPI; two ranks sharing a GPU fall back from
 # NCCL to MPI, and refuse a forced NCCL), with two GPUs or more NCCL across two GPUs against one
@@ -23,6 +24,7 @@ cd "$(dirname "$0")" || exit 1
 D=$PWD
 # the libraries may come packed (OpenBLAS and oneDNN alone pass 64 MiB; xz makes them 11)
 [ -f devlibs.tar.xz ] && [ ! -d devlibs ] && mkdir devlibs && tar -xJf devlibs.tar.xz -C devlibs
+[ -f bins.tar.xz ] && [ ! -x sptt-train ] && tar -xJf bins.tar.xz
 O=${OUT:-/tmp/sptt-cuda-check}
 mkdir -p "$O"
 export LD_LIBRARY_PATH="$D/devlibs:/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
@@ -90,6 +92,23 @@ grep '^bench=cuda_model' "$O/bench.txt" | grep 'graphs=1' | while read -r l; do
 done
 } | tee "$O/table.txt"
 fi
+echo "== streaming: bench_stream on the GPU against the CPU's 16 threads (8 layers, 66 tokens a frame pair)"
+# 256 frames at hidden 1024, 64 at 2048 (the CPU's three models take about 4 s a frame pair there)
+for hf in 1024:256 2048:64; do
+    h=${hf%:*}; f=${hf#*:}
+    for dv in cpu cuda; do
+        OMP_NUM_THREADS=16 timeout 120 ./bench_stream --hidden $h --layers 8 --frame 64 --patch 8 --chunk 64 --frames $f \
+            --threads 16 --device $dv > "$O/stream_${h}_$dv.txt" 2>&1 || echo "bench_stream $h $dv: rc=$?"
+        grep -E "^\(|^streaming|^anchor" "$O/stream_${h}_$dv.txt"
+    done
+    # ms per frame over the last mark, per model, CPU over GPU
+    for k in 1 2 3; do
+        c=$(grep -E '^\(' "$O/stream_${h}_cpu.txt" | grep " $f frames" | sed -n "${k}p" | awk '{print $(NF-1)}')
+        g=$(grep -E '^\(' "$O/stream_${h}_cuda.txt" | grep " $f frames" | sed -n "${k}p" | awk '{print $(NF-1)}')
+        n=$(grep -E '^\(' "$O/stream_${h}_cuda.txt" | grep " $f frames" | sed -n "${k}p" | sed 's/ *[0-9]* frames.*//')
+        awk -v c="$c" -v g="$g" -v n="$n" -v h="$h" -v f="$f" 'BEGIN{ if(g>0) printf "stream hidden %s, %s, at %s frames: cpu %.3f ms/frame, gpu %.3f: %.2fx\n", h, n, f, c, g, c/g; else print "stream hidden " h ": n/a" }'
+    done
+done
 fi
 
 echo "== sptt-train: GPU against CPU (Muon off, 10 steps), and 2 ranks sharing the GPU"
@@ -117,10 +136,10 @@ ckd=$(ls "$t"/gpu/stage2/ckpt-*.safetensors 2>/dev/null | tail -n 1); ckh=$(ls "
     echo "not ok - the device optimiser's checkpoint differs from the host's: $(cmp "$ckd" "$ckh" 2>&1 | head -n 1)"
 echo "worst relative loss difference over 10 steps: gpu vs cpu $(worst $t/cpu/metrics.jsonl $t/gpu/metrics.jsonl 10), 2-rank gpu vs cpu $(worst $t/cpu/metrics.jsonl $t/gpu2/metrics.jsonl 10), --tf32 gpu vs cpu $(worst $t/cpu/metrics.jsonl $t/gputf/metrics.jsonl 10), --bf16 gpu vs cpu $(worst $t/cpu/metrics.jsonl $t/gpubf/metrics.jsonl 10)"
 
-echo "== sptt-eval --device cuda against the CPU, with the CPU run's checkpoint"
+echo "== sptt-eval --device cuda against the CPU (streamed questions too), with the CPU run's checkpoint"
 ck=$(ls "$t"/cpu/stage2/ckpt-*.safetensors 2>/dev/null | tail -n 1)
 for dv in cpu cuda; do
-    timeout 120 ./sptt-eval --ckpt "$ck" --db "$t/d.db" --max-new 8 --offline-streams --device $dv -q -o "$t/eval_$dv.json" \
+    timeout 120 ./sptt-eval --ckpt "$ck" --db "$t/d.db" --max-new 8 --device $dv -q -o "$t/eval_$dv.json" \
         2>&1 | tail -n 2
 done
 # each question's id, prediction and score, in order: greedy decoding from the same float32 model
