@@ -72,17 +72,43 @@ static int same_schedule(const sptt_config *c, sptt_stream *cs, sptt_cuda_stream
     return 1;
 }
 
-/* A host model with its parameters moved by sd (the gates off zero), its double twin, a GPU copy */
-static int models(const sptt_config *c, double sd, uint64_t seed, sptt_model **ph, kmodel **pk, sptt_cuda_model **pg)
+/* One case's pieces: a host model with its parameters moved by sd (the gates off zero), its
+** double twin, a GPU copy, and a CPU and a GPU stream over them (anchor window, variant, every
+** token's logits kept or not); the sequence and its text, where the case builds one */
+typedef struct rig {
+    sptt_model *h;
+    kmodel *k;
+    sptt_cuda_model *g;
+    sptt_stream *cs;
+    sptt_cuda_stream *gs;
+    sptt_sample s;
+    int32_t *aText;
+} rig;
+
+static int rig_open(rig *r, const sptt_config *c, double sd, uint64_t seed, int anchor, int variant, int keep)
 {
     size_t n = 0;
-    if( sptt_model_create(c, 11, ph) || kmodel_create(c, 11, pk) ) return 1;
-    float *p = sptt_model_params(*ph, &n);
-    sptt_rng r;
-    sptt_rng_seed(&r, seed);
-    for(size_t i = 0; i < n; i++) p[i] += (float)(sd * sptt_rng_normal(&r));
-    for(size_t i = 0; i < n; i++) (*pk)->params[i] = p[i];
-    return sptt_cuda_model_create(*ph, pg) != SPTT_OK;
+    memset(r, 0, sizeof *r);
+    if( sptt_model_create(c, 11, &r->h) || kmodel_create(c, 11, &r->k) ) return 1;
+    float *p = sptt_model_params(r->h, &n);
+    sptt_rng rng;
+    sptt_rng_seed(&rng, seed);
+    for(size_t i = 0; i < n; i++) p[i] += (float)(sd * sptt_rng_normal(&rng));
+    for(size_t i = 0; i < n; i++) r->k->params[i] = p[i];
+    sptt_stream_opts o = { anchor, variant, keep, 0 };
+    return sptt_cuda_model_create(r->h, &r->g) || sptt_stream_create(r->h, &o, &r->cs) ||
+           sptt_cuda_stream_create(r->g, anchor, variant == SPTT_STREAM_OFFICIAL, keep, &r->gs);
+}
+
+static void rig_close(rig *r)
+{
+    sptt_cuda_stream_free(r->gs);
+    sptt_stream_free(r->cs);
+    sptt_sample_free(&r->s);
+    free(r->aText);
+    sptt_cuda_model_free(r->g);
+    kmodel_free(r->k);
+    sptt_model_free(r->h);
 }
 
 /* Pushes segment i of the sequence (its frames one at a time, then its text) into both streams,
@@ -126,24 +152,15 @@ static void check_logits(const char *zCase, const sptt_config *c, kmodel *k, con
 
 static void logits_case(const char *zCase, const sptt_config *c, const seg *aSeg, int nSeg, int variant)
 {
-    sptt_model *h = NULL;
-    kmodel *k = NULL;
-    sptt_cuda_model *g = NULL;
-    sptt_stream *cs = NULL;
-    sptt_cuda_stream *gs = NULL;
-    sptt_sample s;
-    int32_t *aText = NULL;
-    memset(&s, 0, sizeof s);
-    sptt_stream_opts o = { 0, variant, 1, 0 };
-    if( models(c, 0.05, 5, &h, &k, &g) || sptt_stream_create(h, &o, &cs) ||
-        sptt_cuda_stream_create(g, 0, variant == SPTT_STREAM_OFFICIAL, 1, &gs) ){
+    rig r;
+    if( rig_open(&r, c, 0.05, 5, 0, variant, 1) ){
         report(0, "%s: create: %s", zCase, sptt_errmsg());
         goto end;
     }
-    build_sequence(c, aSeg, nSeg, 3, &s, &aText);
+    build_sequence(c, aSeg, nSeg, 3, &r.s, &r.aText);
     int f = 0, kt = 0, ok = 1;
-    for(int i = 0; i < nSeg && ok; i++) ok = push_segment(c, &aSeg[i], &s, aText, &f, &kt, cs, gs, zCase);
-    if( ok && (sptt_stream_flush(cs) || sptt_cuda_stream_flush(gs)) ){
+    for(int i = 0; i < nSeg && ok; i++) ok = push_segment(c, &aSeg[i], &r.s, r.aText, &f, &kt, r.cs, r.gs, zCase);
+    if( ok && (sptt_stream_flush(r.cs) || sptt_cuda_stream_flush(r.gs)) ){
         report(0, "%s: flush: %s", zCase, sptt_errmsg());
         goto end;
     }
@@ -151,49 +168,34 @@ static void logits_case(const char *zCase, const sptt_config *c, const seg *aSeg
         report(0, "%s: the pushes stopped (%s)", zCase, sptt_errmsg());
         goto end;
     }
-    report(same_schedule(c, cs, gs, zCase, "after the flush"), "%s: the same schedule after every push and the flush", zCase);
-    check_logits(zCase, c, k, &s, cs, gs);
+    report(same_schedule(c, r.cs, r.gs, zCase, "after the flush"), "%s: the same schedule after every push and the flush", zCase);
+    check_logits(zCase, c, r.k, &r.s, r.cs, r.gs);
 end:
-    sptt_cuda_stream_free(gs);
-    sptt_stream_free(cs);
-    sptt_sample_free(&s);
-    free(aText);
-    sptt_cuda_model_free(g);
-    kmodel_free(k);
-    sptt_model_free(h);
+    rig_close(&r);
 }
 
 /* Questions after 5 groups and after 7; then frames and a flush, against the training pass over
 ** frames, questions, frames (the answers left no trace) */
 static void answers_case(const char *zCase, const sptt_config *c, int variant)
 {
-    sptt_model *h = NULL;
-    kmodel *k = NULL;
-    sptt_cuda_model *g = NULL;
-    sptt_stream *cs = NULL;
-    sptt_cuda_stream *gs = NULL;
-    sptt_sample s;
-    int32_t *aText = NULL;
-    memset(&s, 0, sizeof s);
-    sptt_stream_opts o = { 0, variant, 1, 0 };
+    rig r;
     // larger weights, so greedy answers are not one token repeated
-    if( models(c, 0.3, 8, &h, &k, &g) || sptt_stream_create(h, &o, &cs) ||
-        sptt_cuda_stream_create(g, 0, variant == SPTT_STREAM_OFFICIAL, 1, &gs) ){
+    if( rig_open(&r, c, 0.3, 8, 0, variant, 1) ){
         report(0, "%s: create: %s", zCase, sptt_errmsg());
         goto end;
     }
     // the sequence: 5 groups, question 1 (5 tokens), 2 groups, question 2 (4 tokens), 2 groups
     seg a[] = { { 5, 5 }, { 2, 4 }, { 2, 0 } };
-    build_sequence(c, a, 3, 3, &s, &aText);
+    build_sequence(c, a, 3, 3, &r.s, &r.aText);
     int f = 0, kt = 0, ok = 1, nSame = 0, nTok = 0;
     for(int i = 0; i < 3 && ok; i++){
         seg frames = { a[i].groups, 0 };
-        ok = push_segment(c, &frames, &s, aText, &f, &kt, cs, gs, zCase);
+        ok = push_segment(c, &frames, &r.s, r.aText, &f, &kt, r.cs, r.gs, zCase);
         if( !ok || a[i].nText == 0 ) continue;
         int32_t ac[12], ag[12];
         int nc = 0, ng = 0;
-        if( sptt_stream_ask(cs, aText + kt, a[i].nText, 12, ac, &nc) ||
-            sptt_cuda_stream_ask(gs, aText + kt, a[i].nText, 12, ag, &ng) ){
+        if( sptt_stream_ask(r.cs, r.aText + kt, a[i].nText, 12, ac, &nc) ||
+            sptt_cuda_stream_ask(r.gs, r.aText + kt, a[i].nText, 12, ag, &ng) ){
             report(0, "%s: ask: %s", zCase, sptt_errmsg());
             goto end;
         }
@@ -206,23 +208,17 @@ static void answers_case(const char *zCase, const sptt_config *c, int variant)
         printf(" | gpu");
         for(int j = 0; j < ng; j++) printf(" %d", ag[j]);
         printf("\n");
-        ok = same_schedule(c, cs, gs, zCase, "after an answer");
+        ok = same_schedule(c, r.cs, r.gs, zCase, "after an answer");
     }
     if( !ok ) goto end;
     report(nSame == 2 && nTok > 0, "%s: both answers the CPU stream's, token for token (%d tokens)", zCase, nTok);
-    if( sptt_stream_flush(cs) || sptt_cuda_stream_flush(gs) ){
+    if( sptt_stream_flush(r.cs) || sptt_cuda_stream_flush(r.gs) ){
         report(0, "%s: flush: %s", zCase, sptt_errmsg());
         goto end;
     }
-    check_logits(zCase, c, k, &s, cs, gs);
+    check_logits(zCase, c, r.k, &r.s, r.cs, r.gs);
 end:
-    sptt_cuda_stream_free(gs);
-    sptt_stream_free(cs);
-    sptt_sample_free(&s);
-    free(aText);
-    sptt_cuda_model_free(g);
-    kmodel_free(k);
-    sptt_model_free(h);
+    rig_close(&r);
 }
 
 /* 40 groups with an anchor window of 16: cached rows bounded, the state's size constant from group
@@ -230,17 +226,11 @@ end:
 static void anchor_case(const sptt_config *c)
 {
     const char *zCase = "anchor window 16";
-    sptt_model *h = NULL;
-    kmodel *k = NULL;
+    rig r;
     kstream *ks = NULL;
-    sptt_cuda_model *g = NULL;
-    sptt_stream *cs = NULL;
-    sptt_cuda_stream *gs = NULL;
     float *frame = NULL;
-    sptt_stream_opts o = { 16, SPTT_STREAM_TRAIN, 0, 0 };
     kstream_opts ko = { 16, 0, 0 };
-    if( models(c, 0.05, 5, &h, &k, &g) || sptt_stream_create(h, &o, &cs) || sptt_cuda_stream_create(g, 16, 0, 0, &gs) ||
-        kstream_create(k, &ko, &ks) ){
+    if( rig_open(&r, c, 0.05, 5, 16, SPTT_STREAM_TRAIN, 0) || kstream_create(r.k, &ko, &ks) ){
         report(0, "%s: create: %s", zCase, sptt_errmsg());
         goto end;
     }
@@ -251,36 +241,36 @@ static void anchor_case(const sptt_config *c)
     for(int grp = 1; grp <= 40 && ok; grp++){
         for(size_t i = 0; i < nPix; i++) frame[i] = (float)sin(0.37 * (double)i + grp);
         for(int twice = 0; twice < 2 && ok; twice++)
-            ok = !sptt_stream_push_frame(cs, frame) && !sptt_cuda_stream_push_frame(gs, frame) && !kstream_push_frame(ks, frame);
+            ok = !sptt_stream_push_frame(r.cs, frame) && !sptt_cuda_stream_push_frame(r.gs, frame) && !kstream_push_frame(ks, frame);
         int32_t q = SPTT_TOK_BYTE0 + grp;
         if( ok && grp % 7 == 0 )
-            ok = !sptt_stream_push_tokens(cs, &q, 1) && !sptt_cuda_stream_push_tokens(gs, &q, 1) && !kstream_push_tokens(ks, &q, 1);
+            ok = !sptt_stream_push_tokens(r.cs, &q, 1) && !sptt_cuda_stream_push_tokens(r.gs, &q, 1) && !kstream_push_tokens(ks, &q, 1);
         if( !ok ) break;
-        ok = same_schedule(c, cs, gs, zCase, "after a group");
+        ok = same_schedule(c, r.cs, r.gs, zCase, "after a group");
         for(int l = 0; l < c->n_layer && ok; l++){
             int kind, kvRows, kvCap, pending, queued;
             int64_t done, upd, lastAt;
-            sptt_cuda_stream_layer(gs, l, &kind, &kvRows, &kvCap, &pending, &queued, &done, &upd, &lastAt);
+            sptt_cuda_stream_layer(r.gs, l, &kind, &kvRows, &kvCap, &pending, &queued, &done, &upd, &lastAt);
             bounded &= kvRows <= (kind == SPTT_LAYER_FULL ? 15 : c->window - 1);
         }
         int64_t t0, t1;
         int ng;
         size_t bytes;
-        sptt_cuda_stream_info(gs, &t0, &t1, &ng, &bytes, &scratch);
+        sptt_cuda_stream_info(r.gs, &t0, &t1, &ng, &bytes, &scratch);
         if( grp == 20 ) b20 = bytes;
         if( grp == 40 ) b40 = bytes;
         int64_t ac = 0, ag = 0;
-        const float *lc = sptt_stream_logits(cs, &ac), *lg = sptt_cuda_stream_logits(gs, &ag);
+        const float *lc = sptt_stream_logits(r.cs, &ac), *lg = sptt_cuda_stream_logits(r.gs, &ag);
         if( !lc || !lg || ac != ag || ac != ks->nFinal - 1 ){
             report(0, "%s: group %d: the newest logits are after tokens %lld (cpu), %lld (gpu), %lld (double)", zCase, grp,
                    (long long)ac, (long long)ag, (long long)ks->nFinal - 1);
             goto end;
         }
         for(int v = 0; v < V; v++){
-            double r = ks->logits[v];
-            seC += (lc[v] - r) * (lc[v] - r);
-            seG += (lg[v] - r) * (lg[v] - r);
-            sr += r * r;
+            double ref = ks->logits[v];
+            seC += (lc[v] - ref) * (lc[v] - ref);
+            seG += (lg[v] - ref) * (lg[v] - ref);
+            sr += ref * ref;
         }
     }
     if( !ok ){
@@ -295,11 +285,7 @@ static void anchor_case(const sptt_config *c)
 end:
     free(frame);
     kstream_free(ks);
-    sptt_cuda_stream_free(gs);
-    sptt_stream_free(cs);
-    sptt_cuda_model_free(g);
-    kmodel_free(k);
-    sptt_model_free(h);
+    rig_close(&r);
 }
 
 int main(void)
