@@ -147,7 +147,8 @@ int sptt_cuda_adamw_step(sptt_cuda_model *m, float clipScale, float lrPlain, flo
 /* Streaming inference on the GPU: sptt_stream.h's dual cache with its state in device memory
 ** (model/cuda/cuda_stream.cuh). The same schedule as the CPU stream, so the same logits to float32
 ** noise; products in fp32 (create sets the model's math mode to fp32). The model must outlive the
-** stream and is read, never written; one stream at a time per model (they share its scratch).
+** stream and is read, never written. Streams on one model (an answer runs on a copy) are driven
+** from one thread: they share its cuBLAS handle and column-sum scratch, each has its own arena.
 ** sptt_stream.h documents each call; sptt_stream_create with opts.device = 1 runs one of these. */
 typedef struct sptt_cuda_stream sptt_cuda_stream;
 int sptt_cuda_stream_create(sptt_cuda_model *m, int anchorWindow, int official, int keepLogits, sptt_cuda_stream **ppS);
