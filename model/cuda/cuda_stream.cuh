@@ -548,11 +548,11 @@ static int gs_layer(sptt_cuda_stream *S, int l, int n)
     int Tk = kv->n + n;
     if( (rc = gs_scratch(S, n, conv ? n + 2 * S->hw : 1, Tk)) ) return rc;
     if( Tk > kv->cap ){
-        int cap = kv->cap;
-        if( (rc = gs_grow(&kv->k, &cap, Tk, (size_t)KVD, kv->n)) ) return rc;
-        cap = kv->cap;
-        if( (rc = gs_grow(&kv->v, &cap, Tk, (size_t)KVD, kv->n)) ) return rc;
-        kv->cap = cap;
+        // keys and values grow to the same capacity; kv->cap changes once both have
+        int capK = kv->cap, capV = kv->cap;
+        if( (rc = gs_grow(&kv->k, &capK, Tk, (size_t)KVD, kv->n)) || (rc = gs_grow(&kv->v, &capV, Tk, (size_t)KVD, kv->n)) ) return rc;
+        assert(capK == capV);
+        kv->cap = capK;
     }
     const float *X = L->xq;
     if( (rc = gs_ints(S, 3 * (size_t)n)) ) return rc;

@@ -21,6 +21,9 @@
 ** replayed after: the same kernels on the same pointers, so results are those of eager launches.
 ** A layout change (T, the video rows, a new arena) or the math mode drops the graphs. Where
 ** capture fails the loop runs eagerly from then on; SPTT_CUDA_GRAPHS=0 turns graphs off.
+**
+** Streaming inference (sptt_cuda_stream_*) is cuda_stream.cuh, included at the end: it runs this
+** file's kernels and wrappers on the batches of a stream.
 */
 #include <assert.h>
 #include <math.h>
