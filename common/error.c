@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 static _Thread_local char zLastError[1024];
 
@@ -101,6 +102,23 @@ void *sptt_calloc(size_t n, size_t size)
 {
     void *p = calloc(n ? n : 1, size ? size : 1);
     if( p==NULL ) sptt_fail(SPTT_ENOMEM, "out of memory allocating %zu x %zu bytes", n, size);
+    return p;
+}
+
+void *sptt_calloc_big(size_t n, size_t size)
+{
+    const size_t huge = (size_t)2 << 20;
+    size_t nb = sptt_mul_size(n ? n : 1, size ? size : 1);
+    void *p = NULL;
+    if( nb < huge ) return sptt_calloc(n, size);   /* less than one huge page: nothing to gain */
+    if( nb > SIZE_MAX - huge || posix_memalign(&p, huge, (nb = (nb + huge - 1) & ~(huge - 1))) ){
+        sptt_fail(SPTT_ENOMEM, "out of memory allocating %zu x %zu bytes", n, size);
+        return NULL;
+    }
+#ifdef MADV_HUGEPAGE
+    (void)madvise(p, nb, MADV_HUGEPAGE);   /* a hint: refused, the pages are ordinary ones */
+#endif
+    memset(p, 0, nb);
     return p;
 }
 
