@@ -415,7 +415,7 @@ Test(layers, newton_schulz_singular_values_and_backward)
     for(int i = 0; i < d; i++){ lo = fmin(lo, sqrt(ev[i])); hi = fmax(hi, sqrt(ev[i])); }
     fprintf(stderr, "# Newton-Schulz on a 16x16 Gaussian: singular values in [%.4f, %.4f]\n", lo, hi);
     cr_expect(lo > 0.7 && hi < 1.3, "singular values in [%g, %g]", lo, hi);
-    REAL *dG = rnd(dd, 0, &r), *tmp = rnd(3 * dd, 0, &r);
+    REAL *dG = rnd(dd, 0, &r), *tmp = rnd(4 * dd, 0, &r);
     ns_backward(dG, c.Gup, c.X, c.A, c.B, c.nu, c.G, d, tmp);
     cr_expect_lt(fd_worst(ns_loss, &c, c.G, dG, dd, 1e-6), 1e-5);
     free(c.G); free(c.U); free(c.X); free(c.A); free(c.B); free(c.Gup); free(dG); free(tmp);

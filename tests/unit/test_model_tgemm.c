@@ -102,3 +102,37 @@ Test(tgemm, symmetric_products_mirror_the_whole)
     free(X); free(S); free(C1); free(C2);
 #endif
 }
+
+/* tgemm_halves: the two halves of rows give the whole product's bits where the own kernel runs
+** both (64 wide), and within float rounding of it where the BLAS does (128 wide). */
+Test(tgemm, halves_match_the_whole_product)
+{
+#if defined(__AVX512F__)
+    if( !__builtin_cpu_supports("avx512f") ) return;
+    enum { E = 512 };
+    float *A = malloc(sizeof(float) * E * E), *B = malloc(sizeof(float) * E * E);
+    float *C1 = malloc(sizeof(float) * E * E), *C2 = malloc(sizeof(float) * E * E);
+    cr_assert(A && B && C1 && C2);
+    for(int i = 0; i < E * E; i++){
+        A[i] = sinf((float)i * 0.13f);
+        B[i] = cosf((float)i * 0.07f);
+    }
+    static const int shape[][5] = { { 1, 0, 64, 64, 512 }, { 0, 0, 128, 128, 128 }, { 0, 1, 128, 128, 128 },
+                                    { 1, 0, 128, 128, 512 }, { 1, 0, 128, 128, 64 } };
+    for(int s = 0; s < (int)(sizeof shape / sizeof shape[0]); s++){
+        int ta = shape[s][0], tb = shape[s][1], M = shape[s][2], N = shape[s][3], K = shape[s][4];
+        int lda = ta ? M : K, ldb = tb ? K : N;
+        for(int i = 0; i < M * N; i++) C1[i] = C2[i] = 0.25f * sinf((float)i);
+        tgemm(ta, tb, M, N, K, 0.5f, A, lda, B, ldb, 1, C1, N);
+        tgemm_halves(ta, tb, M, N, K, 0.5f, A, lda, B, ldb, 1, C2, N);
+        if( N <= 64 ) cr_expect(memcmp(C1, C2, sizeof(float) * M * N) == 0, "shape %d: not the same bits", s);
+        double w = 0, m = 0;
+        for(int i = 0; i < M * N; i++){
+            w = fmax(w, fabs((double)C1[i] - C2[i]));
+            m = fmax(m, fabs((double)C1[i]));
+        }
+        cr_expect_lt(w / m, 1e-5, "shape %d: halves differ by %g of the largest entry", s, w / m);
+    }
+    free(A); free(B); free(C1); free(C2);
+#endif
+}
