@@ -424,7 +424,8 @@ Test(precision, same_bits_for_any_thread_count)
 Test(precision, same_bits_for_any_thread_count_with_fast_heads_of_128, .timeout = 120)
 {
     // fast heads of 128 over chunks of 64: the per-matrix products are large enough to be cut
-    // in halves that other threads take (tgemm_halves), at 2 and 3 threads but not at 1
+    // in halves (tgemm_halves), which other threads take at 2 and 3 threads and the one thread
+    // runs itself at 1
     sptt_config c;
     threads_config(&c);
     c.hidden = 256;
