@@ -301,9 +301,15 @@ static int text_table(int C, int L, int T, int video, const int *aThr, int nThr)
         for(int k = 0; k < SPTT_T_COUNT; k++) flops += r->st.flops[k];
         /* one line per run for scripts (tests/bench/model_vs_twin.sh); peak_tokens_per_s is the
            rate if every model FLOP ran at the sgemm peak, the ceiling any implementation of these
-           FLOPs meets on this machine, which turns a target ratio into a needed share of peak */
+           FLOPs meets on this machine, which turns a target ratio into a needed share of peak.
+           ffn_tokens_per_s is the rate if every FLOP ran as fast as this step's own feed-forward:
+           its products are the step's largest and plainest, so no other part can be expected to
+           beat their rate, and this is what the step would reach with attention and the TTT
+           branch as efficient as a large sgemm in the model's own surroundings */
+        double ffnRate = r->st.seconds[SPTT_T_FFN] > 0 ? r->st.flops[SPTT_T_FFN] / r->st.seconds[SPTT_T_FFN] : 0;
         printf("bench=sptt_model hidden=%d layers=%d tokens=%d video=%d threads=%d step_s=%.4f tokens_per_s=%.1f "
-               "peak_tokens_per_s=%.1f\n", C, L, T, video, aThr[i], r->sec, T / r->sec, T * aPeak[i] / flops);
+               "peak_tokens_per_s=%.1f ffn_tokens_per_s=%.1f\n", C, L, T, video, aThr[i], r->sec, T / r->sec,
+               T * aPeak[i] / flops, T * ffnRate / flops);
         char zUp[32] = "";
         if( r1.sec > 0 && aThr[i] != 1 ) snprintf(zUp, sizeof zUp, "%.2fx", r1.sec / r->sec);
         printf("| %7d | %27.1f | %30.1f | %22.1f | %6.3f | %8.0f | %7.1f | %5.1f%% | %22s | %.7f, %.9e |\n", aThr[i],
